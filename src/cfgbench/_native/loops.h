@@ -1,0 +1,55 @@
+/* Timed loops of PCI config-space reads, called once per pyperf value.
+ * Only reads: the one register ever written is the type 1 address port. */
+#ifndef CFGBENCH_LOOPS_H
+#define CFGBENCH_LOOPS_H
+
+#include <stdint.h>
+
+enum cfg_kind {
+    CFG_KIND_NULL = 0,  /* the loop without the access: the harness floor */
+    CFG_KIND_PIO = 1,   /* type 1: outl address to 0xCF8, in from 0xCFC+n */
+    CFG_KIND_MEM = 2,   /* a volatile load from a mapped ECAM page (or a buffer) */
+    CFG_KIND_PREAD = 3, /* pread of a sysfs config file: the kernel's path */
+};
+
+struct cfg_target {
+    int kind;
+    int width;              /* 1, 2 or 4 bytes */
+    uint32_t pio_address;   /* value written to 0xCF8 */
+    uint16_t pio_data_port; /* 0xCFC + (offset & 3) */
+    const volatile void *mem;
+    int fd;
+    int64_t file_offset;
+    uint32_t expected;      /* every value read is compared with this */
+};
+
+struct cfg_loop_result {
+    uint64_t ns;          /* CLOCK_MONOTONIC around the whole loop */
+    uint64_t cycles;      /* TSC around the whole loop (0 where there is none) */
+    uint64_t reads;
+    uint64_t mismatches;  /* values that differed from expected */
+    uint32_t last_value;
+    int error;            /* 0, or a positive errno */
+};
+
+/* n reads of one target; returns 0 or a positive errno. */
+int cfg_time_loop(const struct cfg_target *t, uint64_t n, struct cfg_loop_result *out);
+
+/* n reads, each bracketed by timestamps: cycles[i] gets the TSC delta of
+ * read i. The per-access mode; cycles must hold n entries. */
+int cfg_sample_loop(const struct cfg_target *t, uint64_t n, uint64_t *cycles,
+                    struct cfg_loop_result *out);
+
+/* n passes over count targets (a scan or a sweep); out counts every read. */
+int cfg_time_many(const struct cfg_target *targets, uint64_t count, uint64_t n,
+                  struct cfg_loop_result *out);
+
+/* One untimed read: the value is stored in *value; returns 0 or errno. */
+int cfg_read_once(const struct cfg_target *t, uint32_t *value);
+
+int cfg_have_x86(void);
+void cfg_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+uint64_t cfg_tsc(void);
+uint64_t cfg_monotonic_ns(void);
+
+#endif

@@ -1,0 +1,5 @@
+"""Commands of this family (filled in by its issue)."""
+
+import click
+
+COMMANDS: list[click.Command] = []

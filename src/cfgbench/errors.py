@@ -1,0 +1,19 @@
+"""The one error type users see: a cause and what to do about it."""
+
+from __future__ import annotations
+
+
+class CfgbenchError(Exception):
+    """A failure the user can act on; the CLI prints it on one line, exit 2."""
+
+    def __init__(self, cause: str, fix: str = "") -> None:
+        self.cause = cause
+        self.fix = fix
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        text = self.cause.rstrip(".")
+        if self.fix:
+            text += f": {self.fix}"
+        # One line on stderr, whatever the cause text carried.
+        return " ".join(text.split())
