@@ -1,5 +1,137 @@
-"""Commands of this family (filled in by its issue)."""
+"""run, info, read, list: measuring and looking at this machine's config space."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from cfgbench import access, runner
+from cfgbench.address import parse_bdf, parse_offset
+from cfgbench.mcfg import read_ecam_windows
+from cfgbench.pci import list_functions
+from cfgbench.platform import fingerprint
+from cfgbench.errors import CfgbenchError
+
+METHOD_CHOICE = click.Choice([*access.user_methods(), *access.ALIASES], case_sensitive=False)
+
+
+def _progress(line: str) -> None:
+    click.echo(f"cfgbench: {line}", err=True)
+
+
+def _pyperf_args(fast: bool, rigorous: bool, loops: int | None, processes: int | None,
+                 values: int | None, in_process: bool, quiet: bool) -> list[str]:
+    args: list[str] = []
+    if fast and rigorous:
+        raise CfgbenchError("--fast and --rigorous contradict each other", "choose one")
+    args += ["--fast"] if fast else []
+    args += ["--rigorous"] if rigorous else []
+    for flag, value in (("--loops", loops), ("--processes", processes), ("--values", values)):
+        if value is not None:
+            args += [flag, str(value)]
+    args += ["--in-process"] if in_process else []
+    args += ["--quiet"] if quiet else []
+    return args
+
+
+def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
+    metadata = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CfgbenchError(f"--metadata {item!r} is not KEY=VALUE", "e.g. --metadata runner=lab-3")
+        metadata[key] = value
+    return metadata
+
+
+@click.command()
+@click.option("--method", "-m", "methods", type=METHOD_CHOICE, multiple=True, required=True,
+              help="pio (type 1 ports), mmio/ecam (ECAM via /dev/mem), kernel (sysfs); repeat to time several")
+@click.option("--device", "-d", "devices", multiple=True, help="PCI function, e.g. 0000:00:00.0 or 00:1f.3 [default: 0000:00:00.0]; repeatable")
+@click.option("--offset", "offsets", multiple=True, help="config-space offset, e.g. 0, 0x2c, 0x100 [default: 0]; repeatable")
+@click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="bytes per read")
+@click.option("--fast", is_flag=True, help="pyperf --fast: rough figures quickly")
+@click.option("--rigorous", is_flag=True, help="pyperf --rigorous: more processes and values")
+@click.option("--loops", type=click.IntRange(min=1), help="reads per value (default: pyperf calibrates)")
+@click.option("--processes", type=click.IntRange(min=1), help="pyperf worker processes")
+@click.option("--values", type=click.IntRange(min=1), help="values per worker process")
+@click.option("--in-process", is_flag=True, help="time in one process (pyperf --in-process): faster start, what the lab uses")
+@click.option("--quiet", "-q", is_flag=True, help="no pyperf progress output")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="result file (pyperf JSON); with several methods put {method} in the name")
+@click.option("--append", is_flag=True, help="add this run to an existing result file")
+@click.option("--metadata", "metadata_items", multiple=True, metavar="KEY=VALUE", help="extra metadata to record; repeatable")
+def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, ...], width: str,
+        fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
+        in_process: bool, quiet: bool, output: Path | None, append: bool, metadata_items: tuple[str, ...]) -> None:
+    """Time config-space reads of each device and offset through each method."""
+    if append and output is None:
+        raise CfgbenchError("--append needs -o FILE", "name the result file to add to")
+    bdfs = [parse_bdf(d) for d in devices or ("0000:00:00.0",)]
+    offs = [parse_offset(o) for o in offsets or ("0",)]
+    targets = [runner.Target(b, o, int(width)) for b in bdfs for o in offs]
+    options = runner.RunOptions(
+        methods=list(methods),
+        targets=targets,
+        output=output,
+        append=append,
+        pyperf_args=_pyperf_args(fast, rigorous, loops, processes, values, in_process, quiet),
+        metadata=_parse_metadata(metadata_items),
+    )
+    saved = runner.run(options, _progress)
+    for line in runner.summary_lines(saved):
+        click.echo(line)
+
+
+@click.command()
+def info() -> None:
+    """This machine: bare metal or guest, and which methods can run here."""
+    fp = fingerprint()
+    click.echo(f"environment: {fp.environment} (hypervisor: {fp.hypervisor})")
+    click.echo(f"machine:     {fp.dmi_vendor or 'unknown'} {fp.dmi_product}".rstrip())
+    click.echo(f"cpu:         {fp.cpu_model} ({fp.arch})")
+    click.echo(f"kernel:      {fp.kernel_release}, lockdown: {fp.lockdown or 'not reported'}")
+    click.echo(f"user:        {'root' if fp.euid == 0 else f'uid {fp.euid}'}")
+    try:
+        windows = "; ".join(str(w) for w in read_ecam_windows())
+    except CfgbenchError as exc:
+        windows = f"none ({exc.cause})"
+    click.echo(f"ecam:        {windows}")
+    click.echo("methods:")
+    for name in access.user_methods():
+        accessor = access.create(name)
+        detection = accessor.detect()
+        status = "yes" if detection.ok else "no "
+        line = f"  {name:7} {status} {detection.reason}"
+        if detection.fix and not detection.ok:
+            line += f"; fix: {detection.fix}"
+        click.echo(line)
+        click.echo(f"          ({accessor.help})")
+
+
+@click.command()
+@click.option("--method", "-m", type=METHOD_CHOICE, default="kernel", show_default=True)
+@click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True)
+@click.argument("device")
+@click.argument("offset")
+def read(method: str, width: str, device: str, offset: str) -> None:
+    """One untimed read, printed as setpci does (for cross-checking by hand)."""
+    bdf, off = parse_bdf(device), parse_offset(offset)
+    with access.create(method) as accessor:
+        value = accessor.read(bdf, off, int(width))
+    click.echo(f"{value:0{2 * int(width)}x}")
+
+
+@click.command(name="list")
+def list_() -> None:
+    """The PCI functions the kernel shows, with config-space size."""
+    functions = list_functions()
+    if not functions:
+        raise CfgbenchError("the kernel shows no PCI functions in /sys/bus/pci/devices", "is sysfs mounted?")
+    click.echo("device        vendor:device  class   config")
+    for f in functions:
+        click.echo(f"{f.bdf}  {f.vendor:04x}:{f.device:04x}      {f.class_code:06x}  {f.config_size} bytes")
+
+
+COMMANDS: list[click.Command] = [run, info, read, list_]

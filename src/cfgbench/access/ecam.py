@@ -1,0 +1,107 @@
+"""mmio (alias ecam): volatile loads from the ECAM page of one function, via /dev/mem."""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+from pathlib import Path
+from typing import Any
+
+from cfgbench._native import ffi, lib
+from cfgbench.access.base import ConfigAccessor, Detection
+from cfgbench.address import Bdf
+from cfgbench.errors import CfgbenchError
+from cfgbench.mcfg import EcamWindow, ecam_window_for, read_ecam_windows
+from cfgbench.platform import has_rawio, kernel_cmdline, lockdown_mode
+
+DEV_MEM = Path("/dev/mem")
+PAGE = 4096  # one function's config space is exactly one page
+RELAXED_FIX = "boot with iomem=relaxed on the kernel command line (CONFIG_IO_STRICT_DEVMEM blocks mapping the ECAM window)"
+
+
+class EcamAccessor(ConfigAccessor):
+    name = "mmio"
+    help = "ECAM/MMCONFIG: loads from the MCFG window mapped through /dev/mem"
+    raw = True
+
+    def __init__(self, dev_mem: Path = DEV_MEM) -> None:
+        super().__init__()
+        self.dev_mem = dev_mem
+        self.windows: list[EcamWindow] = []
+        self._fd = -1
+        self._pages: dict[Bdf, mmap.mmap] = {}
+
+    def detect(self) -> Detection:
+        try:
+            windows = read_ecam_windows()
+        except CfgbenchError as exc:
+            return Detection(False, exc.cause, exc.fix)
+        where = "; ".join(str(w) for w in windows)
+        if not self.dev_mem.exists():
+            return Detection(False, f"{self.dev_mem} does not exist", "use a kernel built with CONFIG_DEVMEM")
+        if os.geteuid() != 0 and not has_rawio():
+            return Detection(False, f"{self.dev_mem} needs root", 'run as root: sudo "$(command -v cfgbench)" ...')
+        mode = lockdown_mode()
+        if mode in ("integrity", "confidentiality"):
+            return Detection(False, f"kernel lockdown ({mode}) blocks /dev/mem", "boot with lockdown=none")
+        if "iomem=relaxed" not in kernel_cmdline().split():
+            # Whether the mapping is refused is only known by trying, and
+            # detect() never touches /dev/mem.
+            return Detection(True, f"{where}; may need iomem=relaxed if the kernel has IO_STRICT_DEVMEM")
+        return Detection(True, where)
+
+    def _open(self) -> None:
+        self.windows = read_ecam_windows()
+        try:
+            # O_SYNC: an uncached mapping, as device memory needs (pciutils: O_DSYNC).
+            self._fd = os.open(self.dev_mem, os.O_RDONLY | os.O_SYNC)
+        except FileNotFoundError:
+            raise CfgbenchError(f"{self.dev_mem} does not exist", "use a kernel built with CONFIG_DEVMEM") from None
+        except PermissionError:
+            raise CfgbenchError(f"cannot open {self.dev_mem} (permission denied)", self._denied_fix()) from None
+
+    def _close(self) -> None:
+        for page in self._pages.values():
+            page.close()
+        self._pages.clear()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def window_for(self, bdf: Bdf) -> EcamWindow:
+        return ecam_window_for(bdf, self.windows)
+
+    def _page(self, bdf: Bdf) -> mmap.mmap:
+        """Map only bdf's 4 KiB page, once."""
+        if bdf not in self._pages:
+            address = self.window_for(bdf).function_address(bdf)
+            try:
+                self._pages[bdf] = mmap.mmap(self._fd, PAGE, mmap.MAP_SHARED, mmap.PROT_READ, offset=address)
+            except OSError as exc:
+                if exc.errno == errno.EPERM:
+                    raise CfgbenchError(
+                        f"the kernel refused to map ECAM page {address:#x} of {bdf} from {self.dev_mem}",
+                        self._denied_fix(),
+                    ) from None
+                raise CfgbenchError(
+                    f"mapping ECAM page {address:#x} of {bdf} failed: {exc.strerror}",
+                    "check the MCFG window (cfgbench info)",
+                ) from None
+        return self._pages[bdf]
+
+    def _denied_fix(self) -> str:
+        mode = lockdown_mode()
+        if mode in ("integrity", "confidentiality"):
+            return f"kernel lockdown ({mode}) blocks /dev/mem; boot with lockdown=none or use --method=kernel"
+        if os.geteuid() != 0 and not has_rawio():
+            return 'run as root: sudo "$(command -v cfgbench)" ...'
+        if "iomem=relaxed" not in kernel_cmdline().split():
+            return RELAXED_FIX
+        return "the kernel forbids this mapping; use --method=kernel"
+
+    def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:
+        pointer = ffi.from_buffer(self._page(bdf))
+        self.keep(pointer)
+        target.kind = lib.CFG_KIND_MEM
+        target.mem = pointer + offset

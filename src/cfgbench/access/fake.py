@@ -1,0 +1,90 @@
+"""fake: config space served from an `lspci -xxxx` hex dump, for hardware-free tests.
+
+Its timed loop is the native memory loop over a buffer: the same C code as
+`mmio`, without a device behind it. Hidden from users; enabled by
+CFGBENCH_FAKE_DUMP=path/to/dump."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from cfgbench._native import ffi, lib
+from cfgbench.access.base import ConfigAccessor, Detection
+from cfgbench.address import Bdf, parse_bdf
+from cfgbench.errors import CfgbenchError
+
+FAKE_DUMP_ENV = "CFGBENCH_FAKE_DUMP"
+_HEADER = re.compile(r"^(?P<bdf>(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s")
+_ROW = re.compile(r"^(?P<offset>[0-9a-fA-F]{2,3}):(?P<bytes>(?: [0-9a-fA-F]{2}){1,16})\s*$")
+
+
+def parse_lspci_dump(text: str) -> dict[Bdf, bytearray]:
+    """Config spaces from `lspci [-D] -xxx` or `-xxxx` output; sizes 256 or 4096."""
+    spaces: dict[Bdf, bytearray] = {}
+    current: bytearray | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if header := _HEADER.match(line):
+            current = spaces.setdefault(parse_bdf(header["bdf"]), bytearray())
+        elif row := _ROW.match(line):
+            if current is None:
+                raise CfgbenchError(f"dump line {number}: hex row before any device line", "use lspci -xxxx output")
+            offset = int(row["offset"], 16)
+            data = bytes.fromhex(row["bytes"])
+            if offset != len(current):
+                raise CfgbenchError(f"dump line {number}: row at {offset:#x}, expected {len(current):#x}", "use lspci -xxxx output")
+            current.extend(data)
+    for bdf, space in spaces.items():
+        size = 4096 if len(space) > 256 else 256
+        if len(space) not in (64, 256, 4096):
+            raise CfgbenchError(f"dump of {bdf} has {len(space)} bytes", "use lspci -xxx or -xxxx output")
+        space.extend(bytes(size - len(space)))
+    return spaces
+
+
+class FakeAccessor(ConfigAccessor):
+    name = "fake"
+    help = "config space from an lspci -xxxx dump (tests only)"
+    hidden = True
+
+    def __init__(self, dump: Path | None = None) -> None:
+        super().__init__()
+        self.dump = dump
+        self.spaces: dict[Bdf, bytearray] = {}
+
+    def _dump_path(self) -> Path | None:
+        if self.dump is not None:
+            return self.dump
+        env = os.environ.get(FAKE_DUMP_ENV)
+        return Path(env) if env else None
+
+    def detect(self) -> Detection:
+        path = self._dump_path()
+        if path is None:
+            return Detection(False, f"{FAKE_DUMP_ENV} is not set", "the fake method is for tests")
+        return Detection(path.is_file(), str(path))
+
+    def _open(self) -> None:
+        path = self._dump_path()
+        if path is None:
+            raise CfgbenchError(f"the fake method needs {FAKE_DUMP_ENV}", "it is for tests only")
+        try:
+            self.spaces = parse_lspci_dump(path.read_text())
+        except OSError as exc:
+            raise CfgbenchError(f"cannot read dump {path}: {exc.strerror}", f"set {FAKE_DUMP_ENV} to an lspci -xxxx dump") from None
+
+    def _space(self, bdf: Bdf) -> bytearray:
+        try:
+            return self.spaces[bdf]
+        except KeyError:
+            raise CfgbenchError(f"no PCI function {bdf} in the fake dump", "pick one from `cfgbench list`") from None
+
+    def space_size(self, bdf: Bdf) -> int:
+        return len(self._space(bdf))
+
+    def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:
+        pointer = self.keep(ffi.from_buffer(self._space(bdf)))
+        target.kind = lib.CFG_KIND_MEM
+        target.mem = pointer + offset

@@ -1,0 +1,90 @@
+"""pio: configuration mechanism #1, address to 0xCF8, data from 0xCFC..0xCFF."""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Any
+
+from cfgbench._native import lib
+from cfgbench.access.base import ConfigAccessor, Detection
+from cfgbench.address import (
+    LEGACY_CONFIG_SIZE,
+    TYPE1_ADDRESS_PORT,
+    Bdf,
+    type1_address,
+    type1_data_port,
+)
+from cfgbench.errors import CfgbenchError
+from cfgbench.platform import has_rawio, is_x86, lockdown_mode
+
+# 0xCF8-0xCFF: the address dword and the four data bytes, nothing more.
+PORT_COUNT = 8
+
+
+def _acquire_ports() -> None:
+    """ioperm limits us to 0xCF8-0xCFF; iopl(3) opens every port, so it is only
+    the fallback when ioperm itself is unavailable (EINVAL), as pciutils does.
+    Both are per thread (iopl is not inherited across exec since Linux 3.7), so
+    each process acquires them itself."""
+    import portio  # imported late: its C extension exists only on x86
+
+    # portio returns the errno instead of raising.
+    err = portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 1)
+    if err == errno.EINVAL:
+        err = portio.iopl(3)
+    if err:
+        raise CfgbenchError(
+            f"the kernel refused access to ports 0xCF8-0xCFF ({os.strerror(err)})",
+            _privilege_fix(),
+        )
+
+
+def _privilege_fix() -> str:
+    if os.geteuid() != 0 and not has_rawio():
+        return 'run as root: sudo "$(command -v cfgbench)" ...'
+    if lockdown_mode() in ("integrity", "confidentiality"):
+        return f"kernel lockdown ({lockdown_mode()}) forbids port I/O; boot with lockdown=none or use --method=kernel"
+    return "run as root with CAP_SYS_RAWIO, or use --method=kernel"
+
+
+class PioAccessor(ConfigAccessor):
+    name = "pio"
+    help = "type 1 port I/O (0xCF8/0xCFC): domain 0, offsets below 0x100"
+    raw = True
+
+    def detect(self) -> Detection:
+        if not is_x86():
+            return Detection(False, "type 1 port I/O exists only on x86", "use --method=mmio or --method=kernel")
+        if os.geteuid() != 0 and not has_rawio():
+            return Detection(False, "port I/O needs CAP_SYS_RAWIO", _privilege_fix())
+        mode = lockdown_mode()
+        if mode in ("integrity", "confidentiality"):
+            return Detection(False, f"kernel lockdown ({mode}) forbids ioperm/iopl", _privilege_fix())
+        return Detection(True, "ports 0xCF8-0xCFF via ioperm")
+
+    def _open(self) -> None:
+        if not is_x86():
+            raise CfgbenchError("type 1 port I/O exists only on x86", "use --method=mmio or --method=kernel")
+        _acquire_ports()
+
+    def _close(self) -> None:
+        import portio
+
+        portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 0)
+
+    def space_size(self, bdf: Bdf) -> int:
+        return LEGACY_CONFIG_SIZE
+
+    def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
+        if offset >= LEGACY_CONFIG_SIZE:
+            raise CfgbenchError(
+                f"type 1 reaches only the first 256 bytes of config space, not offset {offset:#x}",
+                "use --method=mmio or --method=kernel for extended config space",
+            )
+        super().check_reach(bdf, offset, width)
+
+    def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:
+        target.kind = lib.CFG_KIND_PIO
+        target.pio_address = type1_address(bdf, offset)
+        target.pio_data_port = type1_data_port(offset)

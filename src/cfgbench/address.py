@@ -1,0 +1,120 @@
+"""PCI addresses: BDF parsing, type 1 and ECAM encodings, access rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cfgbench.errors import CfgbenchError
+
+TYPE1_ADDRESS_PORT = 0xCF8
+TYPE1_DATA_PORT = 0xCFC
+TYPE1_ENABLE = 0x8000_0000
+LEGACY_CONFIG_SIZE = 256  # what type 1 can reach
+EXTENDED_CONFIG_SIZE = 4096  # what ECAM can reach
+WIDTHS = (1, 2, 4)
+
+_BDF = re.compile(
+    r"^(?:(?P<domain>[0-9a-fA-F]{1,4}):)?(?P<bus>[0-9a-fA-F]{1,2}):"
+    r"(?P<device>[0-9a-fA-F]{1,2})\.(?P<function>[0-7])$"
+)
+
+
+@dataclass(frozen=True, order=True)
+class Bdf:
+    """One PCI function: domain (segment), bus, device, function."""
+
+    domain: int
+    bus: int
+    device: int
+    function: int
+
+    def __post_init__(self) -> None:
+        limits = (("domain", 0xFFFF), ("bus", 0xFF), ("device", 0x1F), ("function", 0x7))
+        for field, limit in limits:
+            value = getattr(self, field)
+            if not 0 <= value <= limit:
+                raise CfgbenchError(
+                    f"PCI {field} {value:#x} is out of range",
+                    f"use 0 to {limit:#x}",
+                )
+
+    def __str__(self) -> str:
+        return f"{self.domain:04x}:{self.bus:02x}:{self.device:02x}.{self.function}"
+
+
+def parse_bdf(text: str) -> Bdf:
+    """Parse 'DDDD:BB:DD.F' or 'BB:DD.F' (hex, as lspci prints them)."""
+    match = _BDF.match(text.strip())
+    if not match:
+        raise CfgbenchError(
+            f"{text!r} is not a PCI address",
+            "write it as lspci -D does, e.g. 0000:00:00.0 or 00:1f.3",
+        )
+    device = int(match["device"], 16)
+    if device > 0x1F:
+        raise CfgbenchError(f"PCI device {device:#x} in {text!r} is out of range", "use 00 to 1f")
+    return Bdf(int(match["domain"] or "0", 16), int(match["bus"], 16), device, int(match["function"]))
+
+
+def parse_offset(text: str) -> int:
+    """Parse a config-space offset: decimal or 0x-prefixed hex."""
+    try:
+        return int(text.strip(), 0)
+    except ValueError:
+        raise CfgbenchError(
+            f"{text!r} is not a config-space offset", "give a number such as 0, 0x2c or 256"
+        ) from None
+
+
+def check_access(offset: int, width: int, space_size: int = EXTENDED_CONFIG_SIZE) -> None:
+    """Widths 1, 2, 4; natural alignment; inside the config space."""
+    if width not in WIDTHS:
+        raise CfgbenchError(f"width {width} is not a config access width", "use 1, 2 or 4")
+    if offset < 0 or offset + width > space_size:
+        raise CfgbenchError(
+            f"offset {offset:#x} with width {width} is outside the {space_size}-byte config space",
+            f"use an offset from 0 to {space_size - width:#x}",
+        )
+    if offset % width:
+        raise CfgbenchError(
+            f"offset {offset:#x} is not aligned to the {width}-byte width",
+            f"use a multiple of {width}",
+        )
+
+
+def type1_address(bdf: Bdf, offset: int) -> int:
+    """The dword written to 0xCF8 (configuration mechanism #1)."""
+    if bdf.domain != 0:
+        raise CfgbenchError(
+            f"{bdf} is in PCI domain {bdf.domain:04x}; type 1 reaches domain 0 only",
+            "use --method=mmio or --method=kernel",
+        )
+    check_access(offset, 1, LEGACY_CONFIG_SIZE)
+    return (
+        TYPE1_ENABLE
+        | bdf.bus << 16
+        | bdf.device << 11
+        | bdf.function << 8
+        | (offset & 0xFC)
+    )
+
+
+def type1_data_port(offset: int) -> int:
+    """Byte and word reads take the data from 0xCFC plus the low offset bits."""
+    return TYPE1_DATA_PORT + (offset & 3)
+
+
+def ecam_offset(bdf: Bdf, offset: int) -> int:
+    """Offset of (bdf, offset) from the ECAM base of bus 0 (as Linux counts it)."""
+    check_access(offset, 1, EXTENDED_CONFIG_SIZE)
+    return bdf.bus << 20 | bdf.device << 15 | bdf.function << 12 | offset
+
+
+def kernel_path_for(bdf: Bdf, offset: int) -> str:
+    """Which mechanism x86 Linux's raw_pci_read() takes (arch/x86/pci/common.c)."""
+    return "type1" if bdf.domain == 0 and offset < LEGACY_CONFIG_SIZE else "ecam"
+
+
+def format_target(bdf: Bdf, offset: int, width: int) -> str:
+    return f"{bdf}+{offset:#05x}/{width}"

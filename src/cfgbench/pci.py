@@ -1,0 +1,42 @@
+"""The PCI functions the kernel shows in sysfs (for `cfgbench list` and the lab)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cfgbench.access.sysfs import SYSFS_DEVICES
+from cfgbench.address import Bdf, parse_bdf
+
+
+@dataclass(frozen=True)
+class PciFunction:
+    bdf: Bdf
+    vendor: int
+    device: int
+    class_code: int  # 24 bits: class, subclass, prog-if
+    config_size: int
+
+
+def _hex_attr(path: Path) -> int:
+    return int(path.read_text().strip(), 16)
+
+
+def list_functions(root: Path = SYSFS_DEVICES) -> list[PciFunction]:
+    functions = []
+    if not root.is_dir():
+        return functions
+    for entry in sorted(root.iterdir()):
+        try:
+            functions.append(
+                PciFunction(
+                    parse_bdf(entry.name),
+                    _hex_attr(entry / "vendor"),
+                    _hex_attr(entry / "device"),
+                    _hex_attr(entry / "class"),
+                    (entry / "config").stat().st_size,
+                )
+            )
+        except (OSError, ValueError):
+            continue  # a function removed while listing
+    return functions

@@ -1,0 +1,121 @@
+"""Where a run happens: bare metal or guest, which hypervisor, kernel, CPU, privileges."""
+
+from __future__ import annotations
+
+import os
+import platform as _py_platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cfgbench._native import ffi, lib
+
+DMI_DIR = Path("/sys/class/dmi/id")
+LOCKDOWN_PATH = Path("/sys/kernel/security/lockdown")
+CAP_SYS_RAWIO = 17
+HYPERVISOR_LEAF = 0x4000_0000
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def is_x86() -> bool:
+    return bool(lib.cfg_have_x86())
+
+
+def cpuid(leaf: int, subleaf: int = 0) -> tuple[int, int, int, int]:
+    regs = ffi.new("uint32_t[4]")
+    lib.cfg_cpuid(leaf, subleaf, regs)
+    return regs[0], regs[1], regs[2], regs[3]
+
+
+def hypervisor_vendor() -> str | None:
+    """CPUID's view: None on bare metal, else the leaf 0x40000000 signature."""
+    if not is_x86():
+        return None
+    _, _, ecx, _ = cpuid(1)
+    if not ecx >> 31 & 1:  # CPUID.1:ECX bit 31, "hypervisor present"
+        return None
+    _, ebx, ecx, edx = cpuid(HYPERVISOR_LEAF)
+    raw = b"".join(r.to_bytes(4, "little") for r in (ebx, ecx, edx))
+    return raw.rstrip(b"\0").decode("ascii", "replace") or "unknown"
+
+
+def cpu_model() -> str:
+    for line in _read_text(Path("/proc/cpuinfo")).splitlines():
+        if line.startswith(("model name", "Model")):
+            return line.split(":", 1)[1].strip()
+    return _py_platform.processor() or "unknown"
+
+
+def effective_capabilities() -> int:
+    for line in _read_text(Path("/proc/self/status")).splitlines():
+        if line.startswith("CapEff:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+def has_rawio() -> bool:
+    return bool(effective_capabilities() >> CAP_SYS_RAWIO & 1)
+
+
+def lockdown_mode() -> str:
+    """'none', 'integrity', 'confidentiality', or '' when the kernel does not say."""
+    text = _read_text(LOCKDOWN_PATH)
+    for word in text.split():
+        if word.startswith("["):
+            return word.strip("[]")
+    return ""
+
+
+def kernel_cmdline() -> str:
+    return _read_text(Path("/proc/cmdline"))
+
+
+def measure_tsc_hz(seconds: float = 0.02) -> int:
+    """TSC ticks per second against CLOCK_MONOTONIC; 0 where there is no TSC."""
+    if not is_x86():
+        return 0
+    ns0, tsc0 = lib.cfg_monotonic_ns(), lib.cfg_tsc()
+    time.sleep(seconds)
+    ns1, tsc1 = lib.cfg_monotonic_ns(), lib.cfg_tsc()
+    return round((tsc1 - tsc0) * 1e9 / (ns1 - ns0)) if ns1 > ns0 else 0
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    arch: str
+    environment: str  # "bare-metal" or "guest"
+    hypervisor: str
+    dmi_vendor: str
+    dmi_product: str
+    kernel_release: str
+    cpu_model: str
+    lockdown: str
+    euid: int
+
+    def as_metadata(self) -> dict[str, str]:
+        keys = ("environment", "hypervisor", "dmi_vendor", "dmi_product", "kernel_release", "cpu_model")
+        return {f"cfgbench_{k}": getattr(self, k) or "unknown" for k in keys}
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def fingerprint() -> Fingerprint:
+    vendor = hypervisor_vendor()
+    return Fingerprint(
+        arch=_py_platform.machine(),
+        environment="guest" if vendor is not None else "bare-metal",
+        hypervisor=vendor if vendor is not None else "none",
+        dmi_vendor=_read_text(DMI_DIR / "sys_vendor"),
+        dmi_product=_read_text(DMI_DIR / "product_name"),
+        kernel_release=os.uname().release,
+        cpu_model=cpu_model(),
+        lockdown=lockdown_mode(),
+        euid=os.geteuid(),
+    )

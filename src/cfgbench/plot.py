@@ -1,0 +1,226 @@
+"""matplotlib figures from result files: one row per target, one column per panel.
+
+Only the object-oriented API on an Agg canvas: no pyplot state, no display.
+A panel is a function drawing one target's series on one Axes; PANELS maps
+names to them, so a new view (such as per-read ECDFs from histograms, issue 5)
+is one function and one dict entry.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cfgbench.compare import ResultFile, format_time, load_result_files
+from cfgbench.errors import CfgbenchError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# Beyond this max/min ratio a linear axis squashes the fast files into a line:
+# a guest at tens of microseconds next to bare metal at hundreds of nanoseconds.
+LOG_SCALE_SPAN = 10.0
+
+DEFAULT_WIDTH_PX = 1200
+EXTRA_PANEL_WIDTH_PX = 600
+HEIGHT_PER_TARGET_PX = 450
+
+
+@dataclass(frozen=True)
+class Series:
+    """One file's values for one target, ready to draw.
+
+    `values` are pyperf's values (seconds per read, each the mean of a timed
+    loop). Issue 5 may add per-read histograms (metadata `cfgbench_hist_*`);
+    they would join here as another field and the ecdf panel would prefer them.
+    """
+
+    label: str
+    values: np.ndarray
+
+
+def _env_caption(result: ResultFile) -> str:
+    # The attributes that most change the figures: where it ran and how.
+    env = result.env
+    parts = [env.get("environment"), env.get("lab accel")]
+    hypervisor = env.get("hypervisor")
+    if hypervisor and hypervisor != "none":
+        parts.append(hypervisor)
+    return " · ".join(p for p in parts if p)
+
+
+def _series_label(result: ResultFile) -> str:
+    caption = _env_caption(result)
+    return f"{result.label}\n{caption}" if caption else result.label
+
+
+def target_names(files: Sequence[ResultFile]) -> list[str]:
+    """Every target of every file, in order of first appearance."""
+    return list(dict.fromkeys(name for f in files for name in f.benchmarks))
+
+
+def series_for(files: Sequence[ResultFile], target: str) -> list[Series]:
+    return [Series(_series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float))
+            for f in files if target in f.benchmarks]
+
+
+def needs_log_scale(series: Sequence[Series]) -> bool:
+    values = np.concatenate([s.values for s in series])
+    return bool(values.max() / values.min() > LOG_SCALE_SPAN)
+
+
+def _time_axis(ax: Axes, axis: str, log: bool) -> None:
+    from matplotlib.ticker import EngFormatter, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if log:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+        target.set_minor_formatter(NullFormatter())
+    target.set_major_formatter(EngFormatter(unit="s"))
+    label = "time per read" + (" (log scale)" if log else "")
+    (ax.set_ylabel if axis == "y" else ax.set_xlabel)(label)
+
+
+def draw_distribution(ax: Axes, series: Sequence[Series], log: bool) -> None:
+    """Violins where there is a spread, every value as a jittered point, the median labelled."""
+    positions = np.arange(1, len(series) + 1)
+    spread = [i for i, s in enumerate(series) if s.values.size > 1 and np.ptp(s.values) > 0]
+    if spread:
+        parts = ax.violinplot([series[i].values for i in spread], positions=positions[spread],
+                              showextrema=False, widths=0.8)
+        for body in parts["bodies"]:
+            body.set_alpha(0.3)
+    jitter = np.random.default_rng(0)  # deterministic: the same files give the same picture
+    for position, s in zip(positions, series):
+        xs = position + jitter.uniform(-0.12, 0.12, s.values.size)
+        ax.scatter(xs, s.values, s=10, alpha=0.7, zorder=3)
+        median = float(np.median(s.values))
+        ax.hlines(median, position - 0.3, position + 0.3, colors="black", zorder=4)
+        ax.annotate(format_time(median), (position + 0.32, median), va="center", fontsize=8)
+    ax.set_xticks(positions, [s.label for s in series])
+    ax.set_xlim(0.4, len(series) + 0.9)
+    _time_axis(ax, "y", log)
+
+
+def draw_ecdf(ax: Axes, series: Sequence[Series], log: bool) -> None:
+    """Empirical CDF of each file's values: shifts and tails side by side."""
+    for s in series:
+        xs = np.sort(s.values)
+        ys = np.arange(1, xs.size + 1) / xs.size
+        ax.step(np.concatenate([[xs[0]], xs]), np.concatenate([[0.0], ys]), where="post",
+                label=s.label.replace("\n", " · "))
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("fraction of values")
+    ax.legend(fontsize=8, loc="lower right")
+    _time_axis(ax, "x", log)
+
+
+Panel = Callable[["Axes", Sequence[Series], bool], None]
+PANELS: dict[str, Panel] = {"distribution": draw_distribution, "ecdf": draw_ecdf}
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'1200x900' -> (1200, 900) pixels; None keeps the default layout."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
+    if not match or min(int(match[1]), int(match[2])) < 100:
+        raise CfgbenchError(f"--size {text!r} is not a size", "write WIDTHxHEIGHT in pixels, each at least 100")
+    return int(match[1]), int(match[2])
+
+
+def default_size(n_targets: int, n_panels: int) -> tuple[int, int]:
+    return DEFAULT_WIDTH_PX + EXTRA_PANEL_WIDTH_PX * (n_panels - 1), HEIGHT_PER_TARGET_PX * n_targets
+
+
+def _suptitle(files: Sequence[ResultFile]) -> str:
+    shared = [f"{label} {value}" for label, value in files[0].env.items()
+              if label in ("kernel release", "CPU") and all(f.env.get(label) == value for f in files)]
+    return "cfgbench: time per config read" + (f"\n{'; '.join(shared)}" if shared else "")
+
+
+def build_figure(files: Sequence[ResultFile], panels: Sequence[str] = ("distribution",),
+                 size: tuple[int, int] | None = None, dpi: int = 100) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    unknown = [p for p in panels if p not in PANELS]
+    if unknown or not panels:
+        raise CfgbenchError(f"unknown panel {', '.join(unknown) or '(none)'}", f"choose from {', '.join(PANELS)}")
+    names = target_names(files)
+    width, height = size or default_size(len(names), len(panels))
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)  # Agg: renders without a display
+    axes = figure.subplots(len(names), len(panels), squeeze=False)
+    for row, name in enumerate(names):
+        series = series_for(files, name)
+        log = needs_log_scale(series)
+        for col, panel in enumerate(panels):
+            PANELS[panel](axes[row][col], series, log)
+            axes[row][col].set_title(name, fontsize=10)
+    figure.suptitle(_suptitle(files), fontsize=11)
+    return figure
+
+
+def _refuse_existing(output: Path, force: bool) -> None:
+    if output.exists() and not force:
+        raise CfgbenchError(f"{output} already exists", "choose another -o name, or add --force to replace it")
+
+
+def _check_output(output: Path, force: bool, figure: Figure) -> str:
+    """The image format, after refusing what cannot or must not be written."""
+    _refuse_existing(output, force)
+    if not output.parent.is_dir():
+        raise CfgbenchError(f"directory {output.parent} does not exist", "create it first, or choose another -o path")
+    fmt = output.suffix.lstrip(".").lower()
+    supported = figure.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise CfgbenchError(f"cannot write {output}: unknown image type {output.suffix!r}",
+                            f"end the name with one of {', '.join('.' + k for k in sorted(supported))}")
+    return fmt
+
+
+def save_figure(figure: Figure, output: Path | str, force: bool = False) -> Path:
+    """Write to a temporary file beside the output, then link it into place (replace only with force)."""
+    output = Path(output)
+    fmt = _check_output(output, force, figure)
+    fd, temp = tempfile.mkstemp(prefix=".cfgbench-plot-", suffix=output.suffix, dir=output.parent)
+    os.close(fd)
+    try:
+        figure.savefig(temp, format=fmt)
+        if force:
+            os.replace(temp, output)
+        else:
+            os.link(temp, output)  # fails if the name was taken meanwhile: no clobber
+    except FileExistsError:
+        raise CfgbenchError(f"{output} appeared while plotting", "choose another -o name, or add --force") from None
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return output
+
+
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CfgbenchError("plotting needs matplotlib, which is not installed",
+                            "pip install 'cfgbench[plot]'") from None
+
+
+def plot_paths(paths: Sequence[str], output: Path | str, force: bool = False,
+               size: tuple[int, int] | None = None, dpi: int = 100,
+               panels: Sequence[str] = ("distribution",)) -> Path:
+    """The library entry point of `cfgbench plot`."""
+    _require_matplotlib()
+    _refuse_existing(Path(output), force)  # before the slow part; checked again when saving
+    figure = build_figure(load_result_files(paths), panels, size, dpi)
+    return save_figure(figure, output, force)

@@ -1,0 +1,149 @@
+"""Result files: pyperf JSON with cfgbench metadata. Written atomically, never
+over a user's file: a new file is linked into place only if the name is free;
+--append re-reads, merges and renames under a lock."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from cfgbench.errors import CfgbenchError
+
+METHOD_KEY = "cfgbench_method"
+
+
+def load_suite(path: Path | str) -> pyperf.BenchmarkSuite:
+    """Load a pyperf result file, with one clear error for each way it can be wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise CfgbenchError(f"{path} does not exist", "give the path of a saved result file") from None
+    except IsADirectoryError:
+        raise CfgbenchError(f"{path} is a directory", "give the path of a saved result file") from None
+    except PermissionError:
+        raise CfgbenchError(f"cannot read {path} (permission denied)", "check the file's permissions") from None
+    except UnicodeDecodeError:
+        raise CfgbenchError(f"{path} is not a text file", "give a JSON file written by cfgbench run") from None
+    if not text.strip():
+        raise CfgbenchError(f"{path} is empty", "the run that wrote it did not finish; run it again")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CfgbenchError(
+            f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})",
+            "the file is truncated or corrupt; run the benchmark again",
+        ) from None
+    if not isinstance(data, dict) or "benchmarks" not in data or "version" not in data:
+        raise CfgbenchError(f"{path} is JSON but not a pyperf result file", "give a file written by cfgbench run")
+    try:
+        suite = pyperf.BenchmarkSuite._json_load(str(path), data)
+    except Exception as exc:  # pyperf raises assorted types on malformed content
+        raise CfgbenchError(f"{path} is not a readable pyperf result file ({exc})", "give a file written by cfgbench run") from None
+    if not suite.get_benchmarks():
+        raise CfgbenchError(f"{path} holds no benchmarks", "give a file written by cfgbench run")
+    return suite
+
+
+def bench_metadata(bench: pyperf.Benchmark) -> dict[str, Any]:
+    """Metadata common to all runs of the benchmark (pyperf's and cfgbench's)."""
+    return dict(bench.get_metadata())
+
+
+def method_of(bench: pyperf.Benchmark) -> str:
+    return str(bench.get_metadata().get(METHOD_KEY, "unknown"))
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Serialises writers in one directory (two runs appending to a file at
+    once); locking the directory itself leaves no lock file behind."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _write_temp(suite: pyperf.BenchmarkSuite, directory: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=".cfgbench-", suffix=".json.tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as out:
+            suite.dump(out, compact=True)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+def check_writable(path: Path, append: bool) -> None:
+    """Fail before measuring, not after, when the result could not be saved."""
+    if path.exists() and not append:
+        raise CfgbenchError(f"{path} already exists", "choose another -o name, or add --append to add this run to it")
+    if path.is_dir():
+        raise CfgbenchError(f"{path} is a directory", "give a file name with -o")
+    directory = path.parent
+    if not directory.is_dir():
+        raise CfgbenchError(f"directory {directory} does not exist", "create it first, or choose another -o path")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CfgbenchError(f"cannot write in {directory} (permission denied)", "choose another -o path")
+    if append and path.exists():
+        load_suite(path)  # refuse to append to a file we could not read back
+
+
+def merge_into(existing: pyperf.BenchmarkSuite, new: pyperf.BenchmarkSuite) -> None:
+    """Add new's benchmarks to existing; same-named ones must share the method."""
+    names = {b.get_name(): b for b in existing.get_benchmarks()}
+    for bench in new.get_benchmarks():
+        old = names.get(bench.get_name())
+        if old is None:
+            existing.add_benchmark(bench)
+        elif method_of(old) != method_of(bench):
+            raise CfgbenchError(
+                f"the file already has {bench.get_name()!r} measured with {method_of(old)}, "
+                f"and this run used {method_of(bench)}",
+                "save each method in its own file, then cfgbench compare them",
+            )
+        else:
+            old.add_runs(bench)
+
+
+def save_suite(suite: pyperf.BenchmarkSuite, path: Path | str, append: bool = False) -> None:
+    """Atomic save: the file holds either the old content or the new, never half."""
+    path = Path(path)
+    directory = path.parent
+    with _locked(directory):
+        if path.exists():
+            if not append:
+                raise CfgbenchError(f"{path} already exists", "choose another -o name, or add --append")
+            merged = load_suite(path)
+            merge_into(merged, suite)
+            os.replace(_write_temp(merged, directory), path)
+        else:
+            temp = _write_temp(suite, directory)
+            try:
+                os.link(temp, path)  # fails if the name was taken meanwhile: no clobber
+            except FileExistsError:
+                raise CfgbenchError(f"{path} appeared while this run was writing", "choose another -o name") from None
+            finally:
+                os.unlink(temp)
+        _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

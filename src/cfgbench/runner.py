@@ -1,0 +1,237 @@
+"""`cfgbench run` as a library call: plan, verify, time in a pyperf worker, save."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from cfgbench import access, results
+from cfgbench.access.base import ConfigAccessor
+from cfgbench.access.ecam import EcamAccessor
+from cfgbench.address import Bdf, format_target
+from cfgbench.errors import CfgbenchError
+from cfgbench.measure import Measurement, Plan, Tally, verify_read
+from cfgbench.units import format_duration, format_with_spread
+from cfgbench.worker import PROGRAM_ARGS
+
+Progress = Callable[[str], None]
+HOST_BRIDGE_CLASS = 0x0600
+DISPLAY_CLASS = 0x0300
+SANITY_VENDORS = (0x8086, 0x0E11)  # Intel, Compaq: what pciutils' intel_sanity_check accepts
+METHOD_PLACEHOLDER = "{method}"
+
+
+@dataclass(frozen=True)
+class Target:
+    bdf: Bdf
+    offset: int
+    width: int
+
+    def __str__(self) -> str:
+        return format_target(self.bdf, self.offset, self.width)
+
+
+@dataclass
+class RunOptions:
+    methods: Sequence[str]
+    targets: Sequence[Target]
+    output: Path | None = None  # may hold {method} when several methods run
+    append: bool = False
+    pyperf_args: Sequence[str] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SavedRun:
+    method: str
+    path: Path | None
+    suite: pyperf.BenchmarkSuite
+
+
+def output_paths(methods: Sequence[str], output: Path | None) -> dict[str, Path | None]:
+    if output is None:
+        return {m: None for m in methods}
+    if len(methods) > 1 and METHOD_PLACEHOLDER not in str(output):
+        raise CfgbenchError(
+            f"{len(methods)} methods cannot share one output file {output}",
+            f"put {METHOD_PLACEHOLDER} in the -o name, e.g. -o 'run-{METHOD_PLACEHOLDER}.json'",
+        )
+    return {m: Path(str(output).replace(METHOD_PLACEHOLDER, m)) for m in methods}
+
+
+def sanity_check(accessor: ConfigAccessor) -> None:
+    """pciutils' test before trusting a raw method: bus 0 holds a host bridge
+    (or a display controller, or an Intel/Compaq function)."""
+    for device in range(32):
+        bdf = Bdf(0, 0, device, 0)
+        try:
+            vendor = accessor.read(bdf, 0x00, 2)
+            if vendor == 0xFFFF:
+                continue
+            if accessor.read(bdf, 0x0A, 2) in (HOST_BRIDGE_CLASS, DISPLAY_CLASS) or vendor in SANITY_VENDORS:
+                return
+        except CfgbenchError:
+            continue  # outside this method's reach (an ECAM window not covering bus 0)
+    raise CfgbenchError(
+        f"{accessor.name} finds no host bridge on bus 0: this method does not reach real config space here",
+        "check the platform (cfgbench info) or use --method=kernel",
+    )
+
+
+def _reachable(accessor: ConfigAccessor, target: Target) -> str:
+    """'' when the method can read the target, else why not."""
+    try:
+        accessor.check_reach(target.bdf, target.offset, target.width)
+        if isinstance(accessor, EcamAccessor):
+            accessor.window_for(target.bdf)
+    except CfgbenchError as exc:
+        return exc.one_line()
+    return ""
+
+
+def plan_run(options: RunOptions, progress: Progress) -> Plan:
+    """Open each method, check it reads what the kernel reads, and fix the plan."""
+    measurements: list[Measurement] = []
+    several = len(options.methods) * len(options.targets) > 1
+    # Raw methods are checked against the kernel's read of the same register.
+    any_raw = any(access.METHODS[m].raw for m in options.methods)
+    with _opened(access.create("kernel") if any_raw else None) as kernel:
+        for method in options.methods:
+            with _opened(access.create(method)) as accessor:
+                assert accessor is not None
+                if accessor.raw:
+                    sanity_check(accessor)
+                for target in options.targets:
+                    why_not = _reachable(accessor, target)
+                    if why_not:
+                        if not several:
+                            raise CfgbenchError(why_not)
+                        progress(f"skipping {method} on {target}: {why_not}")
+                        continue
+                    checker = kernel if accessor.raw else None
+                    value = verify_read(accessor, checker, target.bdf, target.offset, target.width)
+                    extra: dict[str, Any] = {}
+                    if isinstance(accessor, EcamAccessor):
+                        extra["cfgbench_ecam_window"] = str(accessor.window_for(target.bdf))
+                    measurements.append(
+                        Measurement(method, str(target.bdf), target.offset, target.width, "read", value, extra)
+                    )
+    if not measurements:
+        raise CfgbenchError("no method can reach any of the targets", "see the lines above, or cfgbench info")
+    return Plan(measurements, dict(options.metadata))
+
+
+class _opened:
+    """Context manager that opens an accessor (or passes None through)."""
+
+    def __init__(self, accessor: ConfigAccessor | None) -> None:
+        self.accessor = accessor
+
+    def __enter__(self) -> ConfigAccessor | None:
+        if self.accessor is not None:
+            self.accessor.open()
+        return self.accessor
+
+    def __exit__(self, *exc: object) -> None:
+        if self.accessor is not None:
+            self.accessor.close()
+
+
+def _read_tallies(path: Path) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            tally = tallies.setdefault(row.pop("name"), Tally())
+            for key, value in row.items():
+                setattr(tally, key, getattr(tally, key) + value)
+    return tallies
+
+
+def run_worker(plan: Plan, pyperf_args: Sequence[str], workdir: Path) -> pyperf.BenchmarkSuite:
+    """Time the plan in `python -m cfgbench.worker`; pyperf's progress goes to
+    our stderr directly (no pipe: a reader on the same CPU would skew timing)."""
+    plan_path, tally_path, out_path = workdir / "plan.json", workdir / "tally.jsonl", workdir / "out.json"
+    plan.dump(plan_path)
+    command = [sys.executable, *PROGRAM_ARGS, "--plan", str(plan_path), "--tally", str(tally_path), "-o", str(out_path), *pyperf_args]
+    completed = subprocess.run(command, stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL)
+    if completed.returncode != 0 or not out_path.exists():
+        raise CfgbenchError(
+            f"the pyperf worker failed (exit code {completed.returncode})",
+            "see its output above; `cfgbench info` says whether the method can run here",
+        )
+    suite = results.load_suite(out_path)
+    _add_tallies(suite, _read_tallies(tally_path))
+    return suite
+
+
+def _add_tallies(suite: pyperf.BenchmarkSuite, tallies: dict[str, Tally]) -> None:
+    for bench in suite.get_benchmarks():
+        tally = tallies.get(bench.get_name())
+        if tally is None:
+            continue
+        metadata: dict[str, Any] = {"cfgbench_reads": tally.reads, "cfgbench_mismatches": tally.mismatches}
+        if tally.cycles and tally.ns:
+            metadata["cfgbench_tsc_hz"] = round(tally.cycles * 1e9 / tally.ns)
+        bench.update_metadata(metadata)
+
+
+def split_by_method(suite: pyperf.BenchmarkSuite, plan: Plan) -> dict[str, pyperf.BenchmarkSuite]:
+    """One suite per method, benchmarks renamed to their target-only names."""
+    by_method: dict[str, pyperf.BenchmarkSuite] = {}
+    names = {plan.bench_name(m): m for m in plan.measurements}
+    for bench in suite.get_benchmarks():
+        m = names[bench.get_name()]
+        bench.update_metadata({"name": m.bench_name})
+        if m.method in by_method:
+            by_method[m.method].add_benchmark(bench)
+        else:
+            by_method[m.method] = pyperf.BenchmarkSuite([bench])
+    return by_method
+
+
+def run(options: RunOptions, progress: Progress) -> list[SavedRun]:
+    methods = [access.canonical_method(m) for m in options.methods]
+    options.methods = list(dict.fromkeys(methods))
+    paths = output_paths(options.methods, options.output)
+    for path in paths.values():
+        if path is not None:
+            results.check_writable(path, options.append)
+    plan = plan_run(options, progress)
+    progress(f"timing {len(plan.measurements)} benchmark(s) with pyperf: {' '.join(options.pyperf_args) or 'default settings'}")
+    with tempfile.TemporaryDirectory(prefix="cfgbench-run-") as workdir:
+        suite = run_worker(plan, options.pyperf_args, Path(workdir))
+    saved = []
+    for method, method_suite in split_by_method(suite, plan).items():
+        path = paths.get(method)
+        if path is not None:
+            results.save_suite(method_suite, path, append=options.append)
+        saved.append(SavedRun(method, path, method_suite))
+    return saved
+
+
+def summary_lines(saved: Sequence[SavedRun]) -> list[str]:
+    lines = []
+    for run_ in saved:
+        for bench in run_.suite.get_benchmarks():
+            md = bench.get_metadata()
+            values = bench.get_values()
+            spread = bench.stdev() if len(values) > 1 else 0.0
+            lines.append(
+                f"{run_.method:6} {bench.get_name()}: {format_with_spread(bench.mean(), spread)} per read "
+                f"(median {format_duration(bench.median())}, {len(values)} values, "
+                f"{md.get('cfgbench_mismatches', 0)} mismatches of {md.get('cfgbench_reads', 0)} reads, "
+                f"floor {md.get('cfgbench_null_loop_ns', '?')} ns)"
+            )
+        if run_.path is not None:
+            lines.append(f"saved {run_.path}")
+    return lines
