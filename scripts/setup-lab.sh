@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Installs what `cfgbench lab` needs, idempotently:
+#   - Debian packages: QEMU, busybox-static (the guest's init), kmod, cpio, pciutils;
+#   - the stock Debian kernel (the package linux-image-amd64 depends on), unpacked
+#     with `dpkg -x` into the cache dir, plus its uncompressed vmlinux: the kernel
+#     has CONFIG_PVH=y, so QEMU boots vmlinux with -kernel directly, which skips
+#     the decompressor and is faster under TCG.
+#   - optionally byte-compiles a Python's import path (PYTHON=/path/to/python, or
+#     the first argument): the guest sees the host root read-only and would
+#     otherwise recompile every module at every start.
+# It does not create a venv or install cfgbench: the caller does that.
+#
+# Usage: scripts/setup-lab.sh [PYTHON]
+# Cache: ${XDG_CACHE_HOME:-$HOME/.cache}/cfgbench/kernel (CFGBENCH_LAB_CACHE overrides).
+set -euo pipefail
+
+PYTHON=${1:-${PYTHON:-}}
+CACHE=${CFGBENCH_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cfgbench}
+KERNEL_DIR="$CACHE/kernel"
+PACKAGES=(qemu-system-x86 busybox-static kmod cpio pciutils xz-utils)
+
+log() { echo "setup-lab: $*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+apt_update_once() {
+    if [ "$apt_updated" -eq 0 ]; then
+        as_root apt-get update -qq
+        apt_updated=1
+    fi
+}
+
+install_packages() {
+    local missing=()
+    for pkg in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' \
+            || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        log "packages already installed"
+        return
+    fi
+    log "installing ${missing[*]}"
+    apt_update_once
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# The versioned package behind the linux-image-amd64 metapackage, e.g. linux-image-6.1.0-56-amd64.
+kernel_package() {
+    local dep
+    dep=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+    if [ -z "$dep" ]; then
+        apt_update_once
+        dep=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+    fi
+    [ -n "$dep" ] || { echo "setup-lab: cannot resolve linux-image-amd64" >&2; exit 1; }
+    echo "$dep"
+}
+
+# vmlinuz is a bzImage whose payload is xz: find the xz magic and decompress
+# from there (what the kernel's scripts/extract-vmlinux does).
+extract_vmlinux() {
+    local vmlinuz=$1 out=$2 offset tmp
+    tmp="$out.tmp.$$"
+    for offset in $(LC_ALL=C grep -aboP '\xfd7zXZ\x00' "$vmlinuz" | cut -d: -f1); do
+        # xz complains about the trailing bytes after the stream; the ELF check decides.
+        tail -c +"$((offset + 1))" "$vmlinuz" | xz -dc 2>/dev/null >"$tmp" || true
+        if [ "$(head -c 4 "$tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+            mv "$tmp" "$out"
+            return 0
+        fi
+    done
+    rm -f "$tmp"
+    echo "setup-lab: no xz-compressed ELF found in $vmlinuz" >&2
+    return 1
+}
+
+install_kernel() {
+    local pkg release vmlinuz workdir
+    pkg=$(kernel_package)
+    release=${pkg#linux-image-}
+    vmlinuz="$KERNEL_DIR/boot/vmlinuz-$release"
+    if [ ! -f "$vmlinuz" ] || [ ! -d "$KERNEL_DIR/lib/modules/$release" ]; then
+        log "fetching $pkg into $KERNEL_DIR"
+        mkdir -p "$KERNEL_DIR"
+        workdir=$(mktemp -d)
+        # apt-get download writes into the current directory; _apt needs to read it.
+        chmod 755 "$workdir"
+        (cd "$workdir" && apt-get download "$pkg" >/dev/null 2>&1) || {
+            apt_update_once
+            (cd "$workdir" && apt-get download "$pkg")
+        }
+        dpkg -x "$workdir"/"$pkg"_*.deb "$KERNEL_DIR"
+        rm -rf "$workdir"
+    else
+        log "kernel $release already unpacked"
+    fi
+    # dpkg -x skips the postinst that runs depmod: the lab resolves module order from modules.dep.
+    if [ ! -f "$KERNEL_DIR/lib/modules/$release/modules.dep" ]; then
+        log "depmod $release"
+        depmod -b "$KERNEL_DIR" "$release"
+    fi
+    if [ ! -f "$KERNEL_DIR/boot/vmlinux-$release" ]; then
+        log "extracting vmlinux-$release"
+        extract_vmlinux "$vmlinuz" "$KERNEL_DIR/boot/vmlinux-$release"
+    fi
+}
+
+byte_compile() {
+    [ -n "$PYTHON" ] || return 0
+    log "byte-compiling the import path of $PYTHON"
+    # Only directories: zip files on sys.path are skipped by compileall anyway.
+    "$PYTHON" - <<'EOF'
+import compileall, os, sys
+dirs = [p for p in sys.path if p and os.path.isdir(p) and os.access(p, os.W_OK)]
+ok = all(compileall.compile_dir(d, quiet=1, workers=0) for d in dirs)
+sys.exit(0 if ok else 0)  # a file that does not compile is the package's problem, not the lab's
+EOF
+}
+
+install_packages
+install_kernel
+byte_compile
+log "ready: kernel in $KERNEL_DIR"

@@ -1,0 +1,266 @@
+"""Boot a throwaway q35 guest, run one command in it, bring back its output and exit status."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cfgbench.lab.errors import LabError
+from cfgbench.lab.initramfs import (
+    GUEST_OUT,
+    OUT_TAG,
+    ROOT_TAG,
+    build_initramfs,
+    command_script,
+    marker_prefix,
+)
+from cfgbench.lab.kernel import find_kernel, module_load_order
+from cfgbench.lab.qemu import MACHINE, Share, choose_accel, find_qemu, qemu_command, qemu_version
+
+# quiet/loglevel keep kernel chatter off the console the command's output shares;
+# panic=-1 (with QEMU's -no-reboot) turns a panic into a prompt exit instead of a hang;
+# iomem=relaxed lets /dev/mem map the ECAM window (CONFIG_IO_STRICT_DEVMEM=y).
+BASE_CMDLINE = ("console=ttyS0", "quiet", "loglevel=3", "panic=-1", "iomem=relaxed")
+
+# Variables the guest command inherits from the host; everything else is set explicitly.
+HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV", "PYTHONPATH")
+# Host test sessions forbid raw access; the guest is the one place that allows it.
+FORBID_RAW = "CFGBENCH_FORBID_RAW"
+POWEROFF_GRACE_S = 5.0  # after the exit report, how long the guest may take to power off
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GuestConfig:
+    accel: str = "auto"  # auto | kvm | tcg
+    kernel: Path | None = None  # None: the kernel scripts/setup-lab.sh unpacked
+    memory_mb: int = 1024
+    smp: int = 2  # a second vCPU keeps a reader of the output off the timed CPU
+    timeout_s: float = 120.0  # boot plus command
+    boot_timeout_s: float = 60.0  # until the command starts: catches a kvm that hangs early
+    extra_cmdline: tuple[str, ...] = ()
+    pcie_target: bool = True
+
+
+@dataclass(frozen=True)
+class GuestResult:
+    returncode: int
+    output: str  # the command's stdout and stderr as the guest console carried them
+    lab_metadata: dict[str, str] = field(default_factory=dict)  # accel, qemu, machine, kernel, cmdline
+    boot_seconds: float = 0.0  # QEMU start to the command's start
+    wall_seconds: float = 0.0  # QEMU start to QEMU exit
+
+
+class _Console:
+    """Splits the serial console into boot log, the command's output and the init's reports."""
+
+    def __init__(self, nonce: str, on_output: Callable[[str], None] | None) -> None:
+        self._prefix = marker_prefix(nonce)
+        self._on_output = on_output
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self.reports: dict[str, str] = {}
+        self.output: list[str] = []
+        self.log: list[str] = []  # everything that is not the command's output
+
+    def feed(self, data: bytes) -> None:
+        self._pending += self._decoder.decode(data)
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._line(line.removesuffix("\r"))  # the guest tty sends \r\n
+
+    def _line(self, line: str) -> None:
+        text, found, report = line.partition(self._prefix)
+        if text:
+            self._text(text if found else f"{text}\n")  # a last line without newline ends at the report
+        elif not found:
+            self._text("\n")
+        if found:
+            key, _, value = report.partition("=")
+            self.reports[key] = value
+
+    def _text(self, text: str) -> None:
+        if "begin" in self.reports and "exit" not in self.reports:
+            self.output.append(text)
+            if self._on_output:
+                self._on_output(text)
+        else:
+            self.log.append(text)
+
+    def tail(self, lines: int = 3) -> str:
+        recent = [line.strip() for line in "".join(self.log + self.output).splitlines() if line.strip()]
+        return " | ".join(recent[-lines:])[-300:]
+
+    def text(self) -> str:
+        return "".join(self.log + self.output)
+
+
+def guest_environment(extra: Mapping[str, str] | None, lab_variables: Mapping[str, str]) -> dict[str, str]:
+    env = {key: os.environ[key] for key in HOST_VARIABLES if key in os.environ}
+    # `python3` in the guest is the interpreter running the lab, so the same cfgbench answers.
+    python_dir = str(Path(sys.executable).parent)
+    path = env.get("PATH", os.defpath)
+    if python_dir not in path.split(":"):
+        env["PATH"] = f"{python_dir}:{path}"
+    # The host root is read-only in the guest: home and temp files go to tmpfs, no .pyc writes.
+    env.update(HOME="/tmp", TMPDIR="/tmp", TERM="dumb", PYTHONDONTWRITEBYTECODE="1")
+    env.update(lab_variables)
+    env.update(extra or {})
+    env.pop(FORBID_RAW, None)
+    return env
+
+
+def _die_with_parent() -> None:
+    # Runs in the child before exec: if the lab's Python dies (even SIGKILL), so does QEMU.
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _qemu(argv: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+    """QEMU in its own session (Ctrl-C reaches us, not it); always killed and reaped on the way out."""
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True, preexec_fn=_die_with_parent,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+
+
+def _qemu_failure(stderr: str) -> str | None:
+    # KVM emulation failures pause the VM instead of exiting: treat them as fatal at once.
+    for line in stderr.splitlines():
+        if "internal error" in line.lower() or "emulation failure" in line.lower():
+            return line.strip()
+    return None
+
+
+def _wait_for_guest(
+    proc: subprocess.Popen[bytes], console: _Console, cfg: GuestConfig, accel: str,
+    started: float, say: Progress,
+) -> float:
+    """Read the console until the guest reports its exit status and powers off; the boot time."""
+    selector = selectors.DefaultSelector()
+    assert proc.stdout and proc.stderr
+    selector.register(proc.stdout, selectors.EVENT_READ, console.feed)
+    stderr: list[bytes] = []
+    selector.register(proc.stderr, selectors.EVENT_READ, stderr.append)
+    boot_seconds = 0.0
+    exited_at = 0.0
+    while True:
+        now = time.monotonic()
+        open_streams = len(selector.get_map())
+        qemu_error = _qemu_failure(b"".join(stderr).decode(errors="replace"))
+        if "fail" in console.reports:
+            raise LabError(f"guest setup failed: {console.reports['fail']}",
+                           "check the guest kernel (--kernel) and its 9p modules", console.text())
+        if "exit" in console.reports:
+            exited_at = exited_at or now
+            if not open_streams or now > exited_at + POWEROFF_GRACE_S:
+                return boot_seconds
+        elif qemu_error or not open_streams:
+            cause = qemu_error or b"".join(stderr).decode(errors="replace").strip() or console.tail()
+            fix = "use --accel tcg" if accel == "kvm" else "see the guest console log (LabError.console)"
+            raise LabError(f"the guest stopped before reporting an exit status: {cause[-300:]}", fix,
+                           console.text())
+        elif "begin" not in console.reports and now > started + cfg.boot_timeout_s:
+            fix = "kvm may not work on this machine: use --accel tcg" if accel == "kvm" else \
+                "check the guest kernel (--kernel)"
+            raise LabError(f"the guest did not boot within {cfg.boot_timeout_s:g} s ({accel}); "
+                           f"QEMU was killed; console: {console.tail()}", fix, console.text())
+        elif now > started + cfg.timeout_s:
+            raise LabError(f"the guest command did not finish within {cfg.timeout_s:g} s; QEMU was killed",
+                           "raise the timeout if the command needs longer", console.text())
+        if "begin" in console.reports and not boot_seconds:
+            boot_seconds = now - started
+            say(f"guest up in {boot_seconds:.1f} s")
+        deadlines = [started + cfg.timeout_s, started + cfg.boot_timeout_s if not boot_seconds else now + 3600]
+        if exited_at:
+            deadlines.append(exited_at + POWEROFF_GRACE_S)
+        for key, _ in selector.select(max(0.0, min(deadlines) - now)):
+            data = os.read(key.fd, 65536)
+            if data:
+                key.data(data)
+            else:
+                selector.unregister(key.fileobj)
+
+
+def run_in_guest(
+    argv: Sequence[str],
+    cfg: GuestConfig = GuestConfig(),
+    *,
+    outdir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    output: Callable[[str], None] | None = None,
+    cwd: str | None = None,
+) -> GuestResult:
+    """Run argv in a fresh q35 guest chrooted into the host root (read-only).
+
+    outdir (created if needed) is shared read-write at $CFGBENCH_LAB_OUT. env adds to a
+    small base environment (the host's PATH with this Python first, locale, HOME=/tmp);
+    CFGBENCH_FORBID_RAW is always dropped. output receives the command's output as it
+    arrives; progress receives short status lines. Raises LabError when the lab cannot
+    start or the guest does not finish in time.
+    """
+    if not argv:
+        raise LabError("no command given to run in the guest", "pass a command after --")
+    say = progress or (lambda _line: None)
+    qemu = find_qemu()
+    kernel = find_kernel(cfg.kernel)
+    accel = choose_accel(cfg.accel)
+    version = qemu_version(qemu)
+    cmdline = " ".join((*BASE_CMDLINE, *cfg.extra_cmdline))
+    lab_variables = {"CFGBENCH_LAB_OUT": GUEST_OUT, "CFGBENCH_LAB_ACCEL": accel,
+                     "CFGBENCH_LAB_QEMU": version, "CFGBENCH_LAB_MACHINE": MACHINE}
+    workdir = Path(tempfile.mkdtemp(prefix="cfgbench-lab-"))
+    try:
+        out = Path(outdir) if outdir is not None else workdir / "out"
+        out.mkdir(parents=True, exist_ok=True)
+        nonce = secrets.token_hex(8)
+        initrd = workdir / "initramfs.cpio"
+        build_initramfs(
+            initrd, nonce=nonce, modules=module_load_order(kernel.modules_dir),
+            command=command_script(argv, guest_environment(env, lab_variables), cwd or os.getcwd()),
+        )
+        shares = [Share(ROOT_TAG, Path("/"), readonly=True), Share(OUT_TAG, out.resolve(), readonly=False)]
+        command = qemu_command(
+            qemu, accel=accel, kernel=kernel.image, initrd=initrd, cmdline=cmdline,
+            memory_mb=cfg.memory_mb, smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target,
+        )
+        say(f"booting {MACHINE} guest ({accel}, {cfg.smp} vCPUs, kernel {kernel.release or kernel.image.name})...")
+        console = _Console(nonce, output)
+        started = time.monotonic()
+        with _qemu(command) as proc:
+            boot_seconds = _wait_for_guest(proc, console, cfg, accel, started, say)
+        wall_seconds = time.monotonic() - started
+        returncode = int(console.reports["exit"])
+        say(f"command exited with {returncode}; guest done in {wall_seconds:.1f} s")
+        metadata = {"accel": accel, "qemu": version, "machine": MACHINE,
+                    "kernel": console.reports.get("kernel", kernel.release),
+                    "cmdline": console.reports.get("cmdline", cmdline)}
+        return GuestResult(returncode, "".join(console.output), metadata, boot_seconds, wall_seconds)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

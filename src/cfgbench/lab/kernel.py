@@ -1,0 +1,112 @@
+"""Find the guest kernel (normally the one scripts/setup-lab.sh unpacked) and its 9p modules."""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cfgbench.lab.errors import SETUP_FIX, LabError
+
+# What the guest must load to mount the host over 9p; modules.dep adds the rest
+# (netfs, fscache, 9pnet, virtio_ring, virtio, virtio_pci_*_dev). A kernel with
+# these built in simply has no .ko for them.
+NINEP_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
+
+_IMAGE_NAME = re.compile(r"^vmlinu[xz]-(?P<release>.+)$")
+
+
+@dataclass(frozen=True)
+class GuestKernel:
+    image: Path
+    release: str  # from the file name; "" when the name does not say
+    modules_dir: Path | None  # lib/modules/<release>, None when there is none
+
+
+def cache_dir() -> Path:
+    """Where scripts/setup-lab.sh puts the kernel (it uses the same rule)."""
+    if override := os.environ.get("CFGBENCH_LAB_CACHE"):
+        return Path(override)
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "cfgbench"
+
+
+def _version_key(path: Path) -> list[int | str]:
+    # "6.1.0-56-amd64" must sort after "6.1.0-9-amd64".
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def _modules_dir_for(image: Path, release: str) -> Path | None:
+    if not release:
+        return None
+    # An unpacked package tree (<root>/boot/vmlinux-R next to <root>/lib/modules/R), else the host's.
+    for candidate in (image.parent.parent / "lib/modules" / release, Path("/lib/modules") / release):
+        if (candidate / "modules.dep").is_file():
+            return candidate
+    return None
+
+
+def kernel_from_path(image: Path) -> GuestKernel:
+    if not image.is_file():
+        raise LabError(f"guest kernel {image} does not exist", f"pass an existing --kernel or {SETUP_FIX}")
+    match = _IMAGE_NAME.match(image.name)
+    release = match["release"] if match else ""
+    return GuestKernel(image, release, _modules_dir_for(image, release))
+
+
+def find_kernel(image: Path | None = None) -> GuestKernel:
+    """The given kernel, else the newest one in the cache; the uncompressed vmlinux is preferred
+    because the PVH entry point boots it directly (no decompression under TCG)."""
+    if image is not None:
+        return kernel_from_path(image)
+    boot = cache_dir() / "kernel" / "boot"
+    for pattern in ("vmlinux-*", "vmlinuz-*"):
+        found = sorted(boot.glob(pattern), key=_version_key)
+        if found:
+            return kernel_from_path(found[-1])
+    raise LabError(f"no guest kernel in {boot}", SETUP_FIX)
+
+
+def _parse_modules_dep(modules_dir: Path) -> dict[str, list[str]]:
+    deps: dict[str, list[str]] = {}
+    for line in (modules_dir / "modules.dep").read_text().splitlines():
+        module, _, rest = line.partition(":")
+        deps[module] = rest.split()
+    return deps
+
+
+def module_name(path: str | Path) -> str:
+    return Path(path).name.split(".ko")[0]
+
+
+def module_load_order(modules_dir: Path | None, wanted: tuple[str, ...] = NINEP_MODULES) -> list[Path]:
+    """The .ko files to insmod, dependencies first (modules.dep lists every module's full
+    dependency closure, the ones to load first at the end)."""
+    if modules_dir is None:
+        return []
+    deps = _parse_modules_dep(modules_dir)
+    by_name = {module_name(module): module for module in deps}
+    order: list[str] = []
+    for name in wanted:
+        module = by_name.get(name)
+        if module is None:
+            continue  # built in, or not built at all: the 9p mount will tell
+        for needed in [*reversed(deps[module]), module]:
+            if needed not in order:
+                order.append(needed)
+    return [modules_dir / module for module in order]
+
+
+def read_module(path: Path) -> bytes:
+    """A module's bytes, decompressed: busybox insmod may not understand .ko.xz or .ko.gz."""
+    data = path.read_bytes()
+    if path.suffix == ".xz":
+        return lzma.decompress(data)
+    if path.suffix == ".gz":
+        return gzip.decompress(data)
+    if path.suffix == ".zst":
+        raise LabError(f"module {path} is zstd-compressed", "use a kernel with .ko or .ko.xz modules")
+    return data
