@@ -25,6 +25,8 @@ import numpy as np
 import pyperf
 
 from cfgbench.errors import CfgbenchError
+from cfgbench.results import METHOD_KEY, bench_metadata, load_suite
+from cfgbench.units import unit_for
 
 ALPHA = 0.05
 
@@ -33,7 +35,7 @@ UNSTABLE_RELATIVE_STDEV = 0.10
 
 # Metadata shown in the environment comparison: (metadata key, label).
 ENV_KEYS: tuple[tuple[str, str], ...] = (
-    ("cfgbench_method", "method"),
+    (METHOD_KEY, "method"),
     ("cfgbench_environment", "environment"),
     ("cfgbench_hypervisor", "hypervisor"),
     ("cfgbench_lab_accel", "lab accel"),
@@ -53,17 +55,7 @@ Statistic = Literal["mean", "median"]
 
 # --------------------------------------------------------------------------- units
 
-_TIME_UNITS: tuple[tuple[str, float], ...] = (("ns", 1e-9), ("us", 1e-6), ("ms", 1e-3), ("s", 1.0))
-_UNIT_SCALE = dict(_TIME_UNITS) | {"µs": 1e-6}
-
-
-def time_unit(seconds: float) -> tuple[str, float]:
-    """The largest unit in which `seconds` is at least 1 (ns below that)."""
-    chosen = _TIME_UNITS[0]
-    for unit in _TIME_UNITS:
-        if abs(seconds) >= unit[1]:
-            chosen = unit
-    return chosen
+_UNIT_SCALE = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
 def _decimals(scaled: float) -> int:
@@ -73,7 +65,7 @@ def _decimals(scaled: float) -> int:
 
 def format_time(seconds: float, spread: float | None = None, signed: bool = False) -> str:
     """`433.2 ns`, `28.4 ± 0.3 us`; the spread shares the value's unit."""
-    name, scale = time_unit(seconds)
+    scale, name = unit_for(seconds)
     digits = _decimals(seconds / scale)
     sign = "+" if signed else ""
     text = f"{seconds / scale:{sign}.{digits}f}"
@@ -85,50 +77,17 @@ def format_time(seconds: float, spread: float | None = None, signed: bool = Fals
 # --------------------------------------------------------------------------- loading
 
 
-def _read_pyperf_file(path: str) -> pyperf.BenchmarkSuite:
-    """Load a pyperf file, turning every way it can fail into one CfgbenchError."""
-    try:
-        from cfgbench.results import load_suite
-    except ImportError:  # results.py not landed yet: keep a local loader
-        pass
-    else:
-        return load_suite(path)
-    try:
-        return pyperf.BenchmarkSuite.load(path)
-    except FileNotFoundError:
-        raise CfgbenchError(f"{path} does not exist", "give the path of a saved result file") from None
-    except IsADirectoryError:
-        raise CfgbenchError(f"{path} is a directory", "give the path of a saved result file") from None
-    except OSError as exc:
-        raise CfgbenchError(f"cannot read {path} ({exc.strerror})", "check the file's permissions") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        # json errors are ValueErrors; a foreign JSON document fails in pyperf's parser.
-        raise CfgbenchError(f"{path} is not a pyperf result file ({exc})",
-                            "give a file written by cfgbench run") from None
-
-
-def _load_suite(path: str) -> pyperf.BenchmarkSuite:
-    suite = _read_pyperf_file(path)
-    _check_cfgbench_suite(path, suite)
-    return suite
-
-
-def _check_cfgbench_suite(path: str, suite: pyperf.BenchmarkSuite) -> None:
+def _load_cfgbench_suite(path: str) -> pyperf.BenchmarkSuite:
+    """load_suite, and refuse pyperf files that cfgbench did not write."""
+    suite = load_suite(path)
     for bench in suite.get_benchmarks():
-        if "cfgbench_method" not in bench.get_metadata():
+        if METHOD_KEY not in bench_metadata(bench):
             raise CfgbenchError(
                 f"{path} is a pyperf file but not a cfgbench result "
-                f"(benchmark {bench.get_name()!r} has no cfgbench_method metadata)",
-                "pass files written by `cfgbench run`; use `python -m pyperf compare_to` for other pyperf files",
+                f"(benchmark {bench.get_name()!r} has no {METHOD_KEY} metadata)",
+                "give files written by cfgbench run; compare other pyperf files with python -m pyperf compare_to",
             )
-
-
-def _bench_metadata(bench: pyperf.Benchmark) -> dict[str, Any]:
-    try:
-        from cfgbench.results import bench_metadata
-    except ImportError:
-        return bench.get_metadata()
-    return bench_metadata(bench)
+    return suite
 
 
 @dataclass(frozen=True)
@@ -143,7 +102,7 @@ class ResultFile:
 
 def _file_env(benchmarks: Sequence[pyperf.Benchmark]) -> dict[str, str]:
     """ENV_KEYS label -> value; distinct values across a file's targets are joined."""
-    metadatas = [_bench_metadata(bench) for bench in benchmarks]
+    metadatas = [bench_metadata(bench) for bench in benchmarks]
     env: dict[str, str] = {}
     for key, label in ENV_KEYS:
         values = {str(md[key]) for md in metadatas if key in md}
@@ -155,7 +114,7 @@ def _file_env(benchmarks: Sequence[pyperf.Benchmark]) -> dict[str, str]:
 
 
 def load_result_file(path: str) -> ResultFile:
-    suite = _load_suite(path)
+    suite = _load_cfgbench_suite(path)
     benchmarks = {bench.get_name(): bench for bench in suite.get_benchmarks()}
     return ResultFile(path=path, benchmarks=benchmarks, env=_file_env(list(benchmarks.values())))
 
@@ -243,10 +202,10 @@ class Significance:
     def describe(self) -> str:
         verdict = "significant" if self.significant else "not significant"
         if self.p_value is not None:
-            return f"{verdict} (p = {self.p_value:.2g})"
+            return f"{verdict}, p = {self.p_value:.2g}"
         if self.statistic is not None:
-            return f"{verdict} (t = {self.statistic:.2f})"
-        return f"{verdict} ({self.note})" if self.note else verdict
+            return f"{verdict}, t = {self.statistic:.2f}"
+        return f"{verdict}, {self.note}" if self.note else verdict
 
 
 def _have_scipy() -> bool:
@@ -478,7 +437,7 @@ def _sample_warnings(files: Sequence[ResultFile], targets: Sequence[TargetReport
             if sample.n > 1 and sample.std > UNSTABLE_RELATIVE_STDEV * sample.mean:
                 warnings.append(f"{where}: std dev is {sample.std / sample.mean:.0%} of the mean; "
                                 "the figures are unstable: stop other work on the machine and record more values")
-            mismatches = _bench_metadata(files[index].benchmarks[target.name]).get("cfgbench_mismatches", 0)
+            mismatches = bench_metadata(files[index].benchmarks[target.name]).get("cfgbench_mismatches", 0)
             if mismatches:
                 warnings.append(f"{where}: {mismatches} reads returned another value than expected; "
                                 "the device changed under the benchmark or the method reads the wrong place")
@@ -520,7 +479,7 @@ def compare_paths(paths: Sequence[str], fail_if: Sequence[str] = ()) -> Report:
 
 # --------------------------------------------------------------------------- rendering: shared pieces
 
-_TABLE_HEADERS = ("file", "mean ± std dev", "median", "min … max", "n", "vs reference", "verdict")
+_TABLE_HEADERS = ("file", "mean ± std dev", "median", "min … max", "n", "time / reference", "verdict")
 
 
 def _target_rows(report: Report, target: TargetReport) -> list[list[str]]:

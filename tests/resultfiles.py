@@ -1,0 +1,104 @@
+"""Build cfgbench result files with pyperf's own API: deterministic values with known differences.
+
+Everything here is synthetic: seeded numpy noise around chosen means, with the
+metadata keys of docs/design.md, so tests of compare and plot need no hardware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyperf
+
+HOST_BRIDGE = "read 0000:00:00.0+0x000/4"
+HOST_BRIDGE_EXT = "read 0000:00:00.0+0x100/4"
+TARGETS = (HOST_BRIDGE, HOST_BRIDGE_EXT)
+
+# Environments seen in the field notes, as cfgbench's metadata would record them.
+LAB_TCG: dict[str, Any] = {
+    "cfgbench_environment": "guest",
+    "cfgbench_hypervisor": "TCGTCGTCGTCG",
+    "cfgbench_lab_accel": "tcg",
+    "cfgbench_lab_qemu": "7.2.0",
+    "cfgbench_lab_machine": "q35",
+    "cfgbench_lab_kernel": "6.1.0-28-amd64",
+    "cfgbench_lab_cmdline": "console=ttyS0 iomem=relaxed",
+    "cfgbench_kernel_release": "6.1.0-28-amd64",
+    "cfgbench_cpu_model": "QEMU Virtual CPU version 2.5+",
+    "cfgbench_dmi_vendor": "QEMU",
+    "cfgbench_dmi_product": "Standard PC (Q35 + ICH9, 2009)",
+}
+LAB_KVM = LAB_TCG | {"cfgbench_lab_accel": "kvm", "cfgbench_hypervisor": "KVMKVMKVM"}
+BARE_METAL: dict[str, Any] = {
+    "cfgbench_environment": "bare-metal",
+    "cfgbench_hypervisor": "none",
+    "cfgbench_kernel_release": "6.8.0-45-generic",
+    "cfgbench_cpu_model": "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz",
+    "cfgbench_dmi_vendor": "Supermicro",
+    "cfgbench_dmi_product": "SYS-120U-TNR",
+}
+
+KERNEL_PATH = {HOST_BRIDGE: "type1", HOST_BRIDGE_EXT: "ecam"}
+
+
+def metadata_for(method: str, target: str, env: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """The per-benchmark metadata of docs/design.md for one target."""
+    workload, _, address = target.partition(" ")
+    metadata: dict[str, Any] = {
+        "name": target,
+        "unit": "second",
+        "loops": 1024,
+        "cfgbench_version": "0.1.0",
+        "cfgbench_method": method,
+        "cfgbench_workload": workload,
+        "cfgbench_target": address,
+        "cfgbench_value": "0x29c08086",
+        "cfgbench_kernel_path": KERNEL_PATH.get(target, "type1"),
+        "cfgbench_tsc_hz": 2_000_000_000,
+        "cfgbench_null_loop_ns": 0.84,
+        "cfgbench_reads": 1024 * 6,
+        "cfgbench_mismatches": 0,
+        "cpu_model_name": env.get("cfgbench_cpu_model", "unknown"),
+        "platform": "Linux-6.1.0-28-amd64-x86_64-with-glibc2.36",
+    }
+    if method == "mmio":
+        metadata["cfgbench_ecam_window"] = "segment 0 buses 00-ff at 0xb0000000"
+    return metadata | dict(env) | extra
+
+
+def noisy_values(mean_s: float, n: int = 30, rel_std: float = 0.01, seed: int = 0) -> np.ndarray:
+    """n positive values around mean_s; the same seed gives the same noise, so shifts are exact."""
+    rng = np.random.default_rng(seed)
+    return mean_s * (1 + rel_std * rng.standard_normal(n))
+
+
+def make_benchmark(values: Sequence[float], metadata: Mapping[str, Any], values_per_run: int = 3) -> pyperf.Benchmark:
+    """One pyperf benchmark; values are split into runs as pyperf's worker processes would write them."""
+    chunks = [values[i:i + values_per_run] for i in range(0, len(values), values_per_run)]
+    runs = [pyperf.Run([float(v) for v in chunk], metadata=dict(metadata), collect_metadata=False)
+            for chunk in chunks]
+    return pyperf.Benchmark(runs)
+
+
+def write_suite(path: Path, benchmarks: Sequence[pyperf.Benchmark]) -> Path:
+    pyperf.BenchmarkSuite(list(benchmarks)).dump(str(path))
+    return path
+
+
+def write_result(path: Path, method: str, means: Mapping[str, float], env: Mapping[str, Any] = LAB_TCG,
+                 n: int = 30, rel_std: float = 0.01, seed: int = 0,
+                 values: Mapping[str, Sequence[float]] | None = None, **extra: Any) -> Path:
+    """A cfgbench result file: one benchmark per target, values around the given means (seconds).
+
+    `values` overrides the generated values of some targets with exact ones.
+    """
+    benchmarks = []
+    for index, (target, mean) in enumerate(means.items()):
+        target_values = (values or {}).get(target)
+        if target_values is None:
+            target_values = noisy_values(mean, n, rel_std, seed + index)
+        benchmarks.append(make_benchmark(list(target_values), metadata_for(method, target, env, **extra)))
+    return write_suite(path, benchmarks)
