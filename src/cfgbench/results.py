@@ -102,19 +102,24 @@ def check_writable(path: Path, append: bool) -> None:
         load_suite(path)  # refuse to append to a file we could not read back
 
 
+def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str) -> None:
+    """A benchmark name may gather runs of one method only."""
+    for old in existing.get_benchmarks():
+        if old.get_name() == name and method_of(old) != method:
+            raise CfgbenchError(
+                f"the file already has {name!r} measured with {method_of(old)}, and this run uses {method}",
+                "save each method in its own file, then cfgbench compare them",
+            )
+
+
 def merge_into(existing: pyperf.BenchmarkSuite, new: pyperf.BenchmarkSuite) -> None:
     """Add new's benchmarks to existing; same-named ones must share the method."""
     names = {b.get_name(): b for b in existing.get_benchmarks()}
     for bench in new.get_benchmarks():
+        check_can_append(existing, bench.get_name(), method_of(bench))
         old = names.get(bench.get_name())
         if old is None:
             existing.add_benchmark(bench)
-        elif method_of(old) != method_of(bench):
-            raise CfgbenchError(
-                f"the file already has {bench.get_name()!r} measured with {method_of(old)}, "
-                f"and this run used {method_of(bench)}",
-                "save each method in its own file, then cfgbench compare them",
-            )
         else:
             old.add_runs(bench)
 

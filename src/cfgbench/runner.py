@@ -15,7 +15,8 @@ from typing import Any
 import pyperf
 
 from cfgbench import access, results
-from cfgbench.access.base import ConfigAccessor
+from cfgbench.access.base import FORBID_RAW_ENV, ConfigAccessor
+from cfgbench.access.fake import FAKE_DUMP_ENV
 from cfgbench.access.ecam import EcamAccessor
 from cfgbench.address import Bdf, format_target
 from cfgbench.errors import CfgbenchError
@@ -28,6 +29,7 @@ HOST_BRIDGE_CLASS = 0x0600
 DISPLAY_CLASS = 0x0300
 SANITY_VENDORS = (0x8086, 0x0E11)  # Intel, Compaq: what pciutils' intel_sanity_check accepts
 METHOD_PLACEHOLDER = "{method}"
+INHERITED_ENV = (FORBID_RAW_ENV, FAKE_DUMP_ENV)
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,11 @@ def run_worker(plan: Plan, pyperf_args: Sequence[str], workdir: Path) -> pyperf.
     our stderr directly (no pipe: a reader on the same CPU would skew timing)."""
     plan_path, tally_path, out_path = workdir / "plan.json", workdir / "tally.jsonl", workdir / "out.json"
     plan.dump(plan_path)
-    command = [sys.executable, *PROGRAM_ARGS, "--plan", str(plan_path), "--tally", str(tally_path), "-o", str(out_path), *pyperf_args]
+    command = [
+        sys.executable, *PROGRAM_ARGS, "--plan", str(plan_path), "--tally", str(tally_path), "-o", str(out_path),
+        # pyperf hands workers a scrubbed environment; the raw-access guard must survive it.
+        "--inherit-environ", ",".join(INHERITED_ENV), *pyperf_args,
+    ]
     completed = subprocess.run(command, stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL)
     if completed.returncode != 0 or not out_path.exists():
         raise CfgbenchError(
@@ -199,6 +205,14 @@ def split_by_method(suite: pyperf.BenchmarkSuite, plan: Plan) -> dict[str, pyper
     return by_method
 
 
+def _check_appends(plan: Plan, paths: dict[str, Path | None], append: bool) -> None:
+    """Refuse before timing, not after, a run its file could not take."""
+    for m in plan.measurements:
+        path = paths.get(m.method)
+        if append and path is not None and path.exists():
+            results.check_can_append(results.load_suite(path), m.bench_name, m.method)
+
+
 def run(options: RunOptions, progress: Progress) -> list[SavedRun]:
     methods = [access.canonical_method(m) for m in options.methods]
     options.methods = list(dict.fromkeys(methods))
@@ -207,6 +221,7 @@ def run(options: RunOptions, progress: Progress) -> list[SavedRun]:
         if path is not None:
             results.check_writable(path, options.append)
     plan = plan_run(options, progress)
+    _check_appends(plan, paths, options.append)
     progress(f"timing {len(plan.measurements)} benchmark(s) with pyperf: {' '.join(options.pyperf_args) or 'default settings'}")
     with tempfile.TemporaryDirectory(prefix="cfgbench-run-") as workdir:
         suite = run_worker(plan, options.pyperf_args, Path(workdir))

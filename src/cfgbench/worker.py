@@ -16,6 +16,7 @@ import pyperf
 from cfgbench import __version__
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.address import kernel_path_for
+from cfgbench.errors import CfgbenchError
 from cfgbench.measure import Plan, TimedRead, null_loop_ns
 from cfgbench.platform import fingerprint
 
@@ -33,7 +34,19 @@ def _append_tally(path: str, name: str, timed: TimedRead) -> None:
             tally.write(json.dumps({"name": name, **vars(timed.tally)}) + "\n")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    try:
+        _run(argv)
+    except CfgbenchError as exc:
+        print(f"cfgbench worker: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # pyperf's manager when a worker process failed
+        print(f"cfgbench worker: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(argv: list[str] | None) -> None:
     runner = pyperf.Runner(program_args=PROGRAM_ARGS, add_cmdline_args=_forward_own_args)
     runner.argparser.add_argument("--plan", required=True, help="measurement plan (JSON, written by cfgbench run)")
     runner.argparser.add_argument("--tally", required=True, help="file to append read and mismatch counts to")

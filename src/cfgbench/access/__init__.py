@@ -19,8 +19,8 @@ ALIASES = {"ecam": "mmio", "sysfs": "kernel"}
 
 
 def canonical_method(name: str) -> str:
-    name = ALIASES.get(name, name)
-    if name not in METHODS:
+    name = ALIASES.get(name.lower(), name.lower())
+    if name not in METHODS or not METHODS[name].offered():
         offered = ", ".join(user_methods())
         raise CfgbenchError(f"unknown method {name!r}", f"use one of: {offered}")
     return name

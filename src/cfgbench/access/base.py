@@ -38,6 +38,11 @@ class ConfigAccessor(ABC):
         # Native structs and the buffers they point into must outlive the loops.
         self._keepalive: list[Any] = []
 
+    @classmethod
+    def offered(cls) -> bool:
+        """Whether the CLI accepts this method name here."""
+        return not cls.hidden
+
     # -- protocol -----------------------------------------------------------
     @abstractmethod
     def detect(self) -> Detection:

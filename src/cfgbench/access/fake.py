@@ -54,6 +54,10 @@ class FakeAccessor(ConfigAccessor):
         self.dump = dump
         self.spaces: dict[Bdf, bytearray] = {}
 
+    @classmethod
+    def offered(cls) -> bool:
+        return bool(os.environ.get(FAKE_DUMP_ENV))
+
     def _dump_path(self) -> Path | None:
         if self.dump is not None:
             return self.dump

@@ -13,7 +13,16 @@ from cfgbench.pci import list_functions
 from cfgbench.platform import fingerprint
 from cfgbench.errors import CfgbenchError
 
-METHOD_CHOICE = click.Choice([*access.user_methods(), *access.ALIASES], case_sensitive=False)
+class MethodType(click.ParamType):
+    """A method name or alias, checked against the registry when parsed."""
+
+    name = "method"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return access.canonical_method(value)
+
+
+METHOD_CHOICE = MethodType()
 
 
 def _progress(line: str) -> None:
@@ -47,7 +56,7 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 
 @click.command()
 @click.option("--method", "-m", "methods", type=METHOD_CHOICE, multiple=True, required=True,
-              help="pio (type 1 ports), mmio/ecam (ECAM via /dev/mem), kernel (sysfs); repeat to time several")
+              help="pio (type 1 ports), mmio or ecam (ECAM via /dev/mem), kernel (sysfs); repeat to time several")
 @click.option("--device", "-d", "devices", multiple=True, help="PCI function, e.g. 0000:00:00.0 or 00:1f.3 [default: 0000:00:00.0]; repeatable")
 @click.option("--offset", "offsets", multiple=True, help="config-space offset, e.g. 0, 0x2c, 0x100 [default: 0]; repeatable")
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="bytes per read")

@@ -1,0 +1,33 @@
+"""Run the real `cfgbench` command in a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+# Short pyperf settings: tests check behaviour, benchmarks/ measure speed.
+QUICK = ["--loops", "256", "--values", "2", "--processes", "2", "-q"]
+QUICK_IN_PROCESS = ["--in-process", "--loops", "256", "--values", "3", "-q"]
+
+
+def cfgbench(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cfgbench", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """Exit 2, one line on stderr, no traceback, and it names the cause."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle.lower() in lines[0].lower(), lines[0]

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cfgbench.address import (
+    Bdf,
+    check_access,
+    ecam_offset,
+    format_target,
+    kernel_path_for,
+    parse_bdf,
+    parse_offset,
+    type1_address,
+    type1_data_port,
+)
+from cfgbench.errors import CfgbenchError
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0000:00:00.0", Bdf(0, 0, 0, 0)),
+        ("00:1f.3", Bdf(0, 0, 0x1F, 3)),
+        ("0001:3a:00.7", Bdf(1, 0x3A, 0, 7)),
+        ("FFFF:FF:1F.7", Bdf(0xFFFF, 0xFF, 0x1F, 7)),
+        (" 00:02.0 ", Bdf(0, 0, 2, 0)),
+    ],
+)
+def test_parse_bdf_accepts_lspci_forms(text: str, expected: Bdf) -> None:
+    assert parse_bdf(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "00:00", "0:0.0.0", "00:20.0", "00:00.8", "g0:00.0", "10000:00:00.0", "00:000.0", "00.00.0"])
+def test_parse_bdf_rejects_malformed_and_out_of_range(text: str) -> None:
+    with pytest.raises(CfgbenchError):
+        parse_bdf(text)
+
+
+@given(st.integers(0, 0xFFFF), st.integers(0, 0xFF), st.integers(0, 0x1F), st.integers(0, 7))
+def test_bdf_text_round_trips(domain: int, bus: int, device: int, function: int) -> None:
+    bdf = Bdf(domain, bus, device, function)
+    assert parse_bdf(str(bdf)) == bdf
+
+
+@given(st.text(max_size=20))
+def test_parse_bdf_never_escapes_with_another_exception(text: str) -> None:
+    try:
+        parse_bdf(text)
+    except CfgbenchError:
+        pass
+
+
+def test_type1_address_layout() -> None:
+    # Enable bit, bus 0x12, device 0x1f, function 3, dword of offset 0x2e.
+    assert type1_address(Bdf(0, 0x12, 0x1F, 3), 0x2E) == 0x8012FB2C
+    assert type1_data_port(0x2E) == 0xCFE
+    assert type1_data_port(0x2C) == 0xCFC
+
+
+@given(st.integers(0, 0xFF), st.integers(0, 0x1F), st.integers(0, 7), st.integers(0, 0xFF))
+def test_type1_address_fields_decode(bus: int, device: int, function: int, offset: int) -> None:
+    value = type1_address(Bdf(0, bus, device, function), offset)
+    assert value >> 31 == 1
+    assert (value >> 16) & 0xFF == bus
+    assert (value >> 11) & 0x1F == device
+    assert (value >> 8) & 0x7 == function
+    assert value & 0xFF == offset & 0xFC
+    assert (value >> 24) & 0x7F == 0  # reserved bits stay clear
+
+
+def test_type1_refuses_other_domains_and_extended_space() -> None:
+    with pytest.raises(CfgbenchError, match="domain 0 only"):
+        type1_address(Bdf(1, 0, 0, 0), 0)
+    with pytest.raises(CfgbenchError, match="256-byte"):
+        type1_address(Bdf(0, 0, 0, 0), 0x100)
+
+
+@given(st.integers(0, 0xFF), st.integers(0, 0x1F), st.integers(0, 7), st.integers(0, 0xFFF))
+def test_ecam_offset_is_bus_device_function_page(bus: int, device: int, function: int, offset: int) -> None:
+    value = ecam_offset(Bdf(0, bus, device, function), offset)
+    assert value == (bus << 20) + (device << 15) + (function << 12) + offset
+    assert value >> 12 == (bus << 8) | (device << 3) | function
+
+
+@pytest.mark.parametrize(("offset", "width"), [(0, 4), (2, 2), (3, 1), (0xFFC, 4), (0xFFE, 2), (0xFFF, 1)])
+def test_check_access_accepts_aligned_in_range(offset: int, width: int) -> None:
+    check_access(offset, width)
+
+
+@pytest.mark.parametrize(
+    ("offset", "width", "message"),
+    [(1, 4, "aligned"), (2, 4, "aligned"), (1, 2, "aligned"), (0x1000, 1, "outside"), (-4, 4, "outside"), (0, 3, "width"), (0, 8, "width")],
+)
+def test_check_access_rejects(offset: int, width: int, message: str) -> None:
+    with pytest.raises(CfgbenchError, match=message):
+        check_access(offset, width)
+
+
+def test_check_access_legacy_limit() -> None:
+    check_access(0xFC, 4, 256)
+    with pytest.raises(CfgbenchError):
+        check_access(0x100, 4, 256)
+
+
+def test_kernel_path_follows_raw_pci_read() -> None:
+    assert kernel_path_for(Bdf(0, 0, 0, 0), 0xFF) == "type1"
+    assert kernel_path_for(Bdf(0, 0, 0, 0), 0x100) == "ecam"
+    assert kernel_path_for(Bdf(1, 0, 0, 0), 0) == "ecam"
+
+
+def test_parse_offset_and_target_label() -> None:
+    assert parse_offset("0x2c") == 0x2C
+    assert parse_offset("256") == 256
+    with pytest.raises(CfgbenchError):
+        parse_offset("zz")
+    assert format_target(Bdf(0, 1, 0, 0), 0x100, 4) == "0000:01:00.0+0x100/4"

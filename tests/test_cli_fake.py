@@ -1,0 +1,124 @@
+"""The CLI end to end on the fake backend: everything above the accessor, no hardware."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import QUICK, QUICK_IN_PROCESS, assert_one_line_error, cfgbench
+from conftest import HOST_DUMP
+
+FAKE = {"CFGBENCH_FAKE_DUMP": str(HOST_DUMP)}
+
+
+def pyperf_stats(path: Path) -> str:
+    done = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def metadata_of(path: Path) -> list[dict[str, object]]:
+    data = json.loads(path.read_text())
+    common = data.get("metadata", {})
+    return [{**common, **b.get("metadata", {})} for b in data["benchmarks"]]
+
+
+def test_run_writes_a_pyperf_file_with_cfgbench_metadata(tmp_path: Path) -> None:
+    out = tmp_path / "fake.json"
+    result = cfgbench("run", "--method", "fake", "--device", "00:00.0", "--offset", "0x0", "-o", str(out), *QUICK, env=FAKE)
+    assert result.returncode == 0, result.stderr
+    assert "fake   read 0000:00:00.0+0x000/4" in result.stdout
+    assert f"saved {out}" in result.stdout
+    assert "Mean +- std dev" in pyperf_stats(out)
+    [md] = metadata_of(out)
+    assert md["cfgbench_method"] == "fake"
+    assert md["cfgbench_value"] == "0x0d578086"
+    assert md["cfgbench_target"] == "0000:00:00.0+0x000/4"
+    assert md["cfgbench_kernel_path"] == "type1"
+    assert md["cfgbench_mismatches"] == 0
+    assert md["cfgbench_reads"] >= 256 * 2
+    assert md["cfgbench_environment"] in ("guest", "bare-metal")
+    assert float(md["cfgbench_null_loop_ns"]) > 0
+    for key in ("cfgbench_version", "cfgbench_hypervisor", "cfgbench_kernel_release", "cfgbench_cpu_model", "cfgbench_tsc_hz"):
+        assert key in md
+
+
+def test_names_are_per_target_so_pyperf_compares_methods(tmp_path: Path) -> None:
+    out = tmp_path / "run-{method}.json"
+    result = cfgbench("run", "-m", "fake", "-m", "kernel", "--offset", "0", "--offset", "0x100", "-o", str(out), *QUICK_IN_PROCESS, env=FAKE)
+    assert result.returncode == 0, result.stderr
+    fake_file, kernel_file = tmp_path / "run-fake.json", tmp_path / "run-kernel.json"
+    names = lambda p: sorted(b["metadata"]["name"] for b in json.loads(p.read_text())["benchmarks"])  # noqa: E731
+    assert names(fake_file) == names(kernel_file) == ["read 0000:00:00.0+0x000/4", "read 0000:00:00.0+0x100/4"]
+    compared = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", str(kernel_file), str(fake_file)], capture_output=True, text=True)
+    assert compared.returncode == 0, compared.stderr
+    assert "faster" in compared.stdout or "slower" in compared.stdout
+
+
+def test_existing_output_is_never_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "keep.json"
+    out.write_text("precious")
+    result = cfgbench("run", "-m", "fake", "-o", str(out), *QUICK, env=FAKE)
+    assert_one_line_error(result, "already exists", "--append")
+    assert out.read_text() == "precious"
+
+
+def test_append_adds_runs_and_a_new_target(tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    assert cfgbench("run", "-m", "fake", "-o", str(out), *QUICK_IN_PROCESS, env=FAKE).returncode == 0
+    first = json.loads(out.read_text())
+    runs_before = len(first["benchmarks"][0]["runs"])
+    assert cfgbench("run", "-m", "fake", "-o", str(out), "--append", *QUICK_IN_PROCESS, env=FAKE).returncode == 0
+    assert cfgbench("run", "-m", "fake", "--offset", "8", "-o", str(out), "--append", *QUICK_IN_PROCESS, env=FAKE).returncode == 0
+    data = json.loads(out.read_text())
+    by_name = {b["metadata"]["name"]: b for b in data["benchmarks"]}
+    assert len(by_name["read 0000:00:00.0+0x000/4"]["runs"]) == 2 * runs_before
+    assert "read 0000:00:00.0+0x008/4" in by_name
+
+
+def test_append_of_another_method_to_the_same_target_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    assert cfgbench("run", "-m", "fake", "-o", str(out), *QUICK_IN_PROCESS, env=FAKE).returncode == 0
+    before = out.read_bytes()
+    result = cfgbench("run", "-m", "kernel", "-o", str(out), "--append", *QUICK_IN_PROCESS, env=FAKE)
+    assert_one_line_error(result, "already has", "own file")
+    assert out.read_bytes() == before
+
+
+def test_several_methods_need_a_method_placeholder(tmp_path: Path) -> None:
+    result = cfgbench("run", "-m", "fake", "-m", "kernel", "-o", str(tmp_path / "x.json"), *QUICK, env=FAKE)
+    assert_one_line_error(result, "{method}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_prints_like_setpci() -> None:
+    assert cfgbench("read", "-m", "fake", "00:00.0", "0", env=FAKE).stdout == "0d578086\n"
+    assert cfgbench("read", "-m", "fake", "-w", "2", "00:00.0", "0x0a", env=FAKE).stdout == "0600\n"
+    assert cfgbench("read", "-m", "fake", "-w", "1", "00:00.0", "0x0b", env=FAKE).stdout == "06\n"
+
+
+def test_the_fake_method_is_not_offered_without_its_dump() -> None:
+    assert_one_line_error(cfgbench("read", "-m", "fake", "00:00.0", "0", env={"CFGBENCH_FAKE_DUMP": ""}), "unknown method")
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["read", "-m", "fake", "00:00.0", "0x2"], ["aligned"]),
+        (["read", "-m", "fake", "00:09.0", "0"], ["no PCI function"]),
+        (["read", "-m", "fake", "00:01.0", "0x100"], ["outside"]),
+        (["run", "-m", "fake", "--device", "0000:zz:00.0"], ["not a PCI address"]),
+        (["run", "-m", "fake", "--offset", "-4"], ["outside"]),
+        (["run", "-m", "fake", "--fast", "--rigorous"], ["contradict"]),
+        (["run", "-m", "fake", "--append"], ["needs -o"]),
+        (["run", "-m", "fake", "-o", "/nonexistent-dir/x.json"], ["does not exist"]),
+        (["run", "-m", "fake", "--metadata", "novalue"], ["KEY=VALUE"]),
+        (["run", "-m", "pio", "--offset", "0x100"], ["forbidden"]),
+    ],
+)
+def test_bad_input_gets_one_line(args: list[str], needles: list[str]) -> None:
+    assert_one_line_error(cfgbench(*args, env=FAKE), *needles)
