@@ -45,15 +45,14 @@ class Series:
 
     label: str
     values: np.ndarray
+    color: str  # one colour per file, the same in every panel
 
 
 def _env_caption(result: ResultFile) -> str:
-    # The attributes that most change the figures: where it ran and how.
+    # Where it ran and how: the lab accelerator already names the hypervisor.
     env = result.env
-    parts = [env.get("environment"), env.get("lab accel")]
-    hypervisor = env.get("hypervisor")
-    if hypervisor and hypervisor != "none":
-        parts.append(hypervisor)
+    how = env.get("lab accel") or env.get("hypervisor")
+    parts = [env.get("environment"), how if how != "none" else None]
     return " · ".join(p for p in parts if p)
 
 
@@ -68,8 +67,8 @@ def target_names(files: Sequence[ResultFile]) -> list[str]:
 
 
 def series_for(files: Sequence[ResultFile], target: str) -> list[Series]:
-    return [Series(_series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float))
-            for f in files if target in f.benchmarks]
+    return [Series(_series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float), f"C{i % 10}")
+            for i, f in enumerate(files) if target in f.benchmarks]
 
 
 def needs_log_scale(series: Sequence[Series]) -> bool:
@@ -78,11 +77,13 @@ def needs_log_scale(series: Sequence[Series]) -> bool:
 
 
 def _time_axis(ax: Axes, axis: str, log: bool) -> None:
-    from matplotlib.ticker import EngFormatter, NullFormatter
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
     if log:
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+        # 1-2-5 steps: a decade or two of range otherwise gets one or two labels.
+        target.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         target.set_minor_formatter(NullFormatter())
     target.set_major_formatter(EngFormatter(unit="s"))
     label = "time per read" + (" (log scale)" if log else "")
@@ -96,12 +97,13 @@ def draw_distribution(ax: Axes, series: Sequence[Series], log: bool) -> None:
     if spread:
         parts = ax.violinplot([series[i].values for i in spread], positions=positions[spread],
                               showextrema=False, widths=0.8)
-        for body in parts["bodies"]:
+        for body, index in zip(parts["bodies"], spread):
+            body.set_facecolor(series[index].color)
             body.set_alpha(0.3)
     jitter = np.random.default_rng(0)  # deterministic: the same files give the same picture
     for position, s in zip(positions, series):
         xs = position + jitter.uniform(-0.12, 0.12, s.values.size)
-        ax.scatter(xs, s.values, s=10, alpha=0.7, zorder=3)
+        ax.scatter(xs, s.values, s=10, alpha=0.7, color=s.color, zorder=3)
         median = float(np.median(s.values))
         ax.hlines(median, position - 0.3, position + 0.3, colors="black", zorder=4)
         ax.annotate(format_time(median), (position + 0.32, median), va="center", fontsize=8)
@@ -116,7 +118,7 @@ def draw_ecdf(ax: Axes, series: Sequence[Series], log: bool) -> None:
         xs = np.sort(s.values)
         ys = np.arange(1, xs.size + 1) / xs.size
         ax.step(np.concatenate([[xs[0]], xs]), np.concatenate([[0.0], ys]), where="post",
-                label=s.label.replace("\n", " · "))
+                color=s.color, label=s.label.replace("\n", " · "))
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("fraction of values")
     ax.legend(fontsize=8, loc="lower right")
