@@ -386,3 +386,12 @@ def test_pyperf_compare_to_pairs_targets_across_methods(tmp_path: Path, baseline
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "faster" in done.stdout
+
+
+def test_same_file_names_in_different_directories_get_their_directory(tmp_path: Path) -> None:
+    (tmp_path / "baseline").mkdir()
+    (tmp_path / "run").mkdir()
+    old = write_result(tmp_path / "baseline" / "pio.json", "pio", PIO_NS)
+    new = write_result(tmp_path / "run" / "pio.json", "pio", PIO_NS, seed=9)
+    labels = [f.label for f in compare.load_result_files([str(old), str(new)])]
+    assert labels == ["pio (baseline/pio)", "pio (run/pio)"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib.image
@@ -123,3 +124,14 @@ def test_svg_output(tmp_path: Path, lab_files: list[Path]) -> None:
     out = tmp_path / "out.svg"
     assert run_cli("plot", str(lab_files[0]), "-o", str(out))[0] == 0
     assert "<svg" in out.read_text()[:500]
+
+
+def test_image_permissions_follow_the_umask(tmp_path: Path, lab_files: list[Path]) -> None:
+    # A plot made under sudo in CI must stay readable by the runner's user.
+    out = tmp_path / "out.png"
+    old = os.umask(0o022)
+    try:
+        assert run_cli("plot", str(lab_files[0]), "-o", str(out))[0] == 0
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644

@@ -119,14 +119,22 @@ def load_result_file(path: str) -> ResultFile:
     return ResultFile(path=path, benchmarks=benchmarks, env=_file_env(list(benchmarks.values())))
 
 
+def _path_tail(path: str, depth: int) -> str:
+    """The last `depth` components of a path, without .json/.json.gz: `baseline/pio`."""
+    parts = Path(path.removesuffix(".gz").removesuffix(".json")).parts
+    return "/".join(parts[-depth:])
+
+
 def _distinguisher(index: int, group: list[int], files: Sequence[ResultFile]) -> str:
     for label in DISTINGUISHING_ENV:
         values = [files[j].env.get(label) for j in group]
         if None not in values and len(set(values)) == len(values):
             return str(values[group.index(index)])
-    stems = [Path(files[j].path).name.removesuffix(".gz").removesuffix(".json") for j in group]
-    if len(set(stems)) == len(stems):
-        return stems[group.index(index)]
+    # Then the file name, with as many parent directories as it takes (baseline/pio, run/pio).
+    for depth in range(1, 4):
+        names = [_path_tail(files[j].path, depth) for j in group]
+        if len(set(names)) == len(names):
+            return names[group.index(index)]
     return f"file {index + 1}"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,8 +194,8 @@ def save_figure(figure: Figure, output: Path | str, force: bool = False) -> Path
     """Write to a temporary file beside the output, then link it into place (replace only with force)."""
     output = Path(output)
     fmt = _check_output(output, force, figure)
-    fd, temp = tempfile.mkstemp(prefix=".cfgbench-plot-", suffix=output.suffix, dir=output.parent)
-    os.close(fd)
+    # Not mkstemp: its 0600 mode would hide the image from other users; savefig honours the umask.
+    temp = output.parent / f".cfgbench-plot-{uuid.uuid4().hex}{output.suffix}"
     try:
         figure.savefig(temp, format=fmt)
         if force:
@@ -205,8 +205,7 @@ def save_figure(figure: Figure, output: Path | str, force: bool = False) -> Path
     except FileExistsError:
         raise CfgbenchError(f"{output} appeared while plotting", "choose another -o name, or add --force") from None
     finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+        temp.unlink(missing_ok=True)
     return output
 
 
