@@ -1,0 +1,47 @@
+"""The harness's own floor: the native timed loop with the access taken out.
+
+    python benchmarks/null_loop.py -o results/null-loop.json
+
+Reports, per iteration, what the loop around a read costs (the loop counter,
+the compare with the expected value, the mismatch count) and what one
+Python-to-C call costs, which is why every C call does many reads. Target:
+at most 2 ns per null-loop iteration."""
+
+from __future__ import annotations
+
+import pyperf
+
+from cfgbench._native import ffi, lib
+
+
+def null_target():  # type: ignore[no-untyped-def]
+    target = ffi.new("struct cfg_target *")
+    target.kind = lib.CFG_KIND_NULL
+    target.width = 4
+    return target
+
+
+def main() -> None:
+    runner = pyperf.Runner()
+    runner.metadata["description"] = "cfgbench native null loop and call overhead"
+    target = null_target()
+    result = ffi.new("struct cfg_loop_result *")
+
+    def null_loop(loops: int) -> float:
+        # One C call of `loops` iterations, timed by the C code itself.
+        lib.cfg_time_loop(target, loops, result)
+        return result.ns / 1e9
+
+    def one_call_per_read(loops: int) -> float:
+        # What a Python-level loop over single reads would pay per read.
+        t0 = pyperf.perf_counter()
+        for _ in range(loops):
+            lib.cfg_time_loop(target, 1, result)
+        return pyperf.perf_counter() - t0
+
+    runner.bench_time_func("null loop, per iteration", null_loop)
+    runner.bench_time_func("python-to-C call, per read", one_call_per_read)
+
+
+if __name__ == "__main__":
+    main()
