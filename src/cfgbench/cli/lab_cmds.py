@@ -1,5 +1,46 @@
-"""Commands of this family (filled in by its issue)."""
+"""lab: run the measurement, or any command, in a throwaway QEMU q35 guest."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.qemu import ACCELS
+
+
+def _progress(line: str) -> None:
+    click.echo(f"cfgbench: {line}", err=True)
+
+
+def _stream(text: str) -> None:
+    click.echo(text, nl=False)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--accel", type=click.Choice(ACCELS), default="auto", show_default=True,
+              help="kvm needs vmx/svm and a working /dev/kvm; auto falls back to tcg (emulation)")
+@click.option("--kernel", type=click.Path(dir_okay=False, path_type=Path),
+              help="guest kernel image [default: the one scripts/setup-lab.sh unpacked]")
+@click.option("--timeout", type=click.FloatRange(min=1), default=GuestConfig.timeout_s, show_default=True,
+              help="seconds for boot plus command; then QEMU is killed")
+@click.option("--out", "outdir", type=click.Path(file_okay=False, path_type=Path),
+              help="host directory shared read-write with the guest as $CFGBENCH_LAB_OUT")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND [ARGS]...]")
+@click.pass_context
+def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None,
+        command: tuple[str, ...]) -> None:
+    """Boot a q35 guest that shares this machine's root read-only and measure PIO
+    against ECAM there; with a COMMAND, run that in the guest instead and exit with
+    its status (raw port I/O and /dev/mem are allowed there)."""
+    cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout)
+    if not command:
+        from cfgbench.lab.measure import main_job
+
+        ctx.exit(main_job(cfg, _progress, outdir))
+    result = run_in_guest(list(command), cfg, outdir=outdir, progress=_progress, output=_stream)
+    ctx.exit(result.returncode)
+
+
+COMMANDS: list[click.Command] = [lab]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.lab.errors import LabError
 from cfgbench.lab.initramfs import (
     GUEST_OUT,
@@ -37,8 +38,6 @@ BASE_CMDLINE = ("console=ttyS0", "quiet", "loglevel=3", "panic=-1", "iomem=relax
 
 # Variables the guest command inherits from the host; everything else is set explicitly.
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV", "PYTHONPATH")
-# Host test sessions forbid raw access; the guest is the one place that allows it.
-FORBID_RAW = "CFGBENCH_FORBID_RAW"
 POWEROFF_GRACE_S = 5.0  # after the exit report, how long the guest may take to power off
 
 Progress = Callable[[str], None]
@@ -120,7 +119,8 @@ def guest_environment(extra: Mapping[str, str] | None, lab_variables: Mapping[st
     env.update(HOME="/tmp", TMPDIR="/tmp", TERM="dumb", PYTHONDONTWRITEBYTECODE="1")
     env.update(lab_variables)
     env.update(extra or {})
-    env.pop(FORBID_RAW, None)
+    # Host test sessions forbid raw access; the guest is the one place that allows it.
+    env.pop(FORBID_RAW_ENV, None)
     return env
 
 
