@@ -204,7 +204,7 @@ def test_two_lab_runs_and_a_kernel_run_in_one_table(tmp_path: Path) -> None:
     code, out, _ = run_cli("compare", str(pio), str(mmio), str(kernel))
     assert code == 0
     assert "mmio ran 1.55 ± 0.02 times faster than pio" in out
-    assert "kernel ran 18.85 ± 0.27 times slower than pio" in out
+    assert "kernel ran 18.8 ± 0.3 times slower than pio" in out
     assert out.count("significant, p =") == 2 * 2 * 2  # (table + sentence) x 2 files x 2 targets
     assert "Mann-Whitney U" in out
 
@@ -233,7 +233,7 @@ def test_environment_differences_are_shown_above_the_table(tmp_path: Path) -> No
         assert f"\n  {label} " in env_block
     assert "KVMKVMKVM" in env_block and "bare-metal" in env_block
     assert "Same in all files: cfgbench version 0.1.0" in env_block
-    assert "mmio ran 103.70 ±" in table
+    assert "mmio ran 104 ± 1 times faster than pio" in table
 
 
 def test_keys_that_agree_are_not_listed_as_differences(tmp_path: Path, baseline: Path) -> None:
@@ -273,10 +273,10 @@ def test_markdown_shape(tmp_path: Path, baseline: Path) -> None:
     lines = out.splitlines()
     assert lines[0] == "## cfgbench compare"
     assert f"### `{HOST_BRIDGE}`" in lines
-    header = lines.index("| file | mean ± std dev | median | min … max | n | time / reference | verdict |")
+    header = lines.index("| file | mean ± std dev | median | min … max | n | vs reference | verdict |")
     assert lines[header + 1] == "|---|---|---|---|---|---|---|"
     assert lines[header + 2].startswith("| pio (baseline) | ") and "| reference |" in lines[header + 2]
-    assert lines[header + 3].startswith("| pio (slower) | ") and "| 1.10 ± 0.01 |" in lines[header + 3]
+    assert lines[header + 3].startswith("| pio (slower) | ") and "| 1.10 ± 0.01 times slower |" in lines[header + 3]
     assert "- pio (slower) ran 1.10 ± 0.01 times slower than pio (baseline) (significant, p = " in out
     assert "### Gate" in lines and "**gate FAILED:**" in lines
 
@@ -395,3 +395,10 @@ def test_same_file_names_in_different_directories_get_their_directory(tmp_path: 
     new = write_result(tmp_path / "run" / "pio.json", "pio", PIO_NS, seed=9)
     labels = [f.label for f in compare.load_result_files([str(old), str(new)])]
     assert labels == ["pio (baseline/pio)", "pio (run/pio)"]
+
+
+@pytest.mark.parametrize(("value", "error", "text"), [
+    (1.523, 0.031, "1.52 ± 0.03"), (18.84, 0.27, "18.8 ± 0.3"), (19003.83, 1146.31, "19004 ± 1146"),
+])
+def test_format_factor_keeps_meaningful_digits(value: float, error: float, text: str) -> None:
+    assert compare.format_factor(value, error) == text

@@ -276,13 +276,26 @@ def speed_ratio(ref: Sample, other: Sample) -> tuple[float, float]:
     return ratio, error
 
 
+def format_factor(value: float, error: float) -> str:
+    """'1.52 ± 0.03', '18.8 ± 0.3', '19004 ± 1146': hyperfine's two decimals while they mean something."""
+    digits = 2 if value < 10 else 1 if value < 100 else 0
+    return f"{value:.{digits}f} ± {error:.{digits}f}"
+
+
+def speed_factor(ratio: float, error: float) -> str:
+    """'1.52 ± 0.03 times faster' from a time ratio (other / reference) and its uncertainty."""
+    if ratio == 1.0:
+        return "as fast"
+    # Express the factor as >= 1; the relative error carries over to the inverse.
+    factor, word = (1 / ratio, "faster") if ratio < 1 else (ratio, "slower")
+    return f"{format_factor(factor, factor * error / ratio)} times {word}"
+
+
 def speed_sentence(label: str, ref_label: str, ratio: float, error: float) -> str:
     """hyperfine style: 'mmio ran 1.52 ± 0.03 times faster than pio'."""
     if ratio == 1.0:
         return f"{label} ran as fast as {ref_label}"
-    # Express the factor as >= 1; the relative error carries over to the inverse.
-    factor, word = (1 / ratio, "faster") if ratio < 1 else (ratio, "slower")
-    return f"{label} ran {factor:.2f} ± {factor * error / ratio:.2f} times {word} than {ref_label}"
+    return f"{label} ran {speed_factor(ratio, error)} than {ref_label}"
 
 
 # --------------------------------------------------------------------------- report model
@@ -487,7 +500,7 @@ def compare_paths(paths: Sequence[str], fail_if: Sequence[str] = ()) -> Report:
 
 # --------------------------------------------------------------------------- rendering: shared pieces
 
-_TABLE_HEADERS = ("file", "mean ± std dev", "median", "min … max", "n", "time / reference", "verdict")
+_TABLE_HEADERS = ("file", "mean ± std dev", "median", "min … max", "n", "vs reference", "verdict")
 
 
 def _target_rows(report: Report, target: TargetReport) -> list[list[str]]:
@@ -501,7 +514,7 @@ def _target_rows(report: Report, target: TargetReport) -> list[list[str]]:
             format_time(sample.median),
             f"{format_time(sample.min)} … {format_time(sample.max)}",
             str(sample.n),
-            f"{comparison.ratio:.2f} ± {comparison.ratio_error:.2f}" if comparison else "reference",
+            speed_factor(comparison.ratio, comparison.ratio_error) if comparison else "reference",
             comparison.significance.describe() if comparison else "",
         ])
     return rows

@@ -19,7 +19,13 @@ EXIT_GATE_FAILED = 1
               help="exit 1 when a later file is significantly slower than the first beyond LIMIT: "
                    "mean:5%, median:5%, median:+200ns (repeatable)")
 def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]) -> None:
-    """Compare result files per target against the first one (the reference)."""
+    """Compare result files per target against the first one (the reference).
+
+    Per target: mean ± std dev, median, range, number of values, the time ratio
+    to the reference with its uncertainty, and a significance verdict from a
+    two-sided Mann-Whitney U test (scipy; a rank test, as read timings are
+    skewed with long tails), alpha 0.05; without scipy, Welch's t-test.
+    """
     report = comparing.compare_paths(files, fail_if)
     click.echo(comparing.RENDERERS[output_format](report), nl=False)
     if report.gate_failed:
