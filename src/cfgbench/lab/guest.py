@@ -228,9 +228,9 @@ def run_in_guest(
     if not argv:
         raise LabError("no command given to run in the guest", "pass a command after --")
     say = progress or (lambda _line: None)
+    accel = choose_accel(cfg.accel)  # first: an impossible kvm is refused before anything else
     qemu = find_qemu()
     kernel = find_kernel(cfg.kernel)
-    accel = choose_accel(cfg.accel)
     version = qemu_version(qemu)
     cmdline = " ".join((*BASE_CMDLINE, *cfg.extra_cmdline))
     lab_variables = {"CFGBENCH_LAB_OUT": GUEST_OUT, "CFGBENCH_LAB_ACCEL": accel,
