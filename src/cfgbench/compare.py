@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pyperf
@@ -52,6 +52,9 @@ DISTINGUISHING_ENV = ("lab accel", "environment", "hypervisor", "kernel release"
                       "lab kernel", "machine", "CPU", "cfgbench version")
 
 Statistic = Literal["mean", "median"]
+
+MANN_WHITNEY = "Mann-Whitney U"
+WELCH = "Welch t"
 
 # --------------------------------------------------------------------------- units
 
@@ -142,7 +145,7 @@ def label_files(files: Sequence[ResultFile]) -> list[ResultFile]:
     """Label each file by its method, plus a distinguishing attribute when methods coincide."""
     methods = [f.env.get("method", "?") for f in files]
     labelled = []
-    for index, (result, method) in enumerate(zip(files, methods)):
+    for index, (result, method) in enumerate(zip(files, methods, strict=True)):
         group = [j for j, other in enumerate(methods) if other == method]
         label = method if len(group) == 1 else f"{method} ({_distinguisher(index, group, files)})"
         labelled.append(ResultFile(result.path, result.benchmarks, result.env, label))
@@ -225,7 +228,7 @@ def _have_scipy() -> bool:
 
 
 def significance_test_name() -> str:
-    return "Mann-Whitney U" if _have_scipy() else "Welch t"
+    return MANN_WHITNEY if _have_scipy() else WELCH
 
 
 def describe_significance_test() -> str:
@@ -241,8 +244,8 @@ def _mann_whitney(a: Sequence[float], b: Sequence[float]) -> Significance:
 
     p_value = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
     if math.isnan(p_value):  # every value identical: nothing to tell apart
-        return Significance("Mann-Whitney U", False, note="identical values")
-    return Significance("Mann-Whitney U", p_value < ALPHA, p_value=p_value)
+        return Significance(MANN_WHITNEY, False, note="identical values")
+    return Significance(MANN_WHITNEY, p_value < ALPHA, p_value=p_value)
 
 
 def _welch_t(a: Sequence[float], b: Sequence[float]) -> Significance:
@@ -251,10 +254,10 @@ def _welch_t(a: Sequence[float], b: Sequence[float]) -> Significance:
 
     va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
     if va + vb == 0:
-        return Significance("Welch t", np.mean(a) != np.mean(b), note="no spread")
+        return Significance(WELCH, bool(np.mean(a) != np.mean(b)), note="no spread")
     t_score = float((np.mean(a) - np.mean(b)) / math.sqrt(va + vb))
     dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    return Significance("Welch t", abs(t_score) >= tdist95conf_level(dof), statistic=t_score)
+    return Significance(WELCH, abs(t_score) >= tdist95conf_level(dof), statistic=t_score)
 
 
 def significance(a: Sequence[float], b: Sequence[float]) -> Significance:
@@ -382,10 +385,11 @@ def parse_threshold(text: str) -> Threshold:
             f"--fail-if {text!r} is not a threshold",
             "write STAT:LIMIT with STAT mean or median and LIMIT like 5% or +200ns (units ns, us, ms, s)",
         )
-    statistic, number, unit = match.groups()
+    name, number, unit = match.groups()
+    statistic = cast(Statistic, name)  # the regex admits only mean and median
     if unit == "%":
-        return Threshold(text, statistic, relative=float(number) / 100)  # type: ignore[arg-type]
-    return Threshold(text, statistic, absolute=float(number) * _UNIT_SCALE[unit])  # type: ignore[arg-type]
+        return Threshold(text, statistic, relative=float(number) / 100)
+    return Threshold(text, statistic, absolute=float(number) * _UNIT_SCALE[unit])
 
 
 def evaluate_gate(thresholds: Sequence[Threshold], targets: Sequence[TargetReport]) -> list[GateTrip]:
@@ -552,7 +556,7 @@ def _shared_line(shared: dict[str, str]) -> str:
 
 def _align(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
-    return [indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return [indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 def render_text(report: Report) -> str:
@@ -570,10 +574,10 @@ def render_text(report: Report) -> str:
         lines += _align([list(_TABLE_HEADERS), *_target_rows(report, target)])
         lines += [f"  {sentence}" for sentence in _target_sentences(report, target)]
     if report.warnings:
-        lines += [""] + [f"warning: {w}" for w in report.warnings]
+        lines += ["", *(f"warning: {w}" for w in report.warnings)]
     gate = _gate_lines(report)
     if gate:
-        lines += [""] + gate
+        lines += ["", *gate]
     return "\n".join(lines) + "\n"
 
 

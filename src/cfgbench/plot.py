@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from cfgbench.errors import CfgbenchError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
 
 # Beyond this max/min ratio a linear axis squashes the fast files into a line:
@@ -97,11 +98,12 @@ def draw_distribution(ax: Axes, series: Sequence[Series], log: bool) -> None:
     if spread:
         parts = ax.violinplot([series[i].values for i in spread], positions=positions[spread],
                               showextrema=False, widths=0.8)
-        for body, index in zip(parts["bodies"], spread):
+        bodies = cast("list[PolyCollection]", parts["bodies"])  # a list at run time; the stubs say Collection
+        for body, index in zip(bodies, spread, strict=True):
             body.set_facecolor(series[index].color)
             body.set_alpha(0.3)
     jitter = np.random.default_rng(0)  # deterministic: the same files give the same picture
-    for position, s in zip(positions, series):
+    for position, s in zip(positions, series, strict=True):
         xs = position + jitter.uniform(-0.12, 0.12, s.values.size)
         ax.scatter(xs, s.values, s=10, alpha=0.7, color=s.color, zorder=3)
         median = float(np.median(s.values))
