@@ -1,4 +1,4 @@
-"""The GitHub workflows: offline schema and security checks with no finding, and the promises docs/ci-runner.md makes."""
+"""The GitHub workflows: offline checks with no finding, and the promises docs/ci-runner.md makes."""
 
 from __future__ import annotations
 
