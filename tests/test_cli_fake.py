@@ -109,7 +109,8 @@ def test_the_fake_method_is_not_offered_without_its_dump() -> None:
     ("args", "needles"),
     [
         (["read", "-m", "fake", "00:00.0", "0x2"], ["aligned"]),
-        (["read", "-m", "fake", "00:09.0", "0"], ["no PCI function"]),
+        (["read", "-m", "fake", "00:09.0", "0"], ["no device answers"]),
+        (["read", "-m", "fake", "00:09.0", "0x2c"], ["no device answers"]),
         (["read", "-m", "fake", "00:01.0", "0x100"], ["outside"]),
         (["run", "-m", "fake", "--device", "0000:zz:00.0"], ["not a PCI address"]),
         (["run", "-m", "fake", "--offset", "-4"], ["outside"]),

@@ -4,43 +4,58 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from cfgbench import access
 from cfgbench._native import ffi, lib
 from cfgbench.access.base import ALL_ONES, ConfigAccessor
 from cfgbench.address import Bdf, format_target, parse_bdf
 from cfgbench.errors import CfgbenchError
+from cfgbench.histogram import LogHistogram
 
 NULL_LOOP_READS = 1 << 20
+SAMPLE_CHUNK = 1024
+SAMPLE_TIME_BUDGET_S = 0.25  # per process and benchmark: keeps slow paths (sysfs) bounded
 
 
 @dataclass
-class Measurement:
-    """One method reading one target. `expected` is the value verified before timing."""
+class ReadSpec:
+    """One register read and the value it must return."""
 
-    method: str
     device: str  # canonical BDF text
     offset: int
     width: int
-    workload: str = "read"
-    expected: int = 0
-    metadata: dict[str, Any] = field(default_factory=dict)  # e.g. the ECAM window used
+    expected: int
 
     @property
     def bdf(self) -> Bdf:
         return parse_bdf(self.device)
 
-    @property
-    def target_label(self) -> str:
-        return format_target(self.bdf, self.offset, self.width)
+
+@dataclass
+class Measurement:
+    """One method doing one workload: a single register read over and over
+    (read), or a fixed sequence of reads per pass (scan, sweep)."""
+
+    method: str
+    workload: str
+    label: str  # the target part of the benchmark name
+    reads: list[ReadSpec]
+    metadata: dict[str, Any] = field(default_factory=dict)  # e.g. the ECAM window used
 
     @property
     def bench_name(self) -> str:
         """Named by target, not method, so pyperf compare_to pairs methods."""
-        return f"{self.workload} {self.target_label}"
+        return f"{self.workload} {self.label}"
+
+    @classmethod
+    def single_read(cls, method: str, bdf: Bdf, offset: int, width: int, expected: int, metadata: dict[str, Any] | None = None) -> Measurement:
+        return cls(method, "read", format_target(bdf, offset, width), [ReadSpec(str(bdf), offset, width, expected)], metadata or {})
 
 
 @dataclass
@@ -49,6 +64,7 @@ class Plan:
 
     measurements: list[Measurement]
     metadata: dict[str, Any] = field(default_factory=dict)
+    samples: int = 0  # per-read timestamps per process and benchmark; 0: no distribution
 
     @property
     def methods(self) -> list[str]:
@@ -59,12 +75,16 @@ class Plan:
         return m.bench_name if len(self.methods) == 1 else f"{m.method}: {m.bench_name}"
 
     def dump(self, path: Path) -> None:
-        path.write_text(json.dumps({"measurements": [asdict(m) for m in self.measurements], "metadata": self.metadata}))
+        path.write_text(json.dumps(asdict(self)))
 
     @classmethod
     def load(cls, path: Path) -> Plan:
         data = json.loads(path.read_text())
-        return cls([Measurement(**m) for m in data["measurements"]], data.get("metadata", {}))
+        measurements = [
+            Measurement(m["method"], m["workload"], m["label"], [ReadSpec(**r) for r in m["reads"]], m["metadata"])
+            for m in data["measurements"]
+        ]
+        return cls(measurements, data["metadata"], data["samples"])
 
 
 @dataclass
@@ -82,48 +102,111 @@ class Tally:
         self.ns += result.ns
         self.cycles += result.cycles
 
+    def merge(self, other: Tally) -> None:
+        for key, value in vars(other).items():
+            setattr(self, key, getattr(self, key) + value)
 
-def run_loop(target: Any, loops: int) -> Any:
-    """One native timed loop; raises on a failed read."""
-    result = ffi.new("struct cfg_loop_result *")
-    err = lib.cfg_time_loop(target, loops, result)
+
+def _check(err: int) -> None:
     if err:
         raise CfgbenchError(f"a timed read failed: {os.strerror(err)}", "check the device is still present")
+
+
+def run_loop(target: Any, loops: int) -> Any:
+    """One native timed loop of a single target; raises on a failed read."""
+    result = ffi.new("struct cfg_loop_result *")
+    _check(lib.cfg_time_loop(target, loops, result))
     return result
+
+
+def null_target() -> Any:
+    target = ffi.new("struct cfg_target *")
+    target.kind = lib.CFG_KIND_NULL
+    target.width = 4
+    return target
 
 
 def null_loop_ns(reads: int = NULL_LOOP_READS, repeats: int = 5) -> float:
     """The harness floor: ns per iteration of the loop with no access in it."""
-    target = ffi.new("struct cfg_target *")
-    target.kind = lib.CFG_KIND_NULL
-    target.width = 4
+    target = null_target()
     return min(run_loop(target, reads).ns for _ in range(repeats)) / reads
 
 
-class TimedRead:
+def sample_cycles(target: Any, samples: int, budget_s: float = SAMPLE_TIME_BUDGET_S) -> tuple[np.ndarray, Tally]:
+    """Per-read TSC deltas, each read bracketed by lfence; rdtsc; lfence (the
+    fences keep the read from moving across either timestamp). Stops early
+    when the time budget is spent, so slow paths stay bounded."""
+    buffer = np.empty(samples, dtype=np.uint64)
+    tally = Tally()
+    result = ffi.new("struct cfg_loop_result *")
+    done = 0
+    deadline = time.monotonic() + budget_s
+    while done < samples and (done == 0 or time.monotonic() < deadline):
+        n = min(SAMPLE_CHUNK, samples - done)
+        pointer = ffi.cast("uint64_t *", ffi.from_buffer(buffer[done:]))
+        _check(lib.cfg_sample_loop(target, n, pointer, result))
+        tally.add(result)
+        done += n
+    return buffer[:done], tally
+
+
+class TimedMeasurement:
     """pyperf's time function for one measurement; opens its method lazily so a
     pyperf manager process that never times anything never touches hardware."""
 
     def __init__(self, measurement: Measurement, accessors: dict[str, ConfigAccessor]) -> None:
         self.measurement = measurement
         self._accessors = accessors
-        self._target: Any = None
+        self._targets: Any = None
         self.tally = Tally()
+        self.histogram: LogHistogram | None = None
+        self.overhead: LogHistogram | None = None
 
-    def _open_target(self) -> Any:
+    @property
+    def inner_loops(self) -> int | None:
+        """pyperf divides by this, so values stay seconds per read for every workload."""
+        count = len(self.measurement.reads)
+        return count if count > 1 else None
+
+    @property
+    def opened(self) -> bool:
+        return self._targets is not None
+
+    def _open(self) -> Any:
         m = self.measurement
         accessor = self._accessors.get(m.method)
         if accessor is None:
             accessor = self._accessors[m.method] = access.create(m.method)
             accessor.open()
-        return accessor.target(m.bdf, m.offset, m.width, m.expected)
+        targets = [accessor.target(r.bdf, r.offset, r.width, r.expected) for r in m.reads]
+        if len(targets) == 1:
+            return targets[0]
+        array = ffi.new("struct cfg_target[]", len(targets))
+        for i, target in enumerate(targets):
+            array[i] = target[0]
+        return array
 
     def __call__(self, loops: int) -> float:
-        if self._target is None:
-            self._target = self._open_target()
-        result = run_loop(self._target, loops)
+        if self._targets is None:
+            self._targets = self._open()
+        result = ffi.new("struct cfg_loop_result *")
+        if self.inner_loops is None:
+            _check(lib.cfg_time_loop(self._targets, loops, result))
+        else:
+            # pyperf's loops count passes here; inner_loops turns them into reads.
+            _check(lib.cfg_time_many(self._targets, len(self.measurement.reads), loops, result))
         self.tally.add(result)
         return result.ns / 1e9
+
+    def sample(self, samples: int) -> None:
+        """The per-read distribution and the timestamp pair's own cost, in one go."""
+        if self._targets is None or self.inner_loops is not None or not lib.cfg_have_x86():
+            return
+        cycles, tally = sample_cycles(self._targets, samples)
+        overhead, _ = sample_cycles(null_target(), len(cycles))
+        self.histogram = LogHistogram.from_samples(cycles)
+        self.overhead = LogHistogram.from_samples(overhead)
+        self.tally.merge(tally)
 
 
 def verify_read(accessor: ConfigAccessor, reference: ConfigAccessor | None, bdf: Bdf, offset: int, width: int) -> int:
@@ -137,6 +220,6 @@ def verify_read(accessor: ConfigAccessor, reference: ConfigAccessor | None, bdf:
                 f"read {expected:#0{2 + 2 * width}x}; refusing to time the wrong register",
                 "check the target, the ECAM window (cfgbench info) and that nothing else is using port 0xCF8",
             )
-    if value == ALL_ONES[width] and offset < 4 and accessor.read(bdf, 0, 2) == 0xFFFF:
+    if value == ALL_ONES[width] and accessor.read(bdf, 0, 2) == 0xFFFF:
         raise CfgbenchError(f"no device answers at {bdf} (vendor ID reads all ones)", "pick one from `cfgbench list`")
     return value

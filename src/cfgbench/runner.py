@@ -14,14 +14,15 @@ from typing import Any
 
 import pyperf
 
-from cfgbench import access, results
+from cfgbench import access, distribution, report, results, workloads
 from cfgbench.access.base import FORBID_RAW_ENV, ConfigAccessor
 from cfgbench.access.fake import FAKE_DUMP_ENV
 from cfgbench.access.ecam import EcamAccessor
 from cfgbench.address import Bdf, format_target
 from cfgbench.errors import CfgbenchError
-from cfgbench.measure import Measurement, Plan, Tally, verify_read
-from cfgbench.units import format_duration, format_with_spread
+from cfgbench.histogram import LogHistogram
+from cfgbench.mcfg import ecam_window_for, read_ecam_windows
+from cfgbench.measure import Measurement, Plan, Tally, null_loop_ns, verify_read
 from cfgbench.worker import PROGRAM_ARGS
 
 Progress = Callable[[str], None]
@@ -29,6 +30,7 @@ HOST_BRIDGE_CLASS = 0x0600
 DISPLAY_CLASS = 0x0300
 SANITY_VENDORS = (0x8086, 0x0E11)  # Intel, Compaq: what pciutils' intel_sanity_check accepts
 METHOD_PLACEHOLDER = "{method}"
+DEFAULT_SAMPLES = 10_000
 INHERITED_ENV = (FORBID_RAW_ENV, FAKE_DUMP_ENV)
 
 
@@ -50,6 +52,9 @@ class RunOptions:
     append: bool = False
     pyperf_args: Sequence[str] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    workload: str = "read"
+    buses: range | None = None  # scan: None means the ECAM window's buses, or all
+    samples: int = DEFAULT_SAMPLES  # per-read timestamps per process; 0 turns distributions off
 
 
 @dataclass
@@ -103,8 +108,7 @@ def _reachable(accessor: ConfigAccessor, target: Target) -> str:
 def plan_run(options: RunOptions, progress: Progress) -> Plan:
     """Open each method, check it reads what the kernel reads, and fix the plan."""
     measurements: list[Measurement] = []
-    several = len(options.methods) * len(options.targets) > 1
-    # Raw methods are checked against the kernel's read of the same register.
+    # Raw methods are checked against the kernel's read of the same registers.
     any_raw = any(access.METHODS[m].raw for m in options.methods)
     with _opened(access.create("kernel") if any_raw else None) as kernel:
         for method in options.methods:
@@ -112,24 +116,53 @@ def plan_run(options: RunOptions, progress: Progress) -> Plan:
                 assert accessor is not None
                 if accessor.raw:
                     sanity_check(accessor)
-                for target in options.targets:
-                    why_not = _reachable(accessor, target)
-                    if why_not:
-                        if not several:
-                            raise CfgbenchError(why_not)
-                        progress(f"skipping {method} on {target}: {why_not}")
-                        continue
-                    checker = kernel if accessor.raw else None
-                    value = verify_read(accessor, checker, target.bdf, target.offset, target.width)
-                    extra: dict[str, Any] = {}
-                    if isinstance(accessor, EcamAccessor):
-                        extra["cfgbench_ecam_window"] = str(accessor.window_for(target.bdf))
-                    measurements.append(
-                        Measurement(method, str(target.bdf), target.offset, target.width, "read", value, extra)
-                    )
+                checker = kernel if accessor.raw else None
+                measurements += _plan_method(options, method, accessor, checker, progress)
     if not measurements:
         raise CfgbenchError("no method can reach any of the targets", "see the lines above, or cfgbench info")
-    return Plan(measurements, dict(options.metadata))
+    # Measured once here, not per worker: pyperf keeps only metadata all runs share.
+    metadata = {"cfgbench_null_loop_ns": round(null_loop_ns(), 3), **options.metadata}
+    return Plan(measurements, metadata, options.samples if options.workload == "read" else 0)
+
+
+def _plan_method(options: RunOptions, method: str, accessor: ConfigAccessor, checker: ConfigAccessor | None, progress: Progress) -> list[Measurement]:
+    if options.workload == "scan":
+        if not (accessor.raw or accessor.hidden):
+            raise CfgbenchError(
+                f"a scan needs a raw method: {method} shows only the functions the kernel enumerated",
+                "use --method=pio or --method=mmio for --workload=scan",
+            )
+        buses = options.buses or _default_scan_buses(accessor)
+        progress(f"planning a scan of buses {buses.start:02x}-{buses.stop - 1:02x} through {method}")
+        return [workloads.scan_measurement(method, accessor, checker, 0, buses)]
+    several = len(options.methods) * len(options.targets) > 1
+    planned = []
+    for target in options.targets:
+        why_not = _reachable(accessor, target)
+        if why_not:
+            if not several:
+                raise CfgbenchError(why_not)
+            progress(f"skipping {method} on {target}: {why_not}")
+            continue
+        if options.workload == "sweep":
+            planned += workloads.sweep_measurements(method, accessor, checker, target.bdf, lambda bdf, offset: True)
+            continue
+        value = verify_read(accessor, checker, target.bdf, target.offset, target.width)
+        extra: dict[str, Any] = {}
+        if isinstance(accessor, EcamAccessor):
+            extra["cfgbench_ecam_window"] = str(accessor.window_for(target.bdf))
+        planned.append(Measurement.single_read(method, target.bdf, target.offset, target.width, value, extra))
+    return planned
+
+
+def _default_scan_buses(accessor: ConfigAccessor) -> range:
+    """The buses of the ECAM window of domain 0 when there is one (the kernel's
+    view of the bus range), else all 256."""
+    try:
+        window = ecam_window_for(Bdf(0, 0, 0, 0), read_ecam_windows())
+    except CfgbenchError:
+        return workloads.ALL_BUSES
+    return range(window.start_bus, window.end_bus + 1)
 
 
 class _opened:
@@ -148,15 +181,44 @@ class _opened:
             self.accessor.close()
 
 
-def _read_tallies(path: Path) -> dict[str, Tally]:
-    tallies: dict[str, Tally] = {}
+@dataclass
+class _Gathered:
+    """What every process reported for one benchmark."""
+
+    tally: Tally = field(default_factory=Tally)
+    histogram: LogHistogram | None = None
+    overhead: LogHistogram | None = None
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        self.tally.merge(Tally(row["reads"], row["mismatches"], row["ns"], row["cycles"]))
+        if "histogram" in row:
+            for attr, key in (("histogram", "histogram"), ("overhead", "overhead")):
+                incoming = LogHistogram.from_json(row[key])
+                current = getattr(self, attr)
+                if current is None:
+                    setattr(self, attr, incoming)
+                else:
+                    current.merge(incoming)
+
+    def metadata(self) -> dict[str, Any]:
+        tally = self.tally
+        md: dict[str, Any] = {"cfgbench_reads": tally.reads, "cfgbench_mismatches": tally.mismatches}
+        if tally.cycles and tally.ns:
+            md["cfgbench_tsc_hz"] = round(tally.cycles * 1e9 / tally.ns)
+            if self.histogram is not None and self.overhead is not None:
+                md[distribution.HIST_KEY] = self.histogram.to_json()
+                md[distribution.OVERHEAD_KEY] = self.overhead.to_json()
+                md.update(distribution.summarize(self.histogram, self.overhead, md["cfgbench_tsc_hz"]).as_metadata())
+        return md
+
+
+def _read_tallies(path: Path) -> dict[str, _Gathered]:
+    gathered: dict[str, _Gathered] = {}
     if path.exists():
         for line in path.read_text().splitlines():
             row = json.loads(line)
-            tally = tallies.setdefault(row.pop("name"), Tally())
-            for key, value in row.items():
-                setattr(tally, key, getattr(tally, key) + value)
-    return tallies
+            gathered.setdefault(row["name"], _Gathered()).add_row(row)
+    return gathered
 
 
 def run_worker(plan: Plan, pyperf_args: Sequence[str], workdir: Path) -> pyperf.BenchmarkSuite:
@@ -180,15 +242,10 @@ def run_worker(plan: Plan, pyperf_args: Sequence[str], workdir: Path) -> pyperf.
     return suite
 
 
-def _add_tallies(suite: pyperf.BenchmarkSuite, tallies: dict[str, Tally]) -> None:
+def _add_tallies(suite: pyperf.BenchmarkSuite, gathered: dict[str, _Gathered]) -> None:
     for bench in suite.get_benchmarks():
-        tally = tallies.get(bench.get_name())
-        if tally is None:
-            continue
-        metadata: dict[str, Any] = {"cfgbench_reads": tally.reads, "cfgbench_mismatches": tally.mismatches}
-        if tally.cycles and tally.ns:
-            metadata["cfgbench_tsc_hz"] = round(tally.cycles * 1e9 / tally.ns)
-        bench.update_metadata(metadata)
+        if bench.get_name() in gathered:
+            bench.update_metadata(gathered[bench.get_name()].metadata())
 
 
 def split_by_method(suite: pyperf.BenchmarkSuite, plan: Plan) -> dict[str, pyperf.BenchmarkSuite]:
@@ -237,16 +294,7 @@ def run(options: RunOptions, progress: Progress) -> list[SavedRun]:
 def summary_lines(saved: Sequence[SavedRun]) -> list[str]:
     lines = []
     for run_ in saved:
-        for bench in run_.suite.get_benchmarks():
-            md = bench.get_metadata()
-            values = bench.get_values()
-            spread = bench.stdev() if len(values) > 1 else 0.0
-            lines.append(
-                f"{run_.method:6} {bench.get_name()}: {format_with_spread(bench.mean(), spread)} per read "
-                f"(median {format_duration(bench.median())}, {len(values)} values, "
-                f"{md.get('cfgbench_mismatches', 0)} mismatches of {md.get('cfgbench_reads', 0)} reads, "
-                f"floor {md.get('cfgbench_null_loop_ns', '?')} ns)"
-            )
+        lines += report.suite_lines(run_.suite, label=run_.method)
         if run_.path is not None:
             lines.append(f"saved {run_.path}")
     return lines

@@ -17,7 +17,7 @@ from cfgbench import __version__
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.address import kernel_path_for
 from cfgbench.errors import CfgbenchError
-from cfgbench.measure import Plan, TimedRead, null_loop_ns
+from cfgbench.measure import Measurement, Plan, TimedMeasurement
 from cfgbench.platform import fingerprint
 
 PROGRAM_ARGS = ("-m", "cfgbench.worker")
@@ -27,11 +27,32 @@ def _forward_own_args(cmd: list[str], args: Any) -> None:
     cmd.extend(["--plan", args.plan, "--tally", args.tally])
 
 
-def _append_tally(path: str, name: str, timed: TimedRead) -> None:
+def _append_tally(path: str, name: str, timed: TimedMeasurement) -> None:
     """One line per process and benchmark; the runner adds them up."""
-    if timed.tally.reads:
-        with open(path, "a") as tally:
-            tally.write(json.dumps({"name": name, **vars(timed.tally)}) + "\n")
+    if not timed.tally.reads:
+        return  # this process did not time this benchmark (pyperf's manager)
+    row: dict[str, Any] = {"name": name, **vars(timed.tally)}
+    if timed.histogram is not None and timed.overhead is not None:
+        row["histogram"] = timed.histogram.to_json()
+        row["overhead"] = timed.overhead.to_json()
+    with open(path, "a") as tally:
+        tally.write(json.dumps(row) + "\n")
+
+
+def bench_metadata(m: Measurement) -> dict[str, Any]:
+    first = m.reads[0]
+    metadata = {
+        "cfgbench_method": m.method,
+        "cfgbench_workload": m.workload,
+        "cfgbench_target": m.label,
+        "cfgbench_kernel_path": kernel_path_for(first.bdf, first.offset),
+        **m.metadata,
+    }
+    if m.workload == "read":
+        metadata["cfgbench_value"] = f"{first.expected:#0{2 + 2 * first.width}x}"
+    else:
+        metadata["cfgbench_reads_per_pass"] = len(m.reads)
+    return metadata
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,27 +76,20 @@ def _run(argv: list[str] | None) -> None:
 
     runner.metadata.update(fingerprint().as_metadata())
     runner.metadata["cfgbench_version"] = __version__
-    runner.metadata["cfgbench_null_loop_ns"] = round(null_loop_ns(), 3)
     runner.metadata.update(plan.metadata)
 
     accessors: dict[str, ConfigAccessor] = {}
-    timed_reads: list[tuple[str, TimedRead]] = []
+    timed_all: list[tuple[str, TimedMeasurement]] = []
     try:
         for m in plan.measurements:
             name = plan.bench_name(m)
-            timed = TimedRead(m, accessors)
-            timed_reads.append((name, timed))
-            metadata = {
-                "cfgbench_method": m.method,
-                "cfgbench_workload": m.workload,
-                "cfgbench_target": m.target_label,
-                "cfgbench_value": f"{m.expected:#0{2 + 2 * m.width}x}",
-                "cfgbench_kernel_path": kernel_path_for(m.bdf, m.offset),
-                **m.metadata,
-            }
-            runner.bench_time_func(name, timed, metadata=metadata)
+            timed = TimedMeasurement(m, accessors)
+            timed_all.append((name, timed))
+            runner.bench_time_func(name, timed, inner_loops=timed.inner_loops, metadata=bench_metadata(m))
+            if plan.samples:
+                timed.sample(plan.samples)  # after pyperf's values, so it cannot disturb them
     finally:
-        for name, timed in timed_reads:
+        for name, timed in timed_all:
             _append_tally(args.tally, name, timed)
         for accessor in accessors.values():
             accessor.close()

@@ -80,10 +80,14 @@ class FakeAccessor(ConfigAccessor):
             raise CfgbenchError(f"cannot read dump {path}: {exc.strerror}", f"set {FAKE_DUMP_ENV} to an lspci -xxxx dump") from None
 
     def _space(self, bdf: Bdf) -> bytearray:
-        try:
-            return self.spaces[bdf]
-        except KeyError:
-            raise CfgbenchError(f"no PCI function {bdf} in the fake dump", "pick one from `cfgbench list`") from None
+        # Like hardware, a function that is not there reads all ones.
+        return self.spaces.get(bdf) or self._absent
+
+    @property
+    def _absent(self) -> bytearray:
+        if not hasattr(self, "_absent_space"):
+            self._absent_space = bytearray(b"\xff" * 4096)
+        return self._absent_space
 
     def space_size(self, bdf: Bdf) -> int:
         return len(self._space(bdf))

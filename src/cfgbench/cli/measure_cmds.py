@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from cfgbench import access, runner
+from cfgbench import access, report, results, runner, workloads
 from cfgbench.address import parse_bdf, parse_offset
 from cfgbench.mcfg import read_ecam_windows
+from cfgbench.measure import verify_read
 from cfgbench.pci import list_functions
 from cfgbench.platform import fingerprint
 from cfgbench.errors import CfgbenchError
@@ -60,6 +61,11 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--device", "-d", "devices", multiple=True, help="PCI function, e.g. 0000:00:00.0 or 00:1f.3 [default: 0000:00:00.0]; repeatable")
 @click.option("--offset", "offsets", multiple=True, help="config-space offset, e.g. 0, 0x2c, 0x100 [default: 0]; repeatable")
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="bytes per read")
+@click.option("--workload", type=click.Choice(workloads.WORKLOADS), default="read", show_default=True,
+              help="read: one register; scan: the kernel's enumeration of a bus range; sweep: every dword of the function, by region")
+@click.option("--buses", help="scan: bus range, e.g. 00-ff [default: the ECAM window's, else 00-ff]")
+@click.option("--samples", type=click.IntRange(min=0), default=runner.DEFAULT_SAMPLES, show_default=True,
+              help="read: per-read timestamps per worker process for the latency distribution (0: none)")
 @click.option("--fast", is_flag=True, help="pyperf --fast: rough figures quickly")
 @click.option("--rigorous", is_flag=True, help="pyperf --rigorous: more processes and values")
 @click.option("--loops", type=click.IntRange(min=1), help="reads per value (default: pyperf calibrates)")
@@ -72,7 +78,7 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--append", is_flag=True, help="add this run to an existing result file")
 @click.option("--metadata", "metadata_items", multiple=True, metavar="KEY=VALUE", help="extra metadata to record; repeatable")
 def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, ...], width: str,
-        fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
+        workload: str, buses: str | None, samples: int, fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
         in_process: bool, quiet: bool, output: Path | None, append: bool, metadata_items: tuple[str, ...]) -> None:
     """Time config-space reads of each device and offset through each method."""
     if append and output is None:
@@ -87,6 +93,9 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
         append=append,
         pyperf_args=_pyperf_args(fast, rigorous, loops, processes, values, in_process, quiet),
         metadata=_parse_metadata(metadata_items),
+        workload=workload,
+        buses=workloads.parse_bus_range(buses) if buses else None,
+        samples=samples,
     )
     saved = runner.run(options, _progress)
     for line in runner.summary_lines(saved):
@@ -128,7 +137,7 @@ def read(method: str, width: str, device: str, offset: str) -> None:
     """One untimed read, printed as setpci does (for cross-checking by hand)."""
     bdf, off = parse_bdf(device), parse_offset(offset)
     with access.create(method) as accessor:
-        value = accessor.read(bdf, off, int(width))
+        value = verify_read(accessor, None, bdf, off, int(width))
     click.echo(f"{value:0{2 * int(width)}x}")
 
 
@@ -143,4 +152,15 @@ def list_() -> None:
         click.echo(f"{f.bdf}  {f.vendor:04x}:{f.device:04x}      {f.class_code:06x}  {f.config_size} bytes")
 
 
-COMMANDS: list[click.Command] = [run, info, read, list_]
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def show(files: tuple[Path, ...]) -> None:
+    """Print a saved result: mean, spread and per-read percentiles."""
+    for path in files:
+        suite = results.load_suite(path)
+        click.echo(f"{path}:")
+        for line in report.suite_lines(suite):
+            click.echo(f"  {line}")
+
+
+COMMANDS: list[click.Command] = [run, info, read, list_, show]

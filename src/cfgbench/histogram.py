@@ -1,0 +1,96 @@
+"""Per-read latency distributions kept compactly: log-spaced buckets with a
+fixed relative precision (the HDR histogram idea, in numpy), not raw samples.
+
+A value v >= 1 falls in bucket floor(log(v) / log(1 + precision)); every value
+in a bucket is within `precision` of the bucket's lower bound, so percentiles
+read back from buckets are off by at most that much (1% by default)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DEFAULT_PRECISION = 0.01
+ZERO_BUCKET = -1  # values below 1 (a 0-cycle delta)
+
+
+@dataclass
+class LogHistogram:
+    precision: float = DEFAULT_PRECISION
+    counts: dict[int, int] = field(default_factory=dict)
+    max_value: float = 0.0
+
+    @classmethod
+    def from_samples(cls, samples: np.ndarray, precision: float = DEFAULT_PRECISION) -> LogHistogram:
+        hist = cls(precision)
+        hist.add_samples(samples)
+        return hist
+
+    def add_samples(self, samples: np.ndarray) -> None:
+        if samples.size == 0:
+            return
+        values = np.asarray(samples, dtype=np.float64)
+        index = np.full(values.shape, ZERO_BUCKET, dtype=np.int64)
+        positive = values >= 1
+        index[positive] = np.floor(np.log(values[positive]) / math.log1p(self.precision)).astype(np.int64)
+        buckets, counts = np.unique(index, return_counts=True)
+        for bucket, count in zip(buckets.tolist(), counts.tolist()):
+            self.counts[bucket] = self.counts.get(bucket, 0) + count
+        self.max_value = max(self.max_value, float(values.max()))
+
+    def merge(self, other: LogHistogram) -> None:
+        if other.precision != self.precision:
+            raise ValueError("cannot merge histograms of different precision")
+        for bucket, count in other.counts.items():
+            self.counts[bucket] = self.counts.get(bucket, 0) + count
+        self.max_value = max(self.max_value, other.max_value)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def lower_bound(self, bucket: int) -> float:
+        return 0.0 if bucket == ZERO_BUCKET else (1 + self.precision) ** bucket
+
+    def representative(self, bucket: int) -> float:
+        """The middle of a bucket: within precision/2 of every value in it."""
+        if bucket == ZERO_BUCKET:
+            return 0.0
+        return self.lower_bound(bucket) * (1 + self.precision / 2)
+
+    def percentile(self, q: float) -> float:
+        """The value below which q percent of samples lie (nearest rank)."""
+        total = self.total
+        if total == 0:
+            return math.nan
+        rank = max(1, math.ceil(q / 100 * total))
+        seen = 0
+        for bucket in sorted(self.counts):
+            seen += self.counts[bucket]
+            if seen >= rank:
+                return min(self.representative(bucket), self.max_value)
+        return self.max_value
+
+    def count_above(self, threshold: float) -> int:
+        """Samples in buckets wholly above threshold."""
+        return sum(c for b, c in self.counts.items() if self.lower_bound(b) > threshold)
+
+    def ecdf(self) -> tuple[np.ndarray, np.ndarray]:
+        """(values, cumulative fraction) at each bucket, for plots."""
+        buckets = sorted(self.counts)
+        values = np.array([self.representative(b) for b in buckets])
+        cumulative = np.cumsum([self.counts[b] for b in buckets]) / max(self.total, 1)
+        return values, cumulative
+
+    def to_json(self) -> str:
+        """One line, no spaces: pyperf metadata values may not hold newlines."""
+        data = {"p": self.precision, "max": self.max_value, "b": sorted(self.counts.items())}
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> LogHistogram:
+        data = json.loads(text)
+        return cls(float(data["p"]), {int(b): int(c) for b, c in data["b"]}, float(data["max"]))

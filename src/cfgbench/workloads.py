@@ -1,0 +1,135 @@
+"""Which reads each workload makes: one register (read), the kernel's
+enumeration of a bus range (scan), every dword of a function (sweep)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from cfgbench.access.base import ConfigAccessor
+from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf
+from cfgbench.errors import CfgbenchError
+from cfgbench.measure import Measurement, ReadSpec
+
+WORKLOADS = ("read", "scan", "sweep")
+VENDOR_DWORD = 0x00
+HEADER_DWORD = 0x0C  # the header type is byte 0x0E
+MULTI_FUNCTION = 0x80
+ABSENT = 0xFFFF_FFFF
+HEADER_END = 0x40
+ALL_BUSES = range(0x100)
+
+# Allowed(bdf, offset) -> bool: where a sweep may read (see capabilities.py).
+OffsetFilter = Callable[[Bdf, int], bool]
+
+
+@dataclass(frozen=True)
+class SweepRegion:
+    name: str
+    start: int
+    end: int  # exclusive
+
+
+SWEEP_REGIONS = (
+    SweepRegion("header", 0x000, HEADER_END),
+    SweepRegion("capabilities", HEADER_END, LEGACY_CONFIG_SIZE),
+    SweepRegion("extended", LEGACY_CONFIG_SIZE, 0x1000),
+)
+
+
+def parse_bus_range(text: str) -> range:
+    """'00-ff', '0-3' or '1a' (hex, as lspci prints buses)."""
+    first, _, last = text.partition("-")
+    try:
+        start, end = int(first, 16), int(last or first, 16)
+    except ValueError:
+        raise CfgbenchError(f"{text!r} is not a bus range", "write it as 00-ff (hex)") from None
+    if not 0 <= start <= end <= 0xFF:
+        raise CfgbenchError(f"bus range {text!r} is outside 00-ff or reversed", "write it as 00-ff (hex)")
+    return range(start, end + 1)
+
+
+def scan_reads(accessor: ConfigAccessor, domain: int, buses: Iterable[int]) -> list[ReadSpec]:
+    """The reads of the kernel's pci_scan_slot over each bus: the vendor/device
+    dword of function 0 of every device; for a present device the header type,
+    and the other seven functions when it is multi-function."""
+    reads: list[ReadSpec] = []
+
+    def read(bdf: Bdf, offset: int) -> int:
+        value = accessor.read(bdf, offset, 4)
+        reads.append(ReadSpec(str(bdf), offset, 4, value))
+        return value
+
+    for bus in buses:
+        for device in range(32):
+            bdf = Bdf(domain, bus, device, 0)
+            if read(bdf, VENDOR_DWORD) in (ABSENT, 0):
+                continue
+            if read(bdf, HEADER_DWORD) >> 16 & MULTI_FUNCTION:
+                for function in range(1, 8):
+                    read(Bdf(domain, bus, device, function), VENDOR_DWORD)
+    return reads
+
+
+def scan_measurement(method: str, accessor: ConfigAccessor, reference: ConfigAccessor | None, domain: int, buses: range) -> Measurement:
+    reads = scan_reads(accessor, domain, buses)
+    if reference is not None:
+        _check_present_against(reference, reads, accessor.name)
+    label = f"{domain:04x}:{buses.start:02x}-{buses.stop - 1:02x}"
+    present = sum(1 for r in reads if r.offset == VENDOR_DWORD and r.expected not in (ABSENT, 0))
+    return Measurement(method, "scan", label, reads, {"cfgbench_scan_functions": present})
+
+
+def _check_present_against(reference: ConfigAccessor, reads: list[ReadSpec], method: str) -> None:
+    """Functions the kernel knows must read the same through the method."""
+    for spec in reads:
+        try:
+            kernel_value = reference.read(spec.bdf, spec.offset, spec.width)
+        except CfgbenchError:
+            continue  # not in sysfs: the kernel did not enumerate it
+        if kernel_value != spec.expected:
+            raise CfgbenchError(
+                f"scan: {method} read {spec.expected:#010x} at {spec.device}+{spec.offset:#x} but the kernel read {kernel_value:#010x}",
+                "the method does not reach the same config space as the kernel; check cfgbench info",
+            )
+
+
+def sweep_measurements(method: str, accessor: ConfigAccessor, reference: ConfigAccessor | None, bdf: Bdf, allowed: OffsetFilter) -> list[Measurement]:
+    """One benchmark per region of the function's config space that the
+    method reaches, over the dwords the offset filter allows."""
+    size = accessor.space_size(bdf)
+    measurements = []
+    for region in SWEEP_REGIONS:
+        offsets = [o for o in range(region.start, min(region.end, size), 4) if _reaches(accessor, bdf, o) and allowed(bdf, o)]
+        if not offsets:
+            continue
+        reads = [ReadSpec(str(bdf), o, 4, _checked_value(accessor, reference, bdf, o)) for o in offsets]
+        label = f"{bdf} {region.name} {offsets[0]:#05x}-{offsets[-1] + 3:#05x}"
+        measurements.append(Measurement(method, "sweep", label, reads, {"cfgbench_sweep_region": region.name}))
+    if not measurements:
+        raise CfgbenchError(f"{accessor.name} may read no dword of {bdf}", "add --allow-any-offset, or pick another device")
+    return measurements
+
+
+def _checked_value(accessor: ConfigAccessor, reference: ConfigAccessor | None, bdf: Bdf, offset: int) -> int:
+    """The method's value, refused only if it stays different from the kernel's
+    over a second look (a status or counter register may change between reads:
+    those are timed, and their changes show as mismatches)."""
+    value = accessor.read(bdf, offset, 4)
+    if reference is None or reference.read(bdf, offset, 4) == value:
+        return value
+    again, kernel_again = accessor.read(bdf, offset, 4), reference.read(bdf, offset, 4)
+    if again == value and kernel_again != value:
+        raise CfgbenchError(
+            f"sweep: {accessor.name} reads {value:#010x} at {bdf}+{offset:#x} but the kernel reads {kernel_again:#010x}",
+            "the method does not reach the same config space as the kernel; check cfgbench info",
+        )
+    return again
+
+
+def _reaches(accessor: ConfigAccessor, bdf: Bdf, offset: int) -> bool:
+    try:
+        accessor.check_reach(bdf, offset, 4)
+    except CfgbenchError:
+        return False
+    return True
