@@ -15,6 +15,8 @@ from cfgbench.lab.errors import SETUP_FIX, LabError
 QEMU_BINARY = "qemu-system-x86_64"
 MACHINE = "q35"  # type 1 at 0xCF8/0xCFC plus an MCFG/ECAM window: the two paths we compare
 ACCELS = ("auto", "kvm", "tcg")
+# The device behind the guest's only root port: that port's secondary bus is 1.
+PCIE_TARGET_BDF = "0000:01:00.0"
 
 
 def find_qemu() -> Path:
