@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 import pyperf
 
+from cfgbench.distribution import HIST_KEY, OVERHEAD_KEY
+from cfgbench.histogram import LogHistogram
+
 HOST_BRIDGE = "read 0000:00:00.0+0x000/4"
 HOST_BRIDGE_EXT = "read 0000:00:00.0+0x100/4"
 TARGETS = (HOST_BRIDGE, HOST_BRIDGE_EXT)
@@ -67,6 +70,18 @@ def metadata_for(method: str, target: str, env: Mapping[str, Any], **extra: Any)
     if method == "mmio":
         metadata["cfgbench_ecam_window"] = "segment 0 buses 00-ff at 0xb0000000"
     return metadata | dict(env) | extra
+
+
+def read_histograms(median_ns: float, tsc_hz: int = 2_000_000_000, n: int = 10_000, seed: int = 0,
+                    exit_every: int = 0) -> dict[str, str]:
+    """Per-read histogram metadata as a run stores it: cycles per read, optionally a 10x 'VM exit' every Nth read."""
+    rng = np.random.default_rng(seed)
+    cycles = median_ns * 1e-9 * tsc_hz * (1 + 0.02 * rng.standard_normal(n))
+    if exit_every:
+        cycles[::exit_every] *= 10
+    overhead = np.full(1000, 40.0)  # the timestamp pair
+    return {HIST_KEY: LogHistogram.from_samples(cycles).to_json(),
+            OVERHEAD_KEY: LogHistogram.from_samples(overhead).to_json()}
 
 
 def noisy_values(mean_s: float, n: int = 30, rel_std: float = 0.01, seed: int = 0) -> np.ndarray:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from cfgbench import plot
 from cfgbench.cli import main
 from cfgbench.compare import load_result_files
-from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT, LAB_KVM, write_result
+from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT, LAB_KVM, read_histograms, write_result
 
 BOTH = {HOST_BRIDGE: 170e-9, HOST_BRIDGE_EXT: 175e-9}
 
@@ -135,3 +135,27 @@ def test_image_permissions_follow_the_umask(tmp_path: Path, lab_files: list[Path
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_reads_panel_draws_per_read_ecdfs(tmp_path: Path) -> None:
+    guest = write_result(tmp_path / "guest.json", "kernel", {HOST_BRIDGE: 16e-6}, env=LAB_KVM,
+                         **read_histograms(16_000, exit_every=100))
+    metal = write_result(tmp_path / "metal.json", "kernel", {HOST_BRIDGE: 900e-9}, env=BARE_METAL,
+                         **read_histograms(900))
+    figure = plot.build_figure(load_result_files([str(guest), str(metal)]), panels=["distribution", "reads"])
+    reads_axes = figure.axes[1]
+    assert reads_axes.get_xscale() == "log"
+    lines = reads_axes.get_lines()
+    assert len(lines) == 2
+    assert all(line.get_ydata()[-1] == pytest.approx(1.0) for line in lines)
+    guest_x = lines[0].get_xdata()
+    assert guest_x.max() > 9 * 16e-6  # the 1% of reads that took a 10x exit are on the plot
+    out = tmp_path / "reads.png"
+    assert run_cli("plot", str(guest), str(metal), "-o", str(out), "--panel", "reads")[0] == 0
+    assert image_shape(out) == (450, 1200, 4)
+
+
+def test_reads_panel_says_when_files_have_no_histograms(tmp_path: Path, lab_files: list[Path]) -> None:
+    figure = plot.build_figure(load_result_files([str(p) for p in lab_files]), panels=["reads"])
+    assert not figure.axes[0].get_lines()
+    assert "no per-read histograms" in figure.axes[0].texts[0].get_text()

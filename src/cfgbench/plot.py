@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
+import pyperf
 
 from cfgbench.compare import ResultFile, format_time, load_result_files
+from cfgbench.distribution import histograms_from_metadata
 from cfgbench.errors import CfgbenchError
+from cfgbench.results import bench_metadata
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -40,13 +43,14 @@ class Series:
     """One file's values for one target, ready to draw.
 
     `values` are pyperf's values (seconds per read, each the mean of a timed
-    loop). Issue 5 may add per-read histograms (metadata `cfgbench_hist_*`);
-    they would join here as another field and the ecdf panel would prefer them.
+    loop); `reads` is the ECDF of reads timed one by one (seconds, fraction),
+    from the run's per-read histogram, when the file holds one.
     """
 
     label: str
     values: np.ndarray
     color: str  # one colour per file, the same in every panel
+    reads: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _env_caption(result: ResultFile) -> str:
@@ -67,8 +71,21 @@ def target_names(files: Sequence[ResultFile]) -> list[str]:
     return list(dict.fromkeys(name for f in files for name in f.benchmarks))
 
 
+def read_ecdf(bench: pyperf.Benchmark) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-read ECDF in seconds from the histogram in cycles, or None for files without one."""
+    metadata = bench_metadata(bench)
+    histograms = histograms_from_metadata(metadata)
+    tsc_hz = metadata.get("cfgbench_tsc_hz")
+    if histograms is None or not tsc_hz:
+        return None
+    cycles, fraction = histograms[0].ecdf()
+    keep = cycles > 0  # a 0-cycle bucket has no place on a log axis
+    return cycles[keep] / float(tsc_hz), fraction[keep]
+
+
 def series_for(files: Sequence[ResultFile], target: str) -> list[Series]:
-    return [Series(_series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float), f"C{i % 10}")
+    return [Series(_series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float), f"C{i % 10}",
+                   read_ecdf(f.benchmarks[target]))
             for i, f in enumerate(files) if target in f.benchmarks]
 
 
@@ -114,21 +131,44 @@ def draw_distribution(ax: Axes, series: Sequence[Series], log: bool) -> None:
     _time_axis(ax, "y", log)
 
 
+def _step_ecdf(ax: Axes, s: Series, xs: np.ndarray, ys: np.ndarray) -> None:
+    ax.step(np.concatenate([[xs[0]], xs]), np.concatenate([[0.0], ys]), where="post",
+            color=s.color, label=s.label.replace("\n", " · "))
+
+
+def _finish_ecdf(ax: Axes, ylabel: str) -> None:
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, loc="lower right")
+
+
 def draw_ecdf(ax: Axes, series: Sequence[Series], log: bool) -> None:
-    """Empirical CDF of each file's values: shifts and tails side by side."""
+    """Empirical CDF of each file's values: shifts and spread side by side."""
     for s in series:
         xs = np.sort(s.values)
-        ys = np.arange(1, xs.size + 1) / xs.size
-        ax.step(np.concatenate([[xs[0]], xs]), np.concatenate([[0.0], ys]), where="post",
-                color=s.color, label=s.label.replace("\n", " · "))
-    ax.set_ylim(0, 1.02)
-    ax.set_ylabel("fraction of values")
-    ax.legend(fontsize=8, loc="lower right")
+        _step_ecdf(ax, s, xs, np.arange(1, xs.size + 1) / xs.size)
+    _finish_ecdf(ax, "fraction of values")
     _time_axis(ax, "x", log)
 
 
+def draw_read_ecdf(ax: Axes, series: Sequence[Series], log: bool) -> None:
+    """ECDF of single reads (timestamp pair included): the tail a mean hides, e.g. a 10x VM exit."""
+    drawn = 0
+    for s in series:
+        if s.reads is not None and s.reads[0].size:
+            _step_ecdf(ax, s, *s.reads)
+            drawn += 1
+    if not drawn:
+        ax.text(0.5, 0.5, "no per-read histograms in these files", ha="center", va="center",
+                transform=ax.transAxes)
+        return
+    _finish_ecdf(ax, "fraction of reads")
+    _time_axis(ax, "x", log=True)  # tails span decades whatever the medians do
+    ax.set_xlabel("time of one read, timed one by one (log scale)")
+
+
 Panel = Callable[["Axes", Sequence[Series], bool], None]
-PANELS: dict[str, Panel] = {"distribution": draw_distribution, "ecdf": draw_ecdf}
+PANELS: dict[str, Panel] = {"distribution": draw_distribution, "ecdf": draw_ecdf, "reads": draw_read_ecdf}
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:

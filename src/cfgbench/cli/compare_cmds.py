@@ -7,6 +7,7 @@ import sys
 import click
 
 from cfgbench import compare as comparing
+from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
 
 EXIT_GATE_FAILED = 1
 
@@ -43,12 +44,11 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 @click.option("--size", default=None, metavar="WxH", help="image size in pixels (default: 1200 wide, 450 per target)")
 @click.option("--dpi", default=100, show_default=True, type=click.IntRange(50, 600))
 @click.option("--panel", "panels", multiple=True, default=("distribution",), show_default=True,
-              type=click.Choice(["distribution", "ecdf"]), help="panels per target (repeatable)")
+              type=click.Choice(list(plotting.PANELS)),
+              help="per target: distribution of values, their ECDF, ECDF of single reads (repeatable)")
 def plot(files: tuple[str, ...], output: str, force: bool, size: str | None, dpi: int,
          panels: tuple[str, ...]) -> None:
     """Plot the distribution of the values per target and file."""
-    from cfgbench import plot as plotting
-
     written = plotting.plot_paths(files, output, force=force, size=plotting.parse_size(size), dpi=dpi,
                                   panels=panels)
     click.echo(f"wrote {written}")
