@@ -6,6 +6,8 @@ from __future__ import annotations
 class CfgbenchError(Exception):
     """A failure the user can act on; the CLI prints it on one line, exit 2."""
 
+    exit_code = 2
+
     def __init__(self, cause: str, fix: str = "") -> None:
         self.cause = cause
         self.fix = fix
@@ -17,3 +19,9 @@ class CfgbenchError(Exception):
             text += f": {self.fix}"
         # One line on stderr, whatever the cause text carried.
         return " ".join(text.split())
+
+
+class RunInterrupted(CfgbenchError):
+    """Ctrl-C or SIGTERM: what finished is kept; exit code 130 as shells expect."""
+
+    exit_code = 130

@@ -77,6 +77,7 @@ def _locked(directory: Path) -> Iterator[None]:
 def _write_temp(suite: pyperf.BenchmarkSuite, directory: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=".cfgbench-", suffix=".json.tmp", dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 would hide results made under sudo
         with os.fdopen(fd, "w") as out:
             suite.dump(out, compact=True)
             out.flush()
@@ -85,6 +86,12 @@ def _write_temp(suite: pyperf.BenchmarkSuite, directory: Path) -> Path:
         os.unlink(name)
         raise
     return Path(name)
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_writable(path: Path, append: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from cfgbench.access.base import FORBID_RAW_ENV, ConfigAccessor
 from cfgbench.access.fake import FAKE_DUMP_ENV
 from cfgbench.access.ecam import EcamAccessor
 from cfgbench.address import Bdf, format_target
-from cfgbench.errors import CfgbenchError
+from cfgbench.errors import CfgbenchError, RunInterrupted
 from cfgbench.histogram import LogHistogram
 from cfgbench.mcfg import ecam_window_for, read_ecam_windows
 from cfgbench.measure import Measurement, Plan, Tally, null_loop_ns, verify_read
@@ -31,6 +32,7 @@ DISPLAY_CLASS = 0x0300
 SANITY_VENDORS = (0x8086, 0x0E11)  # Intel, Compaq: what pciutils' intel_sanity_check accepts
 METHOD_PLACEHOLDER = "{method}"
 DEFAULT_SAMPLES = 10_000
+STOP_GRACE_S = 5.0
 INHERITED_ENV = (FORBID_RAW_ENV, FAKE_DUMP_ENV)
 
 
@@ -231,15 +233,46 @@ def run_worker(plan: Plan, pyperf_args: Sequence[str], workdir: Path) -> pyperf.
         # pyperf hands workers a scrubbed environment; the raw-access guard must survive it.
         "--inherit-environ", ",".join(INHERITED_ENV), *pyperf_args,
     ]
-    completed = subprocess.run(command, stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL)
-    if completed.returncode != 0 or not out_path.exists():
+    # Its own session: on Ctrl-C or SIGTERM we stop pyperf and all its workers at once.
+    worker = subprocess.Popen(command, stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        returncode = worker.wait()
+    except BaseException:
+        _stop_group(worker)
+        raise
+    if returncode != 0 or not out_path.exists():
         raise CfgbenchError(
-            f"the pyperf worker failed (exit code {completed.returncode})",
+            f"the pyperf worker failed (exit code {returncode})",
             "see its output above; `cfgbench info` says whether the method can run here",
         )
-    suite = results.load_suite(out_path)
-    _add_tallies(suite, _read_tallies(tally_path))
+    return _finished_suite(workdir)
+
+
+def _finished_suite(workdir: Path) -> pyperf.BenchmarkSuite:
+    suite = results.load_suite(workdir / "out.json")
+    _add_tallies(suite, _read_tallies(workdir / "tally.jsonl"))
     return suite
+
+
+def _stop_group(worker: subprocess.Popen[bytes]) -> None:
+    for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(worker.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            worker.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _salvage(workdir: Path) -> pyperf.BenchmarkSuite | None:
+    """The benchmarks pyperf finished before an interruption, if its file is whole."""
+    try:
+        return _finished_suite(workdir)
+    except (CfgbenchError, ValueError):
+        return None
 
 
 def _add_tallies(suite: pyperf.BenchmarkSuite, gathered: dict[str, _Gathered]) -> None:
@@ -281,12 +314,25 @@ def run(options: RunOptions, progress: Progress) -> list[SavedRun]:
     _check_appends(plan, paths, options.append)
     progress(f"timing {len(plan.measurements)} benchmark(s) with pyperf: {' '.join(options.pyperf_args) or 'default settings'}")
     with tempfile.TemporaryDirectory(prefix="cfgbench-run-") as workdir:
-        suite = run_worker(plan, options.pyperf_args, Path(workdir))
+        try:
+            suite = run_worker(plan, options.pyperf_args, Path(workdir))
+        except KeyboardInterrupt:
+            partial = _salvage(Path(workdir))
+            saved = _save(partial, plan, paths, options.append) if partial is not None else []
+            names = ", ".join(str(s.path) for s in saved if s.path is not None)
+            raise RunInterrupted(
+                "interrupted" + (f"; the finished benchmarks are saved in {names}" if names else "; nothing was saved"),
+                "run again to measure the rest",
+            ) from None
+    return _save(suite, plan, paths, options.append)
+
+
+def _save(suite: pyperf.BenchmarkSuite, plan: Plan, paths: dict[str, Path | None], append: bool) -> list[SavedRun]:
     saved = []
     for method, method_suite in split_by_method(suite, plan).items():
         path = paths.get(method)
         if path is not None:
-            results.save_suite(method_suite, path, append=options.append)
+            results.save_suite(method_suite, path, append=append)
         saved.append(SavedRun(method, path, method_suite))
     return saved
 

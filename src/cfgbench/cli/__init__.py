@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Any
 
@@ -10,21 +11,27 @@ import click
 from cfgbench import __version__
 from cfgbench.errors import CfgbenchError
 
-EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class CfgbenchGroup(click.Group):
     """Turns CfgbenchError into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # SIGTERM ends a run like Ctrl-C does: cleanly, keeping what finished.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
             return super().invoke(ctx)
         except CfgbenchError as exc:
             click.echo(f"cfgbench: error: {exc.one_line()}", err=True)
-            sys.exit(EXIT_USAGE)
+            sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("cfgbench: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=CfgbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
