@@ -82,7 +82,7 @@ def test_labels_carry_method_environment_and_units(tmp_path: Path) -> None:
     metal = write_result(tmp_path / "metal.json", "pio", {HOST_BRIDGE: 430e-9}, env=BARE_METAL)
     axes = plot.build_figure(load_result_files([str(guest), str(metal)])).axes[0]
     ticks = [t.get_text() for t in axes.get_xticklabels()]
-    assert ticks == ["pio (guest)\nguest · kvm", "pio (bare-metal)\nbare-metal"]
+    assert ticks == ["pio\n(guest)\nguest · kvm", "pio\n(bare-metal)\nbare-metal"]
     assert axes.get_title() == HOST_BRIDGE
     assert axes.get_ylabel() == "time per read (log scale)"
     formatter = axes.yaxis.get_major_formatter()

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 # a guest at tens of microseconds next to bare metal at hundreds of nanoseconds.
 LOG_SCALE_SPAN = 10.0
 
+LOG_LABEL_STEPS_MAX_DECADES = 2.5
+
 DEFAULT_WIDTH_PX = 1200
 EXTRA_PANEL_WIDTH_PX = 600
 HEIGHT_PER_TARGET_PX = 450
@@ -62,8 +64,10 @@ def _env_caption(result: ResultFile) -> str:
 
 
 def _series_label(result: ResultFile) -> str:
+    # One line per part, so that five files fit side by side under a panel.
+    label = result.label.replace(" (", "\n(", 1)
     caption = _env_caption(result)
-    return f"{result.label}\n{caption}" if caption else result.label
+    return f"{label}\n{caption}" if caption else label
 
 
 def target_names(files: Sequence[ResultFile]) -> list[str]:
@@ -100,8 +104,11 @@ def _time_axis(ax: Axes, axis: str, log: bool) -> None:
     target = ax.yaxis if axis == "y" else ax.xaxis
     if log:
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
-        # 1-2-5 steps: a decade or two of range otherwise gets one or two labels.
-        target.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
+        # 1-2-5 steps over a decade or two, which would otherwise get one or two
+        # labels; decades alone beyond that, or the labels run into each other.
+        subs = (1.0, 2.0, 5.0) if np.log10(high / low) <= LOG_LABEL_STEPS_MAX_DECADES else (1.0,)
+        target.set_major_locator(LogLocator(subs=subs))
         target.set_minor_formatter(NullFormatter())
     target.set_major_formatter(EngFormatter(unit="s"))
     label = "time per read" + (" (log scale)" if log else "")
@@ -133,7 +140,7 @@ def draw_distribution(ax: Axes, series: Sequence[Series], log: bool) -> None:
 
 def _step_ecdf(ax: Axes, s: Series, xs: np.ndarray, ys: np.ndarray) -> None:
     ax.step(np.concatenate([[xs[0]], xs]), np.concatenate([[0.0], ys]), where="post",
-            color=s.color, label=s.label.replace("\n", " · "))
+            color=s.color, label=s.label.replace("\n(", " (").replace("\n", " · "))
 
 
 def _finish_ecdf(ax: Axes, ylabel: str) -> None:
