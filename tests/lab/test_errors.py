@@ -135,3 +135,18 @@ def test_ctrl_c_leaves_no_qemu_and_no_temp_dir(lab_installed: None, private_tmp:
             proc.kill()
             proc.wait()
     _assert_nothing_left(private_tmp)
+
+
+@pytest.mark.lab
+def test_kernel_without_9p_modules_fails_with_the_guest_reason(lab_installed: None, tmp_path: Path) -> None:
+    # Same kernel, but no lib/modules beside it: the init cannot mount the host root.
+    image = find_kernel().image
+    (tmp_path / "boot").mkdir()
+    alone = tmp_path / "boot" / image.name
+    alone.symlink_to(image)
+    if find_kernel(alone).modules_dir is not None:
+        pytest.skip("this host has the kernel's modules in /lib/modules")
+    with pytest.raises(LabError) as excinfo:
+        run_in_guest(["true"], GuestConfig(accel="tcg", kernel=alone, timeout_s=60))
+    assert "guest setup failed: mounting the host root over 9p" in excinfo.value.cause
+    assert "--kernel" in excinfo.value.fix

@@ -124,10 +124,13 @@ def guest_environment(extra: Mapping[str, str] | None, lab_variables: Mapping[st
     return env
 
 
+PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork: the child only calls it
+
+
 def _die_with_parent() -> None:
     # Runs in the child before exec: if the lab's Python dies (even SIGKILL), so does QEMU.
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -157,54 +160,73 @@ def _qemu_failure(stderr: str) -> str | None:
     return None
 
 
-def _wait_for_guest(
-    proc: subprocess.Popen[bytes], console: _Console, cfg: GuestConfig, accel: str,
-    started: float, say: Progress,
-) -> float:
-    """Read the console until the guest reports its exit status and powers off; the boot time."""
-    selector = selectors.DefaultSelector()
-    assert proc.stdout and proc.stderr
-    selector.register(proc.stdout, selectors.EVENT_READ, console.feed)
-    stderr: list[bytes] = []
-    selector.register(proc.stderr, selectors.EVENT_READ, stderr.append)
-    boot_seconds = 0.0
-    exited_at = 0.0
-    while True:
-        now = time.monotonic()
-        open_streams = len(selector.get_map())
-        qemu_error = _qemu_failure(b"".join(stderr).decode(errors="replace"))
-        if "fail" in console.reports:
-            raise LabError(f"guest setup failed: {console.reports['fail']}",
-                           "check the guest kernel (--kernel) and its 9p modules", console.text())
-        if "exit" in console.reports:
-            exited_at = exited_at or now
-            if not open_streams or now > exited_at + POWEROFF_GRACE_S:
-                return boot_seconds
-        elif qemu_error or not open_streams:
-            cause = qemu_error or b"".join(stderr).decode(errors="replace").strip() or console.tail()
-            fix = "use --accel tcg" if accel == "kvm" else "see the guest console log (LabError.console)"
-            raise LabError(f"the guest stopped before reporting an exit status: {cause[-300:]}", fix,
-                           console.text())
-        elif "begin" not in console.reports and now > started + cfg.boot_timeout_s:
-            fix = "kvm may not work on this machine: use --accel tcg" if accel == "kvm" else \
-                "check the guest kernel (--kernel)"
-            raise LabError(f"the guest did not boot within {cfg.boot_timeout_s:g} s ({accel}); "
-                           f"QEMU was killed; console: {console.tail()}", fix, console.text())
-        elif now > started + cfg.timeout_s:
-            raise LabError(f"the guest command did not finish within {cfg.timeout_s:g} s; QEMU was killed",
-                           "raise the timeout if the command needs longer", console.text())
-        if "begin" in console.reports and not boot_seconds:
-            boot_seconds = now - started
-            say(f"guest up in {boot_seconds:.1f} s")
-        deadlines = [started + cfg.timeout_s, started + cfg.boot_timeout_s if not boot_seconds else now + 3600]
-        if exited_at:
-            deadlines.append(exited_at + POWEROFF_GRACE_S)
-        for key, _ in selector.select(max(0.0, min(deadlines) - now)):
+class _Watch:
+    """Reads QEMU's console and stderr until the guest reports its exit status and powers
+    off, or something goes wrong (setup failure, QEMU error, boot or command timeout)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], console: _Console, cfg: GuestConfig,
+                 accel: str, started: float, say: Progress) -> None:
+        assert proc.stdout and proc.stderr
+        self._console, self._cfg, self._accel, self._started, self._say = console, cfg, accel, started, say
+        self._stderr: list[bytes] = []
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(proc.stdout, selectors.EVENT_READ, console.feed)
+        self._selector.register(proc.stderr, selectors.EVENT_READ, self._stderr.append)
+        self.boot_seconds = 0.0
+        self._reported_at = 0.0  # when the exit status came
+
+    def run(self) -> float:
+        """The boot time, once the guest has reported and powered off (or had its grace time)."""
+        while not self._finished(time.monotonic()):
+            self._read_until(self._next_deadline())
+        return self.boot_seconds
+
+    def _finished(self, now: float) -> bool:
+        reports, cfg = self._console.reports, self._cfg
+        if "begin" in reports and not self.boot_seconds:
+            self.boot_seconds = now - self._started
+            self._say(f"guest up in {self.boot_seconds:.1f} s")
+        if "fail" in reports:
+            raise self._error(f"guest setup failed: {reports['fail']}",
+                              "check the guest kernel (--kernel) and its 9p modules")
+        if "exit" in reports:
+            self._reported_at = self._reported_at or now
+            return not self._selector.get_map() or now > self._reported_at + POWEROFF_GRACE_S
+        stderr = b"".join(self._stderr).decode(errors="replace")
+        if (failure := _qemu_failure(stderr)) or not self._selector.get_map():
+            cause = failure or stderr.strip() or self._console.tail()
+            raise self._error(f"the guest stopped before reporting an exit status: {cause[-300:]}",
+                              "use --accel tcg" if self._accel == "kvm" else "see LabError.console")
+        if not self.boot_seconds and now > self._started + cfg.boot_timeout_s:
+            raise self._error(
+                f"the guest did not boot within {cfg.boot_timeout_s:g} s ({self._accel}); QEMU was killed; "
+                f"console: {self._console.tail()}",
+                "kvm may not work on this machine: use --accel tcg" if self._accel == "kvm"
+                else "check the guest kernel (--kernel)")
+        if now > self._started + cfg.timeout_s:
+            raise self._error(f"the guest command did not finish within {cfg.timeout_s:g} s; QEMU was killed",
+                              "raise the timeout if the command needs longer")
+        return False
+
+    def _next_deadline(self) -> float:
+        deadlines = [self._started + self._cfg.timeout_s]
+        if not self.boot_seconds:
+            deadlines.append(self._started + self._cfg.boot_timeout_s)
+        if self._reported_at:
+            deadlines.append(self._reported_at + POWEROFF_GRACE_S)
+        return min(deadlines)
+
+    def _read_until(self, deadline: float) -> None:
+        for key, _ in self._selector.select(max(0.0, deadline - time.monotonic())):
             data = os.read(key.fd, 65536)
             if data:
                 key.data(data)
             else:
-                selector.unregister(key.fileobj)
+                self._selector.unregister(key.fileobj)
+
+    def _error(self, cause: str, fix: str) -> LabError:
+        # The caller's context manager kills QEMU as this error leaves it.
+        return LabError(cause, fix, self._console.text())
 
 
 def run_in_guest(
@@ -254,7 +276,7 @@ def run_in_guest(
         console = _Console(nonce, output)
         started = time.monotonic()
         with _qemu(command) as proc:
-            boot_seconds = _wait_for_guest(proc, console, cfg, accel, started, say)
+            boot_seconds = _Watch(proc, console, cfg, accel, started, say).run()
         wall_seconds = time.monotonic() - started
         returncode = int(console.reports["exit"])
         say(f"command exited with {returncode}; guest done in {wall_seconds:.1f} s")
