@@ -106,7 +106,8 @@ def qemu_command(
     ]
     for share in shares:
         # multidevs=remap keeps inode numbers unique across the host's mounts.
-        options = f"local,id={share.tag},path={share.path},security_model=none,multidevs=remap"
+        path = str(share.path).replace(",", ",,")  # QEMU's option syntax escapes a comma by doubling it
+        options = f"local,id={share.tag},path={path},security_model=none,multidevs=remap"
         if share.readonly:
             options += ",readonly=on"
         argv += ["-fsdev", options, "-device", f"virtio-9p-pci,fsdev={share.tag},mount_tag={share.tag}"]
