@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+DATA = Path(__file__).parent / "data"
+HOST_DUMP = DATA / "firecracker-host.lspci"  # `lspci -D -xxxx` of the development machine
+
 # Short pyperf settings: tests check behaviour, benchmarks/ measure speed.
 QUICK = ["--loops", "256", "--values", "2", "--processes", "2", "-q"]
 QUICK_IN_PROCESS = ["--in-process", "--loops", "256", "--values", "3", "-q"]

@@ -14,8 +14,8 @@ import pytest
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.fake import FAKE_DUMP_ENV
 
-DATA = Path(__file__).parent / "data"
-HOST_DUMP = DATA / "firecracker-host.lspci"
+from cli_helpers import HOST_DUMP
+
 
 os.environ[FORBID_RAW_ENV] = "1"
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import QUICK, QUICK_IN_PROCESS, assert_one_line_error, cfgbench
-from conftest import HOST_DUMP
+from cli_helpers import HOST_DUMP, QUICK, QUICK_IN_PROCESS, assert_one_line_error, cfgbench
 
 FAKE = {"CFGBENCH_FAKE_DUMP": str(HOST_DUMP)}
 

@@ -15,8 +15,7 @@ from cfgbench.distribution import HIST_KEY, from_metadata, summarize
 from cfgbench.histogram import LogHistogram
 from cfgbench.results import load_suite
 
-from cli_helpers import QUICK, cfgbench
-from conftest import HOST_DUMP
+from cli_helpers import HOST_DUMP, QUICK, cfgbench
 
 FAKE = {"CFGBENCH_FAKE_DUMP": str(HOST_DUMP)}
 

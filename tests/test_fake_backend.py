@@ -10,7 +10,8 @@ from cfgbench.address import Bdf
 from cfgbench.errors import CfgbenchError
 from cfgbench.measure import verify_read
 
-from conftest import HOST_DUMP
+from cli_helpers import HOST_DUMP
+
 
 
 def test_dump_parses_every_function_with_its_size() -> None:
