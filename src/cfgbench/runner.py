@@ -15,7 +15,7 @@ from typing import Any
 
 import pyperf
 
-from cfgbench import access, distribution, report, results, workloads
+from cfgbench import access, capabilities, distribution, report, results, workloads
 from cfgbench.access.base import FORBID_RAW_ENV, ConfigAccessor
 from cfgbench.access.fake import FAKE_DUMP_ENV
 from cfgbench.access.ecam import EcamAccessor
@@ -57,6 +57,7 @@ class RunOptions:
     workload: str = "read"
     buses: range | None = None  # scan: None means the ECAM window's buses, or all
     samples: int = DEFAULT_SAMPLES  # per-read timestamps per process; 0 turns distributions off
+    allow_any_offset: bool = False  # read outside the header and advertised capabilities
 
 
 @dataclass
@@ -146,15 +147,27 @@ def _plan_method(options: RunOptions, method: str, accessor: ConfigAccessor, che
                 raise CfgbenchError(why_not)
             progress(f"skipping {method} on {target}: {why_not}")
             continue
+        # The capability walk reads through the kernel where it can: the safer path.
+        walker = checker or accessor
         if options.workload == "sweep":
-            planned += workloads.sweep_measurements(method, accessor, checker, target.bdf, lambda bdf, offset: True)
+            allowed = _offset_filter(walker, target.bdf, accessor.space_size(target.bdf), options.allow_any_offset)
+            planned += workloads.sweep_measurements(method, accessor, checker, target.bdf, allowed)
             continue
+        if not options.allow_any_offset:
+            capabilities.check_offset_allowed(walker.read, target.bdf, target.offset, target.width, accessor.space_size(target.bdf))
         value = verify_read(accessor, checker, target.bdf, target.offset, target.width)
         extra: dict[str, Any] = {}
         if isinstance(accessor, EcamAccessor):
             extra["cfgbench_ecam_window"] = str(accessor.window_for(target.bdf))
         planned.append(Measurement.single_read(method, target.bdf, target.offset, target.width, value, extra))
     return planned
+
+
+def _offset_filter(walker: ConfigAccessor, bdf: Bdf, space_size: int, allow_any: bool) -> workloads.OffsetFilter:
+    if allow_any:
+        return lambda _bdf, _offset: True
+    space = capabilities.map_config_space(walker.read, bdf, space_size)
+    return lambda _bdf, offset: not space.why_refused(offset, 4)
 
 
 def _default_scan_buses(accessor: ConfigAccessor) -> range:

@@ -66,6 +66,8 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--buses", help="scan: bus range, e.g. 00-ff [default: the ECAM window's, else 00-ff]")
 @click.option("--samples", type=click.IntRange(min=0), default=runner.DEFAULT_SAMPLES, show_default=True,
               help="read: per-read timestamps per worker process for the latency distribution (0: none)")
+@click.option("--allow-any-offset", is_flag=True,
+              help="also read outside the standard header and the capabilities the device advertises (reads can have side effects: docs/safety.md)")
 @click.option("--fast", is_flag=True, help="pyperf --fast: rough figures quickly")
 @click.option("--rigorous", is_flag=True, help="pyperf --rigorous: more processes and values")
 @click.option("--loops", type=click.IntRange(min=1), help="reads per value (default: pyperf calibrates)")
@@ -78,7 +80,7 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--append", is_flag=True, help="add this run to an existing result file")
 @click.option("--metadata", "metadata_items", multiple=True, metavar="KEY=VALUE", help="extra metadata to record; repeatable")
 def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, ...], width: str,
-        workload: str, buses: str | None, samples: int, fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
+        workload: str, buses: str | None, samples: int, allow_any_offset: bool, fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
         in_process: bool, quiet: bool, output: Path | None, append: bool, metadata_items: tuple[str, ...]) -> None:
     """Time config-space reads of each device and offset through each method."""
     if append and output is None:
@@ -96,6 +98,7 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
         workload=workload,
         buses=workloads.parse_bus_range(buses) if buses else None,
         samples=samples,
+        allow_any_offset=allow_any_offset,
     )
     saved = runner.run(options, _progress)
     for line in runner.summary_lines(saved):
