@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import HOST_DUMP
+from cli_helpers import HOST_DUMP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
