@@ -9,6 +9,7 @@ from pathlib import Path
 import pyperf
 import pytest
 
+from cfgbench.errors import CfgbenchError
 from cfgbench.lab import GuestConfig
 from cfgbench.lab.measure import METHODS, main_job, result_paths
 
@@ -20,7 +21,12 @@ HOST_BRIDGE = "read 0000:00:00.0+0x000/4"
 @pytest.fixture(scope="module")
 def lab_results(lab_installed: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("lab-results")
-    assert main_job(GuestConfig(accel="tcg", timeout_s=240), lambda _line: None, outdir, output=lambda _text: None) == 0
+    guest_output: list[str] = []
+    try:
+        main_job(GuestConfig(accel="tcg", timeout_s=240), lambda line: guest_output.append(f"{line}\n"), outdir,
+                 output=guest_output.append)
+    except CfgbenchError as exc:
+        pytest.fail(f"{exc.one_line()}\n--- guest output ---\n{''.join(guest_output)}")
     return outdir
 
 
