@@ -47,6 +47,9 @@ def guest_main() -> int:
     from cfgbench import runner  # guest-only import: pyperf and the accessors
     from cfgbench.address import parse_bdf
 
+    if "CFGBENCH_LAB_OUT" not in os.environ:
+        print("cfgbench: error: this is the lab guest's job: run `cfgbench lab` instead", file=sys.stderr)
+        return 2
     out = Path(os.environ["CFGBENCH_LAB_OUT"])
     options = runner.RunOptions(
         methods=list(METHODS),
