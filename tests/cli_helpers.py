@@ -15,15 +15,23 @@ QUICK = ["--loops", "256", "--values", "2", "--processes", "2", "-q"]
 QUICK_IN_PROCESS = ["--in-process", "--loops", "256", "--values", "3", "-q"]
 
 
+def _argv(args: tuple[str, ...]) -> list[str]:
+    return [sys.executable, "-m", "cfgbench", *args]
+
+
+def _environ(env: dict[str, str] | None) -> dict[str, str]:
+    return {**os.environ, **(env or {})}
+
+
 def cfgbench(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cfgbench", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
+    return subprocess.run(_argv(args), check=False, capture_output=True, text=True, cwd=cwd, env=_environ(env), timeout=300)
+
+
+def start_cfgbench(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`cfgbench` running in the background, leading its own process group as
+    a shell job does: a test can signal it (or its group) midway."""
+    return subprocess.Popen(_argv(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                            env=_environ(env), start_new_session=True)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
