@@ -58,6 +58,8 @@ def populate(work: Path) -> None:
     (work / "list.json").write_text("[1, 2, 3]")
     (work / "no-benchmarks.json").write_text('{"version": "1.0", "metadata": {}, "benchmarks": []}')
     write_suite(work / "plain-pyperf.json", [make_benchmark([1e-6, 2e-6, 3e-6], {"name": "bench", "unit": "second"})])
+    # A result of the same method and target, but with another host's pyperf metadata.
+    write_result(work / "other-host.json", "fake", {HOST_BRIDGE: 30e-6})
     (work / "precious.json").write_text("precious")
     (work / "a-file").write_text("a regular file, not a directory")
     (work / "a-dir").mkdir()
@@ -145,6 +147,11 @@ CASES = [
     Bad("append-to-corrupt-file", ("run", "-m", "fake", "--append", "-o", "truncated.json"), ("truncated.json", "not valid JSON")),
     Bad("append-of-another-method", ("run", "-m", "fake", "--append", "-o", "good.json", *QUICK_IN_PROCESS),
         ("already has", "kernel")),
+    Bad("append-to-another-hosts-file", ("run", "-m", "fake", "--append", "-o", "other-host.json", *QUICK_IN_PROCESS),
+        ("other-host.json",),
+        bug="runner checks only the method before timing; after the run, pyperf's Benchmark.add_run raises "
+            "ValueError('incompatible benchmark, metadata aslr is different: current=None, run=Full randomization'): "
+            "traceback, exit code 1 (the file itself is left unchanged)"),
 ]
 if ROOT_UNREADABLE is not None:
     CASES.append(Bad("compare-unreadable", ("compare", str(ROOT_UNREADABLE), "good.json"), ("permission denied",)))
