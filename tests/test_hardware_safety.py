@@ -1,0 +1,247 @@
+"""cfgbench only reads config space (issue 6, "safety of the hardware").
+
+Proved from the sources, without touching hardware:
+- the native code's only port output is `outl` to the constant 0xCF8 (the
+  type 1 address register); it never stores through a pointer into device
+  memory (the compiler is made to check that too);
+- no accessor, and no native function, offers a write;
+- nothing in src/ opens /dev/mem, /dev/port or a sysfs config file writably,
+  and the /dev/mem mapping is one read-only page;
+- ioperm is asked for 0xCF8-0xCFF only (iopl(3), all ports, is the fallback
+  where ioperm is unavailable, as in pciutils)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import cfgbench
+from cfgbench import access
+from cfgbench._native import lib
+from cfgbench.access import ecam, pio
+from cfgbench.access.base import ConfigAccessor
+from cfgbench.address import TYPE1_ADDRESS_PORT
+
+SRC = Path(cfgbench.__file__).parent
+NATIVE = SRC / "_native"
+C_SOURCES = sorted([*NATIVE.glob("*.c"), *NATIVE.glob("*.h")])
+ACCESS_MODULES = sorted((SRC / "access").glob("*.py"))
+WRITE_WORDS = re.compile(r"write|poke|store|^_*out[bwl]?(_|$)", re.IGNORECASE)
+
+
+def c_code(path: Path) -> str:
+    """The C source without comments (they may name instructions freely)."""
+    text = re.sub(r"/\*.*?\*/", " ", path.read_text(), flags=re.DOTALL)
+    return re.sub(r"//[^\n]*", " ", text)
+
+
+def asm_templates(code: str) -> list[str]:
+    return re.findall(r"__asm__\s*(?:volatile|__volatile__)?\s*\(\s*\"([^\"]*)\"", code)
+
+
+def instructions(template: str) -> list[str]:
+    return [part.split()[0] for part in re.split(r"[;\n]|\\n|\\t", template) if part.strip()]
+
+
+def python_code_strings(path: Path) -> list[str]:
+    """String constants of a module, docstrings excluded."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def calls(path: Path, name: str) -> list[ast.Call]:
+    """Calls of `name` or of `something.name` in a module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if (isinstance(func, ast.Name) and func.id == name) or (isinstance(func, ast.Attribute) and func.attr == name):
+                found.append(node)
+    return found
+
+
+def names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
+    }
+
+
+# --------------------------------------------------------------------------- native code: ports
+
+
+def test_the_native_sources_are_there() -> None:
+    assert {p.name for p in C_SOURCES} >= {"loops.c", "loops.h"}
+
+
+def test_the_only_port_output_instruction_is_one_outl() -> None:
+    outputs = [
+        (path.name, insn)
+        for path in C_SOURCES
+        for template in asm_templates(c_code(path))
+        for insn in instructions(template)
+        if insn.startswith("out") or insn in ("rep", "repz", "repnz")
+    ]
+    assert outputs == [("loops.c", "outl")]
+
+
+def test_outl_is_only_ever_given_the_address_port() -> None:
+    code = c_code(NATIVE / "loops.c")
+    # The one function holding the outl, and every call of it.
+    assert re.findall(r"static inline void (\w+)\([^)]*\)\s*\{\s*__asm__ volatile\(\"outl", code) == ["port_out32"]
+    arguments = re.findall(r"(?<!void )\bport_out32\s*\(\s*([^,]+),", code)
+    assert arguments, "no call of port_out32 found: the scan is out of date"
+    assert {a.strip().upper() for a in arguments} == {hex(TYPE1_ADDRESS_PORT).upper()}
+
+
+def test_no_library_port_output_and_no_port_permission_in_c() -> None:
+    for path in C_SOURCES:
+        code = c_code(path)
+        assert not re.search(r"\bouts?[bwl]?(_p)?\s*\(", code), path  # <sys/io.h> outb() and friends
+        assert not re.search(r"\b(ioperm|iopl)\s*\(", code), path
+
+
+def test_ioperm_asks_for_0xcf8_to_0xcff_only() -> None:
+    assert (TYPE1_ADDRESS_PORT, pio.PORT_COUNT) == (0xCF8, 8)
+    granted = [c for c in calls(Path(pio.__file__), "ioperm") if len(c.args) == 3 and ast.unparse(c.args[2]) == "1"]
+    assert granted, "no ioperm call found: the scan is out of date"
+    assert {(ast.unparse(c.args[0]), ast.unparse(c.args[1])) for c in granted} == {("TYPE1_ADDRESS_PORT", "PORT_COUNT")}
+
+
+# --------------------------------------------------------------------------- native code: memory
+
+
+def test_device_memory_is_only_reachable_through_const_pointers() -> None:
+    """A store through a pointer to const does not compile, so the pointer
+    types are the proof: the target and its mem field are const, and nothing
+    casts const away (not even through an integer)."""
+    header = c_code(NATIVE / "loops.h")
+    assert re.search(r"const volatile void \*mem;", header)
+    assert "const volatile void *mem" in (NATIVE / "build.py").read_text()
+    for path in C_SOURCES:
+        code = c_code(path)
+        assert not re.search(r"(?<!const )struct cfg_target\s*\*", code), f"{path}: a non-const cfg_target pointer"
+        assert not re.search(r"(?<!const )volatile[ \t]+[\w \t]+\*", code), f"{path}: a writable volatile pointer"
+        assert not re.search(r"\(\s*(?!const\b)[A-Za-z_][\w \t]*\*+\s*\)", code), f"{path}: a cast to a writable pointer"
+        assert "uintptr_t" not in code, f"{path}: pointer-integer casts could drop const"
+        assert not re.search(r"\b(memcpy|memset|memmove|pwrite\w*|write)\s*\(", code), f"{path}: a copy or write call"
+
+
+GCC = shutil.which("gcc")
+STRICT_FLAGS = ["-fsyntax-only", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wcast-qual", "-Wdiscarded-qualifiers"]
+
+
+@pytest.mark.skipif(GCC is None, reason="gcc is not installed")
+def test_the_compiler_agrees_no_const_is_cast_away(tmp_path: Path) -> None:
+    assert GCC is not None
+    clean = subprocess.run([GCC, *STRICT_FLAGS, str(NATIVE / "loops.c")], check=False, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    # And the check has teeth: a store through t->mem is rejected.
+    store = tmp_path / "store.c"
+    store.write_text('#include "loops.h"\nvoid poke(const struct cfg_target *t) { *(volatile unsigned *)t->mem = 1; }\n')
+    rejected = subprocess.run([GCC, *STRICT_FLAGS, f"-I{NATIVE}", str(store)], check=False, capture_output=True, text=True)
+    assert rejected.returncode != 0 and "const" in rejected.stderr
+
+
+# --------------------------------------------------------------------------- no write API anywhere
+
+
+@pytest.mark.parametrize("cls", [ConfigAccessor, *access.METHODS.values()], ids=lambda c: c.__name__)
+def test_no_accessor_has_a_write_method(cls: type[ConfigAccessor]) -> None:
+    assert [name for name in dir(cls) if WRITE_WORDS.search(name)] == []
+
+
+def test_the_native_library_exports_no_write() -> None:
+    exported = [name for name in dir(lib) if not name.startswith("CFG_KIND_")]
+    assert exported and all(name.startswith("cfg_") for name in exported)
+    assert [name for name in exported if WRITE_WORDS.search(name.removeprefix("cfg_"))] == []
+
+
+# --------------------------------------------------------------------------- device files opened read-only
+
+
+WRITE_FLAGS = {"O_RDWR", "O_WRONLY", "O_CREAT", "O_TRUNC", "O_APPEND"}
+# What names a device file in the sources: /dev/mem, /dev/port, sysfs config files.
+DEVICE_NAMES = {"DEV_MEM", "dev_mem", "config_path", "SYSFS_DEVICES"}
+DEVICE_PATHS = ("/dev/mem", "/dev/port", "/sys/bus/pci")
+
+
+def opens(path: Path) -> list[ast.Call]:
+    return calls(path, "open")
+
+
+def is_read_only(call: ast.Call) -> bool:
+    """os.open with O_RDONLY and no write flag, or open()/Path.open() with a constant read mode."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and ast.unparse(func.value) == "os":
+        return "O_RDONLY" in names_in(call) and not names_in(call) & WRITE_FLAGS
+    positional = call.args[1:] if isinstance(func, ast.Name) or ast.unparse(func) == "io.open" else call.args
+    modes = [*positional[:1], *(k.value for k in call.keywords if k.arg == "mode")]
+    return all(isinstance(m, ast.Constant) and isinstance(m.value, str) and not set(m.value) & set("wax+")
+               for m in modes)
+
+
+def touches_a_device(call: ast.Call) -> bool:
+    constants = [n.value for n in ast.walk(call) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return bool(names_in(call) & DEVICE_NAMES) or any(p in c for c in constants for p in DEVICE_PATHS)
+
+
+def test_only_the_ecam_accessor_opens_dev_mem_and_nothing_names_dev_port() -> None:
+    device_opens = {
+        str(path.relative_to(SRC)) for path in SRC.rglob("*.py") for call in opens(path) if touches_a_device(call)
+    }
+    assert device_opens == {"access/ecam.py"}
+    naming_dev_port = [str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
+                       if any("/dev/port" in text for text in python_code_strings(p))]
+    assert naming_dev_port == []  # byte-wide only: a 4-byte access to 0xCF8 through it is wrong
+
+
+@pytest.mark.parametrize("module", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_device_files_are_opened_read_only(module: Path) -> None:
+    for call in opens(module):
+        if touches_a_device(call):
+            assert is_read_only(call), ast.unparse(call)
+
+
+@pytest.mark.parametrize("module", ACCESS_MODULES, ids=lambda p: p.name)
+def test_accessors_open_everything_read_only_and_write_nothing(module: Path) -> None:
+    for call in opens(module):
+        assert is_read_only(call), ast.unparse(call)
+    for name in ("write_bytes", "write_text", "pwrite", "write", "fdopen"):
+        assert calls(module, name) == [], f"{module.name} calls {name}"
+
+
+def test_the_read_only_check_has_teeth() -> None:
+    samples = {
+        "os.open(DEV_MEM, os.O_RDWR | os.O_SYNC)": False,
+        "os.open(self.dev_mem, os.O_RDONLY | os.O_SYNC)": True,
+        "open('/dev/port', 'r+b')": False,
+        "open('/dev/port', 'rb')": True,
+        "Path('/dev/mem').open('wb')": False,
+        "open(config_path(bdf), mode)": False,
+    }
+    for source, read_only in samples.items():
+        call = ast.parse(source).body[0].value  # type: ignore[attr-defined]
+        assert touches_a_device(call), source
+        assert is_read_only(call) == read_only, source
+
+
+def test_dev_mem_is_mapped_one_page_read_only() -> None:
+    mappings = calls(Path(ecam.__file__), "mmap")
+    assert len(mappings) == 1
+    used = names_in(mappings[0])
+    assert "PROT_READ" in used and not used & {"PROT_WRITE", "ACCESS_WRITE", "ACCESS_DEFAULT", "ACCESS_COPY"}
+    assert ast.unparse(mappings[0].args[1]) == "PAGE" and ecam.PAGE == 4096
