@@ -103,6 +103,13 @@ CASES = [
     Bad("offset-not-a-number", (*READ, "00:00.0", "abc"), ("not a config-space offset",)),
     Bad("offset-bare-prefix", (*RUN, "--offset", "0x"), ("not a config-space offset",)),
     Bad("offset-fraction", (*READ, "00:00.0", "1.5"), ("not a config-space offset",)),
+    # The virtio configuration access window: reading it makes the device read its BAR.
+    Bad("offset-in-vendor-capability", (*RUN, "-d", "00:01.0", "--offset", "0x94"),
+        ("vendor-specific", "--allow-any-offset")),
+    Bad("offset-unclaimed", (*RUN, "-d", "00:01.0", "--offset", "0xc0"), ("neither", "--allow-any-offset")),
+    Bad("read-in-vendor-capability", (*READ, "00:01.0", "0x94"), ("vendor-specific", "--allow-any-offset"),
+        bug="`cfgbench read` does not call capabilities.check_offset_allowed (only `run` does) and has no "
+            "--allow-any-offset: it prints the value (exit 0); one read of a read-to-clear register clears it too"),
     # --- widths
     Bad("width-3", (*READ, "-w", "3", "00:00.0", "0"), ("width",), bug=CLICK_MULTILINE),
     Bad("width-8", (*RUN, "-w", "8"), ("width",), bug=CLICK_MULTILINE),

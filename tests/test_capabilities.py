@@ -371,13 +371,15 @@ def test_host_bridge_allows_its_header_and_the_extended_head(host: FakeAccessor)
 
 def test_virtio_vendor_capabilities_are_refused_but_msix_is_not(host: FakeAccessor) -> None:
     """Virtio's vendor capabilities include the PCI configuration access
-    window, whose reads become reads of device memory."""
+    window (cfg_type 5 at 0x84): a read of its data dword at 0x94 makes the
+    device read its own BAR (virtio 1.x, 4.1.4.7)."""
     bdf = parse_bdf("00:01.0")
+    assert host.read(bdf, 0x84, 4) == 0x05_14_98_09  # ID 09, next 98, length 14, cfg_type 5
     space = map_config_space(host.read, bdf, host.space_size(bdf))
     assert (0x98, 0xA4) in spans(space.allowed)
     assert spans(space.refused) == [(0x43, 0x50), (0x53, 0x60), (0x63, 0x70), (0x73, 0x84), (0x87, 0x98)]
     with pytest.raises(CfgbenchError, match="vendor-specific"):
-        check_offset_allowed(host.read, bdf, 0x88, 4, 256)
+        check_offset_allowed(host.read, bdf, 0x94, 4, 256)
 
 
 # --------------------------------------------------------------------------- arbitrary bytes
