@@ -33,7 +33,8 @@ RUNS_PER_QUICK_RUN = 2
 MIDWAY_S = 0.5  # after a worker appears: inside its timed values
 START_TIMEOUT_S = 30.0
 EXIT_TIMEOUT_S = 30.0
-REAP_TIMEOUT_S = 5.0  # the runner gives its pyperf group this long after SIGTERM
+REAP_TIMEOUT_S = 5.0
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a job stopped by Ctrl-C  # the runner gives its pyperf group this long after SIGTERM
 
 
 @dataclass
@@ -116,9 +117,9 @@ def _cmdline(pid: int) -> str:
 
 
 def assert_interrupted_cleanly(result: subprocess.CompletedProcess[str], dirs: RunDirs) -> None:
-    """Non-zero exit, a last line saying so without a traceback, nothing left over."""
-    assert result.returncode != 0, result
-    assert result.returncode > 0, f"killed by signal {-result.returncode}, no message: {result.stderr!r}"
+    """Exit code 130, a last line saying so without a traceback, nothing left over."""
+    assert result.returncode >= 0, f"killed by signal {-result.returncode}, no message: {result.stderr!r}"
+    assert result.returncode == EXIT_INTERRUPTED, result
     assert "Traceback" not in result.stderr, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("cfgbench:") and "interrupt" in last.lower(), last
