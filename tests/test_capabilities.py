@@ -396,10 +396,6 @@ def _a_function_with_capabilities() -> Bdf | None:
     return None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SysfsAccessor.space_size() is the file size (256 or 4096) even for a normal user, who can read only 64 "
-    "bytes: the walk then reads the capability list and SysfsAccessor.check_reach raises 'the kernel shows "
-    "normal users only the first 64 bytes', so run -m kernel --offset 0 fails for every device with capabilities"))
 def test_a_normal_user_can_still_check_the_header(monkeypatch: pytest.MonkeyPatch) -> None:
     bdf = _a_function_with_capabilities()
     if bdf is None:

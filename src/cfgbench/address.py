@@ -15,8 +15,9 @@ EXTENDED_CONFIG_SIZE = 4096  # what ECAM can reach
 WIDTHS = (1, 2, 4)
 
 _BDF = re.compile(
-    r"^(?:(?P<domain>[0-9a-fA-F]{1,4}):)?(?P<bus>[0-9a-fA-F]{1,2}):"
-    r"(?P<device>[0-9a-fA-F]{1,2})\.(?P<function>[0-7])$"
+    # Wider than valid (bus 100, function 8) so those get the out-of-range message.
+    r"^(?:(?P<domain>[0-9a-fA-F]{1,4}):)?(?P<bus>[0-9a-fA-F]{1,3}):"
+    r"(?P<device>[0-9a-fA-F]{1,2})\.(?P<function>[0-9a-fA-F])$"
 )
 
 
@@ -51,10 +52,11 @@ def parse_bdf(text: str) -> Bdf:
             f"{text!r} is not a PCI address",
             "write it as lspci -D does, e.g. 0000:00:00.0 or 00:1f.3",
         )
-    device = int(match["device"], 16)
-    if device > 0x1F:
-        raise CfgbenchError(f"PCI device {device:#x} in {text!r} is out of range", "use 00 to 1f")
-    return Bdf(int(match["domain"] or "0", 16), int(match["bus"], 16), device, int(match["function"]))
+    fields = [int(match[name] or "0", 16) for name in ("domain", "bus", "device", "function")]
+    try:
+        return Bdf(*fields)
+    except CfgbenchError as exc:
+        raise CfgbenchError(f"{exc.cause} in {text.strip()!r}", exc.fix) from None
 
 
 def parse_offset(text: str) -> int:

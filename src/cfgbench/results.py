@@ -33,6 +33,8 @@ def load_suite(path: Path | str) -> pyperf.BenchmarkSuite:
         raise CfgbenchError(f"cannot read {path} (permission denied)", "check the file's permissions") from None
     except UnicodeDecodeError:
         raise CfgbenchError(f"{path} is not a text file", "give a JSON file written by cfgbench run") from None
+    except OSError as exc:  # a socket, a path through a regular file, an I/O error
+        raise CfgbenchError(f"cannot read {path} ({exc.strerror or exc})", "give the path of a saved result file") from None
     if not text.strip():
         raise CfgbenchError(f"{path} is empty", "the run that wrote it did not finish; run it again")
     try:
@@ -96,39 +98,90 @@ def current_umask() -> int:
 
 def check_writable(path: Path, append: bool) -> None:
     """Fail before measuring, not after, when the result could not be saved."""
-    if path.exists() and not append:
-        raise CfgbenchError(f"{path} already exists", "choose another -o name, or add --append to add this run to it")
     if path.is_dir():
         raise CfgbenchError(f"{path} is a directory", "give a file name with -o")
+    if path.exists() and not append:
+        raise CfgbenchError(f"{path} already exists", "choose another -o name, or add --append to add this run to it")
     directory = path.parent
+    if directory.exists() and not directory.is_dir():
+        raise CfgbenchError(f"{directory} is not a directory", "choose another -o path")
     if not directory.is_dir():
         raise CfgbenchError(f"directory {directory} does not exist", "create it first, or choose another -o path")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise CfgbenchError(f"cannot write in {directory} (permission denied)", "choose another -o path")
+    _probe_directory(directory)
     if append and path.exists():
         load_suite(path)  # refuse to append to a file we could not read back
 
 
-def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str) -> None:
-    """A benchmark name may gather runs of one method only."""
+def _probe_directory(directory: Path) -> None:
+    """Create and remove a file there: access(2) says yes to root in /proc and
+    on read-only mounts, where the save would fail after the whole run."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".cfgbench-probe-", dir=directory)
+    except OSError as exc:
+        raise CfgbenchError(f"cannot write in {directory} ({exc.strerror})", "choose another -o path") from None
+    os.close(fd)
+    os.unlink(name)
+
+
+def _check_same_method(old: pyperf.Benchmark, name: str, method: str, path: Path | str) -> None:
+    if method_of(old) != method:
+        raise CfgbenchError(
+            f"{path} already has {name!r} measured with {method_of(old)}, and this run uses {method}",
+            "save each method in its own file, then cfgbench compare them",
+        )
+
+
+def _environment_conflict(name: str, path: Path | str, exc: ValueError) -> CfgbenchError:
+    return CfgbenchError(
+        f"{path} holds runs of {name!r} from another environment ({exc})",
+        "save this run to a new file, then cfgbench compare the two",
+    )
+
+
+def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str, inner_loops: int | None = None,
+                     path: Path | str = "the file") -> None:
+    """Before timing: a benchmark name gathers runs of one method, from one
+    environment (pyperf refuses runs whose hostname, CPU, Python, ... differ),
+    so ask pyperf now with a run carrying this process's metadata."""
     for old in existing.get_benchmarks():
-        if old.get_name() == name and method_of(old) != method:
-            raise CfgbenchError(
-                f"the file already has {name!r} measured with {method_of(old)}, and this run uses {method}",
-                "save each method in its own file, then cfgbench compare them",
-            )
+        if old.get_name() != name:
+            continue
+        _check_same_method(old, name, method, path)
+        probe_metadata: dict[str, Any] = {"name": name, "loops": 1, "unit": "second"}
+        if inner_loops:
+            probe_metadata["inner_loops"] = inner_loops
+        try:
+            pyperf.Benchmark(old.get_runs()).add_run(pyperf.Run([1.0], metadata=probe_metadata))
+        except ValueError as exc:
+            raise _environment_conflict(name, path, exc) from None
 
 
-def merge_into(existing: pyperf.BenchmarkSuite, new: pyperf.BenchmarkSuite) -> None:
-    """Add new's benchmarks to existing; same-named ones must share the method."""
+def merge_into(existing: pyperf.BenchmarkSuite, new: pyperf.BenchmarkSuite, path: Path | str = "the file") -> None:
+    """Add new's benchmarks to existing; same-named ones must share method and environment."""
     names = {b.get_name(): b for b in existing.get_benchmarks()}
     for bench in new.get_benchmarks():
-        check_can_append(existing, bench.get_name(), method_of(bench))
         old = names.get(bench.get_name())
         if old is None:
             existing.add_benchmark(bench)
-        else:
+            continue
+        _check_same_method(old, bench.get_name(), method_of(bench), path)
+        try:
             old.add_runs(bench)
+        except ValueError as exc:
+            raise _environment_conflict(bench.get_name(), path, exc) from None
+
+
+def save_beside(suite: pyperf.BenchmarkSuite, path: Path) -> Path:
+    """Save to the first free name `stem-N.json` next to path (never clobbers)."""
+    for n in range(1, 1000):
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists():
+            try:
+                save_suite(suite, candidate)
+                return candidate
+            except CfgbenchError:
+                continue  # taken meanwhile
+    raise CfgbenchError(f"no free file name next to {path}", "clean up the directory")
 
 
 def save_suite(suite: pyperf.BenchmarkSuite, path: Path | str, append: bool = False) -> None:
@@ -140,7 +193,7 @@ def save_suite(suite: pyperf.BenchmarkSuite, path: Path | str, append: bool = Fa
             if not append:
                 raise CfgbenchError(f"{path} already exists", "choose another -o name, or add --append")
             merged = load_suite(path)
-            merge_into(merged, suite)
+            merge_into(merged, suite, path)
             os.replace(_write_temp(merged, directory), path)
         else:
             temp = _write_temp(suite, directory)

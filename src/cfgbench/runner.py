@@ -147,20 +147,36 @@ def _plan_method(options: RunOptions, method: str, accessor: ConfigAccessor, che
                 raise CfgbenchError(why_not)
             progress(f"skipping {method} on {target}: {why_not}")
             continue
-        # The capability walk reads through the kernel where it can: the safer path.
-        walker = checker or accessor
         if options.workload == "sweep":
-            allowed = _offset_filter(walker, target.bdf, accessor.space_size(target.bdf), options.allow_any_offset)
+            allowed = _offset_filter(checker or accessor, target.bdf, accessor.space_size(target.bdf), options.allow_any_offset)
             planned += workloads.sweep_measurements(method, accessor, checker, target.bdf, allowed)
             continue
         if not options.allow_any_offset:
-            capabilities.check_offset_allowed(walker.read, target.bdf, target.offset, target.width, accessor.space_size(target.bdf))
+            check_offset_safe(accessor, checker, target.bdf, target.offset, target.width)
         value = verify_read(accessor, checker, target.bdf, target.offset, target.width)
         extra: dict[str, Any] = {}
         if isinstance(accessor, EcamAccessor):
             extra["cfgbench_ecam_window"] = str(accessor.window_for(target.bdf))
         planned.append(Measurement.single_read(method, target.bdf, target.offset, target.width, value, extra))
     return planned
+
+
+def check_offset_safe(accessor: ConfigAccessor, kernel: ConfigAccessor | None, bdf: Bdf, offset: int, width: int) -> None:
+    """Refuse offsets outside the header and advertised capabilities; the walk
+    reads through the kernel where it can, the safer path."""
+    walker = kernel or accessor
+    capabilities.check_offset_allowed(walker.read, bdf, offset, width, accessor.space_size(bdf))
+
+
+def read_once(method: str, bdf: Bdf, offset: int, width: int, allow_any_offset: bool = False) -> int:
+    """One untimed read (cfgbench read), under the same safety rules as a run."""
+    accessor = access.create(method)
+    with _opened(access.create("kernel") if accessor.raw else None) as kernel, _opened(accessor):
+        if accessor.raw:
+            sanity_check(accessor)
+        if not allow_any_offset:
+            check_offset_safe(accessor, kernel, bdf, offset, width)
+        return verify_read(accessor, None, bdf, offset, width)
 
 
 def _offset_filter(walker: ConfigAccessor, bdf: Bdf, space_size: int, allow_any: bool) -> workloads.OffsetFilter:
@@ -313,7 +329,8 @@ def _check_appends(plan: Plan, paths: dict[str, Path | None], append: bool) -> N
     for m in plan.measurements:
         path = paths.get(m.method)
         if append and path is not None and path.exists():
-            results.check_can_append(results.load_suite(path), m.bench_name, m.method)
+            inner_loops = len(m.reads) if len(m.reads) > 1 else None
+            results.check_can_append(results.load_suite(path), m.bench_name, m.method, inner_loops, path)
 
 
 def run(options: RunOptions, progress: Progress) -> list[SavedRun]:
@@ -345,7 +362,14 @@ def _save(suite: pyperf.BenchmarkSuite, plan: Plan, paths: dict[str, Path | None
     for method, method_suite in split_by_method(suite, plan).items():
         path = paths.get(method)
         if path is not None:
-            results.save_suite(method_suite, path, append=append)
+            try:
+                results.save_suite(method_suite, path, append=append)
+            except CfgbenchError as exc:
+                if not append:
+                    raise
+                # The measured run must not be lost because the old file refused it.
+                beside = results.save_beside(method_suite, path)
+                raise CfgbenchError(f"{exc.cause}; this run was saved to {beside} instead", exc.fix) from None
         saved.append(SavedRun(method, path, method_suite))
     return saved
 

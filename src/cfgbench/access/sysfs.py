@@ -56,14 +56,19 @@ class SysfsAccessor(ConfigAccessor):
                 raise CfgbenchError(f"cannot open {path} (permission denied)", "run as root") from None
         return self._fds[bdf]
 
-    def space_size(self, bdf: Bdf) -> int:
+    def _file_size(self, bdf: Bdf) -> int:
         try:
             return os.stat(config_path(bdf, self.root)).st_size
         except FileNotFoundError:
             raise CfgbenchError(f"no PCI function {bdf} in {self.root}", "pick one from `cfgbench list`") from None
 
+    def space_size(self, bdf: Bdf) -> int:
+        """What this process may read: the kernel cuts normal users off at 64 bytes."""
+        size = self._file_size(bdf)
+        return size if os.geteuid() == 0 else min(size, UNPRIVILEGED_BYTES)
+
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
-        check_access(offset, width, self.space_size(bdf))
+        check_access(offset, width, self._file_size(bdf))
         if offset + width > UNPRIVILEGED_BYTES and os.geteuid() != 0:
             raise CfgbenchError(
                 f"the kernel shows normal users only the first {UNPRIVILEGED_BYTES} bytes of config space",

@@ -18,8 +18,27 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _fail(message: str, exit_code: int) -> None:
+    click.echo(f"cfgbench: error: {' '.join(message.split())}", err=True)
+    sys.exit(exit_code)
+
+
 class CfgbenchGroup(click.Group):
-    """Turns CfgbenchError into one line on stderr and exit code 2."""
+    """Every failure is one line on stderr: CfgbenchError and click's own usage
+    errors exit 2, an interruption 130."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False  # we print click's errors ourselves, on one line
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "cfgbench"
+            _fail(f"{exc.format_message().rstrip('.')}: see `{where} --help`", exc.exit_code)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         # SIGTERM ends a run like Ctrl-C does: cleanly, keeping what finished.
@@ -27,11 +46,9 @@ class CfgbenchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CfgbenchError as exc:
-            click.echo(f"cfgbench: error: {exc.one_line()}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(exc.one_line(), exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("cfgbench: interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            _fail("interrupted", EXIT_INTERRUPTED)
 
 
 @click.group(cls=CfgbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})

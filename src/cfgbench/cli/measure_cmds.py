@@ -9,7 +9,6 @@ import click
 from cfgbench import access, report, results, runner, workloads
 from cfgbench.address import parse_bdf, parse_offset
 from cfgbench.mcfg import read_ecam_windows
-from cfgbench.measure import verify_read
 from cfgbench.pci import list_functions
 from cfgbench.platform import fingerprint
 from cfgbench.errors import CfgbenchError
@@ -134,13 +133,12 @@ def info() -> None:
 @click.command()
 @click.option("--method", "-m", type=METHOD_CHOICE, default="kernel", show_default=True)
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True)
+@click.option("--allow-any-offset", is_flag=True, help="also read outside the header and advertised capabilities")
 @click.argument("device")
 @click.argument("offset")
-def read(method: str, width: str, device: str, offset: str) -> None:
+def read(method: str, width: str, allow_any_offset: bool, device: str, offset: str) -> None:
     """One untimed read, printed as setpci does (for cross-checking by hand)."""
-    bdf, off = parse_bdf(device), parse_offset(offset)
-    with access.create(method) as accessor:
-        value = verify_read(accessor, None, bdf, off, int(width))
+    value = runner.read_once(method, parse_bdf(device), parse_offset(offset), int(width), allow_any_offset)
     click.echo(f"{value:0{2 * int(width)}x}")
 
 
