@@ -1,10 +1,7 @@
 """cfgbench: time PCI config-space reads through port I/O, ECAM and the kernel."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("cfgbench")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
+# The one place the version lives (pyproject reads it): importlib.metadata
+# would cost a second at every start in an emulated guest.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

@@ -1,5 +1,6 @@
 """Per-read latency distributions kept compactly: log-spaced buckets with a
-fixed relative precision (the HDR histogram idea, in numpy), not raw samples.
+fixed relative precision (the HDR histogram idea), not raw samples. Pure
+Python where a run uses it: importing numpy costs seconds in an emulated guest.
 
 A value v >= 1 falls in bucket floor(log(v) / log(1 + precision)); every value
 in a bucket is within `precision` of the bucket's lower bound, so percentiles
@@ -9,9 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_PRECISION = 0.01
 ZERO_BUCKET = -1  # values below 1 (a 0-cycle delta)
@@ -24,22 +29,21 @@ class LogHistogram:
     max_value: float = 0.0
 
     @classmethod
-    def from_samples(cls, samples: np.ndarray, precision: float = DEFAULT_PRECISION) -> LogHistogram:
+    def from_samples(cls, samples: Iterable[float], precision: float = DEFAULT_PRECISION) -> LogHistogram:
         hist = cls(precision)
         hist.add_samples(samples)
         return hist
 
-    def add_samples(self, samples: np.ndarray) -> None:
-        if samples.size == 0:
-            return
-        values = np.asarray(samples, dtype=np.float64)
-        index = np.full(values.shape, ZERO_BUCKET, dtype=np.int64)
-        positive = values >= 1
-        index[positive] = np.floor(np.log(values[positive]) / math.log1p(self.precision)).astype(np.int64)
-        buckets, counts = np.unique(index, return_counts=True)
-        for bucket, count in zip(buckets.tolist(), counts.tolist()):
+    def add_samples(self, samples: Iterable[float]) -> None:
+        log_base = math.log1p(self.precision)
+        counts: Counter[int] = Counter()
+        largest = self.max_value
+        for value in samples:
+            counts[math.floor(math.log(value) / log_base) if value >= 1 else ZERO_BUCKET] += 1
+            largest = max(largest, value)
+        for bucket, count in counts.items():
             self.counts[bucket] = self.counts.get(bucket, 0) + count
-        self.max_value = max(self.max_value, float(values.max()))
+        self.max_value = float(largest)
 
     def merge(self, other: LogHistogram) -> None:
         if other.precision != self.precision:
@@ -80,6 +84,8 @@ class LogHistogram:
 
     def ecdf(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, cumulative fraction) at each bucket, for plots."""
+        import numpy as np  # plots only
+
         buckets = sorted(self.counts)
         values = np.array([self.representative(b) for b in buckets])
         cumulative = np.cumsum([self.counts[b] for b in buckets]) / max(self.total, 1)

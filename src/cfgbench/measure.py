@@ -9,8 +9,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from cfgbench import access
 from cfgbench._native import ffi, lib
 from cfgbench.access.base import ALL_ONES, ConfigAccessor
@@ -132,22 +130,21 @@ def null_loop_ns(reads: int = NULL_LOOP_READS, repeats: int = 5) -> float:
     return min(run_loop(target, reads).ns for _ in range(repeats)) / reads
 
 
-def sample_cycles(target: Any, samples: int, budget_s: float = SAMPLE_TIME_BUDGET_S) -> tuple[np.ndarray, Tally]:
+def sample_cycles(target: Any, samples: int, budget_s: float = SAMPLE_TIME_BUDGET_S) -> tuple[list[int], Tally]:
     """Per-read TSC deltas, each read bracketed by lfence; rdtsc; lfence (the
     fences keep the read from moving across either timestamp). Stops early
     when the time budget is spent, so slow paths stay bounded."""
-    buffer = np.empty(samples, dtype=np.uint64)
+    buffer = ffi.new("uint64_t[]", samples)
     tally = Tally()
     result = ffi.new("struct cfg_loop_result *")
     done = 0
     deadline = time.monotonic() + budget_s
     while done < samples and (done == 0 or time.monotonic() < deadline):
         n = min(SAMPLE_CHUNK, samples - done)
-        pointer = ffi.cast("uint64_t *", ffi.from_buffer(buffer[done:]))
-        _check(lib.cfg_sample_loop(target, n, pointer, result))
+        _check(lib.cfg_sample_loop(target, n, buffer + done, result))
         tally.add(result)
         done += n
-    return buffer[:done], tally
+    return list(ffi.unpack(buffer, done)), tally
 
 
 class TimedMeasurement:
@@ -163,10 +160,8 @@ class TimedMeasurement:
         self.overhead: LogHistogram | None = None
 
     @property
-    def inner_loops(self) -> int | None:
-        """pyperf divides by this, so values stay seconds per read for every workload."""
-        count = len(self.measurement.reads)
-        return count if count > 1 else None
+    def reads_per_pass(self) -> int:
+        return len(self.measurement.reads)
 
     @property
     def opened(self) -> bool:
@@ -187,20 +182,23 @@ class TimedMeasurement:
         return array
 
     def __call__(self, loops: int) -> float:
+        """Seconds for `loops` reads, whatever the workload: a scan or sweep does
+        whole passes (at least `loops` reads) and scales to exactly `loops`, so
+        --loops means reads per value everywhere and values are seconds per read."""
         if self._targets is None:
             self._targets = self._open()
         result = ffi.new("struct cfg_loop_result *")
-        if self.inner_loops is None:
+        if self.reads_per_pass == 1:
             _check(lib.cfg_time_loop(self._targets, loops, result))
         else:
-            # pyperf's loops count passes here; inner_loops turns them into reads.
-            _check(lib.cfg_time_many(self._targets, len(self.measurement.reads), loops, result))
+            passes = -(-loops // self.reads_per_pass)
+            _check(lib.cfg_time_many(self._targets, self.reads_per_pass, passes, result))
         self.tally.add(result)
-        return result.ns / 1e9
+        return result.ns / 1e9 * loops / result.reads
 
     def sample(self, samples: int) -> None:
         """The per-read distribution and the timestamp pair's own cost, in one go."""
-        if self._targets is None or self.inner_loops is not None or not lib.cfg_have_x86():
+        if self._targets is None or self.reads_per_pass > 1 or not lib.cfg_have_x86():
             return
         cycles, tally = sample_cycles(self._targets, samples)
         overhead, _ = sample_cycles(null_target(), len(cycles))

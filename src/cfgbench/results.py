@@ -138,8 +138,7 @@ def _environment_conflict(name: str, path: Path | str, exc: ValueError) -> Cfgbe
     )
 
 
-def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str, inner_loops: int | None = None,
-                     path: Path | str = "the file") -> None:
+def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str, path: Path | str = "the file") -> None:
     """Before timing: a benchmark name gathers runs of one method, from one
     environment (pyperf refuses runs whose hostname, CPU, Python, ... differ),
     so ask pyperf now with a run carrying this process's metadata."""
@@ -147,11 +146,9 @@ def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str, in
         if old.get_name() != name:
             continue
         _check_same_method(old, name, method, path)
-        probe_metadata: dict[str, Any] = {"name": name, "loops": 1, "unit": "second"}
-        if inner_loops:
-            probe_metadata["inner_loops"] = inner_loops
+        probe = pyperf.Run([1.0], metadata={"name": name, "loops": 1, "unit": "second"})
         try:
-            pyperf.Benchmark(old.get_runs()).add_run(pyperf.Run([1.0], metadata=probe_metadata))
+            pyperf.Benchmark(old.get_runs()).add_run(probe)
         except ValueError as exc:
             raise _environment_conflict(name, path, exc) from None
 

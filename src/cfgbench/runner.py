@@ -54,7 +54,7 @@ class RunOptions:
     append: bool = False
     pyperf_args: Sequence[str] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
-    workload: str = "read"
+    workloads: Sequence[str] = ("read",)
     buses: range | None = None  # scan: None means the ECAM window's buses, or all
     samples: int = DEFAULT_SAMPLES  # per-read timestamps per process; 0 turns distributions off
     allow_any_offset: bool = False  # read outside the header and advertised capabilities
@@ -125,31 +125,43 @@ def plan_run(options: RunOptions, progress: Progress) -> Plan:
         raise CfgbenchError("no method can reach any of the targets", "see the lines above, or cfgbench info")
     # Measured once here, not per worker: pyperf keeps only metadata all runs share.
     metadata = {"cfgbench_null_loop_ns": round(null_loop_ns(), 3), **options.metadata}
-    return Plan(measurements, metadata, options.samples if options.workload == "read" else 0)
+    return Plan(measurements, metadata, options.samples)
+
+
+class _Skipper:
+    """With several methods, targets or workloads, what one method cannot do is
+    skipped with a note; with one of each, it is the error."""
+
+    def __init__(self, options: RunOptions, progress: Progress) -> None:
+        combinations = len(options.methods) * len(options.targets) * len(options.workloads)
+        self.several = combinations > 1
+        self.progress = progress
+
+    def __call__(self, what: str, why_not: str) -> None:
+        if not self.several:
+            raise CfgbenchError(why_not)
+        self.progress(f"skipping {what}: {why_not}")
 
 
 def _plan_method(options: RunOptions, method: str, accessor: ConfigAccessor, checker: ConfigAccessor | None, progress: Progress) -> list[Measurement]:
-    if options.workload == "scan":
-        if not (accessor.raw or accessor.hidden):
-            raise CfgbenchError(
-                f"a scan needs a raw method: {method} shows only the functions the kernel enumerated",
-                "use --method=pio or --method=mmio for --workload=scan",
-            )
-        buses = options.buses or _default_scan_buses(accessor)
-        progress(f"planning a scan of buses {buses.start:02x}-{buses.stop - 1:02x} through {method}")
-        return [workloads.scan_measurement(method, accessor, checker, 0, buses)]
-    several = len(options.methods) * len(options.targets) > 1
+    skip = _Skipper(options, progress)
+    planned: list[Measurement] = []
+    for workload in options.workloads:
+        if workload == "scan":
+            planned += _plan_scan(options, method, accessor, checker, skip, progress)
+        elif workload == "sweep":
+            planned += _plan_sweeps(options, method, accessor, checker, skip)
+        else:
+            planned += _plan_reads(options, method, accessor, checker, skip)
+    return planned
+
+
+def _plan_reads(options: RunOptions, method: str, accessor: ConfigAccessor, checker: ConfigAccessor | None, skip: _Skipper) -> list[Measurement]:
     planned = []
     for target in options.targets:
         why_not = _reachable(accessor, target)
         if why_not:
-            if not several:
-                raise CfgbenchError(why_not)
-            progress(f"skipping {method} on {target}: {why_not}")
-            continue
-        if options.workload == "sweep":
-            allowed = _offset_filter(checker or accessor, target.bdf, accessor.space_size(target.bdf), options.allow_any_offset)
-            planned += workloads.sweep_measurements(method, accessor, checker, target.bdf, allowed)
+            skip(f"{method} on {target}", why_not)
             continue
         if not options.allow_any_offset:
             check_offset_safe(accessor, checker, target.bdf, target.offset, target.width)
@@ -161,11 +173,40 @@ def _plan_method(options: RunOptions, method: str, accessor: ConfigAccessor, che
     return planned
 
 
+def _plan_scan(options: RunOptions, method: str, accessor: ConfigAccessor, checker: ConfigAccessor | None, skip: _Skipper, progress: Progress) -> list[Measurement]:
+    if not (accessor.raw or accessor.hidden):
+        skip(f"a {method} scan", f"a scan needs a raw method: {method} shows only the functions the kernel enumerated; use --method=pio or --method=mmio")
+        return []
+    buses = options.buses or _default_scan_buses(accessor)
+    progress(f"planning a scan of buses {buses.start:02x}-{buses.stop - 1:02x} through {method}")
+    return [workloads.scan_measurement(method, accessor, checker, 0, buses)]
+
+
+def _plan_sweeps(options: RunOptions, method: str, accessor: ConfigAccessor, checker: ConfigAccessor | None, skip: _Skipper) -> list[Measurement]:
+    planned = []
+    for bdf in dict.fromkeys(t.bdf for t in options.targets):  # one sweep per device
+        why_not = _reachable(accessor, Target(bdf, 0, 4))
+        if why_not:
+            skip(f"a {method} sweep of {bdf}", why_not)
+            continue
+        walker = checker or accessor
+        allowed = _offset_filter(walker, bdf, _walk_size(accessor, walker, bdf), options.allow_any_offset)
+        planned += workloads.sweep_measurements(method, accessor, checker, bdf, allowed)
+    return planned
+
+
 def check_offset_safe(accessor: ConfigAccessor, kernel: ConfigAccessor | None, bdf: Bdf, offset: int, width: int) -> None:
     """Refuse offsets outside the header and advertised capabilities; the walk
     reads through the kernel where it can, the safer path."""
     walker = kernel or accessor
-    capabilities.check_offset_allowed(walker.read, bdf, offset, width, accessor.space_size(bdf))
+    capabilities.check_offset_allowed(walker.read, bdf, offset, width, _walk_size(accessor, walker, bdf))
+
+
+def _walk_size(accessor: ConfigAccessor, walker: ConfigAccessor, bdf: Bdf) -> int:
+    """The reader's size bounds the walk; the kernel's also says whether the
+    function has extended space at all (a conventional PCI function behind
+    ECAM does not, though the window reaches 4096 bytes)."""
+    return min(accessor.space_size(bdf), walker.space_size(bdf))
 
 
 def read_once(method: str, bdf: Bdf, offset: int, width: int, allow_any_offset: bool = False) -> int:
@@ -329,8 +370,7 @@ def _check_appends(plan: Plan, paths: dict[str, Path | None], append: bool) -> N
     for m in plan.measurements:
         path = paths.get(m.method)
         if append and path is not None and path.exists():
-            inner_loops = len(m.reads) if len(m.reads) > 1 else None
-            results.check_can_append(results.load_suite(path), m.bench_name, m.method, inner_loops, path)
+            results.check_can_append(results.load_suite(path), m.bench_name, m.method, path=path)
 
 
 def run(options: RunOptions, progress: Progress) -> list[SavedRun]:

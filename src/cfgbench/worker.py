@@ -85,7 +85,7 @@ def _run(argv: list[str] | None) -> None:
             name = plan.bench_name(m)
             timed = TimedMeasurement(m, accessors)
             timed_all.append((name, timed))
-            runner.bench_time_func(name, timed, inner_loops=timed.inner_loops, metadata=bench_metadata(m))
+            runner.bench_time_func(name, timed, metadata=bench_metadata(m))
             if plan.samples:
                 timed.sample(plan.samples)  # after pyperf's values, so it cannot disturb them
     finally:

@@ -23,6 +23,8 @@ ffibuilder.cdef(
     int cfg_time_many(const struct cfg_target *targets, uint64_t count, uint64_t n,
                       struct cfg_loop_result *out);
     int cfg_read_once(const struct cfg_target *t, uint32_t *value);
+    int cfg_map_config_page(int fd, uint64_t physical, void **page);
+    void cfg_unmap_config_page(void *page);
     int cfg_have_x86(void);
     void cfg_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
     uint64_t cfg_tsc(void);

@@ -2,8 +2,11 @@
 #include "loops.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#define CFG_PAGE 4096
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CFG_X86 1
@@ -14,6 +17,20 @@
 #endif
 
 int cfg_have_x86(void) { return CFG_X86; }
+
+int cfg_map_config_page(int fd, uint64_t physical, void **page)
+{
+    if (physical % CFG_PAGE) return EINVAL;
+    void *mapped = mmap(NULL, CFG_PAGE, PROT_READ, MAP_SHARED, fd, (off_t)physical);
+    if (mapped == MAP_FAILED) return errno;
+    *page = mapped;
+    return 0;
+}
+
+void cfg_unmap_config_page(void *page)
+{
+    munmap(page, CFG_PAGE);
+}
 
 uint64_t cfg_monotonic_ns(void)
 {

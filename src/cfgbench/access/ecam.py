@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import mmap
 import os
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from cfgbench.mcfg import EcamWindow, ecam_window_for, read_ecam_windows
 from cfgbench.platform import has_rawio, kernel_cmdline, lockdown_mode
 
 DEV_MEM = Path("/dev/mem")
-PAGE = 4096  # one function's config space is exactly one page
 RELAXED_FIX = "boot with iomem=relaxed on the kernel command line (CONFIG_IO_STRICT_DEVMEM blocks mapping the ECAM window)"
 
 
@@ -30,7 +28,7 @@ class EcamAccessor(ConfigAccessor):
         self.dev_mem = dev_mem
         self.windows: list[EcamWindow] = []
         self._fd = -1
-        self._pages: dict[Bdf, mmap.mmap] = {}
+        self._pages: dict[Bdf, Any] = {}  # native pointers to mapped pages
 
     def detect(self) -> Detection:
         try:
@@ -63,7 +61,7 @@ class EcamAccessor(ConfigAccessor):
 
     def _close(self) -> None:
         for page in self._pages.values():
-            page.close()
+            lib.cfg_unmap_config_page(page)
         self._pages.clear()
         if self._fd >= 0:
             os.close(self._fd)
@@ -72,22 +70,23 @@ class EcamAccessor(ConfigAccessor):
     def window_for(self, bdf: Bdf) -> EcamWindow:
         return ecam_window_for(bdf, self.windows)
 
-    def _page(self, bdf: Bdf) -> mmap.mmap:
-        """Map only bdf's 4 KiB page, once."""
+    def _page(self, bdf: Bdf) -> Any:
+        """Map only bdf's 4 KiB page, once, read-only (cfg_map_config_page)."""
         if bdf not in self._pages:
             address = self.window_for(bdf).function_address(bdf)
-            try:
-                self._pages[bdf] = mmap.mmap(self._fd, PAGE, mmap.MAP_SHARED, mmap.PROT_READ, offset=address)
-            except OSError as exc:
-                if exc.errno == errno.EPERM:
+            page = ffi.new("void **")
+            err = lib.cfg_map_config_page(self._fd, address, page)
+            if err:
+                if err == errno.EPERM:
                     raise CfgbenchError(
                         f"the kernel refused to map ECAM page {address:#x} of {bdf} from {self.dev_mem}",
                         self._denied_fix(),
-                    ) from None
+                    )
                 raise CfgbenchError(
-                    f"mapping ECAM page {address:#x} of {bdf} failed: {exc.strerror}",
+                    f"mapping ECAM page {address:#x} of {bdf} failed: {os.strerror(err)}",
                     "check the MCFG window (cfgbench info)",
-                ) from None
+                )
+            self._pages[bdf] = page[0]
         return self._pages[bdf]
 
     def _denied_fix(self) -> str:
@@ -101,7 +100,5 @@ class EcamAccessor(ConfigAccessor):
         return "the kernel forbids this mapping; use --method=kernel"
 
     def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:
-        pointer = ffi.from_buffer(self._page(bdf))
-        self.keep(pointer)
         target.kind = lib.CFG_KIND_MEM
-        target.mem = pointer + offset
+        target.mem = ffi.cast("const volatile uint8_t *", self._page(bdf)) + offset

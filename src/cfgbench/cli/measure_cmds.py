@@ -60,8 +60,9 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--device", "-d", "devices", multiple=True, help="PCI function, e.g. 0000:00:00.0 or 00:1f.3 [default: 0000:00:00.0]; repeatable")
 @click.option("--offset", "offsets", multiple=True, help="config-space offset, e.g. 0, 0x2c, 0x100 [default: 0]; repeatable")
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="bytes per read")
-@click.option("--workload", type=click.Choice(workloads.WORKLOADS), default="read", show_default=True,
-              help="read: one register; scan: the kernel's enumeration of a bus range; sweep: every dword of the function, by region")
+@click.option("--workload", "workload_names", type=click.Choice(workloads.WORKLOADS), multiple=True,
+              help="read: one register [default]; scan: the kernel's enumeration of a bus range; "
+                   "sweep: every dword of the function that may be read, by region; repeatable")
 @click.option("--buses", help="scan: bus range, e.g. 00-ff [default: the ECAM window's, else 00-ff]")
 @click.option("--samples", type=click.IntRange(min=0), default=runner.DEFAULT_SAMPLES, show_default=True,
               help="read: per-read timestamps per worker process for the latency distribution (0: none)")
@@ -79,7 +80,7 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--append", is_flag=True, help="add this run to an existing result file")
 @click.option("--metadata", "metadata_items", multiple=True, metavar="KEY=VALUE", help="extra metadata to record; repeatable")
 def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, ...], width: str,
-        workload: str, buses: str | None, samples: int, allow_any_offset: bool, fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
+        workload_names: tuple[str, ...], buses: str | None, samples: int, allow_any_offset: bool, fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
         in_process: bool, quiet: bool, output: Path | None, append: bool, metadata_items: tuple[str, ...]) -> None:
     """Time config-space reads of each device and offset through each method."""
     if append and output is None:
@@ -94,7 +95,7 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
         append=append,
         pyperf_args=_pyperf_args(fast, rigorous, loops, processes, values, in_process, quiet),
         metadata=_parse_metadata(metadata_items),
-        workload=workload,
+        workloads=list(dict.fromkeys(workload_names)) or ["read"],
         buses=workloads.parse_bus_range(buses) if buses else None,
         samples=samples,
         allow_any_offset=allow_any_offset,
