@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -402,3 +403,21 @@ def test_same_file_names_in_different_directories_get_their_directory(tmp_path: 
 ])
 def test_format_factor_keeps_meaningful_digits(value: float, error: float, text: str) -> None:
     assert compare.format_factor(value, error) == text
+
+
+def test_a_target_the_first_file_lacks_is_compared_with_the_first_that_has_it(tmp_path: Path) -> None:
+    """The lab's 0x100 target: type 1 cannot reach it, so mmio is its reference."""
+    pio = write_result(tmp_path / "pio.json", "pio", {HOST_BRIDGE: 170e-9}, seed=1)
+    mmio = write_result(tmp_path / "mmio.json", "mmio", {HOST_BRIDGE: 100e-9, HOST_BRIDGE_EXT: 100e-9}, seed=2)
+    kernel = write_result(tmp_path / "kernel.json", "kernel", {HOST_BRIDGE: 4e-6, HOST_BRIDGE_EXT: 4e-6}, seed=3)
+    report = compare.compare_paths([str(pio), str(mmio), str(kernel)], fail_if=["median:5%"])
+    by_name = {t.name: t for t in report.targets}
+    assert by_name[HOST_BRIDGE].reference == 0
+    extended = by_name[HOST_BRIDGE_EXT]
+    assert extended.reference == 1 and [c.file_index for c in extended.comparisons] == [2]
+    assert extended.comparisons[0].ratio == pytest.approx(40, rel=0.05)
+    # The kernel file is slower than its reference for both targets, and the gate names each reference.
+    trips = {(t.target, t.ref_index) for t in report.trips}
+    assert {(HOST_BRIDGE, 0), (HOST_BRIDGE_EXT, 1)} <= trips
+    text = compare.RENDERERS["text"](report)
+    assert re.search(r"kernel ran (39\.\d|40\.\d) ± [\d.]+ times slower than mmio", text)

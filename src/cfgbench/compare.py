@@ -320,6 +320,11 @@ class TargetReport:
     samples: dict[int, Sample]  # file index -> sample; the files that hold this target
     comparisons: list[Comparison]
 
+    @property
+    def reference(self) -> int:
+        """The index of this target's reference: the first file that has it."""
+        return min(self.samples)
+
 
 @dataclass(frozen=True)
 class Threshold:
@@ -344,6 +349,7 @@ class GateTrip:
     ref_value: float
     value: float
     significance: Significance
+    ref_index: int = 0
 
 
 @dataclass
@@ -397,12 +403,12 @@ def evaluate_gate(thresholds: Sequence[Threshold], targets: Sequence[TargetRepor
     trips = []
     for threshold in thresholds:
         for target in targets:
-            ref_value = target.samples[0].statistic(threshold.statistic)
+            ref_value = target.samples[target.reference].statistic(threshold.statistic)
             for comparison in target.comparisons:
                 value = target.samples[comparison.file_index].statistic(threshold.statistic)
                 if threshold.exceeded(ref_value, value) and comparison.significance.significant:
                     trips.append(GateTrip(threshold, target.name, comparison.file_index,
-                                          ref_value, value, comparison.significance))
+                                          ref_value, value, comparison.significance, target.reference))
     return trips
 
 
@@ -411,7 +417,7 @@ def describe_trip(trip: GateTrip, files: Sequence[ResultFile]) -> str:
     change = trip.value / trip.ref_value - 1
     return (f"--fail-if {trip.threshold.text} tripped: {trip.target} in {result.path} ({result.label}): "
             f"{trip.threshold.statistic} {format_time(trip.value)} vs {format_time(trip.ref_value)} "
-            f"in {files[0].path}, {format_time(trip.value - trip.ref_value, signed=True)} "
+            f"in {files[trip.ref_index].path}, {format_time(trip.value - trip.ref_value, signed=True)} "
             f"({change:+.1%}), {trip.significance.describe()}")
 
 
@@ -419,11 +425,14 @@ def describe_trip(trip: GateTrip, files: Sequence[ResultFile]) -> str:
 
 
 def _compare_target(name: str, files: Sequence[ResultFile]) -> TargetReport:
+    """The first file that has the target is its reference (the first file,
+    unless it lacks the target: pio has no 0x100, mmio and kernel do)."""
     samples = {i: Sample.of(f.benchmarks[name]) for i, f in enumerate(files) if name in f.benchmarks}
-    ref = samples[0]
+    ref_index = min(samples)  # TargetReport.reference
+    ref = samples[ref_index]
     comparisons = []
     for index, sample in samples.items():
-        if index == 0:
+        if index == ref_index:
             continue
         ratio, error = speed_ratio(ref, sample)
         comparisons.append(Comparison(index, ratio, error, significance(ref.values, sample.values)))
@@ -450,7 +459,8 @@ def _coverage_warnings(files: Sequence[ResultFile]) -> list[str]:
         if missing:
             warnings.append(f"{other.path} lacks {', '.join(missing)}: compared on the other targets")
         if extra:
-            warnings.append(f"{other.path} has {', '.join(extra)}, not in the reference {reference.path}: skipped")
+            warnings.append(f"{other.path} has {', '.join(extra)}, not in {reference.path}: "
+                            "compared with the first file that has it")
     return warnings
 
 
@@ -475,7 +485,7 @@ def _power_warnings(files: Sequence[ResultFile], targets: Sequence[TargetReport]
     warnings = []
     for target in targets:
         for comparison in target.comparisons:
-            n1, n2 = target.samples[0].n, target.samples[comparison.file_index].n
+            n1, n2 = target.samples[target.reference].n, target.samples[comparison.file_index].n
             if not rank_test_can_reach_alpha(n1, n2):
                 warnings.append(
                     f"{target.name}: {n1} and {n2} values can never reach p < {ALPHA} with the rank test, "
@@ -485,11 +495,13 @@ def _power_warnings(files: Sequence[ResultFile], targets: Sequence[TargetReport]
 
 
 def build_report(files: Sequence[ResultFile], thresholds: Sequence[Threshold] = ()) -> Report:
-    """Compare every later file with the first, on the targets of the first."""
+    """Compare every later file with the first, per target; a target the first
+    file lacks is compared with the first file that has it."""
     if len(files) < 2:
         raise CfgbenchError("compare needs at least two result files", "pass the reference first, then the others")
     _check_overlap(files)
-    names = [name for name in files[0].benchmarks if any(name in f.benchmarks for f in files[1:])]
+    everywhere = [name for f in files for name in f.benchmarks]
+    names = [name for name in dict.fromkeys(everywhere) if everywhere.count(name) > 1]
     targets = [_compare_target(name, files) for name in names]
     warnings = _coverage_warnings(files) + _sample_warnings(files, targets) + _power_warnings(files, targets)
     return Report(list(files), targets, describe_significance_test(), list(thresholds),
@@ -525,7 +537,7 @@ def _target_rows(report: Report, target: TargetReport) -> list[list[str]]:
 
 
 def _target_sentences(report: Report, target: TargetReport) -> list[str]:
-    ref_label = report.files[0].label
+    ref_label = report.files[target.reference].label
     sentences = []
     for c in target.comparisons:
         sentence = speed_sentence(report.files[c.file_index].label, ref_label, c.ratio, c.ratio_error)
@@ -628,7 +640,7 @@ def _significance_json(s: Significance) -> dict[str, Any]:
 
 
 def _target_json(report: Report, target: TargetReport) -> dict[str, Any]:
-    ref_label = report.files[0].label
+    ref_label = report.files[target.reference].label
     return {
         "name": target.name,
         "results": [{"file": i, **sample.as_json()} for i, sample in target.samples.items()],
