@@ -421,3 +421,11 @@ def test_a_target_the_first_file_lacks_is_compared_with_the_first_that_has_it(tm
     assert {(HOST_BRIDGE, 0), (HOST_BRIDGE_EXT, 1)} <= trips
     text = compare.RENDERERS["text"](report)
     assert re.search(r"kernel ran (39\.\d|40\.\d) ± [\d.]+ times slower than mmio", text)
+
+
+def test_the_cli_choices_match_the_renderers_and_panels() -> None:
+    from cfgbench import plot
+    from cfgbench.cli import compare_cmds
+
+    assert set(compare_cmds.FORMATS) == set(compare.RENDERERS)
+    assert list(compare_cmds.PANELS) == list(plot.PANELS)

@@ -83,14 +83,13 @@ def sanity_check(accessor: ConfigAccessor) -> None:
     (or a display controller, or an Intel/Compaq function)."""
     for device in range(32):
         bdf = Bdf(0, 0, device, 0)
-        try:
-            vendor = accessor.read(bdf, 0x00, 2)
-            if vendor == 0xFFFF:
-                continue
-            if accessor.read(bdf, 0x0A, 2) in (HOST_BRIDGE_CLASS, DISPLAY_CLASS) or vendor in SANITY_VENDORS:
-                return
-        except CfgbenchError:
-            continue  # outside this method's reach (an ECAM window not covering bus 0)
+        if _reachable(accessor, Target(bdf, 0, 2)):
+            continue  # an ECAM window that does not cover bus 0
+        vendor = accessor.read(bdf, 0x00, 2)  # a refused mapping is the error to report
+        if vendor == 0xFFFF:
+            continue
+        if accessor.read(bdf, 0x0A, 2) in (HOST_BRIDGE_CLASS, DISPLAY_CLASS) or vendor in SANITY_VENDORS:
+            return
     raise CfgbenchError(
         f"{accessor.name} finds no host bridge on bus 0: this method does not reach real config space here",
         "check the platform (cfgbench info) or use --method=kernel",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import textwrap
@@ -30,6 +31,20 @@ GUEST_SCRIPT = textwrap.dedent(r"""
     echo "python_pass $t0 $t1" > "$out/timings.txt"
     echo "lspci_conf1 $t1 $t2" >> "$out/timings.txt"
     stat -c %s /sys/bus/pci/devices/0000:01:00.0/config > "$out/config-size.txt"
+    python3 - > "$out/methods.json" <<'PY'
+    import json
+    from cfgbench import access
+    from cfgbench.pci import list_functions
+    reads = {}
+    with access.create("pio") as pio, access.create("mmio") as mmio, access.create("kernel") as kernel:
+        for function in list_functions():
+            offsets = [0x00, 0x08, 0x2C] + ([0x100] if function.config_size == 4096 else [])
+            for offset in offsets:
+                methods = [mmio, kernel] + ([pio] if offset < 0x100 else [])
+                key = f"{function.bdf}+{offset:#x}"
+                reads[key] = {m.name: m.read(function.bdf, offset, 4) for m in methods}
+    print(json.dumps(reads))
+    PY
     echo "to stdout"
     echo "to stderr" >&2
     exit 3
@@ -96,6 +111,29 @@ def test_type1_and_sysfs_read_the_same_config_space(lab: Lab) -> None:
     sysfs = _dumps((lab.out / "sysfs.txt").read_text())
     assert {"00:00.0", "01:00.0"} <= set(conf1)
     assert conf1 == sysfs
+
+
+def _dword(dump: str, offset: int) -> int:
+    """The little-endian dword at offset of an lspci -x hex dump."""
+    rows = {int(line.split(":")[0], 16): bytes.fromhex(line.split(":", 1)[1]) for line in dump.splitlines()}
+    row = rows[offset & ~0xF]
+    return int.from_bytes(row[offset & 0xF : (offset & 0xF) + 4], "little")
+
+
+def test_pio_mmio_and_kernel_read_what_pciutils_reads(lab: Lab) -> None:
+    """Every function, offsets 0x00, 0x08, 0x2c (and 0x100 with extended space):
+    the three methods agree with each other and with lspci's two readers."""
+    reads = json.loads((lab.out / "methods.json").read_text())
+    conf1 = _dumps((lab.out / "conf1.txt").read_text())
+    sysfs = _dumps((lab.out / "sysfs-ext.txt").read_text())
+    assert {"0000:00:00.0+0x0", "0000:01:00.0+0x100"} <= set(reads)
+    for key, by_method in reads.items():
+        device, offset_text = key.split("+")
+        offset, short = int(offset_text, 16), device.removeprefix("0000:")
+        expected = {_dword(sysfs[short], offset)} | ({_dword(conf1[short], offset)} if offset < 0x100 else set())
+        assert len(expected) == 1, key
+        assert set(by_method.values()) == expected, (key, by_method)
+        assert set(by_method) == ({"pio", "mmio", "kernel"} if offset < 0x100 else {"mmio", "kernel"})
 
 
 def test_pcie_target_behind_root_port_has_extended_config_space(lab: Lab) -> None:

@@ -95,6 +95,8 @@ class EcamAccessor(ConfigAccessor):
             return f"kernel lockdown ({mode}) blocks /dev/mem; boot with lockdown=none or use --method=kernel"
         if os.geteuid() != 0 and not has_rawio():
             return 'run as root: sudo "$(command -v cfgbench)" ...'
+        if not has_rawio():
+            return "/dev/mem needs CAP_SYS_RAWIO: run as root with it, or use --method=kernel"
         if "iomem=relaxed" not in kernel_cmdline().split():
             return RELAXED_FIX
         return "the kernel forbids this mapping; use --method=kernel"

@@ -6,15 +6,16 @@ import sys
 
 import click
 
-from cfgbench import compare as comparing
-from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
-
 EXIT_GATE_FAILED = 1
+# Spelled out so that `cfgbench run` does not import numpy, scipy and matplotlib
+# (seconds in an emulated guest); tests/test_compare.py checks they match.
+FORMATS = ("json", "markdown", "text")
+PANELS = ("distribution", "ecdf", "reads")
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, metavar="REFERENCE.json OTHER.json...")
-@click.option("--format", "output_format", type=click.Choice(sorted(comparing.RENDERERS)), default="text",
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
               show_default=True, help="markdown is what a CI job summary shows")
 @click.option("--fail-if", "fail_if", multiple=True, metavar="STAT:LIMIT",
               help="exit 1 when a later file is significantly slower than the first beyond LIMIT: "
@@ -27,6 +28,8 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
     two-sided Mann-Whitney U test (scipy; a rank test, as read timings are
     skewed with long tails), alpha 0.05; without scipy, Welch's t-test.
     """
+    from cfgbench import compare as comparing
+
     report = comparing.compare_paths(files, fail_if)
     click.echo(comparing.RENDERERS[output_format](report), nl=False)
     if report.gate_failed:
@@ -44,11 +47,13 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 @click.option("--size", default=None, metavar="WxH", help="image size in pixels (default: 1200 wide, 450 per target)")
 @click.option("--dpi", default=100, show_default=True, type=click.IntRange(50, 600))
 @click.option("--panel", "panels", multiple=True, default=("distribution",), show_default=True,
-              type=click.Choice(list(plotting.PANELS)),
+              type=click.Choice(PANELS),
               help="per target: distribution of values, their ECDF, ECDF of single reads (repeatable)")
 def plot(files: tuple[str, ...], output: str, force: bool, size: str | None, dpi: int,
          panels: tuple[str, ...]) -> None:
     """Plot the distribution of the values per target and file."""
+    from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
+
     written = plotting.plot_paths(files, output, force=force, size=plotting.parse_size(size), dpi=dpi,
                                   panels=panels)
     click.echo(f"wrote {written}")

@@ -34,7 +34,8 @@ from cfgbench.lab.qemu import MACHINE, Share, choose_accel, find_qemu, qemu_comm
 # quiet/loglevel keep kernel chatter off the console the command's output shares;
 # panic=-1 (with QEMU's -no-reboot) turns a panic into a prompt exit instead of a hang;
 # iomem=relaxed lets /dev/mem map the ECAM window (CONFIG_IO_STRICT_DEVMEM=y).
-BASE_CMDLINE = ("console=ttyS0", "quiet", "loglevel=3", "panic=-1", "iomem=relaxed")
+BASE_CMDLINE = ("console=ttyS0", "quiet", "loglevel=3", "panic=-1")
+RELAXED_IOMEM = "iomem=relaxed"
 
 # Variables the guest command inherits from the host; everything else is set explicitly.
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV", "PYTHONPATH")
@@ -53,6 +54,7 @@ class GuestConfig:
     boot_timeout_s: float = 60.0  # until the command starts: catches a kvm that hangs early
     extra_cmdline: tuple[str, ...] = ()
     pcie_target: bool = True
+    relaxed_iomem: bool = True  # False: the stock kernel's STRICT_DEVMEM refuses the ECAM window
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,8 @@ def run_in_guest(
     qemu = find_qemu()
     kernel = find_kernel(cfg.kernel)
     version = qemu_version(qemu)
-    cmdline = " ".join((*BASE_CMDLINE, *cfg.extra_cmdline))
+    relaxed = (RELAXED_IOMEM,) if cfg.relaxed_iomem else ()
+    cmdline = " ".join((*BASE_CMDLINE, *relaxed, *cfg.extra_cmdline))
     lab_variables = {"CFGBENCH_LAB_OUT": GUEST_OUT, "CFGBENCH_LAB_ACCEL": accel,
                      "CFGBENCH_LAB_QEMU": version, "CFGBENCH_LAB_MACHINE": MACHINE}
     workdir = Path(tempfile.mkdtemp(prefix="cfgbench-lab-"))

@@ -47,6 +47,8 @@ mount -t proc proc /newroot/proc && mount -t sysfs sysfs /newroot/sys \
   && mount -t tmpfs tmpfs /newroot/dev/shm && mount -t devpts devpts /newroot/dev/pts \
   && mount -t tmpfs tmpfs /newroot/tmp && mount -t tmpfs tmpfs /newroot/run \
   || die "covering the host's /proc, /sys, /dev, /tmp, /run"
+# securityfs shows the kernel lockdown mode, as on a booted distribution.
+mount -t securityfs securityfs /newroot/sys/kernel/security 2>/dev/null || true
 mkdir -p /newroot{guest_out} && mount -t 9p -o {out_options} {out_tag} /newroot{guest_out} \
   || die "mounting the results share"
 say "kernel=$(uname -r)"
