@@ -22,6 +22,7 @@ from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.lab.errors import LabError
 from cfgbench.lab.initramfs import (
     GUEST_OUT,
+    GUEST_SCRATCH,
     OUT_TAG,
     ROOT_TAG,
     build_initramfs,
@@ -118,7 +119,7 @@ def guest_environment(extra: Mapping[str, str] | None, lab_variables: Mapping[st
     if python_dir not in path.split(":"):
         env["PATH"] = f"{python_dir}:{path}"
     # The host root is read-only in the guest: home and temp files go to tmpfs, no .pyc writes.
-    env.update(HOME="/tmp", TMPDIR="/tmp", TERM="dumb", PYTHONDONTWRITEBYTECODE="1")
+    env.update(HOME=GUEST_SCRATCH, TMPDIR=GUEST_SCRATCH, TERM="dumb", PYTHONDONTWRITEBYTECODE="1")
     env.update(lab_variables)
     env.update(extra or {})
     # Host test sessions forbid raw access; the guest is the one place that allows it.
@@ -244,7 +245,7 @@ def run_in_guest(
     """Run argv in a fresh q35 guest chrooted into the host root (read-only).
 
     outdir (created if needed) is shared read-write at $CFGBENCH_LAB_OUT. env adds to a
-    small base environment (the host's PATH with this Python first, locale, HOME=/tmp);
+    small base environment (the host's PATH with this Python first, locale, HOME and TMPDIR on a guest tmpfs);
     CFGBENCH_FORBID_RAW is always dropped. output receives the command's output as it
     arrives; progress receives short status lines. Raises LabError when the lab cannot
     start or the guest does not finish in time.

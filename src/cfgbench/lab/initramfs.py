@@ -1,7 +1,7 @@
 """The guest's initramfs: busybox, the 9p modules, and an init that runs one command.
 
-The init mounts the host root read-only over 9p, covers the host's /proc, /sys, /dev,
-/tmp and /run with the guest's own (the 9p server would otherwise hand out the host's
+The init mounts the host root read-only over 9p, covers the host's /proc, /sys, /dev
+and /run with the guest's own (the 9p server would otherwise hand out the host's
 device nodes), mounts the read-write results share, chroots into the host root to run
 the command, reports its exit status on the console and powers off.
 """
@@ -23,6 +23,7 @@ APPLETS = ("sh", "mount", "mkdir", "insmod", "chroot", "env", "cat", "uname", "s
 ROOT_TAG = "cfgbench_root"
 OUT_TAG = "cfgbench_out"
 GUEST_OUT = "/run/cfgbench/out"  # where the results share appears inside the chroot
+GUEST_SCRATCH = "/run/cfgbench/scratch"  # the guest's writable HOME and TMPDIR (tmpfs)
 
 # Lines the init prints on the console: f"{MARKER}:{nonce}:{key}={value}". The nonce is
 # fresh per run, so a command's own output cannot fake its exit status.
@@ -45,8 +46,10 @@ mount -t 9p -o {root_options} {root_tag} /newroot || die "mounting the host root
 mount -t proc proc /newroot/proc && mount -t sysfs sysfs /newroot/sys \
   && mount -t devtmpfs devtmpfs /newroot/dev && mkdir -p /newroot/dev/shm /newroot/dev/pts \
   && mount -t tmpfs tmpfs /newroot/dev/shm && mount -t devpts devpts /newroot/dev/pts \
-  && mount -t tmpfs tmpfs /newroot/tmp && mount -t tmpfs tmpfs /newroot/run \
-  || die "covering the host's /proc, /sys, /dev, /tmp, /run"
+  && mount -t tmpfs tmpfs /newroot/run && mkdir -p /newroot{guest_scratch} \
+  || die "covering the host's /proc, /sys, /dev, /run"
+# The host's /tmp stays visible (read-only, like the rest of the root): a project
+# cloned or installed under /tmp must run in the guest. Scratch space is GUEST_SCRATCH.
 # securityfs shows the kernel lockdown mode, as on a booted distribution.
 mount -t securityfs securityfs /newroot/sys/kernel/security 2>/dev/null || true
 mkdir -p /newroot{guest_out} && mount -t 9p -o {out_options} {out_tag} /newroot{guest_out} \
@@ -75,6 +78,7 @@ def init_script(nonce: str, modules: Sequence[str]) -> str:
         out_options=OUT_MOUNT_OPTIONS,
         out_tag=OUT_TAG,
         guest_out=GUEST_OUT,
+        guest_scratch=GUEST_SCRATCH,
     )
 
 
