@@ -130,7 +130,7 @@ def test_device_memory_is_only_reachable_through_const_pointers() -> None:
     casts const away (not even through an integer)."""
     header = c_code(NATIVE / "loops.h")
     assert re.search(r"const volatile void \*mem;", header)
-    assert "const volatile void *mem" in (NATIVE / "build.py").read_text()
+    assert "loops.h" in (NATIVE / "build.py").read_text()  # the cdef is the header itself
     for path in C_SOURCES:
         code = c_code(path)
         assert not re.search(r"(?<!const )struct cfg_target\s*\*", code), f"{path}: a non-const cfg_target pointer"

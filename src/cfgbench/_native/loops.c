@@ -132,6 +132,33 @@ int cfg_read_once(const struct cfg_target *t, uint32_t *value)
     return read_target(t, value);
 }
 
+/* The clocks around a loop: CLOCK_MONOTONIC outside, the TSC inside. */
+struct clocks { uint64_t ns, tsc; };
+
+static inline struct clocks clocks_start(void)
+{
+    struct clocks c;
+    c.ns = cfg_monotonic_ns();
+    c.tsc = cfg_tsc();
+    return c;
+}
+
+static int finish(struct cfg_loop_result *out, struct clocks start, uint64_t reads,
+                  uint64_t mismatches, uint32_t last, int err)
+{
+    uint64_t tsc1 = cfg_tsc();
+    uint64_t ns1 = cfg_monotonic_ns();
+    out->ns = ns1 - start.ns;
+    out->cycles = tsc1 - start.tsc;
+    out->reads = reads;
+    out->mismatches = mismatches;
+    out->last_value = last;
+    out->error = err;
+    return err;
+}
+
+static inline int valid_width(int width) { return width == 1 || width == 2 || width == 4; }
+
 /* A loop body per kind and width, so the timed loop holds no dispatch. */
 #define TIMED_LOOP(READ)                                       \
     do {                                                       \
@@ -151,12 +178,11 @@ int cfg_time_loop(const struct cfg_target *t, uint64_t n, struct cfg_loop_result
     uint32_t last = 0;
     int err = 0;
 
-    if (width != 1 && width != 2 && width != 4) return EINVAL;
+    if (!valid_width(width)) return EINVAL;
 #if !CFG_X86
     if (t->kind == CFG_KIND_PIO) return ENOTSUP;
 #endif
-    uint64_t ns0 = cfg_monotonic_ns();
-    uint64_t tsc0 = cfg_tsc();
+    struct clocks start = clocks_start();
     switch (t->kind) {
     case CFG_KIND_NULL:
         TIMED_LOOP(v = null_source);
@@ -184,16 +210,7 @@ int cfg_time_loop(const struct cfg_target *t, uint64_t n, struct cfg_loop_result
     default:
         return EINVAL;
     }
-    uint64_t tsc1 = cfg_tsc();
-    uint64_t ns1 = cfg_monotonic_ns();
-
-    out->ns = ns1 - ns0;
-    out->cycles = tsc1 - tsc0;
-    out->reads = n;
-    out->mismatches = mismatches;
-    out->last_value = last;
-    out->error = err;
-    return err;
+    return finish(out, start, n, mismatches, last, err);
 }
 
 int cfg_sample_loop(const struct cfg_target *t, uint64_t n, uint64_t *cycles,
@@ -204,9 +221,8 @@ int cfg_sample_loop(const struct cfg_target *t, uint64_t n, uint64_t *cycles,
     int err = 0;
     uint64_t i;
 
-    if (t->width != 1 && t->width != 2 && t->width != 4) return EINVAL;
-    uint64_t ns0 = cfg_monotonic_ns();
-    uint64_t tsc0 = cfg_tsc();
+    if (!valid_width(t->width)) return EINVAL;
+    struct clocks start = clocks_start();
     for (i = 0; i < n; i++) {
         uint32_t v;
         uint64_t before = cfg_tsc();
@@ -217,16 +233,7 @@ int cfg_sample_loop(const struct cfg_target *t, uint64_t n, uint64_t *cycles,
         mismatches += (v != t->expected);
         last = v;
     }
-    uint64_t tsc1 = cfg_tsc();
-    uint64_t ns1 = cfg_monotonic_ns();
-
-    out->ns = ns1 - ns0;
-    out->cycles = tsc1 - tsc0;
-    out->reads = i;
-    out->mismatches = mismatches;
-    out->last_value = last;
-    out->error = err;
-    return err;
+    return finish(out, start, i, mismatches, last, err);
 }
 
 int cfg_time_many(const struct cfg_target *targets, uint64_t count, uint64_t n,
@@ -236,8 +243,7 @@ int cfg_time_many(const struct cfg_target *targets, uint64_t count, uint64_t n,
     uint32_t last = 0;
     int err = 0;
 
-    uint64_t ns0 = cfg_monotonic_ns();
-    uint64_t tsc0 = cfg_tsc();
+    struct clocks start = clocks_start();
     for (uint64_t pass = 0; pass < n && !err; pass++) {
         for (uint64_t k = 0; k < count; k++) {
             uint32_t v;
@@ -248,14 +254,5 @@ int cfg_time_many(const struct cfg_target *targets, uint64_t count, uint64_t n,
             reads++;
         }
     }
-    uint64_t tsc1 = cfg_tsc();
-    uint64_t ns1 = cfg_monotonic_ns();
-
-    out->ns = ns1 - ns0;
-    out->cycles = tsc1 - tsc0;
-    out->reads = reads;
-    out->mismatches = mismatches;
-    out->last_value = last;
-    out->error = err;
-    return err;
+    return finish(out, start, reads, mismatches, last, err);
 }
