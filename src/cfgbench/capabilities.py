@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf, check_access
-from cfgbench.errors import CfgbenchError
+from cfgbench.errors import CfgbenchError, no_device
 
 ReadFn = Callable[[Bdf, int, int], int]
 # A known size in bytes, or a function of (read, bdf, capability offset).
@@ -214,7 +214,7 @@ def _vendor_regions(read: ReadFn, bdf: Bdf, cap: Capability, list_end: int) -> l
 
 def _header_layout(read: ReadFn, bdf: Bdf) -> int:
     if read(bdf, 0x00, 2) == 0xFFFF:
-        raise CfgbenchError(f"no device answers at {bdf} (vendor ID reads all ones)", "pick one from `cfgbench list`")
+        raise no_device(bdf)
     return read(bdf, HEADER_TYPE, 1) & HEADER_LAYOUT_MASK
 
 

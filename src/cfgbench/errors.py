@@ -25,3 +25,8 @@ class RunInterrupted(CfgbenchError):
     """Ctrl-C or SIGTERM: what finished is kept; exit code 130 as shells expect."""
 
     exit_code = 130
+
+
+def no_device(bdf: object) -> CfgbenchError:
+    """A function that is not there: its vendor ID reads all ones."""
+    return CfgbenchError(f"no device answers at {bdf} (vendor ID reads all ones)", "pick one from `cfgbench list`")

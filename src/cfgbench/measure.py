@@ -13,7 +13,7 @@ from cfgbench import access
 from cfgbench._native import ffi, lib
 from cfgbench.access.base import ALL_ONES, ConfigAccessor
 from cfgbench.address import Bdf, format_target, parse_bdf
-from cfgbench.errors import CfgbenchError
+from cfgbench.errors import CfgbenchError, no_device
 from cfgbench.histogram import LogHistogram
 
 NULL_LOOP_READS = 1 << 20
@@ -214,17 +214,23 @@ class TimedMeasurement:
         self.tally.merge(tally)
 
 
+def disagreement(method: str, value: int, kernel_value: int, bdf: Bdf, offset: int, width: int) -> CfgbenchError:
+    """The one error for a method that reads another value than the kernel."""
+    digits = 2 + 2 * width
+    return CfgbenchError(
+        f"{method} read {value:#0{digits}x} at {bdf}+{offset:#x} but the kernel read {kernel_value:#0{digits}x}; "
+        "refusing to time the wrong register",
+        "check the target, the ECAM window (cfgbench info) and that nothing else is using port 0xCF8",
+    )
+
+
 def verify_read(accessor: ConfigAccessor, reference: ConfigAccessor | None, bdf: Bdf, offset: int, width: int) -> int:
     """Read the target through the method and the kernel; refuse to time a wrong value."""
     value = accessor.read(bdf, offset, width)
     if reference is not None:
         expected = reference.read(bdf, offset, width)
         if value != expected:
-            raise CfgbenchError(
-                f"{accessor.name} read {value:#0{2 + 2 * width}x} at {bdf}+{offset:#x} but the kernel "
-                f"read {expected:#0{2 + 2 * width}x}; refusing to time the wrong register",
-                "check the target, the ECAM window (cfgbench info) and that nothing else is using port 0xCF8",
-            )
+            raise disagreement(accessor.name, value, expected, bdf, offset, width)
     if value == ALL_ONES[width] and accessor.read(bdf, 0, 2) == 0xFFFF:
-        raise CfgbenchError(f"no device answers at {bdf} (vendor ID reads all ones)", "pick one from `cfgbench list`")
+        raise no_device(bdf)
     return value

@@ -72,6 +72,24 @@ def lockdown_mode() -> str:
     return ""
 
 
+SUDO_FIX = 'run as root: sudo "$(command -v cfgbench)" ...'
+BLOCKING_LOCKDOWN = ("integrity", "confidentiality")
+RAWIO_FIX = "run as root with CAP_SYS_RAWIO, or use --method=kernel"
+
+
+def raw_access_blocker(what: str) -> tuple[str, str] | None:
+    """(cause, fix) when this process may not do raw hardware access (ports,
+    /dev/mem) here, else None. Only what can be known without trying."""
+    if os.geteuid() != 0 and not has_rawio():
+        return f"{what} needs root", SUDO_FIX
+    mode = lockdown_mode()
+    if mode in BLOCKING_LOCKDOWN:
+        return f"kernel lockdown ({mode}) forbids {what}", f"kernel lockdown ({mode}) forbids it: boot with lockdown=none, or use --method=kernel"
+    if not has_rawio():
+        return f"{what} needs CAP_SYS_RAWIO", RAWIO_FIX
+    return None
+
+
 def kernel_cmdline() -> str:
     return _read_text(Path("/proc/cmdline"))
 

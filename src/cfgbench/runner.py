@@ -18,7 +18,6 @@ import pyperf
 from cfgbench import access, capabilities, distribution, report, results, workloads
 from cfgbench.access.base import FORBID_RAW_ENV, ConfigAccessor
 from cfgbench.access.fake import FAKE_DUMP_ENV
-from cfgbench.access.ecam import EcamAccessor
 from cfgbench.address import Bdf, format_target
 from cfgbench.errors import CfgbenchError, RunInterrupted
 from cfgbench.histogram import LogHistogram
@@ -83,7 +82,7 @@ def sanity_check(accessor: ConfigAccessor) -> None:
     (or a display controller, or an Intel/Compaq function)."""
     for device in range(32):
         bdf = Bdf(0, 0, device, 0)
-        if _reachable(accessor, Target(bdf, 0, 2)):
+        if _why_unreachable(accessor, Target(bdf, 0, 2)):
             continue  # an ECAM window that does not cover bus 0
         vendor = accessor.read(bdf, 0x00, 2)  # a refused mapping is the error to report
         if vendor == 0xFFFF:
@@ -96,12 +95,10 @@ def sanity_check(accessor: ConfigAccessor) -> None:
     )
 
 
-def _reachable(accessor: ConfigAccessor, target: Target) -> str:
+def _why_unreachable(accessor: ConfigAccessor, target: Target) -> str:
     """'' when the method can read the target, else why not."""
     try:
         accessor.check_reach(target.bdf, target.offset, target.width)
-        if isinstance(accessor, EcamAccessor):
-            accessor.window_for(target.bdf)
     except CfgbenchError as exc:
         return exc.one_line()
     return ""
@@ -158,16 +155,14 @@ def _plan_method(options: RunOptions, method: str, accessor: ConfigAccessor, che
 def _plan_reads(options: RunOptions, method: str, accessor: ConfigAccessor, checker: ConfigAccessor | None, skip: _Skipper) -> list[Measurement]:
     planned = []
     for target in options.targets:
-        why_not = _reachable(accessor, target)
+        why_not = _why_unreachable(accessor, target)
         if why_not:
             skip(f"{method} on {target}", why_not)
             continue
         if not options.allow_any_offset:
             check_offset_safe(accessor, checker, target.bdf, target.offset, target.width)
         value = verify_read(accessor, checker, target.bdf, target.offset, target.width)
-        extra: dict[str, Any] = {}
-        if isinstance(accessor, EcamAccessor):
-            extra["cfgbench_ecam_window"] = str(accessor.window_for(target.bdf))
+        extra = accessor.target_metadata(target.bdf)
         planned.append(Measurement.single_read(method, target.bdf, target.offset, target.width, value, extra))
     return planned
 
@@ -184,7 +179,7 @@ def _plan_scan(options: RunOptions, method: str, accessor: ConfigAccessor, check
 def _plan_sweeps(options: RunOptions, method: str, accessor: ConfigAccessor, checker: ConfigAccessor | None, skip: _Skipper) -> list[Measurement]:
     planned = []
     for bdf in dict.fromkeys(t.bdf for t in options.targets):  # one sweep per device
-        why_not = _reachable(accessor, Target(bdf, 0, 4))
+        why_not = _why_unreachable(accessor, Target(bdf, 0, 4))
         if why_not:
             skip(f"a {method} sweep of {bdf}", why_not)
             continue

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf
 from cfgbench.errors import CfgbenchError
-from cfgbench.measure import Measurement, ReadSpec
+from cfgbench.access.sysfs import SysfsAccessor
+from cfgbench.measure import Measurement, ReadSpec, disagreement
 
 WORKLOADS = ("read", "scan", "sweep")
 VENDOR_DWORD = 0x00
@@ -77,21 +78,19 @@ def scan_measurement(method: str, accessor: ConfigAccessor, reference: ConfigAcc
         _check_present_against(reference, reads, accessor.name)
     label = f"{domain:04x}:{buses.start:02x}-{buses.stop - 1:02x}"
     present = sum(1 for r in reads if r.offset == VENDOR_DWORD and r.expected not in (ABSENT, 0))
-    return Measurement(method, "scan", label, reads, {"cfgbench_scan_functions": present})
+    metadata = {"cfgbench_scan_functions": present, **accessor.target_metadata(Bdf(domain, buses.start, 0, 0))}
+    return Measurement(method, "scan", label, reads, metadata)
 
 
 def _check_present_against(reference: ConfigAccessor, reads: list[ReadSpec], method: str) -> None:
-    """Functions the kernel knows must read the same through the method."""
+    """Functions the kernel enumerated must read the same through the method."""
+    enumerated = reference.functions() if isinstance(reference, SysfsAccessor) else set()
     for spec in reads:
-        try:
-            kernel_value = reference.read(spec.bdf, spec.offset, spec.width)
-        except CfgbenchError:
-            continue  # not in sysfs: the kernel did not enumerate it
+        if spec.bdf not in enumerated:
+            continue
+        kernel_value = reference.read(spec.bdf, spec.offset, spec.width)
         if kernel_value != spec.expected:
-            raise CfgbenchError(
-                f"scan: {method} read {spec.expected:#010x} at {spec.device}+{spec.offset:#x} but the kernel read {kernel_value:#010x}",
-                "the method does not reach the same config space as the kernel; check cfgbench info",
-            )
+            raise disagreement(method, spec.expected, kernel_value, spec.bdf, spec.offset, spec.width)
 
 
 def sweep_measurements(method: str, accessor: ConfigAccessor, reference: ConfigAccessor | None, bdf: Bdf, allowed: OffsetFilter) -> list[Measurement]:
@@ -100,12 +99,13 @@ def sweep_measurements(method: str, accessor: ConfigAccessor, reference: ConfigA
     size = accessor.space_size(bdf)
     measurements = []
     for region in SWEEP_REGIONS:
-        offsets = [o for o in range(region.start, min(region.end, size), 4) if _reaches(accessor, bdf, o) and allowed(bdf, o)]
+        offsets = [o for o in range(region.start, min(region.end, size), 4) if allowed(bdf, o)]
         if not offsets:
             continue
         reads = [ReadSpec(str(bdf), o, 4, _checked_value(accessor, reference, bdf, o)) for o in offsets]
         label = f"{bdf} {region.name} {offsets[0]:#05x}-{offsets[-1] + 3:#05x}"
-        measurements.append(Measurement(method, "sweep", label, reads, {"cfgbench_sweep_region": region.name}))
+        metadata = {"cfgbench_sweep_region": region.name, **accessor.target_metadata(bdf)}
+        measurements.append(Measurement(method, "sweep", label, reads, metadata))
     if not measurements:
         raise CfgbenchError(f"{accessor.name} may read no dword of {bdf}", "add --allow-any-offset, or pick another device")
     return measurements
@@ -120,16 +120,5 @@ def _checked_value(accessor: ConfigAccessor, reference: ConfigAccessor | None, b
         return value
     again, kernel_again = accessor.read(bdf, offset, 4), reference.read(bdf, offset, 4)
     if again == value and kernel_again != value:
-        raise CfgbenchError(
-            f"sweep: {accessor.name} reads {value:#010x} at {bdf}+{offset:#x} but the kernel reads {kernel_again:#010x}",
-            "the method does not reach the same config space as the kernel; check cfgbench info",
-        )
+        raise disagreement(accessor.name, value, kernel_again, bdf, offset, 4)
     return again
-
-
-def _reaches(accessor: ConfigAccessor, bdf: Bdf, offset: int) -> bool:
-    try:
-        accessor.check_reach(bdf, offset, 4)
-    except CfgbenchError:
-        return False
-    return True

@@ -68,7 +68,7 @@ class ConfigAccessor(ABC):
 
     def read(self, bdf: Bdf, offset: int, width: int) -> int:
         """One untimed read through this method's native path."""
-        target = self.target(bdf, offset, width, expected=0)
+        target = self._new_target(bdf, offset, width, expected=0)  # freed with this call
         value = ffi.new("uint32_t *")
         err = lib.cfg_read_once(target, value)
         if err:
@@ -79,7 +79,10 @@ class ConfigAccessor(ABC):
         return int(value[0])
 
     def target(self, bdf: Bdf, offset: int, width: int, expected: int) -> Any:
-        """A native `struct cfg_target *` for the timed loops."""
+        """A native `struct cfg_target *` for the timed loops; it lives until close()."""
+        return self.keep(self._new_target(bdf, offset, width, expected))
+
+    def _new_target(self, bdf: Bdf, offset: int, width: int, expected: int) -> Any:
         if not self._opened:
             raise RuntimeError(f"{self.name}: open() before target()")
         self.check_reach(bdf, offset, width)
@@ -87,8 +90,11 @@ class ConfigAccessor(ABC):
         target.width = width
         target.expected = expected
         self._fill_target(target, bdf, offset, width)
-        self._keepalive.append(target)
         return target
+
+    def target_metadata(self, bdf: Bdf) -> dict[str, str]:
+        """What a result should record about how this method reached bdf."""
+        return {}
 
     def __enter__(self) -> ConfigAccessor:
         self.open()
@@ -112,6 +118,7 @@ class ConfigAccessor(ABC):
         return 4096
 
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
+        """Raise CfgbenchError, saying why, when this method cannot read there."""
         check_access(offset, width, self.space_size(bdf))
 
     def read_failure_fix(self) -> str:

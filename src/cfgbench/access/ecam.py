@@ -12,9 +12,10 @@ from cfgbench.access.base import ConfigAccessor, Detection
 from cfgbench.address import Bdf
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import EcamWindow, ecam_window_for, read_ecam_windows
-from cfgbench.platform import has_rawio, kernel_cmdline, lockdown_mode
+from cfgbench.platform import kernel_cmdline, raw_access_blocker
 
 DEV_MEM = Path("/dev/mem")
+RELAXED_IOMEM = "iomem=relaxed"
 RELAXED_FIX = "boot with iomem=relaxed on the kernel command line (CONFIG_IO_STRICT_DEVMEM blocks mapping the ECAM window)"
 
 
@@ -38,12 +39,10 @@ class EcamAccessor(ConfigAccessor):
         where = "; ".join(str(w) for w in windows)
         if not self.dev_mem.exists():
             return Detection(False, f"{self.dev_mem} does not exist", "use a kernel built with CONFIG_DEVMEM")
-        if os.geteuid() != 0 and not has_rawio():
-            return Detection(False, f"{self.dev_mem} needs root", 'run as root: sudo "$(command -v cfgbench)" ...')
-        mode = lockdown_mode()
-        if mode in ("integrity", "confidentiality"):
-            return Detection(False, f"kernel lockdown ({mode}) blocks /dev/mem", "boot with lockdown=none")
-        if "iomem=relaxed" not in kernel_cmdline().split():
+        blocker = raw_access_blocker(str(self.dev_mem))
+        if blocker:
+            return Detection(False, *blocker)
+        if RELAXED_IOMEM not in kernel_cmdline().split():
             # Whether the mapping is refused is only known by trying, and
             # detect() never touches /dev/mem.
             return Detection(True, f"{where}; may need iomem=relaxed if the kernel has IO_STRICT_DEVMEM")
@@ -70,6 +69,13 @@ class EcamAccessor(ConfigAccessor):
     def window_for(self, bdf: Bdf) -> EcamWindow:
         return ecam_window_for(bdf, self.windows)
 
+    def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
+        super().check_reach(bdf, offset, width)
+        self.window_for(bdf)
+
+    def target_metadata(self, bdf: Bdf) -> dict[str, str]:
+        return {"cfgbench_ecam_window": str(self.window_for(bdf))}
+
     def _page(self, bdf: Bdf) -> Any:
         """Map only bdf's 4 KiB page, once, read-only (cfg_map_config_page)."""
         if bdf not in self._pages:
@@ -90,14 +96,10 @@ class EcamAccessor(ConfigAccessor):
         return self._pages[bdf]
 
     def _denied_fix(self) -> str:
-        mode = lockdown_mode()
-        if mode in ("integrity", "confidentiality"):
-            return f"kernel lockdown ({mode}) blocks /dev/mem; boot with lockdown=none or use --method=kernel"
-        if os.geteuid() != 0 and not has_rawio():
-            return 'run as root: sudo "$(command -v cfgbench)" ...'
-        if not has_rawio():
-            return "/dev/mem needs CAP_SYS_RAWIO: run as root with it, or use --method=kernel"
-        if "iomem=relaxed" not in kernel_cmdline().split():
+        blocker = raw_access_blocker(str(self.dev_mem))
+        if blocker:
+            return blocker[1]
+        if RELAXED_IOMEM not in kernel_cmdline().split():
             return RELAXED_FIX
         return "the kernel forbids this mapping; use --method=kernel"
 

@@ -53,6 +53,8 @@ class FakeAccessor(ConfigAccessor):
         super().__init__()
         self.dump = dump
         self.spaces: dict[Bdf, bytearray] = {}
+        self._absent = bytearray(b"\xff" * 4096)  # like hardware: a missing function reads all ones
+        self._pointers: dict[Bdf, Any] = {}
 
     @classmethod
     def offered(cls) -> bool:
@@ -80,19 +82,16 @@ class FakeAccessor(ConfigAccessor):
             raise CfgbenchError(f"cannot read dump {path}: {exc.strerror}", f"set {FAKE_DUMP_ENV} to an lspci -xxxx dump") from None
 
     def _space(self, bdf: Bdf) -> bytearray:
-        # Like hardware, a function that is not there reads all ones.
         return self.spaces.get(bdf) or self._absent
-
-    @property
-    def _absent(self) -> bytearray:
-        if not hasattr(self, "_absent_space"):
-            self._absent_space = bytearray(b"\xff" * 4096)
-        return self._absent_space
 
     def space_size(self, bdf: Bdf) -> int:
         return len(self._space(bdf))
 
     def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:
-        pointer = self.keep(ffi.from_buffer(self._space(bdf)))
+        if bdf not in self._pointers:
+            self._pointers[bdf] = self.keep(ffi.from_buffer(self._space(bdf)))
         target.kind = lib.CFG_KIND_MEM
-        target.mem = pointer + offset
+        target.mem = self._pointers[bdf] + offset
+
+    def _close(self) -> None:
+        self._pointers.clear()  # released by close() with the rest

@@ -16,10 +16,11 @@ from cfgbench.address import (
     type1_data_port,
 )
 from cfgbench.errors import CfgbenchError
-from cfgbench.platform import has_rawio, is_x86, lockdown_mode
+from cfgbench.platform import RAWIO_FIX, is_x86, raw_access_blocker
 
 # 0xCF8-0xCFF: the address dword and the four data bytes, nothing more.
 PORT_COUNT = 8
+PORT_IO = "port I/O (ioperm/iopl)"
 
 
 def _acquire_ports() -> None:
@@ -34,18 +35,11 @@ def _acquire_ports() -> None:
     if err == errno.EINVAL:
         err = portio.iopl(3)
     if err:
+        blocker = raw_access_blocker(PORT_IO)
         raise CfgbenchError(
             f"the kernel refused access to ports 0xCF8-0xCFF ({os.strerror(err)})",
-            _privilege_fix(),
+            blocker[1] if blocker else RAWIO_FIX,
         )
-
-
-def _privilege_fix() -> str:
-    if os.geteuid() != 0 and not has_rawio():
-        return 'run as root: sudo "$(command -v cfgbench)" ...'
-    if lockdown_mode() in ("integrity", "confidentiality"):
-        return f"kernel lockdown ({lockdown_mode()}) forbids port I/O; boot with lockdown=none or use --method=kernel"
-    return "run as root with CAP_SYS_RAWIO, or use --method=kernel"
 
 
 class PioAccessor(ConfigAccessor):
@@ -56,11 +50,9 @@ class PioAccessor(ConfigAccessor):
     def detect(self) -> Detection:
         if not is_x86():
             return Detection(False, "type 1 port I/O exists only on x86", "use --method=mmio or --method=kernel")
-        if os.geteuid() != 0 and not has_rawio():
-            return Detection(False, "port I/O needs CAP_SYS_RAWIO", _privilege_fix())
-        mode = lockdown_mode()
-        if mode in ("integrity", "confidentiality"):
-            return Detection(False, f"kernel lockdown ({mode}) forbids ioperm/iopl", _privilege_fix())
+        blocker = raw_access_blocker(PORT_IO)
+        if blocker:
+            return Detection(False, *blocker)
         return Detection(True, "ports 0xCF8-0xCFF via ioperm")
 
     def _open(self) -> None:
@@ -77,6 +69,7 @@ class PioAccessor(ConfigAccessor):
         return LEGACY_CONFIG_SIZE
 
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
+        type1_address(bdf, 0)  # domain 0 only
         if offset >= LEGACY_CONFIG_SIZE:
             raise CfgbenchError(
                 f"type 1 reaches only the first 256 bytes of config space, not offset {offset:#x}",

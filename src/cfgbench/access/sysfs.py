@@ -8,8 +8,9 @@ from typing import Any
 
 from cfgbench._native import lib
 from cfgbench.access.base import ConfigAccessor, Detection
-from cfgbench.address import Bdf, check_access
+from cfgbench.address import Bdf, check_access, parse_bdf
 from cfgbench.errors import CfgbenchError
+from cfgbench.platform import SUDO_FIX
 
 SYSFS_DEVICES = Path("/sys/bus/pci/devices")
 # Without CAP_SYS_ADMIN the kernel shows only the first 64 bytes (pci-sysfs.c).
@@ -28,6 +29,7 @@ class SysfsAccessor(ConfigAccessor):
         super().__init__()
         self.root = root
         self._fds: dict[Bdf, int] = {}
+        self._sizes: dict[Bdf, int] = {}  # config file sizes: one stat per function
 
     def detect(self) -> Detection:
         if not self.root.is_dir():
@@ -44,6 +46,7 @@ class SysfsAccessor(ConfigAccessor):
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
+        self._sizes.clear()
 
     def _fd(self, bdf: Bdf) -> int:
         if bdf not in self._fds:
@@ -56,11 +59,17 @@ class SysfsAccessor(ConfigAccessor):
                 raise CfgbenchError(f"cannot open {path} (permission denied)", "run as root") from None
         return self._fds[bdf]
 
+    def functions(self) -> set[Bdf]:
+        """The functions the kernel enumerated (one directory listing)."""
+        return {parse_bdf(entry.name) for entry in self.root.iterdir()} if self.root.is_dir() else set()
+
     def _file_size(self, bdf: Bdf) -> int:
-        try:
-            return os.stat(config_path(bdf, self.root)).st_size
-        except FileNotFoundError:
-            raise CfgbenchError(f"no PCI function {bdf} in {self.root}", "pick one from `cfgbench list`") from None
+        if bdf not in self._sizes:
+            try:
+                self._sizes[bdf] = os.stat(config_path(bdf, self.root)).st_size
+            except FileNotFoundError:
+                raise CfgbenchError(f"no PCI function {bdf} in {self.root}", "pick one from `cfgbench list`") from None
+        return self._sizes[bdf]
 
     def space_size(self, bdf: Bdf) -> int:
         """What this process may read: the kernel cuts normal users off at 64 bytes."""
@@ -72,7 +81,7 @@ class SysfsAccessor(ConfigAccessor):
         if offset + width > UNPRIVILEGED_BYTES and os.geteuid() != 0:
             raise CfgbenchError(
                 f"the kernel shows normal users only the first {UNPRIVILEGED_BYTES} bytes of config space",
-                'run as root: sudo "$(command -v cfgbench)" ...',
+                SUDO_FIX,
             )
 
     def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:

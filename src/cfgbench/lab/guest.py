@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cfgbench.access.base import FORBID_RAW_ENV
+from cfgbench.access.ecam import RELAXED_IOMEM
 from cfgbench.lab.errors import LabError
 from cfgbench.lab.initramfs import (
     GUEST_OUT,
@@ -34,9 +35,8 @@ from cfgbench.lab.qemu import MACHINE, Share, choose_accel, find_qemu, qemu_comm
 
 # quiet/loglevel keep kernel chatter off the console the command's output shares;
 # panic=-1 (with QEMU's -no-reboot) turns a panic into a prompt exit instead of a hang;
-# iomem=relaxed lets /dev/mem map the ECAM window (CONFIG_IO_STRICT_DEVMEM=y).
+# RELAXED_IOMEM (unless turned off) lets /dev/mem map the ECAM window (CONFIG_IO_STRICT_DEVMEM=y).
 BASE_CMDLINE = ("console=ttyS0", "quiet", "loglevel=3", "panic=-1")
-RELAXED_IOMEM = "iomem=relaxed"
 
 # Variables the guest command inherits from the host; everything else is set explicitly.
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV", "PYTHONPATH")
