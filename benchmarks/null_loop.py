@@ -12,13 +12,7 @@ from __future__ import annotations
 import pyperf
 
 from cfgbench._native import ffi, lib
-
-
-def null_target():  # type: ignore[no-untyped-def]
-    target = ffi.new("struct cfg_target *")
-    target.kind = lib.CFG_KIND_NULL
-    target.width = 4
-    return target
+from cfgbench.measure import null_target, run_loop
 
 
 def main() -> None:
@@ -29,8 +23,7 @@ def main() -> None:
 
     def null_loop(loops: int) -> float:
         # One C call of `loops` iterations, timed by the C code itself.
-        lib.cfg_time_loop(target, loops, result)
-        return result.ns / 1e9
+        return run_loop(target, loops).ns / 1e9
 
     def one_call_per_read(loops: int) -> float:
         # What a Python-level loop over single reads would pay per read.

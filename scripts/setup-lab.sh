@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `cfgbench lab` needs, idempotently:
-#   - Debian packages: QEMU, busybox-static (the guest's init), kmod, cpio, pciutils;
+#   - Debian packages: QEMU, busybox-static (the guest's init), kmod, pciutils, xz-utils
+#     (the initramfs is written by cfgbench itself: no cpio binary);
 #   - the stock Debian kernel (the package linux-image-amd64 depends on), unpacked
 #     with `dpkg -x` into the cache dir, plus its uncompressed vmlinux: the kernel
 #     has CONFIG_PVH=y, so QEMU boots vmlinux with -kernel directly, which skips
@@ -17,7 +18,7 @@ set -euo pipefail
 PYTHON=${1:-${PYTHON:-}}
 CACHE=${CFGBENCH_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cfgbench}
 KERNEL_DIR="$CACHE/kernel"
-PACKAGES=(qemu-system-x86 busybox-static kmod cpio pciutils xz-utils)
+PACKAGES=(qemu-system-x86 busybox-static kmod pciutils xz-utils)
 
 log() { echo "setup-lab: $*"; }
 

@@ -13,6 +13,7 @@ t table (for equal counts its t score is the one `pyperf compare_to` uses).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -26,7 +27,7 @@ import pyperf
 
 from cfgbench.errors import CfgbenchError
 from cfgbench.results import METHOD_KEY, bench_metadata, load_suite
-from cfgbench.units import unit_for
+from cfgbench.units import UNIT_SCALE, format_time
 
 ALPHA = 0.05
 
@@ -57,25 +58,6 @@ MANN_WHITNEY = "Mann-Whitney U"
 WELCH = "Welch t"
 
 # --------------------------------------------------------------------------- units
-
-_UNIT_SCALE = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
-
-
-def _decimals(scaled: float) -> int:
-    # At least three significant digits: 1.52 us, 28.4 us, 433.2 ns.
-    return 2 if abs(scaled) < 10 else 1
-
-
-def format_time(seconds: float, spread: float | None = None, signed: bool = False) -> str:
-    """`433.2 ns`, `28.4 ± 0.3 us`; the spread shares the value's unit."""
-    scale, name = unit_for(seconds)
-    digits = _decimals(seconds / scale)
-    sign = "+" if signed else ""
-    text = f"{seconds / scale:{sign}.{digits}f}"
-    if spread is not None:
-        text += f" ± {spread / scale:.{digits}f}"
-    return f"{text} {name}"
-
 
 # --------------------------------------------------------------------------- loading
 
@@ -219,6 +201,7 @@ class Significance:
         return f"{verdict}, {self.note}" if self.note else verdict
 
 
+@functools.cache
 def _have_scipy() -> bool:
     try:
         import scipy.stats  # noqa: F401
@@ -395,7 +378,7 @@ def parse_threshold(text: str) -> Threshold:
     statistic = cast(Statistic, name)  # the regex admits only mean and median
     if unit == "%":
         return Threshold(text, statistic, relative=float(number) / 100)
-    return Threshold(text, statistic, absolute=float(number) * _UNIT_SCALE[unit])
+    return Threshold(text, statistic, absolute=float(number) * UNIT_SCALE[unit])
 
 
 def evaluate_gate(thresholds: Sequence[Threshold], targets: Sequence[TargetReport]) -> list[GateTrip]:

@@ -58,18 +58,21 @@ def summarize(hist: LogHistogram, overhead: LogHistogram, tsc_hz: int) -> Distri
     )
 
 
-def from_metadata(metadata: dict[str, Any]) -> Distribution | None:
-    """The distribution a result file holds for a benchmark, if any."""
-    if HIST_KEY not in metadata or OVERHEAD_KEY not in metadata or not metadata.get("cfgbench_tsc_hz"):
-        return None
-    return summarize(
-        LogHistogram.from_json(metadata[HIST_KEY]),
-        LogHistogram.from_json(metadata[OVERHEAD_KEY]),
-        int(metadata["cfgbench_tsc_hz"]),
-    )
-
-
 def histograms_from_metadata(metadata: dict[str, Any]) -> tuple[LogHistogram, LogHistogram] | None:
+    """The (reads, timestamp pair) histograms a benchmark holds, or None when
+    it holds none or they cannot be read (a hand-edited or corrupt file)."""
     if HIST_KEY not in metadata or OVERHEAD_KEY not in metadata:
         return None
-    return LogHistogram.from_json(metadata[HIST_KEY]), LogHistogram.from_json(metadata[OVERHEAD_KEY])
+    try:
+        return LogHistogram.from_json(metadata[HIST_KEY]), LogHistogram.from_json(metadata[OVERHEAD_KEY])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def from_metadata(metadata: dict[str, Any]) -> Distribution | None:
+    """The distribution a result file holds for a benchmark, if any."""
+    histograms = histograms_from_metadata(metadata)
+    tsc_hz = metadata.get("cfgbench_tsc_hz")
+    if histograms is None or not isinstance(tsc_hz, int) or tsc_hz <= 0:
+        return None
+    return summarize(*histograms, tsc_hz)

@@ -7,7 +7,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench.address import Bdf
+from cfgbench.address import Bdf, ecam_offset
 from cfgbench.errors import CfgbenchError
 
 MCFG_PATH = Path("/sys/firmware/acpi/tables/MCFG")
@@ -42,7 +42,7 @@ class EcamWindow:
 
     def function_address(self, bdf: Bdf) -> int:
         """Physical address of the 4 KiB config page of bdf."""
-        return self.base + (bdf.bus << BUS_SHIFT | bdf.device << 15 | bdf.function << 12)
+        return self.base + ecam_offset(bdf, 0)
 
     def __str__(self) -> str:
         return (

@@ -169,10 +169,6 @@ class TimedMeasurement:
     def reads_per_pass(self) -> int:
         return len(self.measurement.reads)
 
-    @property
-    def opened(self) -> bool:
-        return self._targets is not None
-
     def _open(self) -> Any:
         m = self.measurement
         accessor = self._accessors.get(m.method)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import platform as _py_platform
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from cfgbench._native import ffi, lib
@@ -94,16 +93,6 @@ def kernel_cmdline() -> str:
     return _read_text(Path("/proc/cmdline"))
 
 
-def measure_tsc_hz(seconds: float = 0.02) -> int:
-    """TSC ticks per second against CLOCK_MONOTONIC; 0 where there is no TSC."""
-    if not is_x86():
-        return 0
-    ns0, tsc0 = lib.cfg_monotonic_ns(), lib.cfg_tsc()
-    time.sleep(seconds)
-    ns1, tsc1 = lib.cfg_monotonic_ns(), lib.cfg_tsc()
-    return round((tsc1 - tsc0) * 1e9 / (ns1 - ns0)) if ns1 > ns0 else 0
-
-
 @dataclass(frozen=True)
 class Fingerprint:
     arch: str
@@ -119,9 +108,6 @@ class Fingerprint:
     def as_metadata(self) -> dict[str, str]:
         keys = ("environment", "hypervisor", "dmi_vendor", "dmi_product", "kernel_release", "cpu_model")
         return {f"cfgbench_{k}": getattr(self, k) or "unknown" for k in keys}
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def fingerprint() -> Fingerprint:

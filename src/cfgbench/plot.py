@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import pyperf
 
-from cfgbench.compare import ResultFile, format_time, load_result_files
+from cfgbench.compare import ResultFile, load_result_files
 from cfgbench.distribution import histograms_from_metadata
 from cfgbench.errors import CfgbenchError
 from cfgbench.results import bench_metadata
+from cfgbench.units import format_time
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -80,7 +81,7 @@ def read_ecdf(bench: pyperf.Benchmark) -> tuple[np.ndarray, np.ndarray] | None:
     metadata = bench_metadata(bench)
     histograms = histograms_from_metadata(metadata)
     tsc_hz = metadata.get("cfgbench_tsc_hz")
-    if histograms is None or not tsc_hz:
+    if histograms is None or not isinstance(tsc_hz, int) or tsc_hz <= 0:
         return None
     cycles, fraction = histograms[0].ecdf()
     keep = cycles > 0  # a 0-cycle bucket has no place on a log axis
@@ -253,6 +254,8 @@ def save_figure(figure: Figure, output: Path | str, force: bool = False) -> Path
             os.link(temp, output)  # fails if the name was taken meanwhile: no clobber
     except FileExistsError:
         raise CfgbenchError(f"{output} appeared while plotting", "choose another -o name, or add --force") from None
+    except OSError as exc:
+        raise CfgbenchError(f"cannot write {output} ({exc.strerror or exc})", "choose another -o path") from None
     finally:
         temp.unlink(missing_ok=True)
     return output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyperf
 
 from cfgbench import distribution
-from cfgbench.units import format_duration, format_with_spread
+from cfgbench.units import format_time
 
 
 def bench_lines(bench: pyperf.Benchmark, label: str = "") -> list[str]:
@@ -14,14 +14,14 @@ def bench_lines(bench: pyperf.Benchmark, label: str = "") -> list[str]:
     spread = bench.stdev() if len(values) > 1 else 0.0
     prefix = f"{label:6} " if label else ""
     lines = [
-        f"{prefix}{bench.get_name()}: {format_with_spread(bench.mean(), spread)} per read "
-        f"(median {format_duration(bench.median())}, {len(values)} values; "
+        f"{prefix}{bench.get_name()}: {format_time(bench.mean(), spread)} per read "
+        f"(median {format_time(bench.median())}, {len(values)} values; "
         f"{md.get('cfgbench_mismatches', 0)} mismatches in {md.get('cfgbench_reads', 0)} reads; "
         f"harness floor {md.get('cfgbench_null_loop_ns', '?')} ns)"
     ]
     per_pass = md.get("cfgbench_reads_per_pass")
     if per_pass:
-        lines.append(f"    one pass: {per_pass} reads, {format_duration(bench.mean() * int(per_pass))}")
+        lines.append(f"    one pass: {per_pass} reads, {format_time(bench.mean() * int(per_pass))}")
     dist = distribution.from_metadata(md)
     if dist is not None:
         lines += distribution_lines(dist)
@@ -30,14 +30,14 @@ def bench_lines(bench: pyperf.Benchmark, label: str = "") -> list[str]:
 
 def distribution_lines(dist: distribution.Distribution) -> list[str]:
     def row(name: str, values: dict[float, float]) -> str:
-        cells = "  ".join(f"p{q:g} {format_duration(v * 1e-9)}" for q, v in values.items())
+        cells = "  ".join(f"p{q:g} {format_time(v * 1e-9)}" for q, v in values.items())
         return f"    {name:9} {cells}"
 
     return [
-        f"    per read ({dist.samples} timed one by one, timestamp pair {format_duration(dist.timestamp_ns * 1e-9)}):",
+        f"    per read ({dist.samples} timed one by one, timestamp pair {format_time(dist.timestamp_ns * 1e-9)}):",
         row("raw", dist.raw_ns),
         row("corrected", dist.corrected_ns),
-        f"    max {format_duration(dist.max_ns * 1e-9)}; {dist.over_tail} reads over {distribution.TAIL_FACTOR}x the median",
+        f"    max {format_time(dist.max_ns * 1e-9)}; {dist.over_tail} reads over {distribution.TAIL_FACTOR}x the median",
     ]
 
 

@@ -79,8 +79,8 @@ def _locked(directory: Path) -> Iterator[None]:
 def _write_temp(suite: pyperf.BenchmarkSuite, directory: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=".cfgbench-", suffix=".json.tmp", dir=directory)
     try:
-        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 would hide results made under sudo
         with os.fdopen(fd, "w") as out:
+            os.fchmod(out.fileno(), 0o666 & ~current_umask())  # mkstemp's 0600 would hide results made under sudo
             suite.dump(out, compact=True)
             out.flush()
             os.fsync(out.fileno())
@@ -94,6 +94,15 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def make_output_dir(directory: Path) -> Path:
+    """Create a results directory (and parents), with one clear error if that fails."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CfgbenchError(f"cannot create directory {directory} ({exc.strerror or exc})", "choose another --out path") from None
+    return directory
 
 
 def check_writable(path: Path, append: bool) -> None:

@@ -14,12 +14,21 @@ def unit_for(seconds: float) -> tuple[float, str]:
     return scale, name
 
 
-def format_duration(seconds: float, digits: int = 3) -> str:
+# Suffixes a user may write (--fail-if median:+200ns) and what they are worth.
+UNIT_SCALE = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def _decimals(scaled: float) -> int:
+    # At least three significant digits: 1.52 us, 28.4 us, 433.2 ns.
+    return 2 if abs(scaled) < 10 else 1
+
+
+def format_time(seconds: float, spread: float | None = None, signed: bool = False) -> str:
+    """`433.2 ns`, `28.4 ± 0.3 us`; the spread shares the value's unit."""
     scale, name = unit_for(seconds)
-    return f"{seconds / scale:.{digits}g} {name}"
-
-
-def format_with_spread(mean: float, spread: float, digits: int = 3) -> str:
-    """'172 ns ± 3.1 ns' with both numbers in the mean's unit."""
-    scale, name = unit_for(mean)
-    return f"{mean / scale:.{digits}g} {name} ± {spread / scale:.2g} {name}"
+    digits = _decimals(seconds / scale)
+    sign = "+" if signed else ""
+    text = f"{seconds / scale:{sign}.{digits}f}"
+    if spread is not None:
+        text += f" ± {spread / scale:.{digits}f}"
+    return f"{text} {name}"

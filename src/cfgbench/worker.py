@@ -39,7 +39,7 @@ def _append_tally(path: str, name: str, timed: TimedMeasurement) -> None:
         tally.write(json.dumps(row) + "\n")
 
 
-def bench_metadata(m: Measurement) -> dict[str, Any]:
+def measurement_metadata(m: Measurement) -> dict[str, Any]:
     first = m.reads[0]
     metadata = {
         "cfgbench_method": m.method,
@@ -85,7 +85,7 @@ def _run(argv: list[str] | None) -> None:
             name = plan.bench_name(m)
             timed = TimedMeasurement(m, accessors)
             timed_all.append((name, timed))
-            runner.bench_time_func(name, timed, metadata=bench_metadata(m))
+            runner.bench_time_func(name, timed, metadata=measurement_metadata(m))
             if plan.samples:
                 timed.sample(plan.samples)  # after pyperf's values, so it cannot disturb them
     finally:

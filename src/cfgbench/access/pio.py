@@ -23,29 +23,34 @@ PORT_COUNT = 8
 PORT_IO = "port I/O (ioperm/iopl)"
 
 
-def _acquire_ports() -> None:
+def _acquire_ports() -> str:
     """ioperm limits us to 0xCF8-0xCFF; iopl(3) opens every port, so it is only
     the fallback when ioperm itself is unavailable (EINVAL), as pciutils does.
     Both are per thread (iopl is not inherited across exec since Linux 3.7), so
-    each process acquires them itself."""
+    each process acquires them itself. Returns which one was granted."""
     import portio  # imported late: its C extension exists only on x86
 
     # portio returns the errno instead of raising.
-    err = portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 1)
+    err, how = portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 1), "ioperm"
     if err == errno.EINVAL:
-        err = portio.iopl(3)
+        err, how = portio.iopl(3), "iopl"
     if err:
         blocker = raw_access_blocker(PORT_IO)
         raise CfgbenchError(
             f"the kernel refused access to ports 0xCF8-0xCFF ({os.strerror(err)})",
             blocker[1] if blocker else RAWIO_FIX,
         )
+    return how
 
 
 class PioAccessor(ConfigAccessor):
     name = "pio"
     help = "type 1 port I/O (0xCF8/0xCFC): domain 0, offsets below 0x100"
     raw = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._granted = ""  # "ioperm" or "iopl", once open
 
     def detect(self) -> Detection:
         if not is_x86():
@@ -58,12 +63,16 @@ class PioAccessor(ConfigAccessor):
     def _open(self) -> None:
         if not is_x86():
             raise CfgbenchError("type 1 port I/O exists only on x86", "use --method=mmio or --method=kernel")
-        _acquire_ports()
+        self._granted = _acquire_ports()
 
     def _close(self) -> None:
+        """Give back what was granted, so a long-lived process keeps no port access."""
         import portio
 
-        portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 0)
+        if self._granted == "iopl":
+            portio.iopl(0)
+        else:
+            portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 0)
 
     def space_size(self, bdf: Bdf) -> int:
         return LEGACY_CONFIG_SIZE

@@ -21,6 +21,7 @@ from pathlib import Path
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import RELAXED_IOMEM
 from cfgbench.lab.errors import LabError
+from cfgbench.results import make_output_dir
 from cfgbench.lab.initramfs import (
     GUEST_OUT,
     GUEST_SCRATCH,
@@ -180,8 +181,11 @@ class _Watch:
 
     def run(self) -> float:
         """The boot time, once the guest has reported and powered off (or had its grace time)."""
-        while not self._finished(time.monotonic()):
-            self._read_until(self._next_deadline())
+        try:
+            while not self._finished(time.monotonic()):
+                self._read_until(self._next_deadline())
+        finally:
+            self._selector.close()  # its epoll descriptor, one per boot
         return self.boot_seconds
 
     def _finished(self, now: float) -> bool:
@@ -264,7 +268,7 @@ def run_in_guest(
     workdir = Path(tempfile.mkdtemp(prefix="cfgbench-lab-"))
     try:
         out = Path(outdir) if outdir is not None else workdir / "out"
-        out.mkdir(parents=True, exist_ok=True)
+        make_output_dir(out)
         nonce = secrets.token_hex(8)
         initrd = workdir / "initramfs.cpio"
         build_initramfs(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cfgbench.errors import CfgbenchError
+from cfgbench.results import make_output_dir
 from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
 from cfgbench.lab.qemu import PCIE_TARGET_BDF
 
@@ -86,7 +87,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     from cfgbench import compare as comparing
 
     outdir = outdir or default_outdir()
-    outdir.mkdir(parents=True, exist_ok=True)
+    make_output_dir(outdir)
     for path in result_paths(outdir):
         if path.exists():
             raise CfgbenchError(f"{path} already exists", "choose another --out directory")
