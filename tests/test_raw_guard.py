@@ -33,3 +33,20 @@ def test_detect_does_not_touch_hardware(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(portio, "iopl", forbidden)
     for accessor in (PioAccessor(), EcamAccessor()):
         assert accessor.detect().reason
+
+
+def test_a_non_x86_machine_gets_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pio exists only on x86: detect says so and open refuses before any port
+    access (the port calls are booby-trapped in case the refusal ever breaks)."""
+    import portio
+
+    def forbidden(*args: object) -> int:
+        raise AssertionError("port permission requested on a 'non-x86' machine")
+
+    monkeypatch.setattr(portio, "ioperm", forbidden)
+    monkeypatch.setattr(portio, "iopl", forbidden)
+    monkeypatch.setattr("cfgbench.access.pio.is_x86", lambda: False)
+    detection = PioAccessor().detect()
+    assert not detection.ok and "only on x86" in detection.reason and "--method=mmio" in detection.fix
+    with pytest.raises(CfgbenchError, match="only on x86"):
+        PioAccessor()._open()
