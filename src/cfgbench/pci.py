@@ -23,7 +23,7 @@ def _hex_attr(path: Path) -> int:
 
 
 def list_functions(root: Path = SYSFS_DEVICES) -> list[PciFunction]:
-    functions = []
+    functions: list[PciFunction] = []
     if not root.is_dir():
         return functions
     for entry in sorted(root.iterdir()):

@@ -5,7 +5,6 @@ one line on stderr naming the cause and the fix, exit code 2, no traceback."""
 
 from __future__ import annotations
 
-import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path

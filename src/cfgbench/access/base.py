@@ -107,7 +107,7 @@ class ConfigAccessor(ABC):
     @abstractmethod
     def _open(self) -> None: ...
 
-    def _close(self) -> None:
+    def _close(self) -> None:  # noqa: B027 (optional hook: not every method holds resources)
         pass
 
     @abstractmethod

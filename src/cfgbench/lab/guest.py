@@ -71,7 +71,7 @@ class GuestResult:
 class _Console:
     """Splits the serial console into boot log, the command's output and the init's reports."""
 
-    def __init__(self, nonce: str, on_output: Callable[[str], None] | None) -> None:
+    def __init__(self, nonce: str, on_output: Callable[[str], object] | None) -> None:
         self._prefix = marker_prefix(nonce)
         self._on_output = on_output
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -243,7 +243,7 @@ def run_in_guest(
     outdir: Path | None = None,
     env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
-    output: Callable[[str], None] | None = None,
+    output: Callable[[str], object] | None = None,
     cwd: str | None = None,
 ) -> GuestResult:
     """Run argv in a fresh q35 guest chrooted into the host root (read-only).

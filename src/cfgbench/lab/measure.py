@@ -82,7 +82,7 @@ def default_outdir() -> Path:
 
 
 def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
-             output: Callable[[str], None] = sys.stderr.write) -> int:
+             output: Callable[[str], object] = sys.stderr.write) -> int:
     """Boot the guest, time the methods there, print the comparison; the exit code."""
     from cfgbench import compare as comparing
 

@@ -26,7 +26,7 @@ def find_qemu() -> Path:
     return Path(found)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def qemu_version(qemu: Path) -> str:
     try:
         text = subprocess.run([str(qemu), "--version"], capture_output=True, text=True, timeout=30).stdout
