@@ -218,10 +218,12 @@ def _header_layout(read: ReadFn, bdf: Bdf) -> int:
     return read(bdf, HEADER_TYPE, 1) & HEADER_LAYOUT_MASK
 
 
-def standard_capabilities(read: ReadFn, bdf: Bdf, space_size: int) -> list[Capability]:
+def standard_capabilities(read: ReadFn, bdf: Bdf, space_size: int, layout: int | None = None) -> list[Capability]:
     """The standard list in list order, as Linux walks it: pointers below 0x40
-    end it, the low two bits are reserved, ID 0xFF means the device is gone."""
-    layout = _header_layout(read, bdf)
+    end it, the low two bits are reserved, ID 0xFF means the device is gone.
+    `layout`: the header type, when the caller has read it already."""
+    if layout is None:
+        layout = _header_layout(read, bdf)
     limit = min(space_size, LEGACY_CONFIG_SIZE)
     if layout not in CAP_POINTER or not read(bdf, STATUS, 2) & STATUS_CAP_LIST:
         return []
@@ -311,7 +313,8 @@ def map_config_space(read: ReadFn, bdf: Bdf, space_size: int) -> SpaceMap:
         # PCIe puts the first extended header at 0x100 (all zero for an empty
         # list): a defined register, and the walk reads it.
         regions.append((Region(EXTENDED_START, EXTENDED_START + HEADER_BYTES, "extended capability list head"), True))
-    regions += _list_regions(read, bdf, standard_capabilities(read, bdf, space_size), min(space_size, LEGACY_CONFIG_SIZE))
+    standard = standard_capabilities(read, bdf, space_size, layout)
+    regions += _list_regions(read, bdf, standard, min(space_size, LEGACY_CONFIG_SIZE))
     regions += _list_regions(read, bdf, extended_capabilities(read, bdf, space_size), space_size)
     allowed = tuple(sorted(r for r, ok in regions if ok))
     refused = tuple(sorted(r for r, ok in regions if not ok))
