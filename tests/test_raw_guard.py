@@ -1,4 +1,9 @@
-"""The guard that keeps tests off this machine's hardware must itself work."""
+"""The guard that keeps tests off this machine's hardware must itself work.
+
+Nothing here reaches ports or /dev/mem: the raw accessors are refused by
+CFGBENCH_FORBID_RAW (set by conftest) or stopped before any port call, and
+portio and os.open are booby-trapped in case a refusal ever breaks. Raw reads
+happen only in the QEMU lab guest (tests/lab) or on the fake backend."""
 
 from __future__ import annotations
 
