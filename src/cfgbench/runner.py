@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,11 @@ def sanity_check(accessor: ConfigAccessor) -> None:
     )
 
 
+def _kernel_reference(needed: bool) -> AbstractContextManager[ConfigAccessor | None]:
+    """The opened kernel method, against which raw reads are checked; None when no raw method runs."""
+    return access.create("kernel") if needed else nullcontext()
+
+
 def _why_unreachable(accessor: ConfigAccessor, target: Target) -> str:
     """'' when the method can read the target, else why not."""
     try:
@@ -109,10 +115,9 @@ def plan_run(options: RunOptions, progress: Progress) -> Plan:
     measurements: list[Measurement] = []
     # Raw methods are checked against the kernel's read of the same registers.
     any_raw = any(access.METHODS[m].raw for m in options.methods)
-    with _opened(access.create("kernel") if any_raw else None) as kernel:
+    with _kernel_reference(any_raw) as kernel:
         for method in options.methods:
-            with _opened(access.create(method)) as accessor:
-                assert accessor is not None
+            with access.create(method) as accessor:
                 if accessor.raw:
                     sanity_check(accessor)
                 checker = kernel if accessor.raw else None
@@ -206,7 +211,7 @@ def _walk_size(accessor: ConfigAccessor, walker: ConfigAccessor, bdf: Bdf) -> in
 def read_once(method: str, bdf: Bdf, offset: int, width: int, allow_any_offset: bool = False) -> int:
     """One untimed read (cfgbench read), under the same safety rules as a run."""
     accessor = access.create(method)
-    with _opened(access.create("kernel") if accessor.raw else None) as kernel, _opened(accessor):
+    with _kernel_reference(accessor.raw) as kernel, accessor:
         if accessor.raw:
             sanity_check(accessor)
         if not allow_any_offset:
@@ -231,22 +236,6 @@ def _default_scan_buses(accessor: ConfigAccessor) -> range:
     return range(window.start_bus, window.end_bus + 1)
 
 
-class _opened:
-    """Context manager that opens an accessor (or passes None through)."""
-
-    def __init__(self, accessor: ConfigAccessor | None) -> None:
-        self.accessor = accessor
-
-    def __enter__(self) -> ConfigAccessor | None:
-        if self.accessor is not None:
-            self.accessor.open()
-        return self.accessor
-
-    def __exit__(self, *exc: object) -> None:
-        if self.accessor is not None:
-            self.accessor.close()
-
-
 @dataclass
 class _Gathered:
     """What every process reported for one benchmark."""
@@ -258,8 +247,8 @@ class _Gathered:
     def add_row(self, row: dict[str, Any]) -> None:
         self.tally.merge(Tally(row["reads"], row["mismatches"], row["ns"], row["cycles"]))
         if "histogram" in row:
-            for attr, key in (("histogram", "histogram"), ("overhead", "overhead")):
-                incoming = LogHistogram.from_json(row[key])
+            for attr in ("histogram", "overhead"):
+                incoming = LogHistogram.from_json(row[attr])
                 current = getattr(self, attr)
                 if current is None:
                     setattr(self, attr, incoming)
