@@ -1,0 +1,70 @@
+"""`cfgbench history add|show`: CI runs over time.
+
+Only parsing and printing here; the modules imported inside each command do
+the work (they pull in numpy and scipy, which `cfgbench run` must not load).
+"""
+
+from __future__ import annotations
+
+import click
+
+# Spelled out so that start-up imports no renderer; tests/test_history.py checks they match.
+FORMATS = ("json", "markdown", "text")
+# changepoints.DEFAULT_MAX_PVALUE and DEFAULT_MIN_CHANGE (in percent), checked by the same test.
+DEFAULT_MAX_PVALUE = 0.001
+DEFAULT_MIN_CHANGE_PERCENT = 5.0
+
+
+@click.group()
+def history() -> None:
+    """Keep CI runs' result files per machine; show each target's trend with change points."""
+
+
+@history.command("add")
+@click.argument("files", nargs=-1, required=True, metavar="RESULT.json...")
+@click.option("--dir", "directory", required=True, type=click.Path(file_okay=False),
+              help="the history directory (created if missing)")
+@click.option("--commit", required=True, metavar="SHA", help="the commit these runs measured, e.g. \"$GITHUB_SHA\"")
+@click.option("--machine", default=None, metavar="NAME",
+              help="machine directory (default: the files' hostname); name the runner where hosts are ephemeral VMs")
+def history_add(files: tuple[str, ...], directory: str, commit: str, machine: str | None) -> None:
+    """Add result files to a history (never overwrites).
+
+    Each file becomes DIR/<machine>/<date>-<commit>-<method>.json. A file
+    already in the history (a re-run job) is reported and skipped; another
+    file under the same name is an error.
+    """
+    from cfgbench.history import add_to_history
+
+    for added in add_to_history(directory, files, commit, machine):
+        verb = "already in the history" if added.already_there else "added"
+        click.echo(f"{verb}: {added.path} ({added.source})")
+
+
+@history.command("show")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="markdown is what a CI job summary shows")
+@click.option("--machine", "machines", multiple=True, metavar="NAME", help="only this machine (repeatable)")
+@click.option("--method", "methods", multiple=True, metavar="METHOD", help="only this method (repeatable)")
+@click.option("--last", type=click.IntRange(min=1), default=None, metavar="N",
+              help="show the last N runs of each series (change points are found in all of them)")
+@click.option("--max-pvalue", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=DEFAULT_MAX_PVALUE,
+              show_default=True, help="a change point's t-test must be below this")
+@click.option("--min-change", type=click.FloatRange(min=0), default=DEFAULT_MIN_CHANGE_PERCENT, show_default=True,
+              metavar="PERCENT", help="ignore change points smaller than this many percent")
+def history_show(directory: str, output_format: str, machines: tuple[str, ...], methods: tuple[str, ...],
+                 last: int | None, max_pvalue: float, min_change: float) -> None:
+    """Trend of each target, method and machine, with change points marked.
+
+    Per run: date, commit, median, change against the run before.
+    Change points come from Apache Otava's E-divisive detector (the one behind
+    Hunter and MongoDB's performance CI) over the medians, in time order.
+    """
+    from cfgbench import trend
+
+    report = trend.history_report(directory, max_pvalue, min_change / 100, machines, methods, last)
+    click.echo(trend.RENDERERS[output_format](report), nl=False)
+
+
+COMMANDS: list[click.Command] = [history]

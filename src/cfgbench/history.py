@@ -1,0 +1,314 @@
+"""A history of CI runs: result files kept per machine, named by date, commit and method.
+
+Layout (docs/ci-history.md):
+
+    <history>/<machine>/<YYYYmmddTHHMMSS>-<commit>-<method>.json
+
+A machine directory holds the runs of one runner, so a fleet of runners can
+share one history. Files are never overwritten. Each file is the result file as
+`cfgbench run` wrote it, with the commit added to every run's metadata
+(`cfgbench_commit`), so it describes itself wherever it is copied.
+
+Reading gives one point per (target, method, machine) and session: a file whose
+runs carry `cfgbench_session` (one per `cfgbench run`) gives a point per
+session; an older file without it gives one point.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import statistics
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from cfgbench.errors import CfgbenchError
+from cfgbench.results import load_suite
+
+COMMIT_KEY = "cfgbench_commit"
+# Written by the runner on every run; the same string in every file of one `cfgbench run`.
+SESSION_KEY = "cfgbench_session"
+METHOD_KEY = "cfgbench_method"
+METHOD_ORDER = ("pio", "mmio", "kernel")  # mechanism first, then the kernel's path; others after
+
+DATE_FORMAT = "%Y%m%dT%H%M%S"
+FILE_NAME = re.compile(r"^(?P<date>\d{8}T\d{6})-(?P<commit>[0-9a-f]{7,40})-(?P<method>[A-Za-z0-9_]+)\.json$")
+COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
+SHORT_COMMIT = 12  # git's 7 collide in big repositories; 12 stay unique and readable
+MACHINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Metadata that explains a step when it changes between two runs of one machine.
+ENVIRONMENT_KEYS = {
+    "cfgbench_kernel_release": "kernel",
+    "cfgbench_cpu_model": "CPU",
+    "cfgbench_hypervisor": "hypervisor",
+    "cfgbench_environment": "environment",
+    "cfgbench_dmi_product": "machine model",
+    "cfgbench_version": "cfgbench",
+}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One CI run's values of one target by one method on one machine."""
+
+    machine: str
+    method: str
+    target: str
+    date: datetime | None  # the first run's start, as pyperf recorded it (naive: the runner's clock)
+    commit: str
+    session: str | None
+    values: tuple[float, ...]
+    path: Path
+    environment: dict[str, str] = field(default_factory=dict)  # ENVIRONMENT_KEYS present in the metadata
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+
+@dataclass(frozen=True)
+class Series:
+    """The points of one (target, method, machine), oldest first."""
+
+    target: str
+    method: str
+    machine: str
+    points: tuple[Point, ...]
+
+    @property
+    def medians(self) -> list[float]:
+        return [p.median for p in self.points]
+
+
+@dataclass(frozen=True)
+class Added:
+    source: Path
+    path: Path
+    already_there: bool  # the same content was in the history already: nothing written
+
+
+# --- names -------------------------------------------------------------------
+
+def check_commit(commit: str) -> str:
+    if not COMMIT.match(commit):
+        raise CfgbenchError(f"--commit {commit!r} is not a git commit id",
+                            "give 7 to 40 hex digits, e.g. --commit \"$GITHUB_SHA\"")
+    return commit.lower()
+
+
+def check_machine(name: str) -> str:
+    if not MACHINE.match(name):
+        raise CfgbenchError(f"{name!r} cannot name a machine directory",
+                            "use letters, digits, '.', '_' and '-' (at most 64, not starting with '.' or '-')")
+    return name
+
+
+def machine_from_hostname(hostname: str) -> str:
+    """A directory name from a hostname: its first label, unsafe characters replaced."""
+    return check_machine(re.sub(r"[^A-Za-z0-9._-]", "-", hostname.split(".")[0]).strip("-.") or "?")
+
+
+def file_name(date: datetime, commit: str, method: str) -> str:
+    return f"{date.strftime(DATE_FORMAT)}-{commit[:SHORT_COMMIT]}-{method}.json"
+
+
+def _parse_date(text: Any) -> datetime | None:
+    try:
+        date = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    # Aware dates to naive UTC, so that every date in a history compares with every other.
+    return date.astimezone(timezone.utc).replace(tzinfo=None) if date.tzinfo else date
+
+
+# --- adding ------------------------------------------------------------------
+
+def _single(values: Iterable[str], what: str, path: Path, fix: str) -> str | None:
+    found = sorted(set(values))
+    if len(found) > 1:
+        raise CfgbenchError(f"{path} holds runs of several {what}s ({', '.join(found)})", fix)
+    return found[0] if found else None
+
+
+def _runs(suite: pyperf.BenchmarkSuite) -> list[pyperf.Run]:
+    return [run for bench in suite.get_benchmarks() for run in bench.get_runs()]
+
+
+def _first_date(suite: pyperf.BenchmarkSuite) -> datetime | None:
+    dates = [d for d in (_parse_date(run.get_metadata().get("date")) for run in _runs(suite)) if d is not None]
+    return min(dates) if dates else None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    source: Path
+    path: Path
+    content: bytes
+
+
+def _prepare(source: Path, directory: Path, commit: str, machine: str | None) -> _Prepared:
+    suite = load_suite(source)
+    runs = _runs(suite)
+    method = _single((str(b.get_metadata().get(METHOD_KEY, "")) for b in suite.get_benchmarks()), "method", source,
+                     "add one file per method, as cfgbench run -o '{method}.json' writes them")
+    if not method or not re.fullmatch(r"[A-Za-z0-9_]+", method):
+        raise CfgbenchError(f"{source} names no cfgbench method", "add files written by cfgbench run")
+    recorded = _single((str(r.get_metadata()[COMMIT_KEY]) for r in runs if COMMIT_KEY in r.get_metadata()),
+                       "commit", source, "add each commit's file separately")
+    if recorded is not None and recorded != commit:
+        raise CfgbenchError(f"{source} was recorded for commit {recorded}, not {commit}", "check --commit")
+    if machine is None:
+        hostname = _single((str(r.get_metadata()["hostname"]) for r in runs if "hostname" in r.get_metadata()),
+                           "hostname", source, "give --machine")
+        if hostname is None:
+            raise CfgbenchError(f"{source} records no hostname", "name the machine with --machine")
+        machine = machine_from_hostname(hostname)
+    for bench in suite.get_benchmarks():
+        bench.update_metadata({COMMIT_KEY: commit})
+    out = io.StringIO()
+    suite.dump(out, compact=True)
+    # A file without dates (hand-built) is named by the time it was added.
+    date = _first_date(suite) or datetime.now(timezone.utc).replace(tzinfo=None)
+    return _Prepared(source, directory / machine / file_name(date, commit, method), out.getvalue().encode())
+
+
+def _make_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CfgbenchError(f"cannot create directory {directory} ({exc.strerror or exc})",
+                            "choose another --dir") from None
+
+
+def _write_new(prepared: _Prepared) -> bool:
+    """Link the content into place; False if that very content is there already. Never replaces."""
+    target = prepared.path
+    _make_dir(target.parent)
+    temp = target.parent / f".cfgbench-history-{uuid.uuid4().hex}.json"
+    try:
+        temp.write_bytes(prepared.content)
+        os.link(temp, target)  # fails if the name is taken, even by a writer racing us
+        return True
+    except FileExistsError:
+        if target.read_bytes() == prepared.content:
+            return False  # a re-run of the same CI job: already recorded
+        raise CfgbenchError(f"{target} already exists with another run than {prepared.source}",
+                            "nothing was overwritten; check --commit and --machine") from None
+    except OSError as exc:
+        raise CfgbenchError(f"cannot write {target} ({exc.strerror or exc})", "check the history directory") from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def add_to_history(directory: Path | str, sources: Sequence[Path | str], commit: str,
+                   machine: str | None = None) -> list[Added]:
+    """Copy result files into the history, each under its machine, date, commit and method.
+
+    Every file is read and named before anything is written, so a bad file
+    leaves the history as it was. Adding a file that is already there (a
+    re-run job) is not an error and writes nothing.
+    """
+    directory = Path(directory)
+    commit = check_commit(commit)
+    if machine is not None:
+        check_machine(machine)
+    if directory.exists() and not directory.is_dir():
+        raise CfgbenchError(f"{directory} is not a directory", "give the history directory with --dir")
+    prepared = [_prepare(Path(s), directory, commit, machine) for s in sources]
+    names = [p.path for p in prepared]
+    duplicate = next((p for p in names if names.count(p) > 1), None)
+    if duplicate is not None:
+        clashing = [str(p.source) for p in prepared if p.path == duplicate]
+        raise CfgbenchError(f"{' and '.join(clashing)} would both become {duplicate}",
+                            "add runs of one method on one machine in separate commits or with separate --machine")
+    for p in prepared:
+        _refuse_same_run(p)
+    return [Added(p.source, p.path, not _write_new(p)) for p in prepared]
+
+
+def _refuse_same_run(prepared: _Prepared) -> None:
+    """A run added again under another commit would count twice: same start time and method, same run."""
+    named = FILE_NAME.match(prepared.path.name)
+    if named is None or not prepared.path.parent.is_dir():
+        return
+    for other in prepared.path.parent.glob(f"{named['date']}-*-{named['method']}.json"):
+        if other != prepared.path:
+            raise CfgbenchError(f"{prepared.source} is already in the history as {other} (same method and start time)",
+                                "nothing was added; check --commit")
+
+
+# --- reading -----------------------------------------------------------------
+
+def _group_by_session(bench: pyperf.Benchmark) -> dict[str | None, list[pyperf.Run]]:
+    groups: dict[str | None, list[pyperf.Run]] = {}
+    for run in bench.get_runs():
+        if run.values:  # calibration runs have none
+            session = run.get_metadata().get(SESSION_KEY)
+            groups.setdefault(None if session is None else str(session), []).append(run)
+    return groups
+
+
+def points_of_file(path: Path, machine: str) -> list[Point]:
+    """The points one history file holds: one per benchmark and session."""
+    suite = load_suite(path)
+    named = FILE_NAME.match(path.name)
+    points = []
+    for bench in suite.get_benchmarks():
+        for session, runs in _group_by_session(bench).items():
+            metadata = runs[0].get_metadata()
+            dates = [d for d in (_parse_date(r.get_metadata().get("date")) for r in runs) if d is not None]
+            commit = metadata.get(COMMIT_KEY) or (named["commit"] if named else "unknown")
+            environment = {key: str(metadata[key]) for key in ENVIRONMENT_KEYS if key in metadata}
+            points.append(Point(machine, str(metadata.get(METHOD_KEY, "unknown")), bench.get_name(),
+                                min(dates) if dates else None, str(commit), session,
+                                tuple(v for r in runs for v in r.values), path, environment))
+    return points
+
+
+def _history_files(directory: Path) -> list[tuple[str, Path]]:
+    if not directory.is_dir():
+        raise CfgbenchError(f"{directory} is not a directory" if directory.exists() else f"{directory} does not exist",
+                            "give a directory filled by cfgbench history add")
+    found = []
+    for entry in sorted(directory.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix == ".json":
+            raise CfgbenchError(f"{entry} is not in a machine directory",
+                                f"history files live in {directory}/<machine>/; move it, or add it with cfgbench history add")
+        if entry.is_dir():
+            found += [(entry.name, f) for f in sorted(entry.glob("*.json")) if not f.name.startswith(".")]
+    if not found:
+        raise CfgbenchError(f"no result files in {directory}", "add runs with cfgbench history add")
+    return found
+
+
+def _time_order(point: Point) -> tuple[datetime, str]:
+    # Undated points (hand-built files) by the name, which carries the date they were added.
+    return (point.date or datetime.min, point.path.name)
+
+
+def load_history(directory: Path | str) -> list[Series]:
+    """Every series in the history, sorted by target, method and machine; points oldest first."""
+    grouped: dict[tuple[str, str, str], list[Point]] = {}
+    for machine, path in _history_files(Path(directory)):
+        for point in points_of_file(path, machine):
+            grouped.setdefault((point.target, point.method, point.machine), []).append(point)
+    return [Series(target, method, machine, tuple(sorted(points, key=_time_order)))
+            for (target, method, machine), points in sorted(grouped.items(), key=lambda item: series_order(*item[0]))]
+
+
+def method_rank(method: str) -> tuple[int, str]:
+    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
+
+
+def series_order(target: str, method: str, machine: str) -> tuple[str, tuple[int, str], str]:
+    return (target, method_rank(method), machine)

@@ -1,0 +1,204 @@
+"""`cfgbench history show`: each series' medians over CI runs, with change points marked.
+
+One Trend per (target, method, machine): the median of every run, its change
+against the run before, the change points Otava finds in the medians, and what
+changed in the environment (kernel, CPU, ...) between two runs, which often
+explains a step. Rendered as text, markdown (a CI job summary) or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cfgbench.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE, ChangePoint, find_change_points
+from cfgbench.errors import CfgbenchError
+from cfgbench.history import ENVIRONMENT_KEYS, Point, Series, load_history
+from cfgbench.units import format_time
+
+
+@dataclass(frozen=True)
+class Trend:
+    series: Series
+    change_points: tuple[ChangePoint, ...]
+
+    def change_point_at(self, index: int) -> ChangePoint | None:
+        return next((cp for cp in self.change_points if cp.index == index), None)
+
+    def vs_previous(self, index: int) -> float | None:
+        medians = self.series.medians
+        return medians[index] / medians[index - 1] - 1.0 if index > 0 else None
+
+    def environment_changes(self, index: int) -> list[str]:
+        """`kernel 6.8.0-45-generic -> 6.8.0-47-generic`: what differs from the run before."""
+        if index == 0:
+            return []
+        before, now = self.series.points[index - 1].environment, self.series.points[index].environment
+        return [f"{label} {before[key]} -> {now[key]}" for key, label in ENVIRONMENT_KEYS.items()
+                if key in before and key in now and before[key] != now[key]]
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    directory: str
+    trends: tuple[Trend, ...]
+    max_pvalue: float
+    min_change: float
+    last: int | None  # show only the last N runs of each series (detection uses them all)
+
+    @property
+    def machines(self) -> list[str]:
+        return list(dict.fromkeys(t.series.machine for t in self.trends))
+
+    @property
+    def change_count(self) -> int:
+        return sum(len(t.change_points) for t in self.trends)
+
+    def shown(self, trend: Trend) -> range:
+        n = len(trend.series.points)
+        return range(max(0, n - self.last) if self.last else 0, n)
+
+
+def _select(series: list[Series], attribute: str, wanted: Sequence[str], directory: str) -> list[Series]:
+    if not wanted:
+        return series
+    known = sorted({getattr(s, attribute) for s in series})
+    missing = [w for w in wanted if w not in known]
+    if missing:
+        raise CfgbenchError(f"no {attribute} {', '.join(missing)} in the history {directory}",
+                            f"choose from {', '.join(known)}")
+    return [s for s in series if getattr(s, attribute) in wanted]
+
+
+def history_report(directory: Path | str, max_pvalue: float = DEFAULT_MAX_PVALUE, min_change: float = DEFAULT_MIN_CHANGE,
+                   machines: Sequence[str] = (), methods: Sequence[str] = (), last: int | None = None) -> HistoryReport:
+    """The library entry point of `cfgbench history show`."""
+    series = load_history(directory)
+    series = _select(_select(series, "machine", machines, str(directory)), "method", methods, str(directory))
+    trends = tuple(Trend(s, tuple(find_change_points(s.medians, max_pvalue, min_change))) for s in series)
+    return HistoryReport(str(directory), trends, max_pvalue, min_change, last)
+
+
+# --- rendering ---------------------------------------------------------------
+
+def _date(date: datetime | None) -> str:
+    return date.strftime("%Y-%m-%d %H:%M") if date else "?"
+
+
+def _percent(change: float | None) -> str:
+    return "" if change is None else f"{change * 100:+.1f}%"
+
+
+def _commit(point: Point) -> str:
+    return point.commit[:12]
+
+
+def _heading(trend: Trend) -> str:
+    s = trend.series
+    return f"{s.target} · {s.method} · {s.machine}"
+
+
+def _where(trend: Trend) -> str:
+    env = trend.series.points[-1].environment
+    hypervisor = env.get("cfgbench_hypervisor")
+    parts = [env.get("cfgbench_environment"), hypervisor if hypervisor not in (None, "none") else None,
+             env.get("cfgbench_cpu_model")]
+    return ", ".join(p for p in parts if p)
+
+
+def describe_change_point(cp: ChangePoint) -> str:
+    return f"{_percent(cp.change)} ({format_time(cp.before)} -> {format_time(cp.after)}, p = {cp.pvalue:.2g})"
+
+
+def _remark(trend: Trend, index: int) -> str:
+    cp = trend.change_point_at(index)
+    parts = [f"change point: {describe_change_point(cp)}"] if cp else []
+    return "; ".join(parts + trend.environment_changes(index))
+
+
+def _summary(report: HistoryReport) -> str:
+    n, machines = len(report.trends), len(report.machines)
+    found = report.change_count
+    return (f"{n} series on {machines} machine{'s' * (machines != 1)}, "
+            f"{found or 'no'} change point{'s' * (found != 1)} "
+            f"(Apache Otava, p < {report.max_pvalue:g}"
+            + (f", at least {report.min_change * 100:g}%" if report.min_change else "") + ")")
+
+
+def render_text(report: HistoryReport) -> str:
+    lines = [f"History {report.directory}: {_summary(report)}"]
+    for trend in report.trends:
+        where = _where(trend)
+        lines += ["", _heading(trend) + (f" ({where})" if where else "")]
+        rows = [("date", "commit", "median", "vs previous", "")]
+        for i in report.shown(trend):
+            point = trend.series.points[i]
+            rows.append((_date(point.date), _commit(point), format_time(point.median), _percent(trend.vs_previous(i)),
+                         _remark(trend, i)))
+        widths = [max(len(row[c]) for row in rows) for c in range(4)]
+        for row in rows:
+            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]),
+                     row[3].rjust(widths[3]), row[4]]
+            lines.append(("  " + "  ".join(cells)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _md_change_table(report: HistoryReport) -> list[str]:
+    rows = [(t, cp) for t in report.trends for cp in t.change_points]
+    if not rows:
+        return []
+    lines = ["| target | method | machine | first run after | commit | before | after | change | p |",
+             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    for trend, cp in rows:
+        s, point = trend.series, trend.series.points[cp.index]
+        lines.append(f"| {s.target} | {s.method} | {s.machine} | {_date(point.date)} | `{_commit(point)}` | "
+                     f"{format_time(cp.before)} | {format_time(cp.after)} | **{_percent(cp.change)}** | {cp.pvalue:.2g} |")
+    return lines + [""]
+
+
+def render_markdown(report: HistoryReport) -> str:
+    lines = ["### cfgbench history", "", f"{_summary(report)}.", ""]
+    lines += _md_change_table(report)
+    for trend in report.trends:
+        where = _where(trend)
+        lines += [f"#### {_heading(trend)}", ""] + ([where, ""] if where else [])
+        lines += ["| date | commit | median | vs previous | |", "| --- | --- | ---: | ---: | --- |"]
+        for i in report.shown(trend):
+            point = trend.series.points[i]
+            remark = _remark(trend, i).replace("change point:", "**change point**", 1)
+            lines.append(f"| {_date(point.date)} | `{_commit(point)}` | {format_time(point.median)} | "
+                         f"{_percent(trend.vs_previous(i))} | {remark} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _point_json(trend: Trend, index: int) -> dict[str, Any]:
+    point = trend.series.points[index]
+    return {"date": point.date.isoformat() if point.date else None, "commit": point.commit,
+            "session": point.session, "file": str(point.path), "median": point.median, "values": len(point.values),
+            "vs_previous": trend.vs_previous(index), "environment_changes": trend.environment_changes(index)}
+
+
+def render_json(report: HistoryReport) -> str:
+    data = {
+        "history": report.directory,
+        "detector": {"library": "apache-otava", "max_pvalue": report.max_pvalue, "min_change": report.min_change},
+        "series": [{
+            "target": t.series.target, "method": t.series.method, "machine": t.series.machine,
+            "environment": t.series.points[-1].environment,
+            "runs": len(t.series.points),  # change point indices count from the first of them, shown or not
+            "points": [_point_json(t, i) for i in report.shown(t)],
+            "change_points": [{"index": cp.index, "date": _point_json(t, cp.index)["date"],
+                               "commit": t.series.points[cp.index].commit, "before": cp.before, "after": cp.after,
+                               "change": cp.change, "pvalue": cp.pvalue} for cp in t.change_points],
+        } for t in report.trends],
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+RENDERERS: dict[str, Callable[[HistoryReport], str]] = {"json": render_json, "markdown": render_markdown,
+                                                         "text": render_text}
