@@ -1,4 +1,5 @@
-"""matplotlib figures from result files: one row per target, one column per panel.
+"""matplotlib figures from result files: one row per target, one column per panel;
+and a history's trend (`plot --history`): one row per target, medians over CI runs.
 
 Only the object-oriented API on an Agg canvas: no pyplot state, no display.
 A panel is a function drawing one target's series on one Axes; PANELS maps
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyperf
@@ -27,6 +28,8 @@ from cfgbench.units import format_time
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+    from cfgbench.trend import HistoryReport, Trend
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
 
@@ -276,4 +279,70 @@ def plot_paths(paths: Sequence[str], output: Path | str, force: bool = False,
     _require_matplotlib()
     _refuse_existing(Path(output), force)  # before the slow part; checked again when saving
     figure = build_figure(load_result_files(paths), panels, size, dpi)
+    return save_figure(figure, output, force)
+
+
+# --- history: the trend of each target over CI runs --------------------------
+
+CHANGE_POINT_GID = "change-point"  # tests find the markers by it
+
+
+def _history_x(trend: Trend, dated: bool) -> list[Any]:
+    # Real dates when every run has one; else the run's position in its series.
+    points = trend.series.points
+    return [p.date for p in points] if dated else list(range(len(points)))
+
+
+def draw_history(ax: Axes, trends: Sequence[Trend], colors: dict[tuple[str, str], str], dated: bool) -> None:
+    """One line of medians per (method, machine); a dashed vertical line at each change point's first run."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    for trend in trends:
+        s, x = trend.series, _history_x(trend, dated)
+        color = colors[(s.method, s.machine)]
+        ax.plot(x, s.medians, marker="o", markersize=4, color=color, label=f"{s.method} · {s.machine}")
+        for cp in trend.change_points:
+            ax.axvline(x[cp.index], color=color, linestyle="--", linewidth=1.2, alpha=0.8, gid=CHANGE_POINT_GID)
+            ax.annotate(f"{cp.change * 100:+.1f}%", (x[cp.index], cp.after), xytext=(4, 4),
+                        textcoords="offset points", fontsize=8, color=color)
+    medians = np.concatenate([np.asarray(t.series.medians) for t in trends])
+    _time_axis(ax, "y", bool(medians.max() / medians.min() > LOG_SCALE_SPAN))
+    if dated:
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    else:
+        ax.set_xlabel("CI run")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+
+
+def build_history_figure(report: HistoryReport, size: tuple[int, int] | None = None, dpi: int = 100) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    targets = list(dict.fromkeys(t.series.target for t in report.trends))
+    keys = list(dict.fromkeys((t.series.method, t.series.machine) for t in report.trends))
+    colors = {key: f"C{i % 10}" for i, key in enumerate(keys)}  # the same line colour in every row
+    dated = all(p.date is not None for t in report.trends for p in t.series.points)
+    width, height = size or default_size(len(targets), 1)
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(len(targets), 1, squeeze=False)
+    for row, target in enumerate(targets):
+        draw_history(axes[row][0], [t for t in report.trends if t.series.target == target], colors, dated)
+        axes[row][0].set_title(target, fontsize=10)
+    figure.suptitle(f"cfgbench: median time per read over CI runs ({report.directory}); "
+                    "dashed: change points", fontsize=11)
+    return figure
+
+
+def plot_history(directory: Path | str, output: Path | str, force: bool = False,
+                 size: tuple[int, int] | None = None, dpi: int = 100) -> Path:
+    """The library entry point of `cfgbench plot --history DIR`."""
+    from cfgbench.trend import history_report
+
+    _require_matplotlib()
+    _refuse_existing(Path(output), force)
+    figure = build_history_figure(history_report(directory), size, dpi)
     return save_figure(figure, output, force)

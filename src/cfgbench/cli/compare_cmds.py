@@ -40,7 +40,7 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, metavar="RESULT.json...")
+@click.argument("files", nargs=-1, metavar="RESULT.json...")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="image to write (.png, .svg or .pdf)")
 @click.option("--force", is_flag=True, help="replace the output if it exists")
@@ -49,13 +49,22 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 @click.option("--panel", "panels", multiple=True, default=("distribution",), show_default=True,
               type=click.Choice(PANELS),
               help="per target: distribution of values, their ECDF, ECDF of single reads (repeatable)")
+@click.option("--history", "history_dir", default=None, type=click.Path(file_okay=False), metavar="DIR",
+              help="instead of files: a history's trend (median per CI run, one line per method and machine, "
+                   "change points dashed)")
 def plot(files: tuple[str, ...], output: str, force: bool, size: str | None, dpi: int,
-         panels: tuple[str, ...]) -> None:
-    """Plot the distribution of the values per target and file."""
+         panels: tuple[str, ...], history_dir: str | None) -> None:
+    """Plot the distribution of the values per target and file, or a history's trend."""
     from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
 
-    written = plotting.plot_paths(files, output, force=force, size=plotting.parse_size(size), dpi=dpi,
-                                  panels=panels)
+    if (history_dir is None) == (not files):
+        raise click.UsageError("give result files or --history DIR, not both" if files else
+                               "give result files, or --history DIR")
+    if history_dir is not None:
+        written = plotting.plot_history(history_dir, output, force=force, size=plotting.parse_size(size), dpi=dpi)
+    else:
+        written = plotting.plot_paths(files, output, force=force, size=plotting.parse_size(size), dpi=dpi,
+                                      panels=panels)
     click.echo(f"wrote {written}")
 
 
