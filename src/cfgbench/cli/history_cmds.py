@@ -1,4 +1,4 @@
-"""`cfgbench history add|show`: CI runs over time.
+"""`cfgbench history add|show` and `cfgbench fleet`: CI runs over time and across runners.
 
 Only parsing and printing here; the modules imported inside each command do
 the work (they pull in numpy and scipy, which `cfgbench run` must not load).
@@ -67,4 +67,22 @@ def history_show(directory: str, output_format: str, machines: tuple[str, ...], 
     click.echo(trend.RENDERERS[output_format](report), nl=False)
 
 
-COMMANDS: list[click.Command] = [history]
+@click.command()
+@click.argument("directories", nargs=-1, required=True, metavar="RUNNER_DIR...")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="markdown is what a CI job summary shows")
+@click.option("--reference", default=None, metavar="NAME",
+              help="the bare-metal environment guests are divided by (default: the first bare-metal one given)")
+def fleet(directories: tuple[str, ...], output_format: str, reference: str | None) -> None:
+    """Compare the runs of several runners, one directory each (pio.json, mmio.json, kernel.json).
+
+    Per target and environment: each method's median, pio/mmio (the cost of the
+    mechanism) and each method's guest/bare-metal factor (the cost of
+    virtualisation).
+    """
+    from cfgbench import fleet as fleets
+
+    click.echo(fleets.RENDERERS[output_format](fleets.fleet_report(directories, reference)), nl=False)
+
+
+COMMANDS: list[click.Command] = [history, fleet]
