@@ -6,7 +6,9 @@ Proved from the sources, without touching hardware:
   memory (the compiler is made to check that too);
 - no accessor, and no native function, offers a write;
 - nothing in src/ opens /dev/mem, /dev/port or a sysfs config file writably,
-  and the /dev/mem mapping is one read-only page;
+  and /dev/mem is mapped read-only, only inside an ECAM window;
+- the built code loads device memory through %eax/%ax/%al only (the AMD
+  family 10h MMCONFIG rule Linux follows);
 - ioperm is asked for 0xCF8-0xCFF only (iopl(3), all ports, is the fallback
   where ioperm is unavailable, as in pciutils)."""
 
@@ -22,10 +24,12 @@ import pytest
 
 import cfgbench
 from cfgbench import access
-from cfgbench._native import lib
+from cfgbench._native import _loops, ffi, lib
 from cfgbench.access import ecam, pio
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.address import TYPE1_ADDRESS_PORT
+
+from disasm import OBJDUMP, device_accesses, disassemble
 
 SRC = Path(cfgbench.__file__).parent
 NATIVE = SRC / "_native"
@@ -239,14 +243,57 @@ def test_the_read_only_check_has_teeth() -> None:
         assert is_read_only(call) == read_only, source
 
 
-def test_dev_mem_is_mapped_one_page_read_only() -> None:
-    """The only mapping is native: one mmap of CFG_PAGE (4096) bytes, PROT_READ;
-    Python maps nothing itself."""
+def test_dev_mem_is_mapped_read_only_in_pages_up_to_one_segment() -> None:
+    """The only mapping is native: one mmap call, PROT_READ, MAP_SHARED, of a
+    length the same function has checked to be whole 4 KiB pages and at most
+    256 MiB (one segment's 256 buses); nothing makes it writable; Python maps
+    nothing itself."""
     code = c_code(NATIVE / "loops.c")
     mappings = re.findall(r"\bmmap\s*\(([^;]*)\);", code)
     assert len(mappings) == 1
     arguments = [a.strip() for a in mappings[0].split(",")]
-    assert arguments[1] == "CFG_PAGE" and arguments[2] == "PROT_READ"
+    assert arguments[1:4] == ["(size_t)length", "PROT_READ", "MAP_SHARED"]
+    mapper = re.search(r"int cfg_map_config\(int fd, uint64_t physical, uint64_t length, void \*\*mapping\)\s*\{(.*?)\n\}", code, re.DOTALL)
+    assert mapper and "mmap" in mapper[1], "the mmap call moved out of cfg_map_config: the check is out of date"
+    checks = mapper[1].split("mmap")[0]
+    for rule in ("physical % CFG_PAGE", "length == 0", "length % CFG_PAGE", "length > CFG_MAX_MAP"):
+        assert rule in checks, rule
     assert re.search(r"#define CFG_PAGE 4096\b", code)
+    assert re.search(r"#define CFG_MAX_MAP \(256u << 20\)", code)
     assert "PROT_WRITE" not in code and "mprotect" not in code
     assert calls(Path(ecam.__file__), "mmap") == []
+
+
+def test_the_ecam_accessor_maps_only_pages_and_bus_ranges_of_its_windows() -> None:
+    """Every cfg_map_config call in the accessor goes through one method, given
+    either one function's page (PAGE_BYTES) or whole buses of a window."""
+    source = Path(ecam.__file__)
+    native_calls = calls(source, "cfg_map_config")
+    assert len(native_calls) == 1
+    mappers = [ast.unparse(c) for c in calls(source, "_map")]
+    assert len(mappers) == 2
+    assert any("PAGE_BYTES" in m and "function_address" not in m for m in mappers)
+    assert any("BUS_SHIFT" in m for m in mappers)
+    assert ecam.PAGE_BYTES == 4096
+
+
+X86_64 = lib.cfg_have_x86() and ffi.sizeof("void *") == 8
+BUILT_LIBRARY = Path(_loops.__file__)  # the module the tests import, not a fresh build
+EAX_FAMILY = {"%eax", "%ax", "%al"}
+
+
+@pytest.mark.skipif(OBJDUMP is None or not X86_64, reason="needs objdump and an x86-64 build")
+@pytest.mark.parametrize("function", ["cfg_time_loop", "cfg_time_many", "cfg_sample_loop", "cfg_read_once"])
+def test_device_memory_is_loaded_through_eax_only(function: str) -> None:
+    """Linux reads MMCONFIG space with `mov (%reg),%eax/%ax/%al` only
+    (mmio_config_read[bwl], arch/x86/include/asm/pci_x86.h): AMD family 10h
+    processors mishandle MMCONFIG accesses through other registers. Every
+    instruction of the built loops that may touch memory through a pointer
+    taken from cfg_target.mem must be such a load, for each width."""
+    code = disassemble(BUILT_LIBRARY)[function]
+    accesses = device_accesses(code, ffi.offsetof("struct cfg_target", "mem"))
+    wrong = [f"{i.address:#x}: {i.mnemonic} {','.join(i.operands)}" for i in accesses
+             if i.mnemonic not in ("mov", "movb", "movw", "movl") or i.operands[-1] not in EAX_FAMILY
+             or not re.fullmatch(r"\(%r\w+\)", i.operands[0])]
+    assert wrong == []
+    assert {i.operands[-1] for i in accesses} == EAX_FAMILY  # one load per width: the scan finds them

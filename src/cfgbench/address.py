@@ -13,10 +13,16 @@ TYPE1_ENABLE = 0x8000_0000
 LEGACY_CONFIG_SIZE = 256  # what type 1 can reach
 EXTENDED_CONFIG_SIZE = 4096  # what ECAM can reach
 WIDTHS = (1, 2, 4)
+# ACPI numbers segments with 16 bits. Linux gives the functions behind an
+# Intel VMD device domains from 0x10000 up (drivers/pci/controller/vmd.c,
+# printed as 10000:e0:00.0); its domain numbers are ints.
+MAX_SEGMENT = 0xFFFF
+MAX_DOMAIN = 0x7FFF_FFFF
+VMD_FIX = "use --method=kernel: a VMD domain's config space sits behind the VMD device's own BAR, which only the kernel's vmd driver maps"
 
 _BDF = re.compile(
     # Wider than valid (bus 100, function 8) so those get the out-of-range message.
-    r"^(?:(?P<domain>[0-9a-fA-F]{1,4}):)?(?P<bus>[0-9a-fA-F]{1,3}):"
+    r"^(?:(?P<domain>[0-9a-fA-F]{1,8}):)?(?P<bus>[0-9a-fA-F]{1,3}):"
     r"(?P<device>[0-9a-fA-F]{1,2})\.(?P<function>[0-9a-fA-F])$"
 )
 
@@ -31,7 +37,7 @@ class Bdf:
     function: int
 
     def __post_init__(self) -> None:
-        limits = (("domain", 0xFFFF), ("bus", 0xFF), ("device", 0x1F), ("function", 0x7))
+        limits = (("domain", MAX_DOMAIN), ("bus", 0xFF), ("device", 0x1F), ("function", 0x7))
         for field, limit in limits:
             value = getattr(self, field)
             if not 0 <= value <= limit:
@@ -43,9 +49,15 @@ class Bdf:
     def __str__(self) -> str:
         return f"{self.domain:04x}:{self.bus:02x}:{self.device:02x}.{self.function}"
 
+    @property
+    def in_vmd_domain(self) -> bool:
+        """Behind an Intel VMD device: in no ACPI segment, reached through the VMD's BAR."""
+        return self.domain > MAX_SEGMENT
+
 
 def parse_bdf(text: str) -> Bdf:
-    """Parse 'DDDD:BB:DD.F' or 'BB:DD.F' (hex, as lspci prints them)."""
+    """Parse 'DDDD:BB:DD.F' or 'BB:DD.F' (hex, as lspci prints them; VMD
+    domains have five digits or more)."""
     match = _BDF.match(text.strip())
     if not match:
         raise CfgbenchError(
@@ -90,7 +102,7 @@ def type1_address(bdf: Bdf, offset: int) -> int:
     if bdf.domain != 0:
         raise CfgbenchError(
             f"{bdf} is in PCI domain {bdf.domain:04x}; type 1 reaches domain 0 only",
-            "use --method=mmio or --method=kernel",
+            VMD_FIX if bdf.in_vmd_domain else "use --method=mmio or --method=kernel",
         )
     check_access(offset, 1, LEGACY_CONFIG_SIZE)
     return (

@@ -47,12 +47,14 @@ int cfg_time_many(const struct cfg_target *targets, uint64_t count, uint64_t n,
 /* One untimed read: the value is stored in *value; returns 0 or errno. */
 int cfg_read_once(const struct cfg_target *t, uint32_t *value);
 
-/* Map one function's 4 KiB ECAM page of /dev/mem, PROT_READ, into *page.
- * Native rather than Python's mmap, which dups the descriptor per mapping:
- * a scan maps thousands of pages. Returns 0 or a positive errno. The loops
- * reach the page only through cfg_target.mem, a pointer to const. */
-int cfg_map_config_page(int fd, uint64_t physical, void **page);
-void cfg_unmap_config_page(void *page);
+/* Map `length` bytes of /dev/mem at `physical` (both whole 4 KiB pages;
+ * length at most 256 MiB, one ECAM segment's 256 buses), PROT_READ, into
+ * *mapping: one function's page for single reads, whole buses for a scan.
+ * Native rather than Python's mmap, which dups the descriptor per mapping.
+ * Returns 0 or a positive errno. The loops reach the mapping only through
+ * cfg_target.mem, a pointer to const. */
+int cfg_map_config(int fd, uint64_t physical, uint64_t length, void **mapping);
+void cfg_unmap_config(void *mapping, uint64_t length);
 
 int cfg_have_x86(void);
 void cfg_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);

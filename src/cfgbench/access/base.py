@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +96,10 @@ class ConfigAccessor(ABC):
     def target_metadata(self, bdf: Bdf) -> dict[str, str]:
         """What a result should record about how this method reached bdf."""
         return {}
+
+    def prepare_targets(self, bdfs: Iterable[Bdf]) -> None:  # noqa: B027 (optional hook)
+        """Called before the targets of one benchmark are made: a method may
+        set up what they share (mmio maps a scan's bus range once)."""
 
     def __enter__(self) -> ConfigAccessor:
         self.open()

@@ -1,22 +1,45 @@
-"""mmio (alias ecam): volatile loads from the ECAM page of one function, via /dev/mem."""
+"""mmio (alias ecam): loads from the ECAM window mapped read-only through /dev/mem.
+
+Single reads map one function's 4 KiB page; a scan of many functions maps its
+bus range once (1 MiB a bus), so the harness pays no mapping per function that
+the other methods do not pay (prepare_targets)."""
 
 from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cfgbench._native import ffi, lib
 from cfgbench.access.base import ConfigAccessor, Detection
-from cfgbench.address import Bdf
+from cfgbench.address import VMD_FIX, Bdf, ecam_offset
 from cfgbench.errors import CfgbenchError
-from cfgbench.mcfg import EcamWindow, ecam_window_for, read_ecam_windows
+from cfgbench.mcfg import BUS_SHIFT, EcamWindow, ecam_window_for, read_ecam_windows
 from cfgbench.platform import kernel_cmdline, raw_access_blocker
 
 DEV_MEM = Path("/dev/mem")
 RELAXED_IOMEM = "iomem=relaxed"
 RELAXED_FIX = "boot with iomem=relaxed on the kernel command line (CONFIG_IO_STRICT_DEVMEM blocks mapping the ECAM window)"
+PAGE_BYTES = 4096  # one function's config space
+
+
+@dataclass(frozen=True)
+class _BusRange:
+    """Buses first..last of one ECAM window, mapped once (native pointer)."""
+
+    window: EcamWindow
+    first: int
+    last: int
+    pointer: Any
+
+    def covers(self, bdf: Bdf) -> bool:
+        return self.window.covers(bdf) and self.first <= bdf.bus <= self.last
+
+    def function_pointer(self, bdf: Bdf) -> Any:
+        return self.pointer + (ecam_offset(bdf, 0) - (self.first << BUS_SHIFT))
 
 
 class EcamAccessor(ConfigAccessor):
@@ -29,7 +52,9 @@ class EcamAccessor(ConfigAccessor):
         self.dev_mem = dev_mem
         self.windows: list[EcamWindow] = []
         self._fd = -1
-        self._pages: dict[Bdf, Any] = {}  # native pointers to mapped pages
+        self._pages: dict[Bdf, Any] = {}  # one function's mapped page
+        self._bus_ranges: list[_BusRange] = []
+        self._mappings: list[tuple[Any, int]] = []  # (native pointer, length) to unmap
 
     def detect(self) -> Detection:
         try:
@@ -59,9 +84,11 @@ class EcamAccessor(ConfigAccessor):
             raise CfgbenchError(f"cannot open {self.dev_mem} (permission denied)", self._denied_fix()) from None
 
     def _close(self) -> None:
-        for page in self._pages.values():
-            lib.cfg_unmap_config_page(page)
+        for pointer, length in self._mappings:
+            lib.cfg_unmap_config(pointer, length)
+        self._mappings.clear()
         self._pages.clear()
+        self._bus_ranges.clear()
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -70,30 +97,55 @@ class EcamAccessor(ConfigAccessor):
         return ecam_window_for(bdf, self.windows)
 
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
+        if bdf.in_vmd_domain:
+            raise CfgbenchError(
+                f"{bdf} is in VMD domain {bdf.domain:x}, whose ECAM is not in the MCFG table", VMD_FIX
+            )
         super().check_reach(bdf, offset, width)
         self.window_for(bdf)
 
     def target_metadata(self, bdf: Bdf) -> dict[str, str]:
         return {"cfgbench_ecam_window": str(self.window_for(bdf))}
 
-    def _page(self, bdf: Bdf) -> Any:
-        """Map only bdf's 4 KiB page, once, read-only (cfg_map_config_page)."""
+    def prepare_targets(self, bdfs: Iterable[Bdf]) -> None:
+        """Targets on many functions (a scan) read through one mapping of their
+        bus range per window, not a page each; a single function keeps its page."""
+        functions = set(bdfs)
+        if len(functions) < 2:
+            return
+        by_window: dict[EcamWindow, list[int]] = {}
+        for bdf in functions:
+            self.check_reach(bdf, 0, 4)
+            by_window.setdefault(self.window_for(bdf), []).append(bdf.bus)
+        for window, buses in by_window.items():
+            first, last = min(buses), max(buses)
+            if any(r.window == window and r.first <= first and last <= r.last for r in self._bus_ranges):
+                continue
+            address = window.base + (first << BUS_SHIFT)
+            pointer = self._map(address, (last - first + 1) << BUS_SHIFT, f"buses {first:02x}-{last:02x} of {window}")
+            self._bus_ranges.append(_BusRange(window, first, last, pointer))
+
+    def _function_pointer(self, bdf: Bdf) -> Any:
+        """Where bdf's config space is mapped: its bus range if prepared, else its own page."""
+        for bus_range in self._bus_ranges:
+            if bus_range.covers(bdf):
+                return bus_range.function_pointer(bdf)
         if bdf not in self._pages:
             address = self.window_for(bdf).function_address(bdf)
-            page = ffi.new("void **")
-            err = lib.cfg_map_config_page(self._fd, address, page)
-            if err:
-                if err == errno.EPERM:
-                    raise CfgbenchError(
-                        f"the kernel refused to map ECAM page {address:#x} of {bdf} from {self.dev_mem}",
-                        self._denied_fix(),
-                    )
-                raise CfgbenchError(
-                    f"mapping ECAM page {address:#x} of {bdf} failed: {os.strerror(err)}",
-                    "check the MCFG window (cfgbench info)",
-                )
-            self._pages[bdf] = page[0]
+            self._pages[bdf] = self._map(address, PAGE_BYTES, f"page {address:#x} of {bdf}")
         return self._pages[bdf]
+
+    def _map(self, address: int, length: int, what: str) -> Any:
+        """One read-only mapping (cfg_map_config), unmapped by close()."""
+        mapping = ffi.new("void **")
+        err = lib.cfg_map_config(self._fd, address, length, mapping)
+        if err:
+            if err == errno.EPERM:
+                raise CfgbenchError(f"the kernel refused to map ECAM {what} from {self.dev_mem}", self._denied_fix())
+            raise CfgbenchError(f"mapping ECAM {what} failed: {os.strerror(err)}", "check the MCFG window (cfgbench info)")
+        pointer = ffi.cast("const volatile uint8_t *", mapping[0])
+        self._mappings.append((mapping[0], length))
+        return pointer
 
     def _denied_fix(self) -> str:
         blocker = raw_access_blocker(str(self.dev_mem))
@@ -105,4 +157,4 @@ class EcamAccessor(ConfigAccessor):
 
     def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:
         target.kind = lib.CFG_KIND_MEM
-        target.mem = ffi.cast("const volatile uint8_t *", self._page(bdf)) + offset
+        target.mem = self._function_pointer(bdf) + offset

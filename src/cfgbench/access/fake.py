@@ -17,7 +17,8 @@ from cfgbench.address import Bdf, parse_bdf
 from cfgbench.errors import CfgbenchError
 
 FAKE_DUMP_ENV = "CFGBENCH_FAKE_DUMP"
-_HEADER = re.compile(r"^(?P<bdf>(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s")
+# Domains have four hex digits, or more behind an Intel VMD device (10000:e0:00.0).
+_HEADER = re.compile(r"^(?P<bdf>(?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s")
 _ROW = re.compile(r"^(?P<offset>[0-9a-fA-F]{2,3}):(?P<bytes>(?: [0-9a-fA-F]{2}){1,16})\s*$")
 
 
