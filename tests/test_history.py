@@ -97,6 +97,9 @@ def test_machines_stay_apart(tmp_path: Path) -> None:
     fill_history(tmp_path, hist, hostname="fv-az417-3", machine="vm-runner", env=LAB_KVM, seed=1,
                  means={"pio": {HOST_BRIDGE: 28e-6}, "mmio": {HOST_BRIDGE: 16e-6}})
     assert sorted(p.name for p in hist.iterdir()) == ["bm-1", "vm-runner"]
+    code, text, _ = run_cli("history", "show", str(hist), "--method", "pio")
+    assert f"{HOST_BRIDGE} · pio · vm-runner (guest (KVM) · QEMU Virtual CPU version 2.5+)" in text
+    assert f"{HOST_BRIDGE} · pio · bm-1 (bare metal · Intel(R) Xeon(R) Gold 6338" in text
     # The same dates and commits on both machines: same names, different directories.
     assert {p.name for p in (hist / "bm-1").iterdir()} >= {p.name for p in (hist / "vm-runner").iterdir()}
     found = change_indices(hist)

@@ -20,21 +20,9 @@ import pyperf
 
 from cfgbench.errors import CfgbenchError
 from cfgbench.history import METHOD_KEY, method_rank
+from cfgbench.hypervisors import describe_where
 from cfgbench.results import load_suite
 from cfgbench.units import format_time
-
-# CPUID leaf 0x40000000 vendor strings, as platform.py records them, to the names people use.
-HYPERVISORS = {
-    "KVMKVMKVM": "KVM",
-    "Microsoft Hv": "Hyper-V",
-    "VMwareVMware": "VMware",
-    "XenVMMXenVMM": "Xen",
-    "TCGTCGTCGTCG": "QEMU TCG",
-    "ACRNACRNACRN": "ACRN",
-    "bhyve bhyve": "bhyve",
-    " lrpepyh vr": "Parallels",
-}
-
 
 @dataclass(frozen=True)
 class Environment:
@@ -57,14 +45,7 @@ class Environment:
 
     @property
     def description(self) -> str:
-        if self.bare_metal:
-            where = "bare metal"
-        elif self.guest:
-            hv = HYPERVISORS.get(self.hypervisor.strip(), self.hypervisor)
-            where = f"guest ({hv})" if hv and hv not in ("unknown", "none") else "guest"
-        else:
-            where = "environment unknown"
-        return f"{where} · {self.cpu}" if self.cpu else where
+        return describe_where(self.kind, self.hypervisor, self.cpu)
 
 
 def _only(values: set[str], what: str, directory: Path) -> str:
@@ -213,7 +194,7 @@ def render_markdown(fleet: Fleet) -> str:
              "| " + " | ".join(header) + " |",
              "| " + " | ".join("---:" if i in numeric else "---" for i in range(len(header))) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines + ["", explanation(fleet), ""])
+    return "\n".join(lines + ["", explanation(fleet), "", ""])  # a blank line before whatever follows in the summary
 
 
 def render_text(fleet: Fleet) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from cfgbench.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE, ChangePoint, find_change_points
 from cfgbench.errors import CfgbenchError
 from cfgbench.history import ENVIRONMENT_KEYS, Point, Series, load_history
+from cfgbench.hypervisors import describe_where
 from cfgbench.units import format_time
 
 
@@ -104,10 +105,9 @@ def _heading(trend: Trend) -> str:
 
 def _where(trend: Trend) -> str:
     env = trend.series.points[-1].environment
-    hypervisor = env.get("cfgbench_hypervisor")
-    parts = [env.get("cfgbench_environment"), hypervisor if hypervisor not in (None, "none") else None,
-             env.get("cfgbench_cpu_model")]
-    return ", ".join(p for p in parts if p)
+    if not any(key in env for key in ("cfgbench_environment", "cfgbench_cpu_model")):
+        return ""
+    return describe_where(env.get("cfgbench_environment"), env.get("cfgbench_hypervisor"), env.get("cfgbench_cpu_model"))
 
 
 def describe_change_point(cp: ChangePoint) -> str:
@@ -173,7 +173,7 @@ def render_markdown(report: HistoryReport) -> str:
             lines.append(f"| {_date(point.date)} | `{_commit(point)}` | {format_time(point.median)} | "
                          f"{_percent(trend.vs_previous(i))} | {remark} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"  # a blank line before whatever follows in the summary
 
 
 def _point_json(trend: Trend, index: int) -> dict[str, Any]:
