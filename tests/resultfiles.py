@@ -90,11 +90,21 @@ def noisy_values(mean_s: float, n: int = 30, rel_std: float = 0.01, seed: int = 
     return mean_s * (1 + rel_std * rng.standard_normal(n))
 
 
-def make_benchmark(values: Sequence[float], metadata: Mapping[str, Any], values_per_run: int = 3) -> pyperf.Benchmark:
-    """One pyperf benchmark; values are split into runs as pyperf's worker processes would write them."""
+def make_benchmark(values: Sequence[float], metadata: Mapping[str, Any], values_per_run: int = 3,
+                   session: str | None = None) -> pyperf.Benchmark:
+    """One pyperf benchmark; values are split into runs as worker processes would write them.
+
+    With a session, the runs carry it and the rounds of their values, as the
+    interleaved schedule writes them: files of one session pair by round."""
     chunks = [values[i:i + values_per_run] for i in range(0, len(values), values_per_run)]
-    runs = [pyperf.Run([float(v) for v in chunk], metadata=dict(metadata), collect_metadata=False)
-            for chunk in chunks]
+    runs = []
+    for index, chunk in enumerate(chunks):
+        run_md = dict(metadata)
+        if session is not None:
+            first = index * values_per_run
+            run_md.update(cfgbench_session=session, cfgbench_schedule="interleaved", cfgbench_process=index,
+                          cfgbench_rounds=",".join(str(first + i) for i in range(len(chunk))))
+        runs.append(pyperf.Run([float(v) for v in chunk], metadata=run_md, collect_metadata=False))
     return pyperf.Benchmark(runs)
 
 
@@ -105,15 +115,42 @@ def write_suite(path: Path, benchmarks: Sequence[pyperf.Benchmark]) -> Path:
 
 def write_result(path: Path, method: str, means: Mapping[str, float], env: Mapping[str, Any] = LAB_TCG,
                  n: int = 30, rel_std: float = 0.01, seed: int = 0,
-                 values: Mapping[str, Sequence[float]] | None = None, **extra: Any) -> Path:
+                 values: Mapping[str, Sequence[float]] | None = None, session: str | None = None,
+                 **extra: Any) -> Path:
     """A cfgbench result file: one benchmark per target, values around the given means (seconds).
 
     `values` overrides the generated values of some targets with exact ones.
+    A session makes it one run of the interleaved schedule (see make_benchmark).
     """
     benchmarks = []
     for index, (target, mean) in enumerate(means.items()):
         target_values = (values or {}).get(target)
         if target_values is None:
             target_values = noisy_values(mean, n, rel_std, seed + index)
-        benchmarks.append(make_benchmark(list(target_values), metadata_for(method, target, env, **extra)))
+        benchmarks.append(make_benchmark(list(target_values), metadata_for(method, target, env, **extra),
+                                         session=session))
+    return write_suite(path, benchmarks)
+
+
+def write_runs(path: Path, method: str, means: Mapping[str, float], runs: int, env: Mapping[str, Any] = LAB_TCG,
+               n: int = 12, rel_std: float = 0.01, run_spread: float = 0.02, seed: int = 0,
+               first_session: int = 0, **extra: Any) -> Path:
+    """Several runs (sessions) of one method in one file, as --append gathers
+    them: each run's level moves by `run_spread` (the run-to-run noise)."""
+    rng = np.random.default_rng(seed + 1000)
+    levels = 1 + run_spread * rng.standard_normal(runs)
+    benchmarks = []
+    for index, (target, mean) in enumerate(means.items()):
+        metadata = metadata_for(method, target, env, **extra)
+        bench: pyperf.Benchmark | None = None
+        for run, level in enumerate(levels):
+            values = noisy_values(mean * level, n, rel_std, seed + 100 * run + index)
+            part = make_benchmark(list(values), metadata, values_per_run=n,
+                                  session=f"run-{first_session + run}")
+            if bench is None:
+                bench = part
+            else:
+                bench.add_runs(part)
+        assert bench is not None
+        benchmarks.append(bench)
     return write_suite(path, benchmarks)

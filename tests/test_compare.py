@@ -1,4 +1,6 @@
-"""cfgbench compare: statistics, verdicts, the gate, rendering and error handling, on synthetic files."""
+"""cfgbench compare: ratios with confidence intervals from the right unit (paired
+rounds, or runs), the three-state gate, rendering and error handling, on
+synthetic files built with pyperf's own API (tests/resultfiles.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from click.testing import CliRunner
 
 from cfgbench import compare
 from cfgbench.cli import main
+from cfgbench.compare import stats
 from cfgbench.errors import CfgbenchError
 from resultfiles import (
     BARE_METAL,
@@ -22,12 +25,13 @@ from resultfiles import (
     LAB_KVM,
     LAB_TCG,
     make_benchmark,
-    noisy_values,
     write_result,
+    write_runs,
     write_suite,
 )
 
 PIO_NS = {HOST_BRIDGE: 170e-9, HOST_BRIDGE_EXT: 175e-9}
+EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
 
 def scaled(means: dict[str, float], factor: float) -> dict[str, float]:
@@ -44,75 +48,119 @@ def baseline(tmp_path: Path) -> Path:
     return write_result(tmp_path / "baseline.json", "pio", PIO_NS, seed=1)
 
 
-def later(tmp_path: Path, name: str, factor: float, **kwargs) -> Path:
-    """The baseline's exact noise, shifted by `factor`: a planted, known change."""
-    return write_result(tmp_path / name, "pio", scaled(PIO_NS, factor), seed=1, **kwargs)
+@pytest.fixture
+def baseline_runs(tmp_path: Path) -> Path:
+    """Five runs of pio, 2% apart from run to run (the noise a gate must not call a regression)."""
+    return write_runs(tmp_path / "baseline-runs.json", "pio", PIO_NS, runs=5, run_spread=0.02, seed=1)
 
 
-# ----------------------------------------------------------------------------- the gate
+def candidate(tmp_path: Path, name: str, factor: float, runs: int = 1, seed: int = 50) -> Path:
+    """Runs at exactly `factor` times the baseline's level: a planted, known change."""
+    return write_runs(tmp_path / name, "pio", scaled(PIO_NS, factor), runs=runs, run_spread=0.0, seed=seed,
+                      first_session=100)
 
 
-def test_planted_10pct_regression_fails_the_gate(tmp_path: Path, baseline: Path) -> None:
-    slower = later(tmp_path, "slower.json", 1.10)
-    code, out, err = run_cli("compare", str(baseline), str(slower), "--fail-if", "mean:5%")
-    assert code == 1
-    assert "gate FAILED" in out
-    assert f"{HOST_BRIDGE} in {slower}" in err
-    assert "+10.0%" in err and "significant, p =" in err
+# ----------------------------------------------------------------------------- the gate: three outcomes
 
 
-def test_planted_1pct_change_passes_the_gate(tmp_path: Path, baseline: Path) -> None:
-    slightly = later(tmp_path, "slightly.json", 1.01)
-    code, out, err = run_cli("compare", str(baseline), str(slightly), "--fail-if", "mean:5%", "--fail-if", "median:5%")
-    assert code == 0, err
-    assert "gate passed" in out
-    assert err == ""
+def test_three_values_a_side_three_times_slower_is_inconclusive(tmp_path: Path, baseline: Path) -> None:
+    """Today's failure: 3 values a side cannot reach alpha, and one run a side says nothing about run-to-run noise."""
+    base = write_result(tmp_path / "three.json", "pio", PIO_NS, n=3, seed=1)
+    slower = write_result(tmp_path / "slower.json", "pio", scaled(PIO_NS, 3.0), n=3, seed=1)
+    code, out, err = run_cli("compare", str(base), str(slower), "--fail-if", "mean:5%")
+    assert code == EXIT_INCONCLUSIVE
+    assert "INCONCLUSIVE (exit 3)" in out
+    assert "cfgbench: gate: inconclusive (exit 3)" in err
+
+
+def test_one_run_a_side_is_never_called_significant(tmp_path: Path) -> None:
+    """Values within a run are not independent of its conditions: 30 values a side do not make two runs comparable."""
+    a = write_result(tmp_path / "a.json", "pio", PIO_NS, seed=1, session="monday")
+    b = write_result(tmp_path / "b.json", "pio", scaled(PIO_NS, 1.07), seed=2, session="tuesday")
+    report = compare.compare_paths([str(a), str(b)], ["mean:5%"])
+    assert all(c.estimate.design == stats.UNTESTED for t in report.targets for c in t.comparisons)
+    assert all(not c.estimate.significant for t in report.targets for c in t.comparisons)
+    assert report.gate_outcome == compare.INCONCLUSIVE and report.exit_code == EXIT_INCONCLUSIVE
+    assert "run-to-run spread is unknown" in compare.render_text(report)
+
+
+def test_a_planted_regression_against_several_baseline_runs_fails(tmp_path: Path, baseline_runs: Path) -> None:
+    slower = candidate(tmp_path, "slower.json", 1.25)
+    code, out, _ = run_cli("compare", str(baseline_runs), str(slower), "--fail-if", "mean:5%")
+    assert code == EXIT_REGRESSION, out
+    assert "REGRESSION (exit 1)" in out
+    assert "is above the limit 1.05x" in out
+
+
+def test_run_to_run_noise_is_not_a_regression(tmp_path: Path, baseline_runs: Path) -> None:
+    same = candidate(tmp_path, "same.json", 1.0)
+    code, out, _ = run_cli("compare", str(baseline_runs), str(same), "--fail-if", "median:10%")
+    assert code == EXIT_OK, out
+    assert "NO REGRESSION (exit 0)" in out
+
+
+def test_a_change_near_the_limit_is_inconclusive(tmp_path: Path, baseline_runs: Path) -> None:
+    near = candidate(tmp_path, "near.json", 1.05)
+    code, out, _ = run_cli("compare", str(baseline_runs), str(near), "--fail-if", "median:5%")
+    assert code == EXIT_INCONCLUSIVE, out
+    assert "straddles the limit" in out
 
 
 @pytest.mark.parametrize("rule", ["mean:5%", "median:5%", "median:+10ns", "mean:0%"])
-def test_a_faster_later_file_never_fails(tmp_path: Path, baseline: Path, rule: str) -> None:
-    faster = later(tmp_path, "faster.json", 0.80)
-    code, out, _ = run_cli("compare", str(baseline), str(faster), "--fail-if", rule)
-    assert code == 0
-    assert "pio (faster) ran 1.25 ± 0.02 times faster than pio (baseline)" in out
+def test_a_faster_later_file_never_fails(tmp_path: Path, baseline_runs: Path, rule: str) -> None:
+    faster = candidate(tmp_path, "faster.json", 0.7)
+    code, _, _ = run_cli("compare", str(baseline_runs), str(faster), "--fail-if", rule)
+    assert code == EXIT_OK
 
 
-def test_reversing_the_files_turns_a_speedup_into_a_failure(tmp_path: Path, baseline: Path) -> None:
-    faster = later(tmp_path, "faster.json", 0.80)
-    code, _, err = run_cli("compare", str(faster), str(baseline), "--fail-if", "median:5%")
-    assert code == 1
-    assert "+25.0%" in err
+def test_reversing_the_files_turns_a_speedup_into_a_regression(tmp_path: Path) -> None:
+    fast = write_runs(tmp_path / "fast.json", "pio", PIO_NS, runs=4, seed=1)
+    slow = write_runs(tmp_path / "slow.json", "pio", scaled(PIO_NS, 1.3), runs=4, seed=2, first_session=10)
+    assert run_cli("compare", str(slow), str(fast), "--fail-if", "mean:5%")[0] == EXIT_OK
+    assert run_cli("compare", str(fast), str(slow), "--fail-if", "mean:5%")[0] == EXIT_REGRESSION
 
 
-@pytest.mark.parametrize(("shift_ns", "expected_code"), [(150, 0), (300, 1)])
-def test_absolute_threshold(tmp_path: Path, shift_ns: int, expected_code: int) -> None:
-    ref_values = noisy_values(1e-6, seed=5)
-    ref = write_result(tmp_path / "ref.json", "kernel", {HOST_BRIDGE: 1e-6}, values={HOST_BRIDGE: ref_values})
-    new = write_result(tmp_path / "new.json", "kernel", {HOST_BRIDGE: 1e-6},
-                       values={HOST_BRIDGE: ref_values + shift_ns * 1e-9})
-    code, _, err = run_cli("compare", str(ref), str(new), "--fail-if", "median:+200ns")
-    assert code == expected_code, err
+@pytest.mark.parametrize(("shift_ns", "expected"), [(150, EXIT_OK), (300, EXIT_REGRESSION)])
+def test_absolute_threshold(tmp_path: Path, shift_ns: int, expected: int) -> None:
+    base = write_runs(tmp_path / "base.json", "pio", {HOST_BRIDGE: 1e-6}, runs=5, run_spread=0.01, seed=1)
+    other = write_runs(tmp_path / "other.json", "pio", {HOST_BRIDGE: 1e-6 + shift_ns * 1e-9 - 140e-9}, runs=5,
+                       run_spread=0.01, seed=2, first_session=10)
+    assert run_cli("compare", str(base), str(other), "--fail-if", "median:+100ns")[0] == expected
 
 
-def test_a_slowdown_that_is_not_significant_does_not_trip(tmp_path: Path) -> None:
-    # One interrupt-sized outlier raises the mean by >10%, the ranks barely move.
-    values = noisy_values(200e-9, n=30, seed=7)
-    spiked = values.copy()
-    spiked[0] += 30 * 200e-9 * 0.12
-    ref = write_result(tmp_path / "ref.json", "mmio", {HOST_BRIDGE: 200e-9}, values={HOST_BRIDGE: values})
-    new = write_result(tmp_path / "new.json", "mmio", {HOST_BRIDGE: 200e-9}, values={HOST_BRIDGE: spiked})
-    report = compare.compare_paths([str(ref), str(new)], ["mean:5%"])
-    target = report.targets[0]
-    assert target.samples[1].mean > 1.10 * target.samples[0].mean
-    assert not target.comparisons[0].significance.significant
-    assert not report.gate_failed
+def test_every_rule_is_judged_and_the_worst_outcome_wins(tmp_path: Path, baseline_runs: Path) -> None:
+    slower = candidate(tmp_path, "slower.json", 1.25)
+    report = compare.compare_paths([str(baseline_runs), str(slower)], ["mean:50%", "median:5%"])
+    outcomes = {(v.threshold.text, v.outcome) for v in report.verdicts}
+    assert ("mean:50%", compare.NO_REGRESSION) in outcomes
+    assert ("median:5%", compare.REGRESSION) in outcomes
+    assert report.exit_code == EXIT_REGRESSION
 
 
-def test_only_the_rule_that_is_exceeded_trips(tmp_path: Path, baseline: Path) -> None:
-    slower = later(tmp_path, "slower.json", 1.10)
-    report = compare.compare_paths([str(baseline), str(slower)], ["mean:50%", "median:5%"])
-    assert {trip.threshold.text for trip in report.trips} == {"median:5%"}
-    assert {trip.target for trip in report.trips} == {HOST_BRIDGE, HOST_BRIDGE_EXT}
+def test_a_baseline_from_another_environment_is_refused(tmp_path: Path) -> None:
+    metal = write_runs(tmp_path / "metal.json", "pio", PIO_NS, runs=3, env=BARE_METAL)
+    guest = write_runs(tmp_path / "guest.json", "pio", PIO_NS, runs=3, env=LAB_KVM, first_session=10)
+    code, _, err = run_cli("compare", str(metal), str(guest), "--fail-if", "mean:5%")
+    assert code == EXIT_ERROR
+    assert err.count("\n") == 1 and "another environment" in err and "--allow-other-environment" in err
+    assert "environment bare-metal vs guest" in err
+    allowed = run_cli("compare", str(metal), str(guest), "--fail-if", "mean:5%", "--allow-other-environment")
+    assert allowed[0] in (EXIT_OK, EXIT_INCONCLUSIVE, EXIT_REGRESSION)
+    assert run_cli("compare", str(metal), str(guest))[0] == EXIT_OK  # plain compare shows the differences
+
+
+def test_another_method_is_another_environment_for_the_gate(tmp_path: Path, baseline_runs: Path) -> None:
+    mmio = write_runs(tmp_path / "mmio.json", "mmio", PIO_NS, runs=5, first_session=10)
+    code, _, err = run_cli("compare", str(baseline_runs), str(mmio), "--fail-if", "mean:5%")
+    assert code == EXIT_ERROR and "method pio vs mmio" in err
+
+
+def test_lab_runs_on_different_physical_hosts_are_different_environments(tmp_path: Path) -> None:
+    fast_host = write_runs(tmp_path / "a.json", "pio", PIO_NS, runs=3, cfgbench_lab_host_cpu="EPYC 9654")
+    slow_host = write_runs(tmp_path / "b.json", "pio", PIO_NS, runs=3, cfgbench_lab_host_cpu="Xeon E5-2620",
+                           first_session=10)
+    code, _, err = run_cli("compare", str(fast_host), str(slow_host), "--fail-if", "mean:5%")
+    assert code == EXIT_ERROR and "lab host CPU" in err
 
 
 @pytest.mark.parametrize(("text", "statistic", "relative", "absolute"), [
@@ -136,78 +184,122 @@ def test_bad_threshold_is_one_line_exit_2(tmp_path: Path, baseline: Path, text: 
     assert err.startswith("cfgbench: error: --fail-if") and err.count("\n") == 1
 
 
+
 # ----------------------------------------------------------------------------- statistics
 
 
-def test_speed_ratio_propagates_relative_errors() -> None:
-    ref = compare.Sample((99.0, 101.0))  # mean 100, std sqrt(2)
-    other = compare.Sample((196.0, 204.0))  # mean 200, std 4 sqrt(2)
-    ratio, error = compare.speed_ratio(ref, other)
-    assert ratio == pytest.approx(2.0)
-    assert error == pytest.approx(2.0 * np.hypot(np.sqrt(2) / 100, 4 * np.sqrt(2) / 200))
+def paired_files(tmp_path: Path, ratio: float, rounds: int, session: str = "s1", drift: float = 0.0,
+                 noise: float = 0.03, seed: int = 0) -> tuple[Path, Path]:
+    """pio and mmio of one interleaved run: per round, both see the machine's
+    state (drift, shared noise); mmio's own noise on top."""
+    rng = np.random.default_rng(seed)
+    machine = (1 + drift * np.arange(rounds) / rounds) * (1 + noise * rng.standard_normal(rounds))
+    pio = 170e-9 * machine * (1 + 0.005 * rng.standard_normal(rounds))
+    mmio = 170e-9 * ratio * machine * (1 + 0.005 * rng.standard_normal(rounds))
+    return (write_result(tmp_path / f"pio-{seed}.json", "pio", {HOST_BRIDGE: 0}, values={HOST_BRIDGE: pio},
+                         session=session),
+            write_result(tmp_path / f"mmio-{seed}.json", "mmio", {HOST_BRIDGE: 0}, values={HOST_BRIDGE: mmio},
+                         session=session))
 
 
-@pytest.mark.parametrize(("ratio", "error", "sentence"), [
-    (0.5, 0.01, "mmio ran 2.00 ± 0.04 times faster than pio"),
-    (1.52, 0.03, "mmio ran 1.52 ± 0.03 times slower than pio"),
-    (1.0, 0.0, "mmio ran as fast as pio"),
-])
-def test_speed_sentence(ratio: float, error: float, sentence: str) -> None:
-    assert compare.speed_sentence("mmio", "pio", ratio, error) == sentence
+def test_one_interleaved_run_pairs_values_by_round(tmp_path: Path) -> None:
+    pio, mmio = paired_files(tmp_path, 0.55, rounds=48, drift=0.5)
+    [target] = compare.compare_paths([str(pio), str(mmio)]).targets
+    e = target.comparisons[0].estimate
+    assert e.design == stats.PAIRED and e.units == 48 and e.unit_name == "paired rounds"
+    assert e.low is not None and e.high is not None and e.low < 0.55 < e.high
+    assert e.high / e.low < 1.02  # the machine's drift cancels in each round
+    assert e.significant and e.test == "Wilcoxon signed-rank"
 
 
-def test_rank_test_power_bound() -> None:
-    # Exact two-sided Mann-Whitney: min p = 2 / C(n1 + n2, n1).
-    assert not compare.rank_test_can_reach_alpha(3, 3)  # 2/20 = 0.1
-    assert compare.rank_test_can_reach_alpha(4, 4)  # 2/70 < 0.05
+def test_the_interval_narrows_with_more_rounds(tmp_path: Path) -> None:
+    widths = []
+    for rounds in (12, 48, 192):
+        pio, mmio = paired_files(tmp_path, 0.55, rounds=rounds, noise=0.0, seed=rounds)
+        e = compare.compare_paths([str(pio), str(mmio)]).targets[0].comparisons[0].estimate
+        assert e.low is not None and e.high is not None
+        widths.append(e.high - e.low)
+    assert widths[0] > widths[1] > widths[2]
 
 
-def test_too_few_values_are_flagged(tmp_path: Path) -> None:
-    ref = write_result(tmp_path / "a.json", "pio", {HOST_BRIDGE: 170e-9}, n=3)
-    new = write_result(tmp_path / "b.json", "pio", {HOST_BRIDGE: 340e-9}, n=3)
-    report = compare.compare_paths([str(ref), str(new)], ["mean:5%"])
-    assert not report.gate_failed
-    assert any("can never reach p < 0.05" in w and "record more values" in w for w in report.warnings)
+def test_too_few_pairs_get_an_interval_but_no_verdict(tmp_path: Path) -> None:
+    pio, mmio = paired_files(tmp_path, 0.5, rounds=5)
+    e = compare.compare_paths([str(pio), str(mmio)]).targets[0].comparisons[0].estimate
+    assert e.has_interval and e.p_value is None
+    assert "needs at least 6" in e.note
 
 
-def test_without_scipy_falls_back_to_welch(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compare, "_have_scipy", lambda: False)
-    a = noisy_values(100e-9, seed=1)
-    assert compare.significance(a, a * 1.10).significant
-    assert compare.significance(a, noisy_values(100e-9, seed=2)).test == "Welch t"
-    assert not compare.significance(a, noisy_values(100e-9, seed=2)).significant
-    assert "Welch" in compare.describe_significance_test()
+def test_several_runs_put_the_run_to_run_spread_in_the_interval(tmp_path: Path) -> None:
+    """Boots of the lab: each run's paired ratio differs; the interval is over runs."""
+    ratios = (0.50, 0.55, 0.60)
+    pio_runs, mmio_runs = [], []
+    for k, ratio in enumerate(ratios):
+        pio, mmio = paired_files(tmp_path, ratio, rounds=24, session=f"boot-{k}", seed=k)
+        pio_runs.append(compare.load_result_file(str(pio)).benchmarks[HOST_BRIDGE])
+        mmio_runs.append(compare.load_result_file(str(mmio)).benchmarks[HOST_BRIDGE])
+    for extra_pio, extra_mmio in zip(pio_runs[1:], mmio_runs[1:], strict=True):
+        pio_runs[0].add_runs(extra_pio)
+        mmio_runs[0].add_runs(extra_mmio)
+    e = stats.estimate(pio_runs[0], mmio_runs[0])
+    assert e.design == stats.PAIRED and e.unit_name == "runs" and e.units == 3
+    assert [round(r, 2) for r in e.per_run] == pytest.approx(ratios, abs=0.01)
+    assert e.low is not None and e.high is not None
+    assert e.low < 0.50 and e.high > 0.60  # every run's ratio lies inside
+    assert "3 runs of 72 paired rounds" in e.rests_on()
 
 
-def test_significance_of_one_value_is_never_claimed() -> None:
-    verdict = compare.significance([1e-7], [2e-7])
-    assert not verdict.significant and "fewer than 2" in verdict.describe()
+def test_sequential_files_of_one_run_are_compared_unpaired_with_a_warning(tmp_path: Path) -> None:
+    pio = write_result(tmp_path / "pio.json", "pio", PIO_NS, seed=1, session="same")
+    mmio = write_result(tmp_path / "mmio.json", "mmio", scaled(PIO_NS, 0.6), seed=2, session="same")
+    for path in (pio, mmio):  # the sequential schedule records no rounds
+        data = json.loads(path.read_text())
+        for bench in data["benchmarks"]:
+            for run in bench["runs"]:
+                run["metadata"].pop("cfgbench_rounds", None)
+            bench["metadata"].pop("cfgbench_rounds", None)
+        path.write_text(json.dumps(data))
+    report = compare.compare_paths([str(pio), str(mmio)])
+    e = report.targets[0].comparisons[0].estimate
+    assert e.design == stats.UNPAIRED and e.significant and e.test == "Welch t on log values"
+    assert any("sequential schedule" in w for w in report.warnings)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (433.2e-9, "433.2 ns"), (1.523e-6, "1.52 us"), (28.43e-6, "28.4 us"), (0.5e-9, "0.50 ns"), (2.5e-3, "2.50 ms"),
-])
-def test_format_time(seconds: float, text: str) -> None:
-    assert compare.format_time(seconds) == text
+def test_two_clusters_are_found_and_one_cluster_is_not() -> None:
+    rng = np.random.default_rng(3)
+    steady = 300e-9 * (1 + 0.02 * rng.standard_normal(24))
+    switched = np.concatenate([steady[:14], 560e-9 * (1 + 0.02 * rng.standard_normal(10))])
+    found = stats.two_clusters(list(switched))
+    assert found is not None and found.n_low == 14 and found.n_high == 10
+    assert found.low == pytest.approx(300e-9, rel=0.05) and found.high == pytest.approx(560e-9, rel=0.05)
+    assert stats.two_clusters(list(steady)) is None
 
 
-def test_format_time_with_spread_shares_the_unit() -> None:
-    assert compare.format_time(28.4e-6, 0.31e-6) == "28.4 ± 0.3 us"
+def test_values_in_two_clusters_are_warned_about(tmp_path: Path, baseline: Path) -> None:
+    values = [300e-9] * 14 + [560e-9] * 10
+    split = write_result(tmp_path / "split.json", "mmio", {HOST_BRIDGE: 0}, values={HOST_BRIDGE: values})
+    report = compare.compare_paths([str(baseline), str(split)])
+    assert any("fall into two clusters, 300.0 ns (14 values) and 560.0 ns (10)" in w for w in report.warnings)
+
+
+def test_format_time_is_shared(baseline: Path) -> None:
+    from cfgbench.units import format_time
+
+    assert format_time(4.332e-7) == "433.2 ns" and format_time(28.4e-6, 0.31e-6) == "28.4 ± 0.3 us"
 
 
 # ----------------------------------------------------------------------------- labels and environments
 
 
-def test_two_lab_runs_and_a_kernel_run_in_one_table(tmp_path: Path) -> None:
-    pio = write_result(tmp_path / "pio.json", "pio", PIO_NS, seed=1)
-    mmio = write_result(tmp_path / "mmio.json", "mmio", {HOST_BRIDGE: 110e-9, HOST_BRIDGE_EXT: 112e-9}, seed=2)
-    kernel = write_result(tmp_path / "kernel.json", "kernel", {HOST_BRIDGE: 3.2e-6, HOST_BRIDGE_EXT: 3.0e-6}, seed=3)
+def test_three_methods_of_one_run_in_one_table(tmp_path: Path) -> None:
+    pio = write_result(tmp_path / "pio.json", "pio", PIO_NS, seed=1, session="lab")
+    mmio = write_result(tmp_path / "mmio.json", "mmio", {HOST_BRIDGE: 110e-9, HOST_BRIDGE_EXT: 112e-9}, seed=2,
+                        session="lab")
+    kernel = write_result(tmp_path / "kernel.json", "kernel", {HOST_BRIDGE: 3.2e-6, HOST_BRIDGE_EXT: 3.0e-6},
+                          seed=3, session="lab")
     code, out, _ = run_cli("compare", str(pio), str(mmio), str(kernel))
-    assert code == 0
-    assert "mmio ran 1.55 ± 0.02 times faster than pio" in out
-    assert "kernel ran 18.8 ± 0.3 times slower than pio" in out
-    assert out.count("significant, p =") == 2 * 2 * 2  # (table + sentence) x 2 files x 2 targets
-    assert "Mann-Whitney U" in out
+    assert code == EXIT_OK
+    assert "mmio ran 1.55x faster than pio (95% CI 1.54-1.55, 30 paired rounds; significant, Wilcoxon" in out
+    assert "kernel ran 18.8x slower than pio (95% CI 18.7-18.9, 30 paired rounds; significant" in out
 
 
 def test_same_method_files_are_told_apart_by_environment(tmp_path: Path) -> None:
@@ -227,14 +319,14 @@ def test_environment_differences_are_shown_above_the_table(tmp_path: Path) -> No
     guest = write_result(tmp_path / "guest.json", "pio", {HOST_BRIDGE: 28e-6}, env=LAB_KVM)
     metal = write_result(tmp_path / "metal.json", "mmio", {HOST_BRIDGE: 270e-9}, env=BARE_METAL)
     code, out, _ = run_cli("compare", str(guest), str(metal))
-    assert code == 0
-    env_block, _, table = out.partition("Significance:")
+    assert code == EXIT_OK
+    env_block, _, table = out.partition("Ratios are time ratios")
     assert "Environment differs in:" in env_block
     for label in ("method", "environment", "hypervisor", "kernel release", "CPU", "lab accel"):
         assert f"\n  {label} " in env_block
     assert "KVMKVMKVM" in env_block and "bare-metal" in env_block
     assert "Same in all files: cfgbench version 0.1.0" in env_block
-    assert "mmio ran 104 ± 1 times faster than pio" in table
+    assert "mmio ran 104x faster than pio (no interval: one run a side" in table
 
 
 def test_keys_that_agree_are_not_listed_as_differences(tmp_path: Path, baseline: Path) -> None:
@@ -252,34 +344,38 @@ def test_missing_targets_are_reported_not_fatal(tmp_path: Path, baseline: Path) 
     assert any(f"lacks {HOST_BRIDGE_EXT}" in w for w in report.warnings)
 
 
-def test_mismatched_reads_are_warned_about(tmp_path: Path, baseline: Path) -> None:
-    bad = write_result(tmp_path / "bad.json", "mmio", PIO_NS, cfgbench_mismatches=12)
+def test_mismatched_reads_are_warned_about_in_any_run(tmp_path: Path, baseline: Path) -> None:
+    """Counts live on each run: a later run's mismatches are not hidden by an earlier clean one."""
+    bad = write_runs(tmp_path / "bad.json", "pio", PIO_NS, runs=2)
+    data = json.loads(bad.read_text())
+    data["benchmarks"][0]["runs"][-1]["metadata"]["cfgbench_mismatches"] = 12
+    bad.write_text(json.dumps(data))
     report = compare.compare_paths([str(baseline), str(bad)])
-    assert any("12 reads returned another value" in w for w in report.warnings)
+    assert any("12 of" in w and "reads returned another value" in w and "misdirected" in w for w in report.warnings)
 
 
 def test_unstable_values_are_warned_about(tmp_path: Path, baseline: Path) -> None:
     noisy = write_result(tmp_path / "noisy.json", "mmio", PIO_NS, rel_std=0.3)
     report = compare.compare_paths([str(baseline), str(noisy)])
-    assert any("of the mean; the figures are unstable" in w for w in report.warnings)
+    assert any("of the mean over 30 values; the figures are unstable" in w for w in report.warnings)
 
 
 # ----------------------------------------------------------------------------- formats
 
 
-def test_markdown_shape(tmp_path: Path, baseline: Path) -> None:
-    slower = later(tmp_path, "slower.json", 1.10)
-    code, out, _ = run_cli("compare", str(baseline), str(slower), "--format", "markdown", "--fail-if", "median:5%")
-    assert code == 1
+def test_markdown_shape(tmp_path: Path, baseline_runs: Path) -> None:
+    slower = candidate(tmp_path, "slower.json", 1.25)
+    code, out, _ = run_cli("compare", str(baseline_runs), str(slower), "--format", "markdown", "--fail-if", "median:5%")
+    assert code == EXIT_REGRESSION
     lines = out.splitlines()
     assert lines[0] == "## cfgbench compare"
     assert f"### `{HOST_BRIDGE}`" in lines
-    header = lines.index("| file | mean ± std dev | median | min … max | n | vs reference | verdict |")
-    assert lines[header + 1] == "|---|---|---|---|---|---|---|"
-    assert lines[header + 2].startswith("| pio (baseline) | ") and "| reference |" in lines[header + 2]
-    assert lines[header + 3].startswith("| pio (slower) | ") and "| 1.10 ± 0.01 times slower |" in lines[header + 3]
-    assert "- pio (slower) ran 1.10 ± 0.01 times slower than pio (baseline) (significant, p = " in out
-    assert "### Gate" in lines and "**gate FAILED:**" in lines
+    header = lines.index("| file | mean ± std dev | median | min … max | n | vs reference | 95% CI | verdict |")
+    assert lines[header + 1] == "|---|---|---|---|---|---|---|---|"
+    assert lines[header + 2].startswith("| pio (baseline-runs) | ") and "| reference |" in lines[header + 2]
+    assert lines[header + 3].startswith("| pio (slower) | ") and "x slower | " in lines[header + 3]
+    assert "5 and 1 runs | significant, t on run medians (one run against 5) p = " in lines[header + 3]
+    assert "### Gate" in lines and "**gate (median:5%): REGRESSION (exit 1)**" in lines
 
 
 def test_markdown_escapes_table_pipes(tmp_path: Path) -> None:
@@ -289,31 +385,29 @@ def test_markdown_escapes_table_pipes(tmp_path: Path) -> None:
     assert "| CPU | CPU \\| A | CPU \\| B |" in out
 
 
-def test_json_shape(tmp_path: Path, baseline: Path) -> None:
-    slower = later(tmp_path, "slower.json", 1.10)
-    code, out, _ = run_cli("compare", str(baseline), str(slower), "--format", "json", "--fail-if", "mean:5%")
-    assert code == 1
+def test_json_shape(tmp_path: Path, baseline_runs: Path) -> None:
+    slower = candidate(tmp_path, "slower.json", 1.25)
+    code, out, _ = run_cli("compare", str(baseline_runs), str(slower), "--format", "json", "--fail-if", "mean:5%")
+    assert code == EXIT_REGRESSION
     data = json.loads(out)
     assert data["reference"] == 0 and data["alpha"] == 0.05
-    assert [f["label"] for f in data["files"]] == ["pio (baseline)", "pio (slower)"]
-    assert data["environment"]["differing"] == {}
+    assert [f["label"] for f in data["files"]] == ["pio (baseline-runs)", "pio (slower)"]
     first = data["targets"][0]
     assert first["name"] == HOST_BRIDGE
-    assert {r["file"] for r in first["results"]} == {0, 1}
     assert set(first["results"][0]) == {"file", "n", "mean_s", "std_s", "median_s", "min_s", "max_s"}
     comparison = first["comparisons"][0]
-    assert comparison["ratio"] == pytest.approx(1.10)
-    assert comparison["significance"]["test"] == "Mann-Whitney U"
-    assert comparison["significance"]["significant"] is True
-    assert data["gate"]["failed"] is True
-    assert {t["target"] for t in data["gate"]["trips"]} == {HOST_BRIDGE, HOST_BRIDGE_EXT}
-    assert data["gate"]["trips"][0]["change"] == pytest.approx(0.10)
+    assert comparison["ratio"] == pytest.approx(1.25, rel=0.05)
+    assert comparison["ci_low"] < comparison["ratio"] < comparison["ci_high"]
+    assert comparison["design"] == stats.RUNS and comparison["confidence"] == 0.95
+    assert data["gate"]["outcome"] == "regression" and data["gate"]["exit_code"] == EXIT_REGRESSION
+    assert {v["target"] for v in data["gate"]["verdicts"]} == {HOST_BRIDGE, HOST_BRIDGE_EXT}
+    assert data["gate"]["verdicts"][0]["limit_ratio"] == pytest.approx(1.05)
 
 
 def test_json_without_gate(tmp_path: Path, baseline: Path) -> None:
-    other = later(tmp_path, "other.json", 1.0)
+    other = write_result(tmp_path / "other.json", "pio", PIO_NS, seed=3)
     data = json.loads(compare.render_json(compare.compare_paths([str(baseline), str(other)])))
-    assert data["gate"] == {"thresholds": [], "failed": False, "trips": []}
+    assert data["gate"] == {"thresholds": [], "outcome": None, "exit_code": 0, "verdicts": []}
 
 
 # ----------------------------------------------------------------------------- errors: one line, exit 2
@@ -398,29 +492,20 @@ def test_same_file_names_in_different_directories_get_their_directory(tmp_path: 
     assert labels == ["pio (baseline/pio)", "pio (run/pio)"]
 
 
-@pytest.mark.parametrize(("value", "error", "text"), [
-    (1.523, 0.031, "1.52 ± 0.03"), (18.84, 0.27, "18.8 ± 0.3"), (19003.83, 1146.31, "19004 ± 1146"),
-])
-def test_format_factor_keeps_meaningful_digits(value: float, error: float, text: str) -> None:
-    assert compare.format_factor(value, error) == text
-
-
 def test_a_target_the_first_file_lacks_is_compared_with_the_first_that_has_it(tmp_path: Path) -> None:
     """The lab's 0x100 target: type 1 cannot reach it, so mmio is its reference."""
-    pio = write_result(tmp_path / "pio.json", "pio", {HOST_BRIDGE: 170e-9}, seed=1)
-    mmio = write_result(tmp_path / "mmio.json", "mmio", {HOST_BRIDGE: 100e-9, HOST_BRIDGE_EXT: 100e-9}, seed=2)
-    kernel = write_result(tmp_path / "kernel.json", "kernel", {HOST_BRIDGE: 4e-6, HOST_BRIDGE_EXT: 4e-6}, seed=3)
-    report = compare.compare_paths([str(pio), str(mmio), str(kernel)], fail_if=["median:5%"])
+    pio = write_result(tmp_path / "pio.json", "pio", {HOST_BRIDGE: 170e-9}, seed=1, session="lab")
+    mmio = write_result(tmp_path / "mmio.json", "mmio", {HOST_BRIDGE: 100e-9, HOST_BRIDGE_EXT: 100e-9}, seed=2,
+                        session="lab")
+    kernel = write_result(tmp_path / "kernel.json", "kernel", {HOST_BRIDGE: 4e-6, HOST_BRIDGE_EXT: 4e-6}, seed=3,
+                          session="lab")
+    report = compare.compare_paths([str(pio), str(mmio), str(kernel)])
     by_name = {t.name: t for t in report.targets}
     assert by_name[HOST_BRIDGE].reference == 0
     extended = by_name[HOST_BRIDGE_EXT]
     assert extended.reference == 1 and [c.file_index for c in extended.comparisons] == [2]
-    assert extended.comparisons[0].ratio == pytest.approx(40, rel=0.05)
-    # The kernel file is slower than its reference for both targets, and the gate names each reference.
-    trips = {(t.target, t.ref_index) for t in report.trips}
-    assert {(HOST_BRIDGE, 0), (HOST_BRIDGE_EXT, 1)} <= trips
-    text = compare.RENDERERS["text"](report)
-    assert re.search(r"kernel ran (39\.\d|40\.\d) ± [\d.]+ times slower than mmio", text)
+    assert extended.comparisons[0].estimate.ratio == pytest.approx(40, rel=0.05)
+    assert re.search(r"kernel ran (39\.\d|40\.\d)x slower than mmio \(95% CI", compare.render_text(report))
 
 
 def test_the_cli_choices_match_the_renderers_and_panels() -> None:

@@ -12,8 +12,9 @@ from typing import Any
 from cfgbench import access
 from cfgbench._native import ffi, lib
 from cfgbench.access.base import ALL_ONES, ConfigAccessor
-from cfgbench.address import Bdf, format_target, parse_bdf
+from cfgbench.address import Bdf, format_target, kernel_path_for, parse_bdf
 from cfgbench.errors import CfgbenchError, no_device
+from cfgbench.distribution import HIST_KEY, OVERHEAD_KEY
 from cfgbench.histogram import LogHistogram
 
 NULL_LOOP_READS = 1 << 20
@@ -198,16 +199,68 @@ class TimedMeasurement:
         self.tally.add(result)
         return result.ns / 1e9 * loops / result.reads
 
-    def sample(self, samples: int) -> None:
-        """The per-read distribution and the timestamp pair's own cost, in one go."""
-        if self._targets is None or self.reads_per_pass > 1 or not lib.cfg_have_x86():
+    def sample(self, samples: int, budget_s: float | None = None) -> None:
+        """Per-read timestamps and the timestamp pair's own cost, added to this
+        measurement's histograms; may be called once per round. The default
+        budget is a share of the time this process spent timing it so far."""
+        if self._targets is None or self.reads_per_pass > 1 or not lib.cfg_have_x86() or samples <= 0:
             return
-        budget = min(SAMPLE_TIME_CAP_S, max(SAMPLE_TIME_FLOOR_S, SAMPLE_TIME_SHARE * self.tally.ns / 1e9))
-        cycles, tally = sample_cycles(self._targets, samples, budget)
+        if budget_s is None:
+            budget_s = sample_budget_s(self.tally.ns / 1e9)
+        cycles, tally = sample_cycles(self._targets, samples, budget_s)
         overhead, _ = sample_cycles(null_target(), len(cycles))
-        self.histogram = LogHistogram.from_samples(cycles)
-        self.overhead = LogHistogram.from_samples(overhead)
+        if self.histogram is None or self.overhead is None:
+            self.histogram, self.overhead = LogHistogram(), LogHistogram()
+        self.histogram.add_samples(cycles)
+        self.overhead.add_samples(overhead)
         self.tally.merge(tally)
+
+
+def sample_budget_s(timed_s: float) -> float:
+    """How long per-read sampling may take after timed_s of timing."""
+    return min(SAMPLE_TIME_CAP_S, max(SAMPLE_TIME_FLOOR_S, SAMPLE_TIME_SHARE * timed_s))
+
+
+def round_sample_budget_s(value_s: float, rounds: int) -> float:
+    """The same budget, spread over the rounds of an interleaved process."""
+    return min(SAMPLE_TIME_CAP_S / rounds, max(SAMPLE_TIME_FLOOR_S / rounds, SAMPLE_TIME_SHARE * value_s))
+
+
+def measurement_metadata(m: Measurement) -> dict[str, Any]:
+    """What a result records about the benchmark itself."""
+    first = m.reads[0]
+    metadata = {
+        "cfgbench_method": m.method,
+        "cfgbench_workload": m.workload,
+        "cfgbench_target": m.label,
+        "cfgbench_kernel_path": kernel_path_for(first.bdf, first.offset),
+        **m.metadata,
+    }
+    if m.workload == "read":
+        metadata["cfgbench_value"] = f"{first.expected:#0{2 + 2 * first.width}x}"
+    else:
+        metadata["cfgbench_reads_per_pass"] = len(m.reads)
+    return metadata
+
+
+def process_metadata(plan: Plan) -> dict[str, Any]:
+    """What every run of a process records: the machine, cfgbench, the session."""
+    from cfgbench import __version__
+    from cfgbench.platform import fingerprint
+
+    return {**fingerprint().as_metadata(), "cfgbench_version": __version__, **plan.metadata}
+
+
+def run_tally_metadata(tally: Tally, histogram: LogHistogram | None, overhead: LogHistogram | None) -> dict[str, Any]:
+    """What one process saw while timing one benchmark, kept on its own run:
+    readers add runs up (runs.py), so nothing is lost when files are appended."""
+    md: dict[str, Any] = {"cfgbench_reads": tally.reads, "cfgbench_mismatches": tally.mismatches}
+    if tally.cycles and tally.ns:
+        md["cfgbench_tsc_hz"] = round(tally.cycles * 1e9 / tally.ns)
+    if histogram is not None and overhead is not None:
+        md[HIST_KEY] = histogram.to_json()
+        md[OVERHEAD_KEY] = overhead.to_json()
+    return md
 
 
 def disagreement(method: str, value: int, kernel_value: int, bdf: Bdf, offset: int, width: int) -> CfgbenchError:

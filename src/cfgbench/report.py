@@ -4,28 +4,41 @@ from __future__ import annotations
 
 import pyperf
 
-from cfgbench import distribution
+from cfgbench import distribution, runs
 from cfgbench.units import format_time
 
 
 def bench_lines(bench: pyperf.Benchmark, label: str = "") -> list[str]:
     md = bench.get_metadata()
+    totals = runs.totals(bench)
     values = bench.get_values()
     spread = bench.stdev() if len(values) > 1 else 0.0
     prefix = f"{label:6} " if label else ""
+    floor = f"{totals.floor_ns:g} ns" if totals.floor_ns is not None else "not recorded"
+    sessions = f", {len(totals.sessions)} runs" if len(totals.sessions) > 1 else ""
     lines = [
         f"{prefix}{bench.get_name()}: {format_time(bench.mean(), spread)} per read "
-        f"(median {format_time(bench.median())}, {len(values)} values; "
-        f"{md.get('cfgbench_mismatches', 0)} mismatches in {md.get('cfgbench_reads', 0)} reads; "
-        f"harness floor {md.get('cfgbench_null_loop_ns', '?')} ns)"
+        f"(median {format_time(bench.median())}, {len(values)} values{sessions}; "
+        f"{totals.mismatches} mismatches in {totals.reads} reads; harness floor {floor})"
     ]
+    if totals.mismatches:
+        lines.append(f"    {mismatch_note(str(md.get('cfgbench_method', '')), totals.mismatches, totals.reads)}")
     per_pass = md.get("cfgbench_reads_per_pass")
     if per_pass:
         lines.append(f"    one pass: {per_pass} reads, {format_time(bench.mean() * int(per_pass))}")
-    dist = distribution.from_metadata(md)
+    dist = totals.distribution()
     if dist is not None:
         lines += distribution_lines(dist)
     return lines
+
+
+def mismatch_note(method: str, mismatches: int, reads: int) -> str:
+    """What mismatches mean: for pio, evidence that the kernel interleaved."""
+    if method == "pio":
+        return (f"WARNING: {mismatches} of {reads} reads returned another value: a kernel config access on another "
+                "CPU interleaved with cfgbench's 0xCF8 writes, and kernel accesses may have been misdirected "
+                "(docs/safety.md)")
+    return f"WARNING: {mismatches} of {reads} reads returned another value: the register changed during the run"
 
 
 def distribution_lines(dist: distribution.Distribution) -> list[str]:

@@ -1,13 +1,11 @@
-"""`cfgbench run` as a library call: plan, verify, time in a pyperf worker, save."""
+"""`cfgbench run` as a library call: plan, verify, time (interleaved or sequential), save."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
+import secrets
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -16,15 +14,14 @@ from typing import Any
 
 import pyperf
 
-from cfgbench import access, capabilities, distribution, report, results, workloads
-from cfgbench.access.base import FORBID_RAW_ENV, ConfigAccessor
-from cfgbench.access.fake import FAKE_DUMP_ENV
+from cfgbench import access, capabilities, interleave, report, results, sequential, workloads
+from cfgbench.access.base import ConfigAccessor
 from cfgbench.address import Bdf, format_target
 from cfgbench.errors import CfgbenchError, RunInterrupted
-from cfgbench.histogram import LogHistogram
+from cfgbench.lab.environment import host_path, lab_metadata
 from cfgbench.mcfg import ecam_window_for, read_ecam_windows
-from cfgbench.measure import Measurement, Plan, Tally, null_loop_ns, verify_read
-from cfgbench.worker import PROGRAM_ARGS
+from cfgbench.measure import Measurement, Plan, verify_read
+from cfgbench.runs import SCHEDULE_KEY, SESSION_KEY
 
 Progress = Callable[[str], None]
 HOST_BRIDGE_CLASS = 0x0600
@@ -32,8 +29,7 @@ DISPLAY_CLASS = 0x0300
 SANITY_VENDORS = (0x8086, 0x0E11)  # Intel, Compaq: what pciutils' intel_sanity_check accepts
 METHOD_PLACEHOLDER = "{method}"
 DEFAULT_SAMPLES = 10_000
-STOP_GRACE_S = 5.0
-INHERITED_ENV = (FORBID_RAW_ENV, FAKE_DUMP_ENV)
+SCHEDULES = ("auto", "interleaved", "sequential")
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,10 @@ class RunOptions:
     buses: range | None = None  # scan: None means the ECAM window's buses, or all
     samples: int = DEFAULT_SAMPLES  # per-read timestamps per process; 0 turns distributions off
     allow_any_offset: bool = False  # read outside the header and advertised capabilities
+    schedule: str = "auto"  # auto | interleaved | sequential
+    settings: interleave.Settings = field(default_factory=interleave.Settings)  # the interleaved schedule's
+    resume: bool = False  # measure only the benchmarks the output files lack, into them
+    pyperf_passthrough: Sequence[str] = ()  # the user's own pyperf options: sequential only
 
 
 @dataclass
@@ -124,9 +124,8 @@ def plan_run(options: RunOptions, progress: Progress) -> Plan:
                 measurements += _plan_method(options, method, accessor, checker, progress)
     if not measurements:
         raise CfgbenchError("no method can reach any of the targets", "see the lines above, or cfgbench info")
-    # Measured once here, not per worker: pyperf keeps only metadata all runs share.
-    metadata = {"cfgbench_null_loop_ns": round(null_loop_ns(), 3), **options.metadata}
-    return Plan(measurements, metadata, options.samples)
+    # In the lab guest every run records the lab and its physical host.
+    return Plan(measurements, {**lab_metadata(), **options.metadata}, options.samples)
 
 
 class _Skipper:
@@ -212,6 +211,7 @@ def read_once(method: str, bdf: Bdf, offset: int, width: int, allow_any_offset: 
     """One untimed read (cfgbench read), under the same safety rules as a run."""
     accessor = access.create(method)
     with _kernel_reference(accessor.raw) as kernel, accessor:
+        accessor.check_reach(bdf, offset, width)  # the method's own limit first (type 1: 256 bytes), as run says it
         if accessor.raw:
             sanity_check(accessor)
         if not allow_any_offset:
@@ -236,104 +236,6 @@ def _default_scan_buses(accessor: ConfigAccessor) -> range:
     return range(window.start_bus, window.end_bus + 1)
 
 
-@dataclass
-class _Gathered:
-    """What every process reported for one benchmark."""
-
-    tally: Tally = field(default_factory=Tally)
-    histogram: LogHistogram | None = None
-    overhead: LogHistogram | None = None
-
-    def add_row(self, row: dict[str, Any]) -> None:
-        self.tally.merge(Tally(row["reads"], row["mismatches"], row["ns"], row["cycles"]))
-        if "histogram" in row:
-            for attr in ("histogram", "overhead"):
-                incoming = LogHistogram.from_json(row[attr])
-                current = getattr(self, attr)
-                if current is None:
-                    setattr(self, attr, incoming)
-                else:
-                    current.merge(incoming)
-
-    def metadata(self) -> dict[str, Any]:
-        tally = self.tally
-        md: dict[str, Any] = {"cfgbench_reads": tally.reads, "cfgbench_mismatches": tally.mismatches}
-        if tally.cycles and tally.ns:
-            md["cfgbench_tsc_hz"] = round(tally.cycles * 1e9 / tally.ns)
-            if self.histogram is not None and self.overhead is not None:
-                md[distribution.HIST_KEY] = self.histogram.to_json()
-                md[distribution.OVERHEAD_KEY] = self.overhead.to_json()
-                md.update(distribution.summarize(self.histogram, self.overhead, md["cfgbench_tsc_hz"]).as_metadata())
-        return md
-
-
-def _read_tallies(path: Path) -> dict[str, _Gathered]:
-    gathered: dict[str, _Gathered] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            gathered.setdefault(row["name"], _Gathered()).add_row(row)
-    return gathered
-
-
-def run_worker(plan: Plan, pyperf_args: Sequence[str], workdir: Path) -> pyperf.BenchmarkSuite:
-    """Time the plan in `python -m cfgbench.worker`; pyperf's progress goes to
-    our stderr directly (no pipe: a reader on the same CPU would skew timing)."""
-    plan_path, tally_path, out_path = workdir / "plan.json", workdir / "tally.jsonl", workdir / "out.json"
-    plan.dump(plan_path)
-    command = [
-        sys.executable, *PROGRAM_ARGS, "--plan", str(plan_path), "--tally", str(tally_path), "-o", str(out_path),
-        # pyperf hands workers a scrubbed environment; the raw-access guard must survive it.
-        "--inherit-environ", ",".join(INHERITED_ENV), *pyperf_args,
-    ]
-    # Its own session: on Ctrl-C or SIGTERM we stop pyperf and all its workers at once.
-    worker = subprocess.Popen(command, stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        returncode = worker.wait()
-    except BaseException:
-        _stop_group(worker)
-        raise
-    if returncode != 0 or not out_path.exists():
-        raise CfgbenchError(
-            f"the pyperf worker failed (exit code {returncode})",
-            "see its output above; `cfgbench info` says whether the method can run here",
-        )
-    return _finished_suite(workdir)
-
-
-def _finished_suite(workdir: Path) -> pyperf.BenchmarkSuite:
-    suite = results.load_suite(workdir / "out.json")
-    _add_tallies(suite, _read_tallies(workdir / "tally.jsonl"))
-    return suite
-
-
-def _stop_group(worker: subprocess.Popen[bytes]) -> None:
-    for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
-        try:
-            os.killpg(worker.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            worker.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _salvage(workdir: Path) -> pyperf.BenchmarkSuite | None:
-    """The benchmarks pyperf finished before an interruption, if its file is whole."""
-    try:
-        return _finished_suite(workdir)
-    except (CfgbenchError, ValueError):
-        return None
-
-
-def _add_tallies(suite: pyperf.BenchmarkSuite, gathered: dict[str, _Gathered]) -> None:
-    for bench in suite.get_benchmarks():
-        if bench.get_name() in gathered:
-            bench.update_metadata(gathered[bench.get_name()].metadata())
-
-
 def split_by_method(suite: pyperf.BenchmarkSuite, plan: Plan) -> dict[str, pyperf.BenchmarkSuite]:
     """One suite per method, benchmarks renamed to their target-only names."""
     by_method: dict[str, pyperf.BenchmarkSuite] = {}
@@ -356,28 +258,88 @@ def _check_appends(plan: Plan, paths: dict[str, Path | None], append: bool) -> N
             results.check_can_append(results.load_suite(path), m.bench_name, m.method, path=path)
 
 
+def resolve_schedule(options: RunOptions) -> str:
+    """auto: interleave whenever several methods are compared, so that drift
+    of the machine lands on all of them alike; one method keeps pyperf's own."""
+    if options.schedule != "auto":
+        return options.schedule
+    return "interleaved" if len(options.methods) > 1 else "sequential"
+
+
+def new_session_id() -> str:
+    """Shared by the files of one run: readers pair their values by it."""
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(3)}"
+
+
+def _drop_measured(plan: Plan, paths: dict[str, Path | None], progress: Progress) -> Plan:
+    """--resume: keep only the benchmarks the output files lack."""
+    kept = []
+    for m in plan.measurements:
+        path = paths.get(m.method)
+        if path is not None and path.exists() and m.bench_name in names_in(path):
+            progress(f"{path} already has {m.bench_name}: not measured again")
+            continue
+        kept.append(m)
+    if not kept:
+        raise CfgbenchError("every benchmark of this run is already in its output file", "nothing to resume")
+    return Plan(kept, plan.metadata, plan.samples)
+
+
+def names_in(path: Path) -> set[str]:
+    return {bench.get_name() for bench in results.load_suite(path).get_benchmarks()}
+
+
+def _time(plan: Plan, options: RunOptions, schedule: str, workdir: Path) -> pyperf.BenchmarkSuite:
+    if schedule == "interleaved":
+        return interleave.time_interleaved(plan, options.settings, workdir)
+    return sequential.time_sequentially(plan, options.pyperf_args, workdir)
+
+
+def _salvage(schedule: str, workdir: Path) -> pyperf.BenchmarkSuite | None:
+    try:
+        return interleave.salvage(workdir) if schedule == "interleaved" else sequential.salvage(workdir)
+    except (CfgbenchError, ValueError, OSError):
+        return None  # a file cut short by the interruption
+
+
 def run(options: RunOptions, progress: Progress) -> list[SavedRun]:
     methods = [access.canonical_method(m) for m in options.methods]
     options.methods = list(dict.fromkeys(methods))
+    schedule = resolve_schedule(options)
+    if schedule == "interleaved" and options.pyperf_passthrough:
+        raise CfgbenchError(
+            f"pyperf options ({' '.join(options.pyperf_passthrough)}) apply only to --schedule sequential",
+            "use cfgbench's own --processes/--values/--warmups/--loops/--min-time/--affinity, or --schedule sequential",
+        )
     paths = output_paths(options.methods, options.output)
+    append = options.append or options.resume
     for path in paths.values():
         if path is not None:
-            results.check_writable(path, options.append)
+            results.check_writable(path, append)
     plan = plan_run(options, progress)
-    _check_appends(plan, paths, options.append)
-    progress(f"timing {len(plan.measurements)} benchmark(s) with pyperf: {' '.join(options.pyperf_args) or 'default settings'}")
+    if options.resume:
+        plan = _drop_measured(plan, paths, progress)
+    _check_appends(plan, paths, append)
+    how = options.settings.describe() if schedule == "interleaved" else \
+        f"sequential (pyperf: {' '.join(options.pyperf_args) or 'default settings'})"
+    plan.metadata.update({SESSION_KEY: new_session_id(), SCHEDULE_KEY: schedule, "cfgbench_settings": how})
+    if options.output is None:
+        progress("no -o given: the figures will be printed, nothing saved")
+    progress(f"timing {len(plan.measurements)} benchmark(s), {how}")
     with tempfile.TemporaryDirectory(prefix="cfgbench-run-") as workdir:
         try:
-            suite = run_worker(plan, options.pyperf_args, Path(workdir))
+            suite = _time(plan, options, schedule, Path(workdir))
         except KeyboardInterrupt:
-            partial = _salvage(Path(workdir))
-            saved = _save(partial, plan, paths, options.append) if partial is not None else []
+            if schedule == "sequential":
+                sys.stderr.write("\n")  # pyperf's progress dots may have left the line open
+            partial = _salvage(schedule, Path(workdir))
+            saved = _save(partial, plan, paths, append) if partial is not None else []
             names = ", ".join(str(s.path) for s in saved if s.path is not None)
             raise RunInterrupted(
                 "interrupted" + (f"; the finished benchmarks are saved in {names}" if names else "; nothing was saved"),
-                "run again to measure the rest",
+                "measure the rest with the same command plus --resume" if names else "run it again",
             ) from None
-    return _save(suite, plan, paths, options.append)
+    return _save(suite, plan, paths, append)
 
 
 def _save(suite: pyperf.BenchmarkSuite, plan: Plan, paths: dict[str, Path | None], append: bool) -> list[SavedRun]:
@@ -398,9 +360,15 @@ def _save(suite: pyperf.BenchmarkSuite, plan: Plan, paths: dict[str, Path | None
 
 
 def summary_lines(saved: Sequence[SavedRun]) -> list[str]:
+    """Per method and benchmark; with several methods, one headline per target."""
     lines = []
     for run_ in saved:
         lines += report.suite_lines(run_.suite, label=run_.method)
         if run_.path is not None:
-            lines.append(f"saved {run_.path}")
+            lines.append(f"saved {host_path(run_.path)}")
+    if len(saved) > 1:
+        from cfgbench.compare.headline import HeadlineContext, headline  # numpy and scipy: after timing
+
+        accel = lab_metadata().get("cfgbench_lab_accel")
+        lines += headline({r.method: r.suite for r in saved}, HeadlineContext(accel=accel))
     return lines

@@ -1,4 +1,4 @@
-"""The pyperf program: `python -m cfgbench.worker --plan P --tally T [pyperf options]`.
+"""The sequential schedule's pyperf program: `python -m cfgbench.worker --plan P --tally T [pyperf options]`.
 
 pyperf re-executes its program for every worker process, so this entry point
 is separate from the click CLI (a Runner inside a click command would reject
@@ -13,12 +13,10 @@ from typing import Any
 
 import pyperf
 
-from cfgbench import __version__
 from cfgbench.access.base import ConfigAccessor
-from cfgbench.address import kernel_path_for
 from cfgbench.errors import CfgbenchError
-from cfgbench.measure import Measurement, Plan, TimedMeasurement
-from cfgbench.platform import fingerprint
+from cfgbench.measure import Plan, TimedMeasurement, measurement_metadata, null_loop_ns, process_metadata
+from cfgbench.runs import FLOOR_KEY, SCHEDULE_KEY
 
 PROGRAM_ARGS = ("-m", "cfgbench.worker")
 
@@ -37,22 +35,6 @@ def _append_tally(path: str, name: str, timed: TimedMeasurement) -> None:
         row["overhead"] = timed.overhead.to_json()
     with open(path, "a") as tally:
         tally.write(json.dumps(row) + "\n")
-
-
-def measurement_metadata(m: Measurement) -> dict[str, Any]:
-    first = m.reads[0]
-    metadata = {
-        "cfgbench_method": m.method,
-        "cfgbench_workload": m.workload,
-        "cfgbench_target": m.label,
-        "cfgbench_kernel_path": kernel_path_for(first.bdf, first.offset),
-        **m.metadata,
-    }
-    if m.workload == "read":
-        metadata["cfgbench_value"] = f"{first.expected:#0{2 + 2 * first.width}x}"
-    else:
-        metadata["cfgbench_reads_per_pass"] = len(m.reads)
-    return metadata
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,9 +56,10 @@ def _run(argv: list[str] | None) -> None:
     args = runner.parse_args(argv)
     plan = Plan.load(Path(args.plan))
 
-    runner.metadata.update(fingerprint().as_metadata())
-    runner.metadata["cfgbench_version"] = __version__
-    runner.metadata.update(plan.metadata)
+    runner.metadata.update(process_metadata(plan))
+    runner.metadata[SCHEDULE_KEY] = "sequential"
+    if args.worker or args.in_process:  # the floor of each process that times (not pyperf's manager)
+        runner.metadata[FLOOR_KEY] = round(null_loop_ns(), 3)
 
     accessors: dict[str, ConfigAccessor] = {}
     timed_all: list[tuple[str, TimedMeasurement]] = []

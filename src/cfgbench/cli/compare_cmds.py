@@ -6,7 +6,6 @@ import sys
 
 import click
 
-EXIT_GATE_FAILED = 1
 # Spelled out so that `cfgbench run` does not import numpy, scipy and matplotlib
 # (seconds in an emulated guest); tests/test_compare.py checks they match.
 FORMATS = ("json", "markdown", "text")
@@ -18,25 +17,40 @@ PANELS = ("distribution", "ecdf", "reads")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
               show_default=True, help="markdown is what a CI job summary shows")
 @click.option("--fail-if", "fail_if", multiple=True, metavar="STAT:LIMIT",
-              help="exit 1 when a later file is significantly slower than the first beyond LIMIT: "
-                   "mean:5%, median:5%, median:+200ns (repeatable)")
-def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]) -> None:
+              help="gate: mean:5%, median:5%, median:+200ns (repeatable); see the exit codes below")
+@click.option("--allow-other-environment", is_flag=True,
+              help="gate against a reference from another machine, kernel, hypervisor or method "
+                   "(refused by default: the gate would measure the machines, not the change)")
+def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...],
+            allow_other_environment: bool) -> None:
     """Compare result files per target against the first one (the reference).
 
+    \b
     Per target: mean ± std dev, median, range, number of values, the time ratio
-    to the reference with its uncertainty, and a significance verdict from a
-    two-sided Mann-Whitney U test (scipy; a rank test, as read timings are
-    skewed with long tails), alpha 0.05; without scipy, Welch's t-test.
+    to the reference with its 95% confidence interval, and a verdict:
+      - files of one interleaved run pair their values by round (geometric mean
+        of per-round ratios, t interval, Wilcoxon signed-rank test);
+      - files of different runs are compared run by run (Welch t on run
+        medians): one run a side has no interval and no verdict, because
+        values within a run are not independent of that run's conditions.
+
+    \b
+    Exit codes with --fail-if (the gate; the interval decides, per target):
+      0  no regression: every interval is within the limit
+      1  regression: an interval lies wholly above the limit
+      2  error (bad input, or a reference from another environment)
+      3  inconclusive: an interval straddles the limit, or there is none (one
+         run a side, fewer than 6 paired rounds); add runs to the reference
+         with --append (3 or more runs against one)
     """
     from cfgbench import compare as comparing
 
-    report = comparing.compare_paths(files, fail_if)
+    report = comparing.compare_paths(files, fail_if, allow_other_environment)
     click.echo(comparing.RENDERERS[output_format](report), nl=False)
-    if report.gate_failed:
+    if report.gate_outcome is not None:
         # Also on stderr: the report may be going to a file such as $GITHUB_STEP_SUMMARY.
-        for trip in report.trips:
-            click.echo(f"cfgbench: gate: {comparing.describe_trip(trip, report.files)}", err=True)
-        sys.exit(EXIT_GATE_FAILED)
+        click.echo(f"cfgbench: gate: {report.gate_outcome} (exit {report.exit_code})", err=True)
+    sys.exit(report.exit_code)
 
 
 @click.command()

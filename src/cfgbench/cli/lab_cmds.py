@@ -7,11 +7,16 @@ from pathlib import Path
 import click
 
 from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.measure import LabSettings
 from cfgbench.lab.qemu import ACCELS
 
 
 def _progress(line: str) -> None:
     click.echo(f"cfgbench: {line}", err=True)
+
+
+def _ignore(_text: str) -> None:
+    pass
 
 
 def _stream(text: str) -> None:
@@ -27,18 +32,30 @@ def _stream(text: str) -> None:
               help="seconds for boot plus command; then QEMU is killed")
 @click.option("--out", "outdir", type=click.Path(file_okay=False, path_type=Path),
               help="host directory shared read-write with the guest as $CFGBENCH_LAB_OUT")
+@click.option("--boots", type=click.IntRange(min=1), default=LabSettings.boots, show_default=True,
+              help="guests to boot one after another: each is a run of its own, and the headline's interval "
+                   "spans them (each boot lands in its own emulator state)")
+@click.option("--values", type=click.IntRange(min=2), default=LabSettings.values, show_default=True,
+              help="interleaved rounds per boot: every method and target times one value per round")
+@click.option("--loops", type=click.IntRange(min=1), help="reads per value [default: calibrated to --min-time]")
+@click.option("--min-time", type=click.FloatRange(min=1e-5), default=LabSettings.min_time, show_default=True,
+              help="seconds per value when calibrating loops")
+@click.option("--quiet", "-q", is_flag=True, help="print only the headline (not the boot and guest output)")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND [ARGS]...]")
 @click.pass_context
-def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None,
-        command: tuple[str, ...]) -> None:
+def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
+        values: int, loops: int | None, min_time: float, quiet: bool, command: tuple[str, ...]) -> None:
     """Boot a q35 guest that shares this machine's root read-only and measure PIO
-    against ECAM there; with a COMMAND, run that in the guest instead and exit with
-    its status (raw port I/O and /dev/mem are allowed there)."""
+    against ECAM there, interleaved in rounds; with a COMMAND, run that in the
+    guest instead and exit with its status (raw port I/O and /dev/mem are
+    allowed there)."""
     cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout)
     if not command:
         from cfgbench.lab.measure import main_job
 
-        ctx.exit(main_job(cfg, _progress, outdir))
+        settings = LabSettings(values=values, min_time=min_time, loops=loops or 0, boots=boots, quiet=quiet)
+        ctx.exit(main_job(cfg, _ignore if quiet else _progress, outdir,
+                          output=_ignore if quiet else _stream, settings=settings))
     result = run_in_guest(list(command), cfg, outdir=outdir, progress=_progress, output=_stream)
     ctx.exit(result.returncode)
 

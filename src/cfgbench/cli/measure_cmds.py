@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
-from cfgbench import access, report, results, runner, workloads
-from cfgbench.address import parse_bdf, parse_offset
+from cfgbench import access, interleave, report, results, runner, workloads
+from cfgbench.address import parse_bdf
 from cfgbench.mcfg import read_ecam_windows
-from cfgbench.pci import list_functions
+from cfgbench.pci import list_functions, listing_lines
 from cfgbench.platform import fingerprint
+from cfgbench import registers
+from cfgbench.access.base import raw_forbidden_reason
 from cfgbench.errors import CfgbenchError
 
 class MethodType(click.ParamType):
@@ -29,19 +31,21 @@ def _progress(line: str) -> None:
     click.echo(f"cfgbench: {line}", err=True)
 
 
-def _pyperf_args(fast: bool, rigorous: bool, loops: int | None, processes: int | None,
-                 values: int | None, in_process: bool, quiet: bool) -> list[str]:
+def _pyperf_args(fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
+                 warmups: int | None, min_time: float | None, affinity: str, in_process: bool, quiet: bool,
+                 extra: tuple[str, ...]) -> list[str]:
+    """The same choices as pyperf options, for the sequential schedule."""
     args: list[str] = []
-    if fast and rigorous:
-        raise CfgbenchError("--fast and --rigorous contradict each other", "choose one")
     args += ["--fast"] if fast else []
     args += ["--rigorous"] if rigorous else []
-    for flag, value in (("--loops", loops), ("--processes", processes), ("--values", values)):
+    for flag, value in (("--loops", loops), ("--processes", processes), ("--values", values),
+                        ("--warmups", warmups), ("--min-time", min_time)):
         if value is not None:
             args += [flag, str(value)]
+    args += ["--affinity", affinity] if affinity else []
     args += ["--in-process"] if in_process else []
     args += ["--quiet"] if quiet else []
-    return args
+    return args + list(extra)
 
 
 def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
@@ -58,7 +62,7 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--method", "-m", "methods", type=METHOD_CHOICE, multiple=True, required=True,
               help="pio (type 1 ports), mmio or ecam (ECAM via /dev/mem), kernel (sysfs); repeat to time several")
 @click.option("--device", "-d", "devices", multiple=True, help="PCI function, e.g. 0000:00:00.0 or 00:1f.3 [default: 0000:00:00.0]; repeatable")
-@click.option("--offset", "offsets", multiple=True, help="config-space offset, e.g. 0, 0x2c, 0x100 [default: 0]; repeatable")
+@click.option("--offset", "offsets", multiple=True, metavar="REGISTER", help=f"{registers.HELP}; repeatable")
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="bytes per read")
 @click.option("--workload", "workload_names", type=click.Choice(workloads.WORKLOADS), multiple=True,
               help="read: one register [default]; scan: the kernel's enumeration of a bus range; "
@@ -68,32 +72,58 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
               help="read: per-read timestamps per worker process for the latency distribution (0: none)")
 @click.option("--allow-any-offset", is_flag=True,
               help="also read outside the standard header and the capabilities the device advertises (reads can have side effects: docs/safety.md)")
-@click.option("--fast", is_flag=True, help="pyperf --fast: rough figures quickly")
-@click.option("--rigorous", is_flag=True, help="pyperf --rigorous: more processes and values")
-@click.option("--loops", type=click.IntRange(min=1), help="reads per value (default: pyperf calibrates)")
-@click.option("--processes", type=click.IntRange(min=1), help="pyperf worker processes")
-@click.option("--values", type=click.IntRange(min=1), help="values per worker process")
-@click.option("--in-process", is_flag=True, help="time in one process (pyperf --in-process): faster start, what the lab uses")
-@click.option("--quiet", "-q", is_flag=True, help="no pyperf progress output")
+@click.option("--schedule", type=click.Choice(runner.SCHEDULES), default="auto", show_default=True,
+              help="interleaved: every method and target times one value per round, in a random order each round, "
+                   "so values pair by round; sequential: pyperf's own, one benchmark after another; "
+                   "auto: interleaved when several methods run")
+@click.option("--fast", is_flag=True, help="as pyperf --fast: half the processes, 2 values each")
+@click.option("--rigorous", is_flag=True, help="as pyperf --rigorous: twice the processes")
+@click.option("--loops", type=click.IntRange(min=1), help="reads per value [default: calibrated to --min-time]")
+@click.option("--processes", type=click.IntRange(min=1), help="worker processes [default: 20, as pyperf]")
+@click.option("--values", type=click.IntRange(min=1), help="values (rounds) per process [default: 3]")
+@click.option("--warmups", type=click.IntRange(min=0), help="warmup values (rounds) per process [default: 1]")
+@click.option("--min-time", type=click.FloatRange(min=1e-6), help="seconds per value when calibrating loops [default: 0.1]")
+@click.option("--affinity", default="", metavar="CPUS", help="pin the timing processes to these CPUs, e.g. 3 or 2-3 (isolated ones)")
+@click.option("--in-process", is_flag=True, help="time in one process: faster start, what the lab uses")
+@click.option("--quiet", "-q", is_flag=True, help="no progress output")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="result file (pyperf JSON); with several methods put {method} in the name")
 @click.option("--append", is_flag=True, help="add this run to an existing result file")
+@click.option("--resume", is_flag=True, help="measure only the benchmarks the result file lacks, into it (after an interruption)")
 @click.option("--metadata", "metadata_items", multiple=True, metavar="KEY=VALUE", help="extra metadata to record; repeatable")
+@click.argument("pyperf_options", nargs=-1, type=click.UNPROCESSED, metavar="[-- PYPERF_OPTIONS...]")
 def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, ...], width: str,
-        workload_names: tuple[str, ...], buses: str | None, samples: int, allow_any_offset: bool, fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
-        in_process: bool, quiet: bool, output: Path | None, append: bool, metadata_items: tuple[str, ...]) -> None:
-    """Time config-space reads of each device and offset through each method."""
-    if append and output is None:
-        raise CfgbenchError("--append needs -o FILE", "name the result file to add to")
+        workload_names: tuple[str, ...], buses: str | None, samples: int, allow_any_offset: bool, schedule: str,
+        fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
+        warmups: int | None, min_time: float | None, affinity: str, in_process: bool, quiet: bool,
+        output: Path | None, append: bool, resume: bool, metadata_items: tuple[str, ...],
+        pyperf_options: tuple[str, ...]) -> None:
+    """Time config-space reads of each device and offset through each method.
+
+    Any other pyperf option (e.g. --track-memory, --hook) goes after `--` and
+    needs --schedule sequential. The options used are recorded in the files."""
+    if (append or resume) and output is None:
+        raise CfgbenchError(f"{'--resume' if resume else '--append'} needs -o FILE", "name the result file to add to")
+    if fast and rigorous:
+        raise CfgbenchError("--fast and --rigorous contradict each other", "choose one")
+    if affinity:
+        interleave.parse_cpu_list(affinity)  # refuse a bad list before any planning
     bdfs = [parse_bdf(d) for d in devices or ("0000:00:00.0",)]
-    offs = [parse_offset(o) for o in offsets or ("0",)]
-    targets = [runner.Target(b, o, int(width)) for b in bdfs for o in offs]
+    width_given = click.get_current_context().get_parameter_source("width") is not click.core.ParameterSource.DEFAULT
+    resolved = registers.resolve_all(bdfs, offsets or ("0",), int(width) if width_given else None, registers.reader_method(methods))
+    targets = [runner.Target(b, r.offset, r.width) for b, r in resolved]
     options = runner.RunOptions(
         methods=list(methods),
         targets=targets,
         output=output,
         append=append,
-        pyperf_args=_pyperf_args(fast, rigorous, loops, processes, values, in_process, quiet),
+        pyperf_args=_pyperf_args(fast, rigorous, loops, processes, values, warmups, min_time, affinity,
+                                 in_process, quiet, pyperf_options),
+        pyperf_passthrough=pyperf_options,
+        settings=interleave.Settings.from_pyperf_style(fast, rigorous, processes, values, warmups, loops, min_time,
+                                                       affinity, in_process, quiet),
+        schedule=schedule,
+        resume=resume,
         metadata=_parse_metadata(metadata_items),
         workloads=list(dict.fromkeys(workload_names)) or ["read"],
         buses=workloads.parse_bus_range(buses) if buses else None,
@@ -119,10 +149,15 @@ def info() -> None:
     except CfgbenchError as exc:
         windows = f"none ({exc.cause})"
     click.echo(f"ecam:        {windows}")
+    forbidden = raw_forbidden_reason()
+    if forbidden:
+        click.echo(f"raw access:  {forbidden}")
     click.echo("methods:")
     for name in access.user_methods():
         accessor = access.create(name)
         detection = accessor.detect()
+        if forbidden and accessor.raw:
+            detection = access.Detection(False, "forbidden in this environment (see raw access above)")
         status = "yes" if detection.ok else "no "
         line = f"  {name:7} {status} {detection.reason}"
         if detection.fix and not detection.ok:
@@ -131,16 +166,21 @@ def info() -> None:
         click.echo(f"          ({accessor.help})")
 
 
-@click.command()
+@click.command(help=f"""One untimed read, printed as setpci prints it (for cross-checking by hand).
+
+REGISTER is {registers.SYNTAX}. stdout holds the value alone; stderr names
+the register read and the method.""")
 @click.option("--method", "-m", type=METHOD_CHOICE, default="kernel", show_default=True)
-@click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True)
+@click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), help="bytes [default: the named register's width, else 4]")
 @click.option("--allow-any-offset", is_flag=True, help="also read outside the header and advertised capabilities")
 @click.argument("device")
-@click.argument("offset")
-def read(method: str, width: str, allow_any_offset: bool, device: str, offset: str) -> None:
-    """One untimed read, printed as setpci does (for cross-checking by hand)."""
-    value = runner.read_once(method, parse_bdf(device), parse_offset(offset), int(width), allow_any_offset)
-    click.echo(f"{value:0{2 * int(width)}x}")
+@click.argument("register")
+def read(method: str, width: str | None, allow_any_offset: bool, device: str, register: str) -> None:
+    bdf = parse_bdf(device)
+    [(_, target)] = registers.resolve_all([bdf], [register], int(width) if width else None, registers.reader_method([method]))
+    value = runner.read_once(method, bdf, target.offset, target.width, allow_any_offset)
+    click.echo(f"cfgbench: {bdf} {target.describe()} via {method}", err=True)
+    click.echo(f"{value:0{2 * target.width}x}")
 
 
 @click.command(name="list")
@@ -149,9 +189,8 @@ def list_() -> None:
     functions = list_functions()
     if not functions:
         raise CfgbenchError("the kernel shows no PCI functions in /sys/bus/pci/devices", "is sysfs mounted?")
-    click.echo("device        vendor:device  class   config")
-    for f in functions:
-        click.echo(f"{f.bdf}  {f.vendor:04x}:{f.device:04x}      {f.class_code:06x}  {f.config_size} bytes")
+    for line in listing_lines(functions):
+        click.echo(line)
 
 
 @click.command()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import RELAXED_IOMEM
+from cfgbench.lab.environment import host_variables
 from cfgbench.lab.errors import LabError
 from cfgbench.results import make_output_dir
 from cfgbench.lab.initramfs import (
@@ -269,6 +270,7 @@ def run_in_guest(
     try:
         out = Path(outdir) if outdir is not None else workdir / "out"
         make_output_dir(out)
+        lab_variables.update(host_variables(out))
         nonce = secrets.token_hex(8)
         initrd = workdir / "initramfs.cpio"
         build_initramfs(

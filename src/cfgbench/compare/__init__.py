@@ -1,0 +1,25 @@
+"""Compare saved runs: files (loading, environment, labels), stats (ratios with
+confidence intervals, from the right unit of replication), gate (three
+outcomes), model (the report and its warnings), render (text, markdown, JSON),
+headline (one line per target for `lab` and multi-method `run`)."""
+
+from cfgbench.compare.files import ResultFile, load_result_file, load_result_files
+from cfgbench.compare.gate import (
+    EXIT_CODES,
+    INCONCLUSIVE,
+    NO_REGRESSION,
+    REGRESSION,
+    GateVerdict,
+    Threshold,
+    parse_threshold,
+)
+from cfgbench.compare.model import Report, TargetReport, build_report, compare_paths
+from cfgbench.compare.render import RENDERERS, render_json, render_markdown, render_text
+from cfgbench.compare.stats import ALPHA, Estimate, Sample, estimate
+
+__all__ = [
+    "ALPHA", "EXIT_CODES", "INCONCLUSIVE", "NO_REGRESSION", "REGRESSION", "RENDERERS",
+    "Estimate", "GateVerdict", "Report", "ResultFile", "Sample", "TargetReport", "Threshold",
+    "build_report", "compare_paths", "estimate", "load_result_file", "load_result_files", "parse_threshold",
+    "render_json", "render_markdown", "render_text",
+]

@@ -1,0 +1,137 @@
+"""The regression gate: three outcomes, decided by the ratio's confidence
+interval against the threshold, never by a p-value alone.
+
+- regression (exit 1): the whole interval is above the limit;
+- no regression (exit 0): the whole interval is at or below it;
+- inconclusive (exit 3): the interval straddles the limit, or there is none
+  (one run a side: the run-to-run spread is unknown; too few paired rounds).
+
+A baseline from another environment (CPU, bare metal or guest, hypervisor,
+kernel, method, and for lab files the physical host) is refused before any
+of this, unless the caller allows it explicitly."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from cfgbench.compare.files import ResultFile
+from cfgbench.compare.stats import Estimate, Statistic
+from cfgbench.errors import CfgbenchError
+from cfgbench.units import UNIT_SCALE, format_time
+
+REGRESSION = "regression"
+NO_REGRESSION = "no regression"
+INCONCLUSIVE = "inconclusive"
+EXIT_CODES = {NO_REGRESSION: 0, REGRESSION: 1, INCONCLUSIVE: 3}
+ALLOW_FLAG = "--allow-other-environment"
+
+# What makes two files "the same machine" for a gate: (env label, what it is).
+SAME_MACHINE = ("method", "environment", "hypervisor", "CPU", "kernel release",
+                "lab accel", "lab host CPU", "lab host kernel", "lab host")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One `--fail-if` rule: the statistic and how much slower is tolerated."""
+
+    text: str
+    statistic: Statistic
+    relative: float | None = None  # fraction: 0.05 for 5%
+    absolute: float | None = None  # seconds
+
+    def ratio_limit(self, ref_value: float) -> float:
+        """The time ratio (other / reference) above which this rule calls a regression."""
+        if self.relative is not None:
+            return 1 + self.relative
+        return 1 + (self.absolute or 0.0) / ref_value
+
+
+_THRESHOLD_RE = re.compile(r"^(mean|median):\+?(\d+(?:\.\d*)?|\.\d+)(%|ns|us|µs|ms|s)$")
+
+
+def parse_threshold(text: str) -> Threshold:
+    """`mean:5%`, `median:5%`, `median:+200ns`, `mean:1.5us`."""
+    match = _THRESHOLD_RE.match(text.replace(" ", ""))
+    if not match:
+        raise CfgbenchError(
+            f"--fail-if {text!r} is not a threshold",
+            "write STAT:LIMIT with STAT mean or median and LIMIT like 5% or +200ns (units ns, us, ms, s)",
+        )
+    name, number, unit = match.groups()
+    statistic = cast(Statistic, name)  # the regex admits only mean and median
+    if unit == "%":
+        return Threshold(text, statistic, relative=float(number) / 100)
+    return Threshold(text, statistic, absolute=float(number) * UNIT_SCALE[unit])
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    threshold: Threshold
+    target: str
+    file_index: int
+    ref_index: int
+    ref_value: float  # the reference's statistic, seconds
+    estimate: Estimate
+    outcome: str
+    reason: str
+
+    @property
+    def limit(self) -> float:
+        return self.threshold.ratio_limit(self.ref_value)
+
+
+def judge(threshold: Threshold, estimate: Estimate, ref_value: float) -> tuple[str, str]:
+    """(outcome, why) for one comparison under one rule."""
+    limit = threshold.ratio_limit(ref_value)
+    allowed = f"the limit {limit:.3g}x ({threshold.text})"
+    if estimate.low is None or estimate.high is None:
+        return INCONCLUSIVE, f"no confidence interval: {estimate.note}"
+    interval = f"95% CI {estimate.low:.3g}-{estimate.high:.3g}x"
+    if estimate.note and estimate.p_value is None:
+        return INCONCLUSIVE, f"{estimate.note}"
+    if estimate.low > limit:
+        return REGRESSION, f"{interval} is above {allowed}"
+    if estimate.high <= limit:
+        return NO_REGRESSION, f"{interval} is within {allowed}"
+    return INCONCLUSIVE, f"{interval} straddles {allowed}: record more runs or rounds"
+
+
+def overall(verdicts: Sequence[GateVerdict]) -> str:
+    """A regression anywhere fails; else anything undecided is inconclusive."""
+    outcomes = {v.outcome for v in verdicts}
+    for outcome in (REGRESSION, INCONCLUSIVE):
+        if outcome in outcomes:
+            return outcome
+    return NO_REGRESSION
+
+
+def describe(verdict: GateVerdict, files: Sequence[ResultFile]) -> str:
+    result = files[verdict.file_index]
+    return (f"--fail-if {verdict.threshold.text}: {verdict.outcome}: {verdict.target} in {result.path} "
+            f"({result.label}) is {verdict.estimate.ratio:.3g}x the time of {files[verdict.ref_index].path} "
+            f"({verdict.threshold.statistic} {format_time(verdict.ref_value)}); {verdict.reason}")
+
+
+def environment_differences(reference: ResultFile, other: ResultFile) -> list[str]:
+    diffs = []
+    for label in SAME_MACHINE:
+        ref_value, value = reference.env.get(label), other.env.get(label)
+        if ref_value != value:
+            diffs.append(f"{label} {ref_value or '-'} vs {value or '-'}")
+    return diffs
+
+
+def check_same_environment(files: Sequence[ResultFile]) -> None:
+    """A gate compares like with like: refuse a baseline from another machine."""
+    reference = files[0]
+    for other in files[1:]:
+        diffs = environment_differences(reference, other)
+        if diffs:
+            raise CfgbenchError(
+                f"the baseline {reference.path} comes from another environment than {other.path} "
+                f"({'; '.join(diffs)}), so a gate between them measures the machines, not the change",
+                f"gate against a baseline from the same machine, or add {ALLOW_FLAG} if that is what you mean",
+            )

@@ -1,0 +1,101 @@
+"""The end of `cfgbench lab` and of a multi-method `cfgbench run`: one line
+per target with the answer and its interval, then one line per thing to
+distrust (unstable figures, values in two clusters, a loop mean that the
+per-read median contradicts). The full tables are `cfgbench compare`'s."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pyperf
+
+from cfgbench import runs
+from cfgbench.compare.model import cluster_lines, unstable_line
+from cfgbench.compare.render import factor_words, interval_words, per_run_words
+from cfgbench.compare.stats import Sample, estimate
+from cfgbench.units import format_time
+
+# The question is PIO against ECAM: pio is the reference where it can reach.
+REFERENCE_ORDER = ("pio", "mmio", "kernel")
+# The loop mean and the per-read median "disagree" beyond this share of the
+# mean, on top of twice the loop values' std dev (fences and TSC steps move
+# single-read figures by ~10% under TCG: results/README.md).
+PER_READ_SLACK = 0.10
+
+
+@dataclass(frozen=True)
+class HeadlineContext:
+    unit: str = "run"  # "boot" in the lab
+    values_advice: str = "record more values (--values, --processes)"
+    accel: str | None = None  # "tcg": the figures are emulation costs
+    between_units_note: str = ""  # shown when the answer rests on one unit
+
+
+def short_target(name: str) -> str:
+    """'read 0000:00:00.0+0x000/4' -> '00:00.0+0x000'; other workloads keep their word."""
+    workload, _, target = name.partition(" ")
+    target = target.removeprefix("0000:")
+    if workload == "read":
+        return target.removesuffix("/4")
+    return f"{workload} {target}"
+
+
+def _ordered(methods: Sequence[str]) -> list[str]:
+    rank = {m: i for i, m in enumerate(REFERENCE_ORDER)}
+    return sorted(methods, key=lambda m: rank.get(m, len(rank)))
+
+
+def _target_line(name: str, benches: Mapping[str, pyperf.Benchmark], context: HeadlineContext) -> tuple[str, int]:
+    """The line, and how many runs (boots) its intervals rest on."""
+    methods = _ordered(list(benches))
+    ref = methods[0]
+    parts, units = [], 1
+    for method in methods[1:]:
+        e = estimate(benches[ref], benches[method])
+        units = max(units, len(e.per_run))
+        details = "; ".join(p for p in (interval_words(e), per_run_words(e)) if p)
+        if not e.significant and e.p_value is not None:
+            details += "; not significant"
+        parts.append(f"{method} {factor_words(e)} than {ref} ({details})")
+    if not parts:
+        only = benches[ref]
+        return f"{short_target(name)}: {ref} {format_time(only.median())} (no other method reaches it)", 1
+    return f"{short_target(name)}: " + "; ".join(parts), units
+
+
+def _per_read_line(method: str, name: str, bench: pyperf.Benchmark) -> str | None:
+    dist = runs.totals(bench).distribution()
+    values = bench.get_values()
+    if dist is None or len(values) < 2:
+        return None
+    loop_mean, spread = bench.mean(), bench.stdev()
+    per_read = dist.corrected_ns[50.0] * 1e-9
+    if abs(loop_mean - per_read) <= 2 * spread + PER_READ_SLACK * loop_mean:
+        return None
+    return (f"{method} {short_target(name)}: the loop mean {format_time(loop_mean)} and the per-read median "
+            f"{format_time(per_read)} disagree by more than their spread; the headline uses the loop values")
+
+
+def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineContext) -> list[str]:
+    """One line per target, then the caveats."""
+    by_target: dict[str, dict[str, pyperf.Benchmark]] = {}
+    for method, suite in suites.items():
+        for bench in suite.get_benchmarks():
+            by_target.setdefault(bench.get_name(), {})[method] = bench
+    lines, caveats, most_units = [], [], 1
+    for name, benches in by_target.items():
+        line, units = _target_line(name, benches, context)
+        lines.append(line)
+        most_units = max(most_units, units)
+        for method, bench in benches.items():
+            where = f"{method} {short_target(name)}"
+            caveats += [c for c in (unstable_line(where, Sample.of(bench), context.values_advice),
+                                    _per_read_line(method, name, bench)) if c]
+            caveats += cluster_lines(where, runs.values_by_session(bench))
+    if most_units == 1 and context.between_units_note:
+        lines.append(f"one {context.unit}: the intervals above are within it; {context.between_units_note}")
+    if context.accel == "tcg":
+        lines.append("under TCG these are QEMU's emulation costs, not VM exits: they show the mechanism "
+                     "(two port accesses against one load), not a hypervisor's price")
+    return lines + caveats

@@ -1,0 +1,265 @@
+"""How two benchmarks of one target compare: a time ratio with a 95%
+confidence interval and a significance test, each from the right unit.
+
+- Same run, interleaved schedule: values pair by round. The ratio is the
+  geometric mean of the per-round ratios, its interval a t interval on the log
+  ratios, its test a Wilcoxon signed-rank test on them. With several runs
+  (lab boots, appended runs) each run gives one mean log ratio, and interval
+  and test (one-sample t) are over runs: they include the between-run spread.
+- Same run, sequential schedule: nothing pairs; Welch's t on log values. The
+  machine's drift between the methods is not controlled (the output says so).
+- Different runs: values within one run share its conditions, so they are not
+  independent of them and the unit is the run. Welch's t on the runs' log
+  medians (or means) when both sides have several runs, or one run against
+  at least MIN_BASELINE_RUNS; with fewer, the ratio is shown without an
+  interval and without a verdict.
+
+Every interval narrows with more data (rounds, or runs), unlike the spread of
+the values."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pyperf
+from scipy import stats as scipy_stats
+
+from cfgbench import runs
+
+ALPHA = 0.05
+CONFIDENCE = 0.95
+# Below these, no test can reach ALPHA at all: the smallest exact two-sided
+# Wilcoxon p-value is 2 / 2**n (0.031 at 6 pairs), the smallest Mann-Whitney
+# one 2 / C(2n, n) (0.029 at 4 a side).
+MIN_PAIRS = 6
+MIN_VALUES = 4
+# One run against a reference of several: the reference's runs give the
+# run-to-run spread, and a t quantile with 2 degrees of freedom is the least
+# that yields an interval of any use.
+MIN_BASELINE_RUNS = 3
+
+PAIRED = "paired by round"
+UNPAIRED = "unpaired, one run (sequential schedule)"
+RUNS = "runs as the unit"
+UNTESTED = "untested"
+
+Statistic = Literal["mean", "median"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One file's values for one target, in seconds per read."""
+
+    values: tuple[float, ...]
+
+    @classmethod
+    def of(cls, bench: pyperf.Benchmark) -> Sample:
+        return cls(tuple(float(v) for v in bench.get_values()))
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.values, ddof=1)) if self.n > 1 else 0.0
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.values))
+
+    @property
+    def min(self) -> float:
+        return min(self.values)
+
+    @property
+    def max(self) -> float:
+        return max(self.values)
+
+    def statistic(self, name: Statistic) -> float:
+        return self.mean if name == "mean" else self.median
+
+    def as_json(self) -> dict[str, float | int]:
+        return {"n": self.n, "mean_s": self.mean, "std_s": self.std, "median_s": self.median,
+                "min_s": self.min, "max_s": self.max}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The other benchmark's time over the reference's, with what backs it."""
+
+    ratio: float  # above 1: the other is slower
+    low: float | None  # 95% confidence interval of the ratio; None: none can be given
+    high: float | None
+    design: str  # PAIRED, UNPAIRED, RUNS or UNTESTED
+    units: int  # pairs, values or runs behind the interval
+    unit_name: str  # "paired rounds", "values", "runs"
+    p_value: float | None = None
+    test: str = ""
+    per_run: tuple[float, ...] = ()  # paired, several runs: each run's own ratio
+    note: str = ""  # why there is no interval
+    backing: str = ""  # what the interval rests on, when more than units and unit_name say
+
+    def rests_on(self) -> str:
+        return self.backing or f"{self.units} {self.unit_name}"
+
+    @property
+    def has_interval(self) -> bool:
+        return self.low is not None and self.high is not None
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value is not None and self.p_value < ALPHA
+
+    def verdict(self) -> str:
+        if self.p_value is None:
+            return f"no verdict: {self.note}" if self.note else "no verdict"
+        word = "significant" if self.significant else "not significant"
+        return f"{word}, {self.test} p = {self.p_value:.2g}"
+
+
+def _t_quantile(dof: float) -> float:
+    return float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof))
+
+
+def _mean_interval(logs: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high) of log ratios: a t interval."""
+    arr = np.asarray(logs, dtype=float)
+    mean = float(arr.mean())
+    if len(arr) < 2:
+        return mean, mean, mean
+    half = _t_quantile(len(arr) - 1) * float(arr.std(ddof=1)) / math.sqrt(len(arr))
+    return mean, mean - half, mean + half
+
+
+def _wilcoxon(diffs: Sequence[float]) -> float:
+    if not any(diffs):
+        return 1.0  # identical in every round: nothing to tell apart
+    return float(scipy_stats.wilcoxon(diffs).pvalue)
+
+
+def paired(ref: dict[tuple[str, int], float], other: dict[tuple[str, int], float]) -> Estimate | None:
+    """Values paired by (run, round); None when no round is shared."""
+    keys = sorted(set(ref) & set(other))
+    if not keys:
+        return None
+    by_run: dict[str, list[float]] = {}
+    for key in keys:
+        by_run.setdefault(key[0], []).append(math.log(other[key] / ref[key]))
+    if len(by_run) == 1:
+        diffs = next(iter(by_run.values()))
+        mean, low, high = _mean_interval(diffs)
+        enough = len(diffs) >= MIN_PAIRS
+        return Estimate(math.exp(mean), math.exp(low), math.exp(high), PAIRED, len(diffs), "paired rounds",
+                        _wilcoxon(diffs) if enough else None, "Wilcoxon signed-rank", (math.exp(mean),),
+                        "" if enough else f"{len(diffs)} paired rounds; a test needs at least {MIN_PAIRS}")
+    run_means = [float(np.mean(d)) for d in by_run.values()]
+    mean, low, high = _mean_interval(run_means)
+    p_value = float(scipy_stats.ttest_1samp(run_means, 0.0).pvalue) if np.std(run_means) > 0 else None
+    return Estimate(math.exp(mean), math.exp(low), math.exp(high), PAIRED, len(run_means), "runs", p_value,
+                    "one-sample t over runs", tuple(math.exp(m) for m in run_means),
+                    backing=f"{len(run_means)} runs of {len(keys)} paired rounds in all")
+
+
+def unpaired_within_run(ref: Sequence[float], other: Sequence[float]) -> Estimate:
+    """Welch's t on log values of one run (the sequential schedule)."""
+    a, b = np.log(np.asarray(ref, dtype=float)), np.log(np.asarray(other, dtype=float))
+    diff = float(b.mean() - a.mean())
+    if min(len(a), len(b)) < MIN_VALUES:
+        return Estimate(math.exp(diff), None, None, UNTESTED, min(len(a), len(b)), "values",
+                        note=f"fewer than {MIN_VALUES} values a side")
+    if a.std() == 0 and b.std() == 0:
+        return Estimate(math.exp(diff), math.exp(diff), math.exp(diff), UNPAIRED, len(a) + len(b), "values",
+                        note="no spread in either sample")
+    result = scipy_stats.ttest_ind(b, a, equal_var=False)
+    interval = result.confidence_interval(CONFIDENCE)
+    return Estimate(math.exp(diff), math.exp(interval.low), math.exp(interval.high), UNPAIRED,
+                    len(a) + len(b), "values", float(result.pvalue), "Welch t on log values")
+
+
+def across_runs(ref_runs: Sequence[Sequence[float]], other_runs: Sequence[Sequence[float]],
+                statistic: Statistic = "median") -> Estimate:
+    """Runs as the unit: each run reduced to one statistic, compared on a log scale."""
+    pick = np.median if statistic == "median" else np.mean
+    r = np.log([float(pick(v)) for v in ref_runs])
+    o = np.log([float(pick(v)) for v in other_runs])
+    diff = float(o.mean() - r.mean())
+    k, m = len(r), len(o)
+    counts = f"{k} and {m} runs"
+    if k >= 2 and m >= 2 and (r.std() > 0 or o.std() > 0):
+        result = scipy_stats.ttest_ind(o, r, equal_var=False)
+        interval = result.confidence_interval(CONFIDENCE)
+        return Estimate(math.exp(diff), math.exp(interval.low), math.exp(interval.high), RUNS, k + m, "runs",
+                        float(result.pvalue), f"Welch t on run {statistic}s", backing=counts)
+    many, one = (r, o) if m == 1 else (o, r)
+    if len(one) == 1 and len(many) >= MIN_BASELINE_RUNS and many.std() > 0:
+        # One run against several: is it outside the others' run-to-run spread?
+        se = float(many.std(ddof=1)) * math.sqrt(1 + 1 / len(many))
+        dof = len(many) - 1
+        half = _t_quantile(dof) * se
+        p_value = float(2 * scipy_stats.t.sf(abs(diff) / se, dof))
+        return Estimate(math.exp(diff), math.exp(diff - half), math.exp(diff + half), RUNS, k + m, "runs",
+                        p_value, f"t on run {statistic}s (one run against {len(many)})", backing=counts)
+    why = ("one run a side: the run-to-run spread is unknown" if k == 1 and m == 1 else
+           f"{counts}: needs two a side, or one against {MIN_BASELINE_RUNS} (add runs with --append)")
+    return Estimate(math.exp(diff), None, None, UNTESTED, k + m, "runs", note=why)
+
+
+def estimate(ref: pyperf.Benchmark, other: pyperf.Benchmark, statistic: Statistic = "median") -> Estimate:
+    """The right comparison for how the two benchmarks were timed (module docstring)."""
+    by_round = paired(runs.values_by_round(ref), runs.values_by_round(other))
+    if by_round is not None:
+        return by_round
+    ref_runs, other_runs = runs.values_by_session(ref), runs.values_by_session(other)
+    same_run = not runs.is_legacy(ref) and not runs.is_legacy(other) and set(ref_runs) == set(other_runs)
+    if same_run and len(ref_runs) == 1:
+        return unpaired_within_run(ref.get_values(), other.get_values())
+    return across_runs(list(ref_runs.values()), list(other_runs.values()), statistic)
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Values that fall into two groups (a run that switched state midway)."""
+
+    low: float
+    n_low: int
+    high: float
+    n_high: int
+
+
+CLUSTER_MIN_VALUES = 8
+CLUSTER_MIN_RATIO = 1.25  # the groups' medians differ by at least this factor
+CLUSTER_MIN_SEPARATION = 4.0  # gap between the groups' means, in pooled std devs of log values
+
+
+def two_clusters(values: Sequence[float]) -> Clusters | None:
+    """The best split of the sorted log values into two groups (Otsu's
+    criterion), reported only if both groups are substantial and well apart."""
+    if len(values) < CLUSTER_MIN_VALUES:
+        return None
+    logs = np.sort(np.log(np.asarray(values, dtype=float)))
+    smallest = max(2, math.ceil(0.15 * len(logs)))
+    best: tuple[float, int] | None = None
+    for split in range(smallest, len(logs) - smallest + 1):
+        lo, hi = logs[:split], logs[split:]
+        between = len(lo) * len(hi) * (hi.mean() - lo.mean()) ** 2
+        if best is None or between > best[0]:
+            best = (float(between), split)
+    if best is None:
+        return None
+    lo, hi = logs[:best[1]], logs[best[1]:]
+    pooled = math.sqrt((lo.var(ddof=1) * (len(lo) - 1) + hi.var(ddof=1) * (len(hi) - 1)) / (len(logs) - 2))
+    gap = float(hi.mean() - lo.mean())
+    if math.exp(float(np.median(hi)) - float(np.median(lo))) < CLUSTER_MIN_RATIO:
+        return None
+    if pooled > 0 and gap / pooled < CLUSTER_MIN_SEPARATION:
+        return None
+    return Clusters(math.exp(float(np.median(lo))), len(lo), math.exp(float(np.median(hi))), len(hi))

@@ -1,0 +1,44 @@
+"""Worker processes: started in their own session, with their output on our
+stderr, and stopped as a group when the user interrupts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from cfgbench.access.base import FORBID_RAW_ENV
+from cfgbench.access.fake import FAKE_DUMP_ENV
+
+STOP_GRACE_S = 5.0
+# Variables a worker must see even where pyperf scrubs the environment: the
+# raw-access guard of the test suite, and the fake backend's dump.
+INHERITED_ENV = (FORBID_RAW_ENV, FAKE_DUMP_ENV)
+
+
+def run_worker_process(command: Sequence[str]) -> int:
+    """Run a worker to completion; its exit code. Output goes straight to our
+    stderr (no pipe: a reader on the same CPU would skew the timing). Its own
+    session: on Ctrl-C or SIGTERM we stop it and all its children at once."""
+    worker = subprocess.Popen(list(command), stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        return worker.wait()
+    except BaseException:
+        stop_group(worker)
+        raise
+
+
+def stop_group(worker: subprocess.Popen[bytes]) -> None:
+    for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(worker.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            worker.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue

@@ -1,0 +1,138 @@
+"""The interleaved schedule against the sequential one: a planted drift, and what the files record."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyperf
+import pytest
+
+from cfgbench import runs
+from cfgbench.compare import stats
+
+from cli_helpers import HOST_DUMP, assert_one_line_error, cfgbench
+
+FAKE = {"CFGBENCH_FAKE_DUMP": str(HOST_DUMP)}
+TRUE_RATIO = 1.5
+
+# Runs the real schedulers in one process, on a virtual clock: every read of
+# `fake` costs 100 ns and of `kernel` 150 ns, both times (1 + 4 t) where t is
+# the work done so far (in seconds at the base cost), so the machine slows
+# steadily through the run (to ~3x) and the true kernel/fake ratio stays 1.5
+# at every moment.
+DRIVER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from cfgbench import interleave, measure, runner, worker
+    from cfgbench.address import parse_bdf
+
+    schedule, out = sys.argv[1], Path(sys.argv[2])
+    cost = {"fake": 100e-9, "kernel": 150e-9}
+    clock = [0.0]
+
+    def drifting(self, loops):
+        base = cost[self.measurement.method] * loops
+        seconds = base * (1 + 4 * clock[0])
+        clock[0] += base
+        self.tally.reads += loops
+        return seconds
+
+    measure.TimedMeasurement.__call__ = drifting
+    options = runner.RunOptions(methods=["fake", "kernel"], targets=[runner.Target(parse_bdf("00:00.0"), 0, 4)],
+                                samples=0)
+    plan = runner.plan_run(options, lambda line: None)
+    plan.metadata.update(cfgbench_session="drift", cfgbench_schedule=schedule)
+    if schedule == "interleaved":
+        settings = interleave.Settings(processes=1, values=20, warmups=1, loops=100_000, in_process=True)
+        suite, _ = interleave.time_process(plan, settings, 0, None)
+        suite.dump(str(out / "out.json"))
+    else:
+        plan.dump(out / "plan.json")
+        sys.exit(worker.main(["--plan", str(out / "plan.json"), "--tally", str(out / "tally.jsonl"),
+                              "-o", str(out / "out.json"), "--in-process", "--values", "20", "--warmups", "1",
+                              "--loops", "100000", "-q"]))
+""")
+
+
+def drifted_ratio(tmp_path: Path, schedule: str) -> stats.Estimate:
+    out = tmp_path / schedule
+    out.mkdir()
+    done = subprocess.run([sys.executable, "-c", DRIVER, schedule, str(out)], capture_output=True, text=True,
+                          env={**__import__("os").environ, **FAKE}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    suite = pyperf.BenchmarkSuite.load(str(out / "out.json"))
+    benches = {b.get_metadata()["cfgbench_method"]: b for b in suite.get_benchmarks()}
+    return stats.estimate(benches["fake"], benches["kernel"])
+
+
+def test_a_planted_drift_fools_the_sequential_schedule_and_not_the_interleaved(tmp_path: Path) -> None:
+    sequential = drifted_ratio(tmp_path, "sequential")
+    interleaved = drifted_ratio(tmp_path, "interleaved")
+    # Sequential: all fake values early (cheap), all kernel values late (expensive).
+    assert sequential.design == stats.UNPAIRED
+    assert sequential.ratio > TRUE_RATIO * 1.5
+    # Interleaved: each round meets one moment of the machine; the order is random per round.
+    assert interleaved.design == stats.PAIRED and interleaved.units == 20
+    assert interleaved.ratio == pytest.approx(TRUE_RATIO, rel=0.03)
+    assert interleaved.low is not None and interleaved.high is not None
+    assert interleaved.low < TRUE_RATIO < interleaved.high
+
+
+def run_two_methods(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+    out = tmp_path / "run-{method}.json"
+    result = cfgbench("run", "-m", "fake", "-m", "kernel", "--offset", "0", "--offset", "8", "-o", str(out),
+                      "--processes", "2", "--values", "4", "--min-time", "0.002", *extra, env=FAKE)
+    return result, tmp_path / "run-fake.json", tmp_path / "run-kernel.json"
+
+
+def test_several_methods_are_interleaved_by_default_and_their_files_pair_by_round(tmp_path: Path) -> None:
+    result, fake, kernel = run_two_methods(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "interleaved: 2 processes x 4 rounds" in result.stderr
+    benches = [b for path in (fake, kernel) for b in pyperf.BenchmarkSuite.load(str(path)).get_benchmarks()]
+    assert len({run.get_metadata()["cfgbench_session"] for b in benches for run in b.get_runs()}) == 1
+    for bench in benches:
+        records = runs.run_records(bench)
+        assert [r.rounds for r in records] == [(0, 1, 2, 3), (4, 5, 6, 7)]
+    # Per round, the four benchmarks took the positions 0-3 in some order.
+    positions: dict[int, list[int]] = {}
+    for bench in benches:
+        for run in bench.get_runs():
+            md = run.get_metadata()
+            if run.values:
+                for round_, position in zip(md["cfgbench_rounds"].split(","), md["cfgbench_round_positions"].split(","), strict=True):
+                    positions.setdefault(int(round_), []).append(int(position))
+    assert all(sorted(p) == [0, 1, 2, 3] for p in positions.values())
+    # One headline per target, with a paired interval.
+    headlines = [line for line in result.stdout.splitlines() if line.startswith("00:00.0+0x00")]
+    assert len(headlines) == 2 and all("paired rounds" in line and "95% CI" in line for line in headlines)
+
+
+def test_the_sequential_schedule_is_pyperf_with_any_option_recorded(tmp_path: Path) -> None:
+    result, fake, _ = run_two_methods(tmp_path, "--schedule", "sequential", "--", "--min-time", "0.001")
+    assert result.returncode == 0, result.stderr
+    md = pyperf.BenchmarkSuite.load(str(fake)).get_benchmarks()[0].get_metadata()
+    assert md["cfgbench_schedule"] == "sequential"
+    assert "--processes 2 --values 4 --min-time 0.002 --min-time 0.001" in md["cfgbench_settings"]
+
+
+def test_pyperf_options_are_refused_by_the_interleaved_schedule(tmp_path: Path) -> None:
+    result, fake, _ = run_two_methods(tmp_path, "--", "--track-memory")
+    assert_one_line_error(result, "--track-memory", "--schedule sequential")
+    assert not fake.exists()
+
+
+def test_a_bad_cpu_list_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(cfgbench("run", "-m", "fake", "--affinity", "two", env=FAKE), "not a CPU list")
+
+
+def test_one_method_keeps_pyperf_scheduling(tmp_path: Path) -> None:
+    out = tmp_path / "one.json"
+    result = cfgbench("run", "-m", "fake", "-o", str(out), "--processes", "2", "--values", "2", "--loops", "256",
+                      env=FAKE)
+    assert result.returncode == 0, result.stderr
+    [bench] = pyperf.BenchmarkSuite.load(str(out)).get_benchmarks()
+    assert bench.get_metadata()["cfgbench_schedule"] == "sequential"
