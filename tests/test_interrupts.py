@@ -205,3 +205,19 @@ def test_two_runs_appending_at_once_both_land_or_one_is_refused(dirs: RunDirs, e
     assert benchmarks_if_present(out) == ["read 0000:00:00.0+0x000/4"]
     assert _runs_in(out) == runs_before + landed * RUNS_PER_QUICK_RUN
     assert sorted(p.name for p in dirs.work.iterdir()) == ["shared.json"]
+
+
+def test_an_interrupted_run_names_resume_and_resume_measures_only_the_rest(dirs: RunDirs) -> None:
+    out = dirs.work / "out.json"
+    first, second = "read 0000:00:00.0+0x000/4", "read 0000:00:00.0+0x004/4"
+    process = dirs.start(*SLOW_RUN, "--offset", "0", "--offset", "4", "-o", out.name)
+    result = interrupt_midway(dirs, process, signal.SIGINT, whole_group=True, worker_task=1)
+    assert_interrupted_cleanly(result, dirs)
+    assert "same command plus --resume" in result.stderr.strip().splitlines()[-1]
+    assert benchmarks_if_present(out) == [first]
+    runs_of_first = len(results.load_suite(out).get_benchmark(first).get_runs())
+    resumed = _finish(dirs.start(*QUICK_RUN, "--offset", "0", "--offset", "4", "-o", out.name, "--resume"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"already has {first}: not measured again" in resumed.stderr
+    assert benchmarks_if_present(out) == [first, second]
+    assert len(results.load_suite(out).get_benchmark(first).get_runs()) == runs_of_first
