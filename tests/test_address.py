@@ -110,9 +110,10 @@ def test_kernel_path_follows_raw_pci_read() -> None:
     assert kernel_path_for(Bdf(1, 0, 0, 0), 0) == "ecam"
 
 
-def test_parse_offset_and_target_label() -> None:
-    assert parse_offset("0x2c") == 0x2C
-    assert parse_offset("256") == 256
-    with pytest.raises(CfgbenchError):
-        parse_offset("zz")
+def test_parse_offset_is_hex_as_setpci_and_target_label() -> None:
+    assert parse_offset("0x2c") == parse_offset("2c") == 0x2C
+    assert parse_offset("256") == 0x256  # hex, as setpci reads it
+    for text in ("zz", "-4", "0x", "1.5", ""):
+        with pytest.raises(CfgbenchError, match="not a config-space offset"):
+            parse_offset(text)
     assert format_target(Bdf(0, 1, 0, 0), 0x100, 4) == "0000:01:00.0+0x100/4"

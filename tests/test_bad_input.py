@@ -83,13 +83,17 @@ CASES = [
     Bad("function-out-of-range", (*READ, "00:00.8", "0"), ("00:00.8", "out of range")),
     Bad("function-absent", (*RUN, "-d", "00:09.0"), ("no device", "0000:00:09.0")),
     # --- offsets
-    Bad("offset-negative", (*RUN, "--offset", "-4"), ("outside",)),
+    Bad("offset-negative", (*RUN, "--offset", "-4"), ("not a config-space offset",)),
     Bad("offset-unaligned-dword", (*RUN, "--offset", "0x2"), ("not aligned",)),
     Bad("offset-unaligned-word", (*READ, "-w", "2", "00:00.0", "0x3"), ("not aligned",)),
     Bad("offset-past-extended-space", (*RUN, "--offset", "0x1000"), ("outside", "4096")),
     Bad("offset-past-legacy-space", (*READ, "00:01.0", "0x100"), ("outside", "256")),
     Bad("offset-huge", (*READ, "00:00.0", "99999999999999999999"), ("outside",)),
-    Bad("offset-not-a-number", (*READ, "00:00.0", "abc"), ("not a config-space offset",)),
+    Bad("offset-not-a-number", (*READ, "00:00.0", "xyz"), ("not a config-space offset",)),
+    Bad("offset-is-hex", (*READ, "00:00.0", "abc"), ("offset 0xabc", "--allow-any-offset")),  # abc is hex, as in setpci
+    Bad("offset-unknown-name", (*RUN, "--offset", "CAP_NOSUCH"), ("not a config-space offset", "setpci")),
+    Bad("offset-absent-capability", (*RUN, "--offset", "ECAP_AER"), ("no extended capability 0x1",)),
+    Bad("offset-write", (*READ, "00:00.0", "COMMAND=0"), ("only reads",)),
     Bad("offset-bare-prefix", (*RUN, "--offset", "0x"), ("not a config-space offset",)),
     Bad("offset-fraction", (*READ, "00:00.0", "1.5"), ("not a config-space offset",)),
     # The virtio configuration access window: reading it makes the device read its BAR.

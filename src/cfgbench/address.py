@@ -20,6 +20,7 @@ MAX_SEGMENT = 0xFFFF
 MAX_DOMAIN = 0x7FFF_FFFF
 VMD_FIX = "use --method=kernel: a VMD domain's config space sits behind the VMD device's own BAR, which only the kernel's vmd driver maps"
 
+HEX_NUMBER = re.compile(r"(?:0[xX])?[0-9a-fA-F]+")  # setpci's numbers: hex, 0x optional
 _BDF = re.compile(
     # Wider than valid (bus 100, function 8) so those get the out-of-range message.
     r"^(?:(?P<domain>[0-9a-fA-F]{1,8}):)?(?P<bus>[0-9a-fA-F]{1,3}):"
@@ -72,13 +73,14 @@ def parse_bdf(text: str) -> Bdf:
 
 
 def parse_offset(text: str) -> int:
-    """Parse a config-space offset: decimal or 0x-prefixed hex."""
-    try:
-        return int(text.strip(), 0)
-    except ValueError:
+    """A config-space offset as setpci(8) writes one: hex, with or without 0x
+    (40 is 0x40). The rest of setpci's register syntax (names, capabilities,
+    widths) is registers.parse_register's."""
+    if not HEX_NUMBER.fullmatch(text.strip()):
         raise CfgbenchError(
-            f"{text!r} is not a config-space offset", "give a number such as 0, 0x2c or 256"
-        ) from None
+            f"{text!r} is not a config-space offset", "write it in hex as setpci does, e.g. 0, 2c, 0x100"
+        )
+    return int(text.strip(), 16)
 
 
 def check_access(offset: int, width: int, space_size: int = EXTENDED_CONFIG_SIZE) -> None:

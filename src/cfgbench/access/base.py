@@ -17,6 +17,14 @@ FORBID_RAW_ENV = "CFGBENCH_FORBID_RAW"
 ALL_ONES = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF}
 
 
+def raw_forbidden_reason() -> str:
+    """'' unless raw methods are forbidden in this environment; else one line saying so and why."""
+    if not os.environ.get(FORBID_RAW_ENV):
+        return ""
+    return (f"pio and mmio are forbidden in this environment: {FORBID_RAW_ENV} is set (the test suite sets it "
+            "so that nothing touches this machine's ports or /dev/mem; raw methods run in the lab guest)")
+
+
 @dataclass(frozen=True)
 class Detection:
     """Whether a method can run here; never raised, only reported."""
@@ -50,7 +58,7 @@ class ConfigAccessor(ABC):
         """Quiet check: can this method run here, and if not, why and what to do."""
 
     def open(self) -> None:
-        if self.raw and os.environ.get(FORBID_RAW_ENV):
+        if self.raw and raw_forbidden_reason():
             raise CfgbenchError(
                 f"raw method {self.name} is forbidden in this environment ({FORBID_RAW_ENV} is set)",
                 "run raw methods only inside the lab guest (cfgbench lab) or on a machine you own",

@@ -1,0 +1,254 @@
+"""Config-space registers written as setpci(8) writes them, for every offset
+the CLI takes (`cfgbench read`, `cfgbench run --offset`).
+
+    <base>[+<offset>][.B|.W|.L][@<number>]
+    <base>: a hex address (40 or 0x40), a register name (COMMAND), a capability
+            name (CAP_PM, ECAP_AER) or number (CAP10, ECAP1) for its first register
+
+Everything is hex, names and suffixes are case-insensitive, and a named
+register brings its width unless one is given (pciutils' setpci.c, the
+`pci_reg_names` table and `parse_op`). `@<number>` picks the n-th capability
+with that ID, counting from 0. setpci's `=VALUE` writes; cfgbench only reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cfgbench.address import EXTENDED_CONFIG_SIZE, HEX_NUMBER, Bdf
+from cfgbench.capabilities import HEADER_LAYOUT_MASK, HEADER_TYPE, ReadFn, extended_capabilities, standard_capabilities
+from cfgbench.errors import CfgbenchError
+
+DEFAULT_WIDTH = 4  # a bare address without a width, as cfgbench has always read
+WIDTH_SUFFIXES = {"B": 1, "W": 2, "L": 4}
+SYNTAX = ("hex as setpci takes it: 40 or 0x40, a name such as COMMAND or BASE_ADDRESS_0, "
+          "CAP_PM or ECAP_AER (or CAP10, ECAP1) for a capability, then +hex, .B/.W/.L for 1, 2 or 4 bytes, "
+          "@N for the N-th such capability")
+HELP = f"config-space register, {SYNTAX} [default: 0]"
+
+# Header layouts a named register exists in: setpci's hdr_type_mask.
+ALL: frozenset[int] = frozenset()
+TYPE0, TYPE0_1, TYPE1, TYPE2 = frozenset({0}), frozenset({0, 1}), frozenset({1}), frozenset({2})
+
+
+@dataclass(frozen=True)
+class NamedRegister:
+    offset: int
+    width: int
+    layouts: frozenset[int] = ALL  # empty: every header layout
+
+
+# pciutils setpci.c, pci_reg_names: the standard header of each layout.
+NAMED: dict[str, NamedRegister] = {
+    "VENDOR_ID": NamedRegister(0x00, 2), "DEVICE_ID": NamedRegister(0x02, 2),
+    "COMMAND": NamedRegister(0x04, 2), "STATUS": NamedRegister(0x06, 2),
+    "REVISION": NamedRegister(0x08, 1), "CLASS_PROG": NamedRegister(0x09, 1),
+    "CLASS_DEVICE": NamedRegister(0x0A, 2), "CACHE_LINE_SIZE": NamedRegister(0x0C, 1),
+    "LATENCY_TIMER": NamedRegister(0x0D, 1), "HEADER_TYPE": NamedRegister(0x0E, 1), "BIST": NamedRegister(0x0F, 1),
+    "BASE_ADDRESS_0": NamedRegister(0x10, 4, TYPE0_1), "BASE_ADDRESS_1": NamedRegister(0x14, 4, TYPE0_1),
+    "BASE_ADDRESS_2": NamedRegister(0x18, 4, TYPE0), "BASE_ADDRESS_3": NamedRegister(0x1C, 4, TYPE0),
+    "BASE_ADDRESS_4": NamedRegister(0x20, 4, TYPE0), "BASE_ADDRESS_5": NamedRegister(0x24, 4, TYPE0),
+    "CARDBUS_CIS": NamedRegister(0x28, 4, TYPE0), "SUBSYSTEM_VENDOR_ID": NamedRegister(0x2C, 2, TYPE0),
+    "SUBSYSTEM_ID": NamedRegister(0x2E, 2, TYPE0), "ROM_ADDRESS": NamedRegister(0x30, 4, TYPE0),
+    "CAPABILITIES": NamedRegister(0x34, 1, TYPE0_1),
+    "CAPABILITY_LIST": NamedRegister(0x34, 1, TYPE0_1),  # Linux's name (PCI_CAPABILITY_LIST) for setpci's CAPABILITIES
+    "INTERRUPT_LINE": NamedRegister(0x3C, 1, TYPE0_1), "INTERRUPT_PIN": NamedRegister(0x3D, 1, TYPE0_1),
+    "MIN_GNT": NamedRegister(0x3E, 1, TYPE0), "MAX_LAT": NamedRegister(0x3F, 1, TYPE0),
+    "PRIMARY_BUS": NamedRegister(0x18, 1, TYPE1), "SECONDARY_BUS": NamedRegister(0x19, 1, TYPE1),
+    "SUBORDINATE_BUS": NamedRegister(0x1A, 1, TYPE1), "SEC_LATENCY_TIMER": NamedRegister(0x1B, 1, TYPE1),
+    "IO_BASE": NamedRegister(0x1C, 1, TYPE1), "IO_LIMIT": NamedRegister(0x1D, 1, TYPE1),
+    "SEC_STATUS": NamedRegister(0x1E, 2, TYPE1), "MEMORY_BASE": NamedRegister(0x20, 2, TYPE1),
+    "MEMORY_LIMIT": NamedRegister(0x22, 2, TYPE1), "PREF_MEMORY_BASE": NamedRegister(0x24, 2, TYPE1),
+    "PREF_MEMORY_LIMIT": NamedRegister(0x26, 2, TYPE1), "PREF_BASE_UPPER32": NamedRegister(0x28, 4, TYPE1),
+    "PREF_LIMIT_UPPER32": NamedRegister(0x2C, 4, TYPE1), "IO_BASE_UPPER16": NamedRegister(0x30, 2, TYPE1),
+    "IO_LIMIT_UPPER16": NamedRegister(0x32, 2, TYPE1), "BRIDGE_ROM_ADDRESS": NamedRegister(0x38, 4, TYPE1),
+    "BRIDGE_CONTROL": NamedRegister(0x3E, 2, TYPE1),
+    "CB_CARDBUS_BASE": NamedRegister(0x10, 4, TYPE2), "CB_CAPABILITIES": NamedRegister(0x14, 2, TYPE2),
+    "CB_SEC_STATUS": NamedRegister(0x16, 2, TYPE2), "CB_BUS_NUMBER": NamedRegister(0x18, 1, TYPE2),
+    "CB_CARDBUS_NUMBER": NamedRegister(0x19, 1, TYPE2), "CB_SUBORDINATE_BUS": NamedRegister(0x1A, 1, TYPE2),
+    "CB_CARDBUS_LATENCY": NamedRegister(0x1B, 1, TYPE2), "CB_MEMORY_BASE_0": NamedRegister(0x1C, 4, TYPE2),
+    "CB_MEMORY_LIMIT_0": NamedRegister(0x20, 4, TYPE2), "CB_MEMORY_BASE_1": NamedRegister(0x24, 4, TYPE2),
+    "CB_MEMORY_LIMIT_1": NamedRegister(0x28, 4, TYPE2), "CB_IO_BASE_0": NamedRegister(0x2C, 2, TYPE2),
+    "CB_IO_BASE_0_HI": NamedRegister(0x2E, 2, TYPE2), "CB_IO_LIMIT_0": NamedRegister(0x30, 2, TYPE2),
+    "CB_IO_LIMIT_0_HI": NamedRegister(0x32, 2, TYPE2), "CB_IO_BASE_1": NamedRegister(0x34, 2, TYPE2),
+    "CB_IO_BASE_1_HI": NamedRegister(0x36, 2, TYPE2), "CB_IO_LIMIT_1": NamedRegister(0x38, 2, TYPE2),
+    "CB_IO_LIMIT_1_HI": NamedRegister(0x3A, 2, TYPE2), "CB_SUBSYSTEM_VENDOR_ID": NamedRegister(0x40, 2, TYPE2),
+    "CB_SUBSYSTEM_ID": NamedRegister(0x42, 2, TYPE2), "CB_LEGACY_MODE_BASE": NamedRegister(0x44, 4, TYPE2),
+}
+
+# Capability names -> IDs, as setpci knows them.
+CAPABILITIES = {
+    "CAP_PM": 0x01, "CAP_AGP": 0x02, "CAP_VPD": 0x03, "CAP_SLOTID": 0x04, "CAP_MSI": 0x05, "CAP_CHSWP": 0x06,
+    "CAP_PCIX": 0x07, "CAP_HT": 0x08, "CAP_VNDR": 0x09, "CAP_DBG": 0x0A, "CAP_CCRC": 0x0B, "CAP_HOTPLUG": 0x0C,
+    "CAP_SSVID": 0x0D, "CAP_AGP3": 0x0E, "CAP_SECURE": 0x0F, "CAP_EXP": 0x10, "CAP_MSIX": 0x11, "CAP_SATA": 0x12,
+    "CAP_AF": 0x13, "CAP_EA": 0x14,
+}
+EXTENDED_CAPABILITIES = {
+    "ECAP_AER": 0x01, "ECAP_VC": 0x02, "ECAP_DSN": 0x03, "ECAP_PB": 0x04, "ECAP_RCLINK": 0x05, "ECAP_RCILINK": 0x06,
+    "ECAP_RCEC": 0x07, "ECAP_MFVC": 0x08, "ECAP_VC2": 0x09, "ECAP_RBCB": 0x0A, "ECAP_VNDR": 0x0B, "ECAP_ACS": 0x0D,
+    "ECAP_ARI": 0x0E, "ECAP_ATS": 0x0F, "ECAP_SRIOV": 0x10, "ECAP_MRIOV": 0x11, "ECAP_MCAST": 0x12, "ECAP_PRI": 0x13,
+    "ECAP_REBAR": 0x15, "ECAP_DPA": 0x16, "ECAP_TPH": 0x17, "ECAP_LTR": 0x18, "ECAP_SECPCI": 0x19, "ECAP_PMUX": 0x1A,
+    "ECAP_PASID": 0x1B, "ECAP_LNR": 0x1C, "ECAP_DPC": 0x1D, "ECAP_L1PM": 0x1E, "ECAP_PTM": 0x1F, "ECAP_M_PCIE": 0x20,
+    "ECAP_FRS": 0x21, "ECAP_RTR": 0x22, "ECAP_DVSEC": 0x23, "ECAP_VF_REBAR": 0x24, "ECAP_DLNK": 0x25, "ECAP_16GT": 0x26,
+    "ECAP_LMR": 0x27, "ECAP_HIER_ID": 0x28, "ECAP_NPEM": 0x29, "ECAP_32GT": 0x2A, "ECAP_IDE": 0x30, "ECAP_64GT": 0x31,
+}
+
+
+@dataclass(frozen=True)
+class RegisterSpec:
+    """A register as written, before any device is read."""
+
+    text: str
+    address: int  # the hex address, the named register's offset, or 0 from a capability
+    width: int | None  # from .B/.W/.L
+    name: str = ""  # a named register or capability, upper case
+    named_width: int | None = None
+    layouts: frozenset[int] = ALL
+    capability: tuple[bool, int] | None = None  # (extended, ID)
+    instance: int = 0  # @N: the N-th capability with that ID
+
+    @property
+    def needs_device(self) -> bool:
+        """Whether resolving it reads the device (a capability walk, a header check)."""
+        return self.capability is not None or bool(self.layouts)
+
+
+@dataclass(frozen=True)
+class Register:
+    """Where a read goes: offset and width, and the name it was asked by."""
+
+    offset: int
+    width: int
+    label: str = ""  # e.g. COMMAND, CAP_PM+2; empty for a plain address
+
+    def describe(self) -> str:
+        named = f" {self.label}" if self.label else ""
+        return f"register {self.offset:#05x}{named} ({self.width} byte{'s' if self.width > 1 else ''})"
+
+
+def _refuse(text: str, why: str) -> CfgbenchError:
+    return CfgbenchError(f"{text!r} is not a config-space offset: {why}", f"write it {SYNTAX}")
+
+
+def _hex(text: str) -> int | None:
+    return int(text, 16) if HEX_NUMBER.fullmatch(text) else None
+
+
+def parse_register(text: str) -> RegisterSpec:
+    """Split as setpci does: '@', then '.', then '+'; then the base."""
+    text = text.strip()
+    if "=" in text:
+        raise CfgbenchError(f"{text!r} writes a value, as setpci's REG=VALUE does", "cfgbench only reads: drop the =VALUE")
+    base, _, number = text.partition("@")
+    base, dot, suffix = base.partition(".")
+    base, plus, offset_text = base.partition("+")
+    width = None
+    if dot:
+        width = WIDTH_SUFFIXES.get(suffix.upper())
+        if width is None:
+            raise _refuse(text, f"width suffix {suffix!r} is not B, W or L")
+    instance = 0
+    if "@" in text:
+        parsed_instance = _hex(number)
+        if parsed_instance is None:
+            raise _refuse(text, f"capability number {number!r} is not hex")
+        instance = parsed_instance
+    extra = 0
+    if plus:
+        parsed_extra = _hex(offset_text)
+        if parsed_extra is None or parsed_extra >= EXTENDED_CONFIG_SIZE:
+            raise _refuse(text, f"+{offset_text} is not a hex offset below 0x1000")
+        extra = parsed_extra
+    spec = _base(text, base, width, instance)
+    label = spec.name + (f"+{offset_text}" if plus and spec.name else "")
+    spec = dataclasses.replace(spec, address=spec.address + extra, name=label)
+    if spec.capability is None and spec.address >= EXTENDED_CONFIG_SIZE:
+        raise CfgbenchError(
+            f"register {spec.address:#x} is outside the 4096-byte config space", "use an offset from 0 to 0xfff"
+        )
+    if "@" in text and spec.capability is None:
+        raise _refuse(text, "@N picks among capabilities of one ID; this is not a capability")
+    return spec
+
+
+def _base(text: str, base: str, width: int | None, instance: int) -> RegisterSpec:
+    address = _hex(base)
+    if address is not None:
+        return RegisterSpec(text, address, width, instance=instance)
+    name = base.upper()
+    if name in NAMED:
+        named = NAMED[name]
+        return RegisterSpec(text, named.offset, width, name, named.width, named.layouts, instance=instance)
+    if name in CAPABILITIES:
+        return RegisterSpec(text, 0, width, name, capability=(False, CAPABILITIES[name]), instance=instance)
+    if name in EXTENDED_CAPABILITIES:
+        return RegisterSpec(text, 0, width, name, capability=(True, EXTENDED_CAPABILITIES[name]), instance=instance)
+    for prefix, extended, limit in (("ECAP", True, 0x1000), ("CAP", False, 0x100)):
+        if name.startswith(prefix) and (cap_id := _hex(name[len(prefix):])) is not None and cap_id < limit:
+            return RegisterSpec(text, 0, width, name, capability=(extended, cap_id), instance=instance)
+    raise _refuse(text, "neither hex nor a register or capability name setpci knows")
+
+
+def resolve(spec: RegisterSpec, width_option: int | None, bdf: Bdf, read: ReadFn | None = None,
+            space_size: int = EXTENDED_CONFIG_SIZE) -> Register:
+    """The offset and width to read: a capability's position comes from walking
+    bdf's capability lists (capabilities.py) through `read`; the width from the
+    suffix, else -w, else the register's own, else 4."""
+    if spec.width and width_option and spec.width != width_option:
+        raise CfgbenchError(f"{spec.text!r} asks for {spec.width} bytes but -w says {width_option}", "give the width once")
+    width = spec.width or width_option or spec.named_width or DEFAULT_WIDTH
+    if not spec.needs_device:
+        return Register(spec.address, width, spec.name)
+    if read is None:
+        raise RuntimeError(f"resolving {spec.text!r} needs a reader")
+    layout = read(bdf, HEADER_TYPE, 1) & HEADER_LAYOUT_MASK
+    if spec.layouts and layout not in spec.layouts:
+        raise CfgbenchError(f"{bdf} has a type {layout} header, which has no {spec.name.split('+')[0]}",
+                            "pick a register of its header layout (setpci --dumpregs lists them)")
+    offset = spec.address
+    if spec.capability is not None:
+        offset += _capability_offset(spec, read, bdf, space_size, layout)
+    return Register(offset, width, spec.name)
+
+
+def _capability_offset(spec: RegisterSpec, read: ReadFn, bdf: Bdf, space_size: int, layout: int) -> int:
+    assert spec.capability is not None
+    extended, cap_id = spec.capability
+    found = (extended_capabilities(read, bdf, space_size) if extended
+             else standard_capabilities(read, bdf, space_size, layout))
+    matching = [c.offset for c in found if c.cap_id == cap_id]
+    if spec.instance < len(matching):
+        return matching[spec.instance]
+    kind = "extended capability" if extended else "capability"
+    have = f"it has {len(matching)}" if matching else "it has none"
+    reach = "" if extended or space_size > 0x40 else " in the 64 bytes a normal user may read"
+    raise CfgbenchError(
+        f"{bdf} has no {kind} {cap_id:#x} number {spec.instance} ({spec.name}){reach}: {have}",
+        "list its capabilities with lspci -vv",
+    )
+
+
+def resolve_all(bdfs: Sequence[Bdf], texts: Sequence[str], width_option: int | None,
+                reader_method: str) -> list[tuple[Bdf, Register]]:
+    """Every register at every device, for `cfgbench run`: all text is parsed
+    before any device is read, and a device is read (through reader_method)
+    only for names that need it."""
+    specs = [parse_register(text) for text in texts]
+    if not any(spec.needs_device for spec in specs):
+        return [(bdf, resolve(spec, width_option, bdf)) for bdf in bdfs for spec in specs]
+    from cfgbench import access  # late: the parsing above needs no accessor
+
+    with access.create(reader_method) as reader:
+        return [(bdf, resolve(spec, width_option, bdf, reader.read, reader.space_size(bdf)))
+                for bdf in bdfs for spec in specs]
+
+
+def reader_method(methods: Sequence[str]) -> str:
+    """Which method reads a device to resolve names: the kernel's (safe; the same
+    rule as the offset walk), unless a test backend stands in for the machine."""
+    from cfgbench import access
+
+    hidden = [m for m in methods if access.METHODS[access.canonical_method(m)].hidden]
+    return access.canonical_method(hidden[0]) if hidden else "kernel"
