@@ -67,3 +67,9 @@ def test_info_is_quiet_about_it_when_not_forbidden() -> None:
     result = cfgbench("info", env={"CFGBENCH_FORBID_RAW": ""})
     assert result.returncode == 0, result.stderr
     assert "forbidden" not in result.stdout
+
+
+def test_info_says_which_path_the_kernel_takes() -> None:
+    result = cfgbench("info")
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("kernel path:")]
+    assert "below 0x100 " in line and "from 0x100 " in line

@@ -11,7 +11,7 @@ from cfgbench.address import parse_bdf
 from cfgbench.mcfg import read_ecam_windows
 from cfgbench.pci import list_functions, listing_lines
 from cfgbench.platform import fingerprint
-from cfgbench import registers
+from cfgbench import kernelpath, registers
 from cfgbench.access.base import raw_forbidden_reason
 from cfgbench.errors import CfgbenchError
 
@@ -149,6 +149,7 @@ def info() -> None:
     except CfgbenchError as exc:
         windows = f"none ({exc.cause})"
     click.echo(f"ecam:        {windows}")
+    click.echo(f"kernel path: {kernelpath.describe()}")
     forbidden = raw_forbidden_reason()
     if forbidden:
         click.echo(f"raw access:  {forbidden}")
