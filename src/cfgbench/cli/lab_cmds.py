@@ -41,10 +41,14 @@ def _stream(text: str) -> None:
 @click.option("--min-time", type=click.FloatRange(min=1e-5), default=LabSettings.min_time, show_default=True,
               help="seconds per value when calibrating loops")
 @click.option("--quiet", "-q", is_flag=True, help="print only the headline (not the boot and guest output)")
+@click.option("--schedule", type=click.Choice(("interleaved", "sequential")), default="interleaved", show_default=True,
+              help="sequential: pyperf's own order, one benchmark after another (for comparison; drift of the "
+                   "host lands in the ratios)")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND [ARGS]...]")
 @click.pass_context
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
-        values: int, loops: int | None, min_time: float, quiet: bool, command: tuple[str, ...]) -> None:
+        values: int, loops: int | None, min_time: float, quiet: bool, schedule: str,
+        command: tuple[str, ...]) -> None:
     """Boot a q35 guest that shares this machine's root read-only and measure PIO
     against ECAM there, interleaved in rounds; with a COMMAND, run that in the
     guest instead and exit with its status (raw port I/O and /dev/mem are
@@ -53,7 +57,8 @@ def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, out
     if not command:
         from cfgbench.lab.measure import main_job
 
-        settings = LabSettings(values=values, min_time=min_time, loops=loops or 0, boots=boots, quiet=quiet)
+        settings = LabSettings(values=values, min_time=min_time, loops=loops or 0, boots=boots, quiet=quiet,
+                               schedule=schedule)
         ctx.exit(main_job(cfg, _ignore if quiet else _progress, outdir,
                           output=_ignore if quiet else _stream, settings=settings))
     result = run_in_guest(list(command), cfg, outdir=outdir, progress=_progress, output=_stream)

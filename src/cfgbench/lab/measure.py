@@ -50,14 +50,21 @@ class LabSettings:
     loops: int = 0  # reads per value; 0: calibrate
     boots: int = 1
     quiet: bool = False
+    schedule: str = "interleaved"  # or "sequential": pyperf's own order, for comparison
 
     def guest_args(self) -> list[str]:
-        args = ["--values", str(self.values), "--min-time", str(self.min_time)]
+        args = ["--values", str(self.values), "--min-time", str(self.min_time), "--schedule", self.schedule]
         return args + (["--loops", str(self.loops)] if self.loops else [])
 
     def describe(self) -> str:
         loops = f"{self.loops} reads per value" if self.loops else f"reads per value calibrated to {self.min_time * 1e3:g} ms"
-        return f"{self.values} interleaved rounds in one process per boot, {loops}"
+        rounds = "interleaved rounds" if self.schedule == "interleaved" else "values per benchmark, sequentially"
+        return f"{self.values} {rounds} in one process per boot, {loops}"
+
+    def pyperf_args(self) -> list[str]:
+        """The same settings for pyperf's own (sequential) schedule."""
+        loops = ["--loops", str(self.loops)] if self.loops else ["--min-time", str(self.min_time)]
+        return ["--in-process", "--values", str(self.values), "--warmups", "1", "--quiet", *loops]
 
 
 def result_paths(outdir: Path) -> list[Path]:
@@ -74,7 +81,9 @@ def guest_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--values", type=int, default=LabSettings.values)
     parser.add_argument("--min-time", type=float, default=LabSettings.min_time)
     parser.add_argument("--loops", type=int, default=0)
+    parser.add_argument("--schedule", choices=("interleaved", "sequential"), default="interleaved")
     args = parser.parse_args(argv)
+    settings = LabSettings(values=args.values, min_time=args.min_time, loops=args.loops, schedule=args.schedule)
     if not in_lab_guest():
         print("cfgbench: error: this is the lab guest's job: run `cfgbench lab` instead", file=sys.stderr)
         return 2
@@ -83,9 +92,10 @@ def guest_main(argv: Sequence[str] | None = None) -> int:
         methods=list(METHODS),
         targets=[runner.Target(parse_bdf(bdf), offset, WIDTH) for bdf, offset in TARGETS],
         output=out / RESULT_NAME,
-        schedule="interleaved",
-        settings=interleave.Settings(processes=1, values=args.values, warmups=1, loops=args.loops,
-                                     min_time=args.min_time, in_process=True, quiet=True),
+        schedule=settings.schedule,
+        settings=interleave.Settings(processes=1, values=settings.values, warmups=1, loops=settings.loops,
+                                     min_time=settings.min_time, in_process=True, quiet=True),
+        pyperf_args=settings.pyperf_args(),
         workloads=WORKLOADS,
         buses=SCAN_BUSES,
     )
@@ -128,7 +138,8 @@ def _merge_boots(outdir: Path, boots: int) -> None:
 
 
 def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
-             output: Callable[[str], object] = sys.stderr.write, settings: LabSettings = LabSettings()) -> int:
+             output: Callable[[str], object] = sys.stderr.write, settings: LabSettings = LabSettings(),
+             say: Callable[[str], object] = print) -> int:
     """Boot the guest(s), time the methods there, print the headline; the exit code."""
     from cfgbench.compare import headline as headlines
     from cfgbench.results import load_suite
@@ -154,12 +165,12 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
         unit="boot", accel=result.lab_metadata["accel"], between_units_note=BETWEEN_BOOTS_NOTE,
         values_advice="record more rounds (cfgbench lab --values N) or boots (--boots N)")
     for line in headlines.headline(suites, context):
-        print(line)
-    print(f"lab: {result.lab_metadata['machine']} guest under {result.lab_metadata['accel']}, "
+        say(line)
+    say(f"lab: {result.lab_metadata['machine']} guest under {result.lab_metadata['accel']}, "
           f"QEMU {result.lab_metadata['qemu']}, kernel {result.lab_metadata['kernel']}; {settings.describe()}; "
           f"{settings.boots} boot(s) of {', '.join(f'{t:.1f}' for t in boot_times)} s, "
           f"total {time.monotonic() - started:.1f} s")
-    print(f"the full tables: cfgbench compare {' '.join(str(p) for p in result_paths(outdir) if p.exists())}")
+    say(f"the full tables: cfgbench compare {' '.join(str(p) for p in result_paths(outdir) if p.exists())}")
     return 0
 
 
