@@ -16,6 +16,7 @@ import pyperf
 
 from cfgbench import access, capabilities, interleave, report, results, sequential, workloads
 from cfgbench.access.base import ConfigAccessor
+from cfgbench.access.pio import pio_hazard_warning
 from cfgbench.address import Bdf, format_target
 from cfgbench.errors import CfgbenchError, RunInterrupted
 from cfgbench.lab.environment import host_path, lab_metadata
@@ -124,6 +125,8 @@ def plan_run(options: RunOptions, progress: Progress) -> Plan:
                 measurements += _plan_method(options, method, accessor, checker, progress)
     if not measurements:
         raise CfgbenchError("no method can reach any of the targets", "see the lines above, or cfgbench info")
+    if any(m.method == "pio" for m in measurements) and (hazard := pio_hazard_warning()):
+        progress(hazard)
     # In the lab guest every run records the lab and its physical host.
     return Plan(measurements, {**lab_metadata(), **options.metadata}, options.samples)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 from typing import Any
 
 from cfgbench._native import lib
@@ -21,6 +22,38 @@ from cfgbench.platform import RAWIO_FIX, is_x86, raw_access_blocker
 # 0xCF8-0xCFF: the address dword and the four data bytes, nothing more.
 PORT_COUNT = 8
 PORT_IO = "port I/O (ioperm/iopl)"
+CPUS_ONLINE = Path("/sys/devices/system/cpu/online")
+
+
+def online_cpu_count(path: Path | None = None) -> int | None:
+    """CPUs online, from the kernel's list ("0-3,6"); None when it cannot be read."""
+    try:
+        text = (path or CPUS_ONLINE).read_text().strip()
+    except OSError:
+        return None
+    count = 0
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        if not (first.isdigit() and (last or first).isdigit()):
+            return None
+        count += int(last or first) - int(first) + 1
+    return count
+
+
+def pio_hazard_warning(cpus_online: Path | None = None) -> str | None:
+    """One line when type 1 timing can corrupt the kernel's own config accesses:
+    userspace cannot take the kernel's pci_config_lock, so while cfgbench writes
+    0xCF8 over and over, a kernel access on another CPU can have its data phase
+    land on cfgbench's address (docs/safety.md). None on a single online CPU."""
+    count = online_cpu_count(cpus_online)
+    if count is None:
+        count = os.cpu_count() or 2
+    if count <= 1:
+        return None
+    return (f"warning: pio writes 0xCF8 without the kernel's pci_config_lock; with {count} CPUs online a kernel "
+            "config access on another CPU can read the wrong register, or its write (an MSI mask, a command "
+            "register) can land on the benchmarked one and be lost: prefer --method=mmio or --method=kernel, "
+            "or run with one CPU online on an idle machine (docs/safety.md)")
 
 
 def _acquire_ports() -> str:
