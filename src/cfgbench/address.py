@@ -128,7 +128,8 @@ def ecam_offset(bdf: Bdf, offset: int) -> int:
 
 
 def kernel_path_for(bdf: Bdf, offset: int) -> str:
-    """Which mechanism x86 Linux's raw_pci_read() takes (arch/x86/pci/common.c)."""
+    """raw_pci_read()'s rule (arch/x86/pci/common.c) when the kernel has both
+    type 1 and ECAM; kernelpath.metadata_for says what this kernel does."""
     return "type1" if bdf.domain == 0 and offset < LEGACY_CONFIG_SIZE else "ecam"
 
 
