@@ -127,3 +127,10 @@ def test_the_fake_method_is_not_offered_without_its_dump() -> None:
 )
 def test_bad_input_gets_one_line(args: list[str], needles: list[str]) -> None:
     assert_one_line_error(cfgbench(*args, env=FAKE), *needles)
+
+
+def test_a_run_without_output_says_so_before_timing() -> None:
+    result = cfgbench("run", "-m", "fake", "--loops", "64", "--values", "2", "--processes", "1", env=FAKE)
+    assert result.returncode == 0, result.stderr
+    notice = result.stderr.index("nothing saved")
+    assert notice < result.stderr.index("timing 1 benchmark")

@@ -84,3 +84,16 @@ def test_check_writable(tmp_path: Path) -> None:
         check_writable(tmp_path / "old.json", append=True)
     with pytest.raises(CfgbenchError, match="does not exist"):
         check_writable(tmp_path / "no" / "x.json", append=False)
+
+
+def test_pyperf_is_used_through_its_public_api_only() -> None:
+    """Private names (pyperf._utils, BenchmarkSuite._json_load) change without notice."""
+    import re
+
+    import cfgbench
+
+    src = Path(cfgbench.__file__).parent
+    private = re.compile(r"pyperf\._|\._json_load|pyperf\.\w+\._\w+")
+    offenders = [f"{path.relative_to(src)}:{n}" for path in src.rglob("*.py")
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if private.search(line)]
+    assert offenders == []

@@ -221,7 +221,7 @@ class ProcessTimer:
                 ROUNDS_KEY: ",".join(map(str, timing.rounds)),
                 POSITIONS_KEY: ",".join(map(str, timing.positions)),
                 "cfgbench_null_loop_ns": round(self.floor_ns, 3),
-                **run_tally_metadata(timed.tally, timed.histogram, timed.overhead),
+                **run_tally_metadata(timed.tally, timed.histogram, timed.overhead, m.method),
             }
             runs.append(pyperf.Run(timing.values, warmups=timing.warmups or None, metadata={**base, **per_run},
                                    collect_metadata=False))

@@ -251,10 +251,16 @@ def process_metadata(plan: Plan) -> dict[str, Any]:
     return {**fingerprint().as_metadata(), "cfgbench_version": __version__, **plan.metadata}
 
 
-def run_tally_metadata(tally: Tally, histogram: LogHistogram | None, overhead: LogHistogram | None) -> dict[str, Any]:
+def run_tally_metadata(tally: Tally, histogram: LogHistogram | None, overhead: LogHistogram | None,
+                       method: str = "") -> dict[str, Any]:
     """What one process saw while timing one benchmark, kept on its own run:
-    readers add runs up (runs.py), so nothing is lost when files are appended."""
+    readers add runs up (runs.py), so nothing is lost when files are appended.
+    Mismatches are also said in words on the run that saw them."""
+    from cfgbench.report import mismatch_note
+
     md: dict[str, Any] = {"cfgbench_reads": tally.reads, "cfgbench_mismatches": tally.mismatches}
+    if tally.mismatches:
+        md["cfgbench_mismatch_note"] = mismatch_note(method, tally.mismatches, tally.reads)
     if tally.cycles and tally.ns:
         md["cfgbench_tsc_hz"] = round(tally.cycles * 1e9 / tally.ns)
     if histogram is not None and overhead is not None:

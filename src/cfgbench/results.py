@@ -47,7 +47,7 @@ def load_suite(path: Path | str) -> pyperf.BenchmarkSuite:
     if not isinstance(data, dict) or "benchmarks" not in data or "version" not in data:
         raise CfgbenchError(f"{path} is JSON but not a pyperf result file", "give a file written by cfgbench run")
     try:
-        suite = pyperf.BenchmarkSuite._json_load(str(path), data)
+        suite = pyperf.BenchmarkSuite.load(str(path))
     except Exception as exc:  # pyperf raises assorted types on malformed content
         raise CfgbenchError(f"{path} is not a readable pyperf result file ({exc})", "give a file written by cfgbench run") from None
     if not suite.get_benchmarks():

@@ -45,8 +45,8 @@ class _Gathered:
                 self.histogram.merge(incoming[0])
                 self.overhead.merge(incoming[1])
 
-    def metadata(self) -> dict[str, Any]:
-        return run_tally_metadata(self.tally, self.histogram, self.overhead)
+    def metadata(self, method: str) -> dict[str, Any]:
+        return run_tally_metadata(self.tally, self.histogram, self.overhead, method)
 
 
 def _read_tallies(path: Path) -> dict[str, _Gathered]:
@@ -97,6 +97,8 @@ def _with_tally(bench: pyperf.Benchmark, gathered: _Gathered | None) -> pyperf.B
         return bench
     runs = list(bench.get_runs())
     last = runs[-1]
+    metadata = last.get_metadata()
     runs[-1] = pyperf.Run(last.values, warmups=last.warmups or None,
-                          metadata={**last.get_metadata(), **gathered.metadata()}, collect_metadata=False)
+                          metadata={**metadata, **gathered.metadata(str(metadata.get("cfgbench_method", "")))},
+                          collect_metadata=False)
     return pyperf.Benchmark(runs)
