@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cfgbench import access
+from cfgbench import access, kernelpath
 from cfgbench._native import ffi, lib
 from cfgbench.access.base import ALL_ONES, ConfigAccessor
-from cfgbench.address import Bdf, format_target, kernel_path_for, parse_bdf
+from cfgbench.address import Bdf, format_target, parse_bdf
 from cfgbench.errors import CfgbenchError, no_device
 from cfgbench.distribution import HIST_KEY, OVERHEAD_KEY
 from cfgbench.histogram import LogHistogram
@@ -176,6 +176,7 @@ class TimedMeasurement:
         if accessor is None:
             accessor = self._accessors[m.method] = access.create(m.method)
             accessor.open()
+        accessor.prepare_targets(r.bdf for r in m.reads)  # mmio maps a scan's bus range once
         targets = [accessor.target(r.bdf, r.offset, r.width, r.expected) for r in m.reads]
         if len(targets) == 1:
             return targets[0]
@@ -233,7 +234,7 @@ def measurement_metadata(m: Measurement) -> dict[str, Any]:
         "cfgbench_method": m.method,
         "cfgbench_workload": m.workload,
         "cfgbench_target": m.label,
-        "cfgbench_kernel_path": kernel_path_for(first.bdf, first.offset),
+        **kernelpath.metadata_for(first.bdf, first.offset),
         **m.metadata,
     }
     if m.workload == "read":
