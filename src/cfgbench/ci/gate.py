@@ -1,0 +1,133 @@
+"""This run against the runner's baseline: one outcome per method, one for the job.
+
+Per method (`{method}.json` in the run's directory and in the baseline's):
+- no baseline file: reported, not gated (a runner's first run, a new method);
+- else `cfgbench compare BASELINE RUN --fail-if RULE`: regression, no regression
+  or inconclusive (compare/gate.py: the confidence interval of the time ratio
+  against the limit), or an error (a baseline from another environment, a
+  corrupt file), which is said in the summary instead of stopping the others.
+
+The job's outcome is the worst: error (exit 2) over regression (1) over
+inconclusive (3) over no regression (0). A run with no baseline at all is
+"no baseline": exit 0, so that a new runner's first run reports and passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cfgbench import runs
+from cfgbench.ci.layout import baseline_files, method_of_path, result_files
+from cfgbench.compare import (
+    EXIT_CODES,
+    INCONCLUSIVE,
+    NO_REGRESSION,
+    REGRESSION,
+    Report,
+    compare_paths,
+    parse_threshold,
+)
+from cfgbench.errors import CfgbenchError
+
+NO_BASELINE = "no baseline"
+ERROR = "error"
+EXIT_ERROR = 2
+# Worst first: the job's outcome is the first of these any method has.
+SEVERITY = (ERROR, REGRESSION, INCONCLUSIVE, NO_REGRESSION, NO_BASELINE)
+DEFAULT_RULE = "median:5%"
+# The order of this run's own comparison: mmio reaches every offset, so its
+# table covers every target (pio has no 0x100).
+RUN_REFERENCE_ORDER = ("mmio", "pio", "kernel")
+
+
+@dataclass(frozen=True)
+class MethodGate:
+    """One method of this run against its baseline file."""
+
+    method: str
+    result: Path
+    baseline: Path
+    outcome: str  # one of SEVERITY
+    report: Report | None = None  # the comparison, when there was one
+    error: str = ""  # the one-line error, for ERROR
+    baseline_runs: int = 0  # runs (sessions) the baseline holds for every target
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ERROR if self.outcome == ERROR else EXIT_CODES.get(self.outcome, 0)
+
+
+@dataclass(frozen=True)
+class CiGate:
+    results_dir: Path
+    baseline_dir: Path
+    rules: tuple[str, ...]
+    methods: tuple[MethodGate, ...]
+    run_report: Report | None  # this run's methods against each other (no gate)
+    orphans: tuple[Path, ...] = field(default=())  # baseline files this run has no counterpart for
+
+    @property
+    def outcome(self) -> str:
+        outcomes = {m.outcome for m in self.methods}
+        return next(o for o in SEVERITY if o in outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ERROR if self.outcome == ERROR else EXIT_CODES.get(self.outcome, 0)
+
+    def having(self, *outcomes: str) -> list[MethodGate]:
+        return [m for m in self.methods if m.outcome in outcomes]
+
+
+def baseline_runs(report: Report) -> int:
+    """Runs in the reference file, for the target that has the fewest."""
+    reference = report.files[0]
+    counts = [len(runs.sessions(bench)) for bench in reference.benchmarks.values()]
+    return min(counts) if counts else 0
+
+
+def _gate_method(result: Path, baseline: Path, rules: Sequence[str], allow_other_environment: bool) -> MethodGate:
+    method = method_of_path(result)
+    if not baseline.exists():
+        return MethodGate(method, result, baseline, NO_BASELINE)
+    try:
+        report = compare_paths([str(baseline), str(result)], rules, allow_other_environment)
+    except CfgbenchError as exc:
+        return MethodGate(method, result, baseline, ERROR, error=exc.one_line())
+    outcome = report.gate_outcome or NO_REGRESSION
+    return MethodGate(method, result, baseline, outcome, report, baseline_runs=baseline_runs(report))
+
+
+def _orphan_gate(baseline: Path, results_dir: Path) -> MethodGate:
+    method = method_of_path(baseline)
+    return MethodGate(method, results_dir / baseline.name, baseline, ERROR,
+                      error=f"the baseline has {baseline.name} but this run wrote no {results_dir / baseline.name}: "
+                            "the job stopped timing a method; remove its baseline file if that was meant")
+
+
+def _run_report(results: Sequence[Path]) -> Report | None:
+    if len(results) < 2:
+        return None
+    ordered = sorted(results, key=lambda p: (RUN_REFERENCE_ORDER.index(method_of_path(p))
+                                             if method_of_path(p) in RUN_REFERENCE_ORDER else len(RUN_REFERENCE_ORDER)))
+    return compare_paths([str(p) for p in ordered])
+
+
+def gate_run(results_dir: Path | str, baseline_dir: Path | str, rules: Sequence[str] = (DEFAULT_RULE,),
+             allow_other_environment: bool = False) -> CiGate:
+    """The library entry point of `cfgbench ci gate`."""
+    results_dir, baseline_dir = Path(results_dir), Path(baseline_dir)
+    for rule in rules:
+        parse_threshold(rule)  # a bad rule is a usage error, before any file is read
+    results = result_files(results_dir)
+    if not results:
+        raise CfgbenchError(f"no result files in {results_dir}",
+                            "the job's run step writes {method}.json there: did it run?")
+    run_report = _run_report(results)  # first: a corrupt result file stops here, with one line
+    names = {p.name for p in results}
+    methods = [_gate_method(p, baseline_dir / p.name, rules, allow_other_environment) for p in results]
+    orphans = [b for b in baseline_files(baseline_dir) if b.name not in names]
+    methods += [_orphan_gate(b, results_dir) for b in orphans]
+    return CiGate(results_dir, baseline_dir, tuple(rules), tuple(methods), run_report, tuple(orphans))

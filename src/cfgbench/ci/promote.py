@@ -1,0 +1,129 @@
+"""Promote a CI run into a runner's baseline: append, never replace.
+
+Each `{method}.json` of the run is appended to the baseline's file of the same
+method (created if missing) with results.save_suite(append=True): under a
+lock, re-read, merged, renamed into place, so the file holds either every old
+run plus the new ones, or the old runs alone. Every file is checked before
+anything is written, so one refusal leaves the baseline as it was:
+- another environment (CPU, bare metal or guest, hypervisor, kernel, method:
+  compare/gate.py's SAME_MACHINE) is refused: a baseline mixing machines would
+  gate the machines, not the change; a new environment needs a new baseline;
+- other targets than the baseline's are refused (the runs would not line up);
+- a run without session ids cannot be told apart from the others: refused;
+- a run already in the baseline (same session) is skipped, so promoting twice
+  is harmless.
+pyperf itself refuses runs of another Python, hostname or kernel in one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cfgbench import runs
+from cfgbench.ci.layout import MIN_BASELINE_RUNS, result_files
+from cfgbench.compare.files import ResultFile, load_result_file
+from cfgbench.compare.gate import environment_differences
+from cfgbench.errors import CfgbenchError
+from cfgbench.results import load_suite, make_output_dir, save_suite
+
+RENEW_FIX = ("a new environment needs a new baseline: remove the old one (git rm -r {baseline}; git keeps it), "
+             "then promote {n} runs of the new one")
+
+
+@dataclass(frozen=True)
+class Promoted:
+    source: Path
+    baseline: Path
+    already_there: bool  # the run was in the baseline already: nothing written
+    runs: int = 0  # runs in the baseline afterwards, for the target that has the fewest
+
+    @property
+    def enough(self) -> bool:
+        return self.runs >= MIN_BASELINE_RUNS
+
+
+def _sessions(result: ResultFile) -> set[str]:
+    found: set[str] = set()
+    for bench in result.benchmarks.values():
+        if runs.is_legacy(bench):
+            raise CfgbenchError(f"{result.path} has runs without session ids (written by an older cfgbench)",
+                                "promote runs recorded by this version of cfgbench run")
+        found.update(runs.sessions(bench))
+    return found
+
+
+def _method(result: ResultFile) -> str:
+    method = result.env.get("method", "")
+    if not method or "," in method:
+        raise CfgbenchError(f"{result.path} holds {'several methods' if method else 'no method'} ({method or '-'})",
+                            "promote the files `cfgbench ci run` wrote, one method per file")
+    return method
+
+
+def _check_compatible(base: ResultFile, new: ResultFile, baseline_dir: Path) -> None:
+    diffs = environment_differences(base, new)
+    if diffs:
+        raise CfgbenchError(f"{new.path} comes from another environment than the baseline {base.path} ({'; '.join(diffs)})",
+                            RENEW_FIX.format(baseline=baseline_dir, n=MIN_BASELINE_RUNS))
+    if set(base.benchmarks) != set(new.benchmarks):
+        raise CfgbenchError(f"{new.path} times other targets than the baseline {base.path} "
+                            f"({', '.join(sorted(new.benchmarks))} vs {', '.join(sorted(base.benchmarks))})",
+                            RENEW_FIX.format(baseline=baseline_dir, n=MIN_BASELINE_RUNS))
+
+
+@dataclass
+class _Plan:
+    source: Path
+    baseline: Path
+    already_there: bool
+
+
+def _plan(sources: Sequence[Path], baseline_dir: Path) -> list[_Plan]:
+    """Check every file against the baseline and against each other; nothing is written."""
+    plans: list[_Plan] = []
+    first: dict[Path, ResultFile] = {}  # baseline path -> what the new runs must match
+    seen: dict[Path, set[str]] = {}  # baseline path -> sessions there or planned
+    for source in sources:
+        new = load_result_file(str(source))
+        target = baseline_dir / f"{_method(new)}.json"
+        sessions = _sessions(new)
+        if target not in first:
+            if target.exists():
+                first[target] = load_result_file(str(target))
+                seen[target] = _sessions(first[target])
+            else:
+                first[target], seen[target] = new, set()
+        _check_compatible(first[target], new, baseline_dir)
+        overlap = sessions & seen[target]
+        if overlap and overlap != sessions:
+            raise CfgbenchError(f"{source} shares some runs with {target}, not all ({', '.join(sorted(overlap))})",
+                                "promote the files of one `cfgbench ci run` as it wrote them")
+        plans.append(_Plan(source, target, already_there=bool(overlap)))
+        seen[target] |= sessions
+    return plans
+
+
+def _runs_in(path: Path) -> int:
+    counts = [len(runs.sessions(bench)) for bench in load_suite(path).get_benchmarks()]
+    return min(counts) if counts else 0
+
+
+def promote(results_dirs: Sequence[Path | str], baseline_dir: Path | str) -> list[Promoted]:
+    """The library entry point of `cfgbench ci promote`."""
+    baseline_dir = Path(baseline_dir)
+    if not results_dirs:
+        raise CfgbenchError("no run to promote", "give the run's directory with --results")
+    sources: list[Path] = []
+    for directory in map(Path, results_dirs):
+        found = result_files(directory)
+        if not found:
+            raise CfgbenchError(f"no result files in {directory}", "give the directory of one CI run's {method}.json files")
+        sources += found
+    plans = _plan(sources, baseline_dir)
+    make_output_dir(baseline_dir)
+    for plan in plans:
+        if not plan.already_there:
+            save_suite(load_suite(plan.source), plan.baseline, append=True)
+    return [Promoted(p.source, p.baseline, p.already_there, _runs_in(p.baseline)) for p in plans]

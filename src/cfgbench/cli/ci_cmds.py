@@ -1,0 +1,189 @@
+"""`cfgbench ci run|gate|promote|fleet`: the bare-metal CI job's steps (docs/ci-runner.md).
+
+Only parsing and printing here; cfgbench.ci decides. The modules that need numpy
+and scipy are imported inside their commands: `ci run` runs as root and must
+start as fast as `cfgbench run`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cfgbench.errors import CfgbenchError
+
+# ci.timing.SETTINGS, ci.gate.DEFAULT_RULE, ci.recent.DEFAULT_LAST: spelled out so that
+# start-up imports nothing heavy; tests/test_ci.py checks they match.
+SETTINGS = ("default", "quick")
+DEFAULT_RULE = "median:5%"
+DEFAULT_LAST = 20
+MIN_BASELINE_RUNS = 3  # ci.layout.MIN_BASELINE_RUNS
+DIR = click.Path(file_okay=False, path_type=Path)
+
+
+def _append(path: Path, text: str) -> None:
+    try:
+        with path.open("a", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise CfgbenchError(f"cannot append to {path} ({exc.strerror or exc})", "check --summary") from None
+
+
+@click.group()
+def ci() -> None:
+    """The bare-metal CI job's steps: time (as root), gate, promote, fleet."""
+
+
+@ci.command("run")
+@click.option("--results", required=True, type=DIR, help="directory for {method}.json (it must exist)")
+@click.option("--settings", type=click.Choice(SETTINGS), default="default", show_default=True,
+              help="default: pyperf's own (20 processes); quick: one process, 12 rounds, a smoke test")
+def ci_run(results: Path, settings: str) -> None:
+    """Time pio, mmio and kernel on the host bridge, as the CI job does (run it as root).
+
+    \b
+    The job's one command as root, so sudoers can allow it byte for byte:
+    the same as `cfgbench run --method pio --method mmio --method kernel
+    --device 0000:00:00.0 --offset 0 [--offset 0x100] --quiet
+    --output RESULTS/{method}.json`, with 0x100 only when the host bridge has
+    4096 bytes of config space (a q35 guest's has 256), and the named settings.
+    """
+    from cfgbench.ci.timing import run_arguments
+    from cfgbench.cli.measure_cmds import run
+
+    args = run_arguments(results, settings)
+    click.echo(f"cfgbench: ci run: cfgbench {' '.join(args)}", err=True)
+    run.main(args=args[1:], prog_name="cfgbench run", standalone_mode=False)
+
+
+@ci.command("gate")
+@click.option("--results", required=True, type=DIR, help="this run's directory ({method}.json)")
+@click.option("--baseline", required=True, type=DIR,
+              help="the runner's baseline directory ({method}.json); missing: report only, exit 0")
+@click.option("--fail-if", "fail_if", multiple=True, default=(DEFAULT_RULE,), show_default=True, metavar="STAT:LIMIT",
+              help="the rule, as for cfgbench compare (repeatable)")
+@click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), envvar="GITHUB_STEP_SUMMARY",
+              show_envvar=True, help="append the markdown report here [default: stdout]")
+@click.option("--runner", default=None, metavar="NAME", help="the runner's label, for the report and the history")
+@click.option("--history", "history_dir", type=DIR, default=None,
+              help="a history (cfgbench history add): show the runner's trend with this run as the newest point")
+@click.option("--last", type=click.IntRange(min=1), default=DEFAULT_LAST, show_default=True,
+              help="with --history: runs of each series to show")
+@click.option("--artifact", default=None, metavar="NAME", help="the artifact holding this run, for the promote commands")
+@click.option("--run-id", envvar="GITHUB_RUN_ID", show_envvar=True, default=None, help="for the promote commands")
+@click.option("--repository", envvar="GITHUB_REPOSITORY", show_envvar=True, default=None, metavar="OWNER/NAME",
+              help="for the promote commands")
+@click.option("--commit", envvar="GITHUB_SHA", show_envvar=True, default=None, metavar="SHA",
+              help="this run's commit, for the trend and the promote commands")
+@click.option("--allow-other-environment", is_flag=True, help="gate against a baseline from another environment")
+def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Path | None, runner: str | None,
+            history_dir: Path | None, last: int, artifact: str | None, run_id: str | None, repository: str | None,
+            commit: str | None, allow_other_environment: bool) -> None:
+    """Gate this run against the runner's baseline and write the job summary.
+
+    \b
+    Per method, RESULTS/{method}.json against BASELINE/{method}.json with
+    `cfgbench compare --fail-if`; the summary (markdown) says the outcome,
+    each target's ratio and interval, this run's methods against each other,
+    the trend (with --history), and the exact commands that promote this run
+    to the baseline. On stdout: GitHub annotations (::notice, ::warning,
+    ::error) and one line per method.
+
+    \b
+    Exit codes (the worst method decides):
+      0  no regression; also when there is no baseline yet (reported, not gated)
+      1  regression: a target's interval lies wholly above the limit
+      2  error: a baseline from another environment, a corrupt file, a method
+         the baseline has and this run lacks, bad usage
+      3  inconclusive: an interval straddles the limit or there is none (a
+         baseline needs 3 runs against this one: promote more)
+    """
+    from cfgbench.ci import gate as gating
+    from cfgbench.ci import recent, summary as summarising
+
+    if history_dir is not None and runner is None:
+        raise CfgbenchError("--history needs --runner", "name the runner's machine in the history, e.g. --runner bare-metal-1")
+    report = gating.gate_run(results, baseline, fail_if, allow_other_environment)
+    where = summarising.Provenance(runner, artifact, run_id, repository, commit)
+    trend, note = None, ""
+    if history_dir is not None and runner is not None:
+        this_run = [m.result for m in report.methods if m.result.exists()]
+        trend = recent.trend_with_run(history_dir, runner, this_run, commit, last)
+        note = "" if trend else f"No history in `{history_dir}` yet."
+    markdown = summarising.render_markdown(report, where, trend, note)
+    for line in summarising.github_annotations(report, where):
+        click.echo(line)
+    for line in summarising.outcome_lines(report):
+        click.echo(line)
+    if summary is None:
+        click.echo(markdown, nl=False)
+    else:
+        _append(summary, markdown)
+    click.echo(f"cfgbench: ci gate: {report.outcome} (exit {report.exit_code})", err=True)
+    sys.exit(report.exit_code)
+
+
+@ci.command("promote")
+@click.option("--results", "results_dirs", required=True, multiple=True, type=DIR,
+              help="a run's directory ({method}.json), e.g. a downloaded artifact (repeatable)")
+@click.option("--baseline", required=True, type=DIR, help="the runner's baseline directory (created if missing)")
+def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
+    """Append runs to a runner's baseline (never replaces or drops a run).
+
+    Each RESULTS/{method}.json is appended to BASELINE/{method}.json. Refused,
+    with nothing written: a run from another environment than the baseline
+    (CPU, bare metal or guest, hypervisor, kernel, method), other targets, a
+    run pyperf cannot merge. A run already in the baseline is skipped. The gate
+    needs 3 runs in the baseline to give a verdict on one.
+    """
+    from cfgbench.ci.promote import promote
+
+    done = promote(results_dirs, baseline)
+    for promoted in done:
+        verb = "already in the baseline" if promoted.already_there else "promoted"
+        click.echo(f"{verb}: {promoted.source} -> {promoted.baseline} ({promoted.runs} "
+                   f"run{'s' * (promoted.runs != 1)})")
+    short = sorted({p.baseline.name for p in done if not p.enough})
+    if short:
+        click.echo(f"cfgbench: {', '.join(short)} in {baseline} hold fewer than {MIN_BASELINE_RUNS} runs: "
+                   "the gate stays inconclusive until you promote more", err=True)
+
+
+@ci.command("fleet")
+@click.option("--runs", "runs_dir", required=True, type=DIR,
+              help="the downloaded artifacts: one cfgbench-<runner> directory per runner")
+@click.option("--history", "history_dir", required=True, type=DIR, help="the history to add every runner's files to")
+@click.option("--commit", envvar="GITHUB_SHA", show_envvar=True, required=True, metavar="SHA", help="the runs' commit")
+@click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), envvar="GITHUB_STEP_SUMMARY",
+              show_envvar=True, help="append the markdown here [default: stdout]")
+@click.option("--trend", "trend_png", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also draw the history's trend into this image (never replaced)")
+@click.option("--last", type=click.IntRange(min=1), default=DEFAULT_LAST, show_default=True,
+              help="runs of each series to show")
+def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | None, trend_png: Path | None,
+             last: int) -> None:
+    """The final job: the fleet table, every runner's run added to the history, the trend.
+
+    RUNS/cfgbench-<runner>/ holds one runner's files (the artifact of that
+    name); each is added to HISTORY/<runner>/ (cfgbench history add: never
+    overwrites; files already there are skipped). Exit 0, or 2 on an error.
+    """
+    from cfgbench.ci import record as recording
+
+    recorded = recording.record(runs_dir, history_dir, commit, last)
+    for added in recorded.added:
+        click.echo(f"{'already in the history' if added.already_there else 'added'}: {added.path} ({added.source})")
+    markdown = recording.render_markdown(recorded)
+    if summary is None:
+        click.echo(markdown, nl=False)
+    else:
+        _append(summary, markdown)
+    if trend_png is not None:
+        from cfgbench import plot as plotting
+
+        click.echo(f"wrote {plotting.plot_history(history_dir, trend_png)}")
+
+
+COMMANDS: list[click.Command] = [ci]
