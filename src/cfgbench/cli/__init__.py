@@ -59,9 +59,9 @@ def main() -> None:
 
 def _register_commands() -> None:
     # One module per family of commands, each exporting COMMANDS.
-    from cfgbench.cli import compare_cmds, history_cmds, lab_cmds, measure_cmds
+    from cfgbench.cli import ci_cmds, compare_cmds, history_cmds, lab_cmds, measure_cmds
 
-    for module in (measure_cmds, lab_cmds, compare_cmds, history_cmds):
+    for module in (measure_cmds, lab_cmds, compare_cmds, history_cmds, ci_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 
