@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from cfgbench.ci import layout, promote, recent, summary, timing
-from cfgbench.ci.gate import ERROR, NO_BASELINE, gate_run
+from cfgbench.ci.gate import ERROR, gate_run
 from cfgbench.cli import ci_cmds, main
 from cfgbench.compare import INCONCLUSIVE, NO_REGRESSION, REGRESSION, stats
 from historyfiles import ci_runs
@@ -268,8 +268,9 @@ def test_the_promote_command_in_the_summary_works(tmp_path: Path, monkeypatch: p
 
 def test_fleet_writes_the_table_and_fills_the_history(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    write_run(runs / "cfgbench-bm-1", 1, env=BARE_METAL, hostname="bm-1")
-    write_run(runs / "cfgbench-vm-kvm-1", 1, factor=60, env=LAB_KVM, hostname="vm-1")
+    dated = {"date": "2026-01-05 03:17:02"}  # as pyperf records it; history files are named by it
+    write_run(runs / "cfgbench-bm-1", 1, env=BARE_METAL, hostname="bm-1", **dated)
+    write_run(runs / "cfgbench-vm-kvm-1", 1, factor=60, env=LAB_KVM, hostname="vm-1", **dated)
     (runs / "not-an-artifact").mkdir()
     summary_file, png = tmp_path / "summary.md", tmp_path / "trend.png"
     args = ("ci", "fleet", "--runs", str(runs), "--history", str(tmp_path / "history"), "--commit", "abcdef1",
