@@ -1,0 +1,85 @@
+"""The end of `cfgbench lab` and of a multi-method run: one line per target, then one line per caveat."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pyperf
+
+from cfgbench.compare.headline import HeadlineContext, headline, short_target
+from resultfiles import HOST_BRIDGE, make_benchmark, metadata_for, read_histograms
+
+
+def suite(method: str, values: list[float], session: str = "lab", **extra: object) -> pyperf.BenchmarkSuite:
+    md = metadata_for(method, HOST_BRIDGE, {}) | dict(extra)
+    return pyperf.BenchmarkSuite([make_benchmark(values, md, values_per_run=len(values), session=session)])
+
+
+def steady(mean: float, n: int = 24, seed: int = 0) -> list[float]:
+    return list(mean * (1 + 0.01 * np.random.default_rng(seed).standard_normal(n)))
+
+
+def test_one_line_per_target_with_the_paired_interval() -> None:
+    lines = headline({"pio": suite("pio", steady(300e-9)), "mmio": suite("mmio", steady(160e-9, seed=1))},
+                     HeadlineContext(unit="boot", between_units_note="boots differ"))
+    assert re.match(r"00:00\.0\+0x000: mmio 1\.8\dx faster than pio \(95% CI 1\.8\d-1\.8\d, 24 paired rounds\)$", lines[0])
+    assert lines[1] == "one boot: the intervals above are within it; boots differ"
+
+
+def test_tcg_says_what_the_figures_are() -> None:
+    lines = headline({"pio": suite("pio", steady(300e-9)), "mmio": suite("mmio", steady(160e-9, seed=1))},
+                     HeadlineContext(accel="tcg"))
+    assert any("QEMU's emulation costs, not VM exits" in line for line in lines)
+
+
+def test_a_loop_mean_the_per_read_median_contradicts_is_named() -> None:
+    """The new user's case: pio's loop mean 543 ns, its per-read p50 264 ns."""
+    # read_histograms: the timestamp pair costs 40 cycles at 2 GHz (20 ns), subtracted from the p50.
+    pio = suite("pio", steady(543e-9), **read_histograms(264 + 20, tsc_hz=2_000_000_000))
+    mmio = suite("mmio", steady(264e-9, seed=1), **read_histograms(264 + 20, tsc_hz=2_000_000_000))
+    lines = headline({"pio": pio, "mmio": mmio}, HeadlineContext())
+    flagged = [line for line in lines if "disagree by more than their spread" in line]
+    assert len(flagged) == 1
+    assert re.match(r"pio 00:00\.0\+0x000: the loop mean 54\d\.\d ns and the per-read median 26\d\.\d ns disagree "
+                    r"by more than their spread; the headline uses the loop values$", flagged[0])
+
+
+def test_unstable_figures_are_one_line_each_with_advice_that_works_here() -> None:
+    noisy = list(300e-9 * (1 + 0.3 * np.random.default_rng(3).standard_normal(24)))
+    lines = headline({"pio": suite("pio", noisy), "mmio": suite("mmio", steady(160e-9))},
+                     HeadlineContext(values_advice="record more rounds (cfgbench lab --values N)"))
+    unstable = [line for line in lines if "unstable" in line]
+    assert len(unstable) == 1 and unstable[0].startswith("pio 00:00.0+0x000: std dev is ")
+    assert unstable[0].endswith("record more rounds (cfgbench lab --values N)")
+
+
+def test_values_in_two_clusters_are_said() -> None:
+    switched = steady(300e-9, n=14) + steady(560e-9, n=10, seed=2)
+    lines = headline({"pio": suite("pio", switched), "mmio": suite("mmio", steady(160e-9, seed=1))},
+                     HeadlineContext())
+    assert any(line.startswith("pio 00:00.0+0x000: values fall into two clusters") for line in lines)
+
+
+def test_several_boots_show_each_boots_ratio_and_no_one_boot_note() -> None:
+    pio = suite("pio", steady(300e-9), session="boot-1")
+    mmio = suite("mmio", steady(150e-9, seed=1), session="boot-1")
+    for k, ratio in ((2, 1.8), (3, 2.2)):
+        pio.get_benchmarks()[0].add_runs(suite("pio", steady(300e-9, seed=k), session=f"boot-{k}").get_benchmarks()[0])
+        mmio.get_benchmarks()[0].add_runs(
+            suite("mmio", steady(300e-9 / ratio, seed=10 + k), session=f"boot-{k}").get_benchmarks()[0])
+    lines = headline({"pio": pio, "mmio": mmio}, HeadlineContext(unit="boot", between_units_note="boots differ"))
+    assert re.search(r"per run 2\.0\d, 1\.\d\d, 2\.\d\d\)", lines[0]) and "3 runs of 72 paired rounds in all" in lines[0]
+    assert not any(line.startswith("one boot") for line in lines)
+
+
+def test_short_target_names() -> None:
+    assert short_target("read 0000:01:00.0+0x100/4") == "01:00.0+0x100"
+    assert short_target("read 0000:01:00.0+0x100/2") == "01:00.0+0x100/2"
+    assert short_target("scan 0000:00-01") == "scan 00-01"
+
+
+def test_a_target_only_one_method_reaches_says_so(tmp_path: Path) -> None:
+    lines = headline({"mmio": suite("mmio", steady(160e-9))}, HeadlineContext())
+    assert lines[0].startswith("00:00.0+0x000: mmio ") and "no other method reaches it" in lines[0]
