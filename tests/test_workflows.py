@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from cfgbench.ci.timing import SETTINGS
 from cfgbench.compare import parse_threshold
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,56 +74,134 @@ def test_the_schema_check_catches_a_malformed_workflow(tmp_path: Path) -> None:
     assert run_check(bad).returncode != 0
 
 
-# ----------------------------------------------------------------------------- the bare-metal workflow
+# ----------------------------------------------------------------------------- no fork code on our machines
+
+FORK_TRIGGERS = {"pull_request", "pull_request_target"}
 
 
-def test_bench_never_runs_for_pull_requests() -> None:
-    triggers = load(BENCH)["on"]
-    assert set(triggers) == {"push", "schedule", "workflow_dispatch"}
-    assert triggers["push"] == {"branches": ["main"]}
+def triggers(workflow: dict[str, Any]) -> set[str]:
+    on = workflow["on"]
+    return {on} if isinstance(on, str) else set(on)
 
 
-def test_bench_runs_on_the_documented_labels() -> None:
-    job = load(BENCH)["jobs"]["bench"]
-    assert job["runs-on"] == ["self-hosted", "linux", "x64", "bare-metal"]
-    assert "runs-on: [self-hosted, linux, x64, bare-metal]" in RUNNER_DOC.read_text()
+def self_hosted(job: dict[str, Any]) -> bool:
+    return "self-hosted" in str(job.get("runs-on", ""))
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_no_fork_code_ever_reaches_a_self_hosted_runner(path: Path) -> None:
+    workflow = load(path)
+    assert "pull_request_target" not in triggers(workflow)  # runs fork code with our token, anywhere
+    if any(self_hosted(job) for job in workflow["jobs"].values()):
+        assert not triggers(workflow) & FORK_TRIGGERS, f"{path.name} runs on self-hosted runners"
+
+
+def test_bench_runs_only_on_pushes_to_main_the_schedule_and_by_hand() -> None:
+    on = load(BENCH)["on"]
+    assert set(on) == {"push", "schedule", "workflow_dispatch"}
+    assert on["push"] == {"branches": ["main"]}
+
+
+# ----------------------------------------------------------------------------- the bench workflow
+
+
+def bench_job() -> dict[str, Any]:
+    return load(BENCH)["jobs"]["bench"]
+
+
+def documented_labels() -> list[str]:
+    """The first column of the label table in docs/ci-runner.md."""
+    return re.findall(r"^\| `([\w.-]+)` \| ", RUNNER_DOC.read_text(), re.M)
+
+
+def test_bench_runs_once_per_documented_runner_on_its_own_label() -> None:
+    job = bench_job()
+    labels = job["strategy"]["matrix"]["runner"]
+    assert labels == documented_labels() == ["bare-metal-1", "bare-metal-2", "vm-kvm-1"]
+    assert job["strategy"]["fail-fast"] is False
+    assert job["runs-on"] == ["self-hosted", "linux", "x64", "${{ matrix.runner }}"]
+    text = RUNNER_DOC.read_text()
+    assert 'runs-on: [self-hosted, linux, x64, "${{ matrix.runner }}"]' in text
+    assert "--labels bare-metal-1" in text
 
 
 def test_bench_is_least_privilege_and_serialised() -> None:
     workflow = load(BENCH)
     assert workflow["permissions"] == {"contents": "read"}
-    assert all("permissions" not in job for job in workflow["jobs"].values())
     assert workflow["concurrency"] == {"group": "bench-bare-metal", "cancel-in-progress": False}
+    for name, job in workflow["jobs"].items():
+        if self_hosted(job):
+            assert "permissions" not in job, name  # the read-only default
+    fleet = workflow["jobs"]["fleet"]
+    assert not self_hosted(fleet) and fleet["permissions"] == {"contents": "write"}
 
 
 @pytest.mark.parametrize("path", [BENCH, TESTS], ids=lambda p: p.name)
-def test_actions_are_pinned_and_checkout_keeps_no_credentials(path: Path) -> None:
-    for step in all_steps(load(path)):
-        if "uses" in step:
-            assert PINNED.match(step["uses"]), step["uses"]
-        if step.get("uses", "").startswith("actions/checkout@"):
-            assert step["with"]["persist-credentials"] is False
+def test_actions_are_pinned_and_checkouts_keep_no_credentials(path: Path) -> None:
+    workflow = load(path)
+    for job in workflow["jobs"].values():
+        for step in job.get("steps", []):
+            if "uses" in step:
+                assert PINNED.match(step["uses"]), step["uses"]
+            if step.get("uses", "").startswith("actions/checkout@"):
+                # The one exception: the hosted fleet job pushes the history branch.
+                history = step["with"].get("ref") == "bench-history" and not self_hosted(job)
+                assert step["with"]["persist-credentials"] is (True if history else False), step
 
 
 def bench_step(name_part: str) -> dict[str, Any]:
-    return next(step for step in all_steps(load(BENCH)) if name_part in step.get("name", ""))
+    return next(step for step in bench_job()["steps"] if name_part in step.get("name", ""))
+
+
+def test_bench_steps_only_call_commands() -> None:
+    """The job's logic lives in cfgbench (tested); the YAML is install, info, run, gate, plot, upload."""
+    steps = bench_job()["steps"]
+    assert [s.get("uses", "").split("@")[0] or s["run"].split()[0] for s in steps] == [
+        "actions/checkout", "bash", ".venv/bin/cfgbench", "rm", ".venv/bin/cfgbench", "shopt",
+        "actions/upload-artifact"]
+    assert bench_step("Install")["run"] == "bash scripts/ci-install.sh"
+    for step in steps:
+        script = step.get("run", "")
+        assert len(script.splitlines()) <= 3, step["name"]
+        assert not re.search(r"^\s*(for|if|while|until|case)\b|&&|\|\|", script, re.M), step["name"]  # no decisions
+        assert "cfgbench compare" not in script, step["name"]
 
 
 def test_bench_gate_and_outputs() -> None:
-    job = load(BENCH)["jobs"]["bench"]
+    job = bench_job()
     parse_threshold(job["env"]["FAIL_IF"])  # a valid --fail-if rule
-    compare = bench_step("Compare")["run"]
-    assert '--fail-if "$FAIL_IF"' in compare and '>> "$GITHUB_STEP_SUMMARY"' in compare
-    assert "--format markdown" in compare
-    upload = bench_step("Upload")
-    assert upload["if"] == "${{ !cancelled() }}"
-    assert "ci-results/*.json" in upload["with"]["path"] and "ci-results/*.png" in upload["with"]["path"]
+    assert job["env"]["BASELINE_DIR"] == "results/ci-baseline/${{ matrix.runner }}"
+    gate = bench_step("Gate")["run"]
+    assert gate.startswith(".venv/bin/cfgbench ci gate --results ci-results --baseline \"$BASELINE_DIR\"")
+    for option in ('--fail-if "$FAIL_IF"', '--summary "$GITHUB_STEP_SUMMARY"', '--artifact "cfgbench-$RUNNER_LABEL"'):
+        assert option in gate
+    for name in ("Plot", "Upload"):
+        assert bench_step(name)["if"] == "${{ !cancelled() }}"  # also after a regression
+    upload = bench_step("Upload")["with"]
+    assert upload["name"] == "cfgbench-${{ matrix.runner }}"
+    assert "ci-results/*.json" in upload["path"] and "ci-results/*.png" in upload["path"]
 
 
-def sudo_command_in_workflow() -> str:
+def test_fleet_job_collects_every_runner() -> None:
+    fleet = load(BENCH)["jobs"]["fleet"]
+    assert fleet["needs"] == "bench" and fleet["if"] == "${{ !cancelled() }}"
+    steps = fleet["steps"]
+    download = next(s for s in steps if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"] == {"pattern": "cfgbench-*", "path": "runs"}
+    command = next(s["run"] for s in steps if s.get("name") == "Fleet table and history")
+    assert command.startswith(".venv/bin/cfgbench ci fleet --runs runs --history history/runs")
+
+
+def sudo_commands_in_workflow() -> list[str]:
+    """The root step's command as sudo sees it, once per named setting, the workspace as documented."""
     line = next(line.strip() for line in bench_step("as root")["run"].splitlines() if line.strip().startswith("sudo "))
-    command = line.removeprefix("sudo -n ").replace('"', "").replace("$GITHUB_WORKSPACE", DOC_WORKSPACE)
-    return " ".join(command.split())
+    assert "${CFGBENCH_CI_SETTINGS:-default}" in line
+    commands = []
+    for settings in SETTINGS:
+        command = (line.removeprefix("sudo -n ").replace("${CFGBENCH_CI_SETTINGS:-default}", settings)
+                   .replace('"', "").replace("$GITHUB_WORKSPACE", DOC_WORKSPACE))
+        commands.append(" ".join(command.split()))
+    return commands
 
 
 def sudoers_block() -> str:
@@ -131,11 +210,17 @@ def sudoers_block() -> str:
     return match.group(1)
 
 
-def test_sudoers_entry_allows_exactly_the_workflow_command() -> None:
-    alias = re.search(r"^Cmnd_Alias CFGBENCH_CI = (.*)$", sudoers_block(), re.M)
+def sudoers_alias_commands() -> list[str]:
+    joined = sudoers_block().replace("\\\n", " ")  # sudoers continues a line after a backslash
+    alias = re.search(r"^Cmnd_Alias CFGBENCH_CI = (.*)$", joined, re.M)
     assert alias, "no Cmnd_Alias CFGBENCH_CI in the sudoers block"
-    assert alias.group(1) == sudo_command_in_workflow()
-    assert "*" not in alias.group(1)  # no wildcard: nothing but this exact command
+    return [" ".join(command.split()) for command in alias.group(1).split(",")]
+
+
+def test_sudoers_entry_allows_exactly_the_workflow_command() -> None:
+    assert sudoers_alias_commands() == sudo_commands_in_workflow()
+    assert "*" not in sudoers_block()  # no wildcard: nothing but these exact commands
+    assert "ci-bench ALL=(root) NOPASSWD: CFGBENCH_CI" in sudoers_block()
 
 
 @pytest.mark.skipif(shutil.which("visudo") is None, reason="visudo (package sudo) is not installed")
