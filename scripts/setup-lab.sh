@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `cfgbench lab` needs, idempotently:
 #   - Debian packages: QEMU, busybox-static (the guest's init), kmod, pciutils, xz-utils
-#     (the initramfs is written by cfgbench itself: no cpio binary);
+#     (the initramfs is written by cfgbench itself: no cpio binary); for the workflow's
+#     end-to-end test (tests/lab/test_workflow_e2e.py), whose guest is a CI runner:
+#     sudo, and the Debian Python with venv, headers and gcc that the runner builds with;
 #   - the stock Debian kernel (the package linux-image-amd64 depends on), unpacked
 #     with `dpkg -x` into the cache dir, plus its uncompressed vmlinux: the kernel
 #     has CONFIG_PVH=y, so QEMU boots vmlinux with -kernel directly, which skips
@@ -18,7 +20,7 @@ set -euo pipefail
 PYTHON=${1:-${PYTHON:-}}
 CACHE=${CFGBENCH_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cfgbench}
 KERNEL_DIR="$CACHE/kernel"
-PACKAGES=(qemu-system-x86 busybox-static kmod pciutils xz-utils)
+PACKAGES=(qemu-system-x86 busybox-static kmod pciutils xz-utils sudo python3-venv python3-dev gcc)
 
 log() { echo "setup-lab: $*"; }
 
