@@ -20,7 +20,8 @@
 #   CFGBENCH_CI_EXTRAS=LIST  extras to install (default: plot); the fleet job: plot,history
 #   PYTHON=python3           the interpreter the environment is made from
 #
-# Usage: bash scripts/ci-install.sh   (from the checkout's root)
+# Usage: bash scripts/ci-install.sh [--stamp]   (from the checkout's root;
+#        --stamp prints what CFGBENCH_CI_VENV's stamp would be, and installs nothing)
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
@@ -66,6 +67,11 @@ build() {
     "$target/bin/python" -c 'from cfgbench._native import lib; lib.cfg_have_x86()' \
         || die "cfgbench's native module does not load in $target"
 }
+
+if [ "${1:-}" = --stamp ]; then
+    stamp
+    exit 0
+fi
 
 # Never let `venv --clear .venv` follow a link into the kept environment.
 if [ -L .venv ]; then rm .venv; fi
