@@ -2,8 +2,10 @@
 
 Proved from the sources, without touching hardware:
 - the native code's only port output is `outl` to the constant 0xCF8 (the
-  type 1 address register); it never stores through a pointer into device
-  memory (the compiler is made to check that too);
+  type 1 address register); its port inputs read the type 1 data port, or the
+  address register as a dword (the split workload's address read), nothing
+  else; it never stores through a pointer into device memory (the compiler is
+  made to check that too);
 - no accessor, and no native function, offers a write;
 - nothing in src/ opens /dev/mem, /dev/port or a sysfs config file writably,
   and /dev/mem is mapped read-only, only inside an ECAM window;
@@ -27,7 +29,7 @@ from cfgbench import access
 from cfgbench._native import _loops, ffi, lib
 from cfgbench.access import ecam, pio
 from cfgbench.access.base import ConfigAccessor
-from cfgbench.address import TYPE1_ADDRESS_PORT
+from cfgbench.address import TYPE1_ADDRESS_PORT, type1_data_port
 
 from disasm import OBJDUMP, device_accesses, disassemble
 
@@ -109,6 +111,38 @@ def test_outl_is_only_ever_given_the_address_port() -> None:
     arguments = re.findall(r"(?<!void )\bport_out32\s*\(\s*([^,]+),", code)
     assert arguments, "no call of port_out32 found: the scan is out of date"
     assert {a.strip().upper() for a in arguments} == {hex(TYPE1_ADDRESS_PORT).upper()}
+
+
+def test_port_inputs_read_the_data_port_or_the_address_port_as_a_dword() -> None:
+    """The split workload reads 0xCF8 back (its address read) as Linux's
+    pci_check_type1() does at boot: a dword, never a byte of 0xCF9-0xCFB
+    (0xCF9 is the reset control register of Intel chipsets). Every other
+    input reads the target's data port, 0xCFC + (offset & 3)."""
+    code = c_code(NATIVE / "loops.c")
+    assert re.findall(r"static inline uint32_t (\w+)\([^)]*\)\s*\{[^}]*__asm__ volatile\(\"in", code) == ["port_in"]
+    inputs = re.findall(r"(?<!uint32_t )\bport_in\s*\(\s*([^,]+),\s*([^)]+)\)", code)
+    assert inputs, "no call of port_in found: the scan is out of date"
+    for port, width in inputs:
+        if port.strip().upper() == hex(TYPE1_ADDRESS_PORT).upper():
+            assert width.strip() == "4", f"0xCF8 read {width} wide"
+        else:
+            assert port.strip() in ("port", "t->pio_data_port"), port
+    # Every local `port` is the target's data port.
+    assert set(re.findall(r"\bport\s*=\s*([^;]+);", code)) == {"t->pio_data_port"}
+    assert ("0xCF8", "4") in {(p.strip(), w.strip()) for p, w in inputs}  # the address read is there
+
+
+def test_the_data_port_is_only_ever_type1s() -> None:
+    """Python gives the native target its data port from type1_data_port()
+    alone: 0xCFC to 0xCFF, never the address register or anything else."""
+    assignments = [
+        node for path in ACCESS_MODULES for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "pio_data_port"
+                                                 for t in node.targets)
+    ]
+    assert assignments, "no assignment of pio_data_port found: the scan is out of date"
+    assert {ast.unparse(a.value) for a in assignments} == {"type1_data_port(offset)"}
+    assert {type1_data_port(offset) for offset in range(256)} == {0xCFC, 0xCFD, 0xCFE, 0xCFF}
 
 
 def test_no_library_port_output_and_no_port_permission_in_c() -> None:

@@ -108,6 +108,40 @@ def test_pread_loop_reports_errors() -> None:
     assert result.reads == 0
 
 
+def pread_target(kind: int, fd: int, offset: int, expected: int):  # type: ignore[no-untyped-def]
+    target = ffi.new("struct cfg_target *")
+    target.kind, target.width, target.fd, target.file_offset, target.expected = kind, 4, fd, offset, expected
+    return target
+
+
+def test_the_floor_loop_counts_the_bytes_it_got_and_expects_none() -> None:
+    """The kernel floor: a pread at the end of what the descriptor may read
+    returns 0 bytes (0 mismatches); one that returns bytes is a mismatch,
+    never an error, so a wrong floor shows in the counts."""
+    size = CONFIG.stat().st_size
+    fd = os.open(CONFIG, os.O_RDONLY)
+    try:
+        at_end = run_loop(pread_target(lib.CFG_KIND_PREAD_FLOOR, fd, size, 0), 20)
+        inside = run_loop(pread_target(lib.CFG_KIND_PREAD_FLOOR, fd, 0, 0), 20)
+    finally:
+        os.close(fd)
+    assert (at_end.reads, at_end.mismatches, at_end.last_value) == (20, 0, 0)
+    assert (inside.reads, inside.mismatches, inside.last_value) == (20, 20, 4)
+
+
+@pytest.mark.parametrize("kind", ["CFG_KIND_PIO_DATA_READ", "CFG_KIND_PIO_ADDRESS_READ"])
+def test_many_targets_refuse_the_halves_of_type1_before_any_access(kind: str) -> None:
+    """One latch of 0xCF8 per call cannot serve many registers: cfg_time_many
+    refuses (EINVAL) before it reads, or writes, anything."""
+    targets = ffi.new("struct cfg_target[2]")
+    for target in targets:
+        target.kind, target.width = lib.CFG_KIND_NULL, 4
+    targets[1].kind = getattr(lib, kind)
+    result = ffi.new("struct cfg_loop_result *")
+    assert lib.cfg_time_many(targets, 2, 1, result) == errno.EINVAL
+    assert result.reads == 0
+
+
 def test_null_loop_floor_is_positive() -> None:
     floor = null_loop_ns(reads=1 << 16, repeats=2)
     assert 0 < floor < 1000
@@ -154,8 +188,10 @@ def test_no_timed_loop_straddles_a_64_byte_line_unless_it_starts_one(function: s
 @pytest.mark.skipif(OBJDUMP is None or not X86_64, reason="needs objdump and an x86-64 build")
 def test_every_kind_and_width_has_its_own_timed_loop() -> None:
     """The loop scan sees the loops it checks: null, three memory widths,
-    three port widths (eight reads an iteration, each with its tail), pread."""
-    assert len(loops(disassemble(Path(_loops.__file__))["cfg_time_loop"])) >= 1 + 2 * 3 + 2 * 3 + 1
+    three port widths (eight reads an iteration, each with its tail), pread
+    (and the floor's); the split workload's address write, three data read
+    widths and the address read."""
+    assert len(loops(disassemble(Path(_loops.__file__))["cfg_time_loop"])) >= 1 + 2 * 3 + 2 * 3 + 1 + 2 + 2 * 3 + 2
 
 
 # --------------------------------------------------------------------------- the mapping function, on a plain file

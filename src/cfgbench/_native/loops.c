@@ -145,8 +145,36 @@ static inline uint32_t null_read(void)
     return v;
 }
 
+/* The kinds that use port I/O, which exists only on x86. */
+static inline int is_port_kind(int kind)
+{
+    return kind == CFG_KIND_PIO || kind == CFG_KIND_PIO_ADDRESS_WRITE || kind == CFG_KIND_PIO_DATA_READ
+        || kind == CFG_KIND_PIO_ADDRESS_READ;
+}
+
+/* The kinds that time one half of type 1 after the other half was done once:
+ * the data read and the address read find the target's address latched. */
+static inline int needs_latch(int kind)
+{
+    return kind == CFG_KIND_PIO_DATA_READ || kind == CFG_KIND_PIO_ADDRESS_READ;
+}
+
+/* Write the target's address to 0xCF8 once, before a loop of data reads or
+ * address reads. Every value read afterwards is still compared with the
+ * expected one: an address changed meanwhile (a kernel config access on
+ * another CPU) shows up as mismatches. */
+static inline void latch_address(const struct cfg_target *t)
+{
+#if CFG_X86
+    if (needs_latch(t->kind)) port_out32(0xCF8, t->pio_address);
+#else
+    (void)t;
+#endif
+}
+
 /* One read of t; the width and kind tests fold away where the caller's
- * loop is specialised, and cost a predictable branch otherwise. */
+ * loop is specialised, and cost a predictable branch otherwise. The halves
+ * of type 1 (data read, address read) expect the address latched. */
 static inline int read_target(const struct cfg_target *t, uint32_t *value)
 {
     switch (t->kind) {
@@ -156,13 +184,21 @@ static inline int read_target(const struct cfg_target *t, uint32_t *value)
     case CFG_KIND_MEM:
         *value = mem_load(t->mem, t->width);
         return 0;
-    case CFG_KIND_PIO:
 #if CFG_X86
+    case CFG_KIND_PIO:
         port_out32(0xCF8, t->pio_address);
         *value = port_in(t->pio_data_port, t->width);
         return 0;
-#else
-        return ENOTSUP;
+    case CFG_KIND_PIO_ADDRESS_WRITE:
+        port_out32(0xCF8, t->pio_address);
+        *value = null_read();
+        return 0;
+    case CFG_KIND_PIO_DATA_READ:
+        *value = port_in(t->pio_data_port, t->width);
+        return 0;
+    case CFG_KIND_PIO_ADDRESS_READ:
+        *value = port_in(0xCF8, 4);
+        return 0;
 #endif
     case CFG_KIND_PREAD: {
         uint32_t v = 0;
@@ -172,13 +208,24 @@ static inline int read_target(const struct cfg_target *t, uint32_t *value)
         *value = v;
         return 0;
     }
+    case CFG_KIND_PREAD_FLOOR: {
+        /* At the end of what the descriptor may read: the value is the
+         * number of bytes returned, expected 0. */
+        uint32_t v = 0;
+        ssize_t got = pread(t->fd, &v, (size_t)t->width, t->file_offset);
+        if (got < 0) return errno;
+        *value = (uint32_t)got;
+        return 0;
+    }
     default:
-        return EINVAL;
+        return is_port_kind(t->kind) ? ENOTSUP : EINVAL;
     }
 }
 
 int cfg_read_once(const struct cfg_target *t, uint32_t *value)
 {
+    if (is_port_kind(t->kind) && !CFG_X86) return ENOTSUP;
+    latch_address(t);
     return read_target(t, value);
 }
 
@@ -251,6 +298,12 @@ static inline int valid_width(int width) { return width == 1 || width == 2 || wi
 #define READ_PIO8(v) READ_PIO(v, 1)
 #define READ_PIO16(v) READ_PIO(v, 2)
 #define READ_PIO32(v) READ_PIO(v, 4)
+#define READ_ADDRESS_WRITE(v) (port_out32(0xCF8, address), (v) = null_read())
+#define READ_DATA(v, w) ((v) = port_in(port, (w)))
+#define READ_DATA8(v) READ_DATA(v, 1)
+#define READ_DATA16(v) READ_DATA(v, 2)
+#define READ_DATA32(v) READ_DATA(v, 4)
+#define READ_ADDRESS(v) ((v) = port_in(0xCF8, 4))
 
 int cfg_time_loop(const struct cfg_target *t, uint64_t n, struct cfg_loop_result *out)
 {
@@ -261,9 +314,8 @@ int cfg_time_loop(const struct cfg_target *t, uint64_t n, struct cfg_loop_result
     int err = 0;
 
     if (!valid_width(width)) return EINVAL;
-#if !CFG_X86
-    if (t->kind == CFG_KIND_PIO) return ENOTSUP;
-#endif
+    if (is_port_kind(t->kind) && !CFG_X86) return ENOTSUP;
+    latch_address(t);  /* before the clock: the halves time one access each */
     struct clocks start = clocks_start();
     switch (t->kind) {
     case CFG_KIND_NULL:
@@ -285,8 +337,24 @@ int cfg_time_loop(const struct cfg_target *t, uint64_t n, struct cfg_loop_result
         else TIMED_LOOP(READ_PIO8);
         break;
     }
+    case CFG_KIND_PIO_ADDRESS_WRITE: {
+        const uint32_t address = t->pio_address;
+        TIMED_LOOP(READ_ADDRESS_WRITE);
+        break;
+    }
+    case CFG_KIND_PIO_DATA_READ: {
+        const uint16_t port = t->pio_data_port;
+        if (width == 4) TIMED_LOOP(READ_DATA32);
+        else if (width == 2) TIMED_LOOP(READ_DATA16);
+        else TIMED_LOOP(READ_DATA8);
+        break;
+    }
+    case CFG_KIND_PIO_ADDRESS_READ:
+        TIMED_LOOP(READ_ADDRESS);
+        break;
 #endif
     case CFG_KIND_PREAD:
+    case CFG_KIND_PREAD_FLOOR:
         /* A system call per read: no unrolling, and the first error ends it. */
         for (uint64_t i = 0; i < n; i++) {
             uint32_t v;
@@ -310,6 +378,8 @@ int cfg_sample_loop(const struct cfg_target *t, uint64_t n, uint64_t *cycles,
     uint64_t i;
 
     if (!valid_width(t->width)) return EINVAL;
+    if (is_port_kind(t->kind) && !CFG_X86) return ENOTSUP;
+    latch_address(t);
     struct clocks start = clocks_start();
     for (i = 0; i < n; i++) {
         uint32_t v;
@@ -331,6 +401,10 @@ int cfg_time_many(const struct cfg_target *targets, uint64_t count, uint64_t n,
     uint32_t last = 0;
     int err = 0;
 
+    /* A latch per call makes no sense for many targets: the halves of type 1
+     * are timed one register at a time. */
+    for (uint64_t k = 0; k < count; k++)
+        if (needs_latch(targets[k].kind)) return EINVAL;
     struct clocks start = clocks_start();
     for (uint64_t pass = 0; pass < n && !err; pass++) {
         for (uint64_t k = 0; k < count; k++) {

@@ -10,6 +10,14 @@ enum cfg_kind {
     CFG_KIND_PIO = 1,   /* type 1: outl address to 0xCF8, in from 0xCFC+n */
     CFG_KIND_MEM = 2,   /* a volatile load from a mapped ECAM page (or a buffer) */
     CFG_KIND_PREAD = 3, /* pread of a sysfs config file: the kernel's path */
+    /* Type 1 access by access (the split workload). Only reads: the one
+     * output is still the outl of the address to 0xCF8. */
+    CFG_KIND_PIO_ADDRESS_WRITE = 4, /* outl address to 0xCF8 alone; nothing is read (value 0) */
+    CFG_KIND_PIO_DATA_READ = 5,     /* in from 0xCFC+n alone, the address latched once before */
+    CFG_KIND_PIO_ADDRESS_READ = 6,  /* inl from 0xCF8: the latched address read back, dword only */
+    /* The kernel's path without the access: a pread at the end of what the
+     * descriptor may read returns 0 bytes (value: the bytes returned). */
+    CFG_KIND_PREAD_FLOOR = 7,
 };
 
 struct cfg_target {
@@ -32,7 +40,10 @@ struct cfg_loop_result {
     int error;            /* 0, or a positive errno */
 };
 
-/* n reads of one target; returns 0 or a positive errno. */
+/* n reads of one target; returns 0 or a positive errno. The kinds that time
+ * one half of type 1 (data read, address read) write the target's address to
+ * 0xCF8 once, before the clock starts (and before each call of the sample
+ * loop and of cfg_read_once); cfg_time_many refuses them (EINVAL). */
 int cfg_time_loop(const struct cfg_target *t, uint64_t n, struct cfg_loop_result *out);
 
 /* n reads, each bracketed by timestamps: cycles[i] gets the TSC delta of
