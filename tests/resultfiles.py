@@ -154,3 +154,29 @@ def write_runs(path: Path, method: str, means: Mapping[str, float], runs: int, e
         assert bench is not None
         benchmarks.append(bench)
     return write_suite(path, benchmarks)
+
+
+def split_benchmark(method: str, target: str, access: str, label: str, role: str, mechanism: str,
+                    values: Sequence[float], env: Mapping[str, Any] = LAB_TCG, session: str | None = None,
+                    values_per_run: int = 3) -> pyperf.Benchmark:
+    """One access of a read timed alone, as the split workload records it
+    (target: the read's `0000:00:00.0+0x000/4`, or the function alone for a
+    per-function access such as the kernel floor)."""
+    metadata = metadata_for(method, f"split {target} {access}", env, cfgbench_target=target, cfgbench_access=access,
+                            cfgbench_access_label=label, cfgbench_access_role=role, cfgbench_mechanism=mechanism)
+    return make_benchmark(list(values), metadata, values_per_run=values_per_run, session=session)
+
+
+def read_benchmark(method: str, target: str, values: Sequence[float], env: Mapping[str, Any] = LAB_TCG,
+                   session: str | None = None, values_per_run: int = 3) -> pyperf.Benchmark:
+    """The whole read of `0000:00:00.0+0x000/4`."""
+    return make_benchmark(list(values), metadata_for(method, f"read {target}", env), values_per_run=values_per_run,
+                          session=session)
+
+
+# The split workload's accesses as the methods record them: (access, label, role, mechanism).
+ADDRESS_WRITE = ("address-write", "address write (0xCF8)", "part", "type 1")
+DATA_READ = ("data-read", "data read (0xCFC)", "part", "type 1")
+ADDRESS_READ = ("address-read", "address read (0xCF8)", "extra", "type 1")
+LOAD = ("load", "load (ECAM)", "part", "ECAM")
+FLOOR = ("floor", "kernel floor", "floor", "kernel")

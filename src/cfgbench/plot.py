@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pyperf
 
+from cfgbench import breakdown
 from cfgbench.compare import ResultFile, load_result_files
 from cfgbench.distribution import histograms_from_metadata
 from cfgbench.errors import CfgbenchError
@@ -57,6 +58,7 @@ class Series:
     values: np.ndarray
     color: str  # one colour per file, the same in every panel
     reads: tuple[np.ndarray, np.ndarray] | None = None
+    breakdowns: tuple[breakdown.Breakdown, ...] = ()  # this file's read of the target against its accesses
 
 
 def _env_caption(result: ResultFile) -> str:
@@ -91,9 +93,18 @@ def read_ecdf(bench: pyperf.Benchmark) -> tuple[np.ndarray, np.ndarray] | None:
     return cycles[keep] / float(tsc_hz), fraction[keep]
 
 
+def file_breakdowns(result: ResultFile, target: str) -> tuple[breakdown.Breakdown, ...]:
+    """The breakdowns of the file's read benchmark `target`, if it is one."""
+    bench = result.benchmarks.get(target)
+    if bench is None or breakdown.is_split(bench):
+        return ()
+    read_target = bench.get_metadata().get("cfgbench_target")
+    return tuple(b for b in breakdown.breakdowns(result.benchmarks.values()) if b.target == read_target)
+
+
 def series_for(files: Sequence[ResultFile], target: str) -> list[Series]:
     return [Series(_series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float), f"C{i % 10}",
-                   read_ecdf(f.benchmarks[target]))
+                   read_ecdf(f.benchmarks[target]), file_breakdowns(f, target))
             for i, f in enumerate(files) if target in f.benchmarks]
 
 
@@ -178,8 +189,154 @@ def draw_read_ecdf(ax: Axes, series: Sequence[Series], log: bool) -> None:
     ax.set_xlabel("time of one read, timed one by one (log scale)")
 
 
-Panel = Callable[["Axes", Sequence[Series], bool], None]
-PANELS: dict[str, Panel] = {"distribution": draw_distribution, "ecdf": draw_ecdf, "reads": draw_read_ecdf}
+BREAKDOWN_GID = "breakdown"  # tests find the bars by it: breakdown:<file>:<mechanism>:<bar>:<segment>
+FULL_READ = "full read"
+NET = "net (the access)"
+# One colour per access in the whole figure (build_figure starts it afresh):
+# the same access keeps its colour from row to row.
+_access_colors: dict[str, str] = {}
+
+
+def _reset_access_colors() -> None:
+    _access_colors.clear()
+    _access_colors[FULL_READ] = "0.6"  # grey; the accesses take C0, C1, ... as they come
+
+
+@dataclass(frozen=True)
+class _Bar:
+    """One bar of the breakdown panel: segments stacked from the bottom."""
+
+    segments: tuple[tuple[str, float], ...]  # (legend label, seconds)
+    gid: str
+
+    @property
+    def height(self) -> float:
+        return sum(seconds for _, seconds in self.segments)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One file's bars for one mechanism."""
+
+    mechanism: str
+    label: str  # under the bars
+    bars: tuple[_Bar, ...]
+
+
+def _breakdown_groups(series: Sequence[Series]) -> list[_Group]:
+    """Per file and mechanism: the parts stacked beside the full read (type 1,
+    ECAM), the floor and the net stacked to the full read (the kernel), and
+    the extras on their own."""
+    groups = []
+    for index, s in enumerate(series):
+        for b in s.breakdowns:
+            gid = f"{BREAKDOWN_GID}:{index}:{b.mechanism}"
+            bars = []
+            if b.floor is not None:
+                bars.append(_Bar(((b.floor.label, b.floor.seconds), (NET, max(b.net_s, 0.0))), f"{gid}:gross"))
+            if b.parts:
+                bars.append(_Bar(tuple((p.label, p.seconds) for p in b.parts), f"{gid}:parts"))
+                bars.append(_Bar(((FULL_READ, b.full_s),), f"{gid}:full"))
+            bars += [_Bar(((e.label, e.seconds),), f"{gid}:extra") for e in b.extras]
+            groups.append(_Group(b.mechanism, f"{b.mechanism}\n{s.label}", tuple(bars)))
+    return groups
+
+
+def _span(groups: Sequence[_Group]) -> float:
+    heights = [bar.height for g in groups for bar in g.bars if bar.height > 0]
+    return max(heights) / min(heights) if heights else 1.0
+
+
+def _scale_clusters(groups: Sequence[_Group]) -> list[list[_Group]]:
+    """Mechanisms that share one linear axis (their bars within LOG_SCALE_SPAN
+    of each other), cheapest first: type 1 beside ECAM, the kernel apart when
+    it is ten times slower."""
+    by_mechanism: dict[str, list[_Group]] = {}
+    for g in groups:
+        by_mechanism.setdefault(g.mechanism, []).append(g)
+    ordered = sorted(by_mechanism.values(), key=lambda gs: max(bar.height for g in gs for bar in g.bars))
+    clusters: list[list[_Group]] = []
+    for members in ordered:
+        if clusters and _span(clusters[-1] + members) <= LOG_SCALE_SPAN:
+            clusters[-1] += members
+        else:
+            clusters.append(list(members))
+    return clusters
+
+
+def _draw_bars(ax: Axes, groups: Sequence[_Group], colors: dict[str, str], legend: set[str]) -> None:
+    """Stacked on a linear axis; where one mechanism's own bars span more than
+    LOG_SCALE_SPAN (files from very different machines), a log axis with each
+    segment as a bar of its own, since stacks on a log axis mislead."""
+    log = _span(groups) > LOG_SCALE_SPAN
+    top = max(bar.height for g in groups for bar in g.bars)
+    x, ticks, labels = 0.0, [], []
+    for group in groups:
+        start = x
+        for bar in group.bars:
+            bottom = 0.0
+            for label, seconds in bar.segments:
+                color = colors.setdefault(label, f"C{(len(colors) - 1) % 10}")
+                patch = ax.bar(x, seconds, 0.8, bottom=bottom, color=color, edgecolor="black", linewidth=0.5,
+                               label=label if label not in legend else f"_{label}")[0]
+                legend.add(label)
+                patch.set_gid(f"{bar.gid}:{label}")
+                tall = not log and seconds >= 0.08 * top
+                where = (x, bottom + seconds / 2) if tall else (x + 0.42, bottom + seconds / (1 if log else 2))
+                ax.annotate(format_time(seconds), where, ha="center" if tall else "left", va="center", fontsize=7)
+                if log:
+                    x += 1
+                else:
+                    bottom += seconds
+            x += 0 if log else 1
+        ticks.append((start + x - 1) / 2)
+        labels.append(group.label)
+        x += 0.8  # a gap between files
+    ax.set_xticks(ticks, labels, fontsize=8)
+    ax.set_xlim(-0.7, x - 0.2)
+    if log:
+        ax.set_yscale("log")
+    _time_axis(ax, "y", log)
+    ax.legend(fontsize=7, loc="upper left")
+
+
+def draw_breakdown(ax: Axes, series: Sequence[Series], log: bool) -> Axes:
+    """Where the time goes, per file: type 1's address write and data read
+    stacked next to its full read, ECAM's load next to its, the kernel's
+    floor and net stacked to its read; one colour per access across files,
+    each segment labelled. Mechanisms whose bars are within LOG_SCALE_SPAN
+    share one linear axis (one port access against one ECAM load is the
+    comparison); the others get an axis of their own, side by side in the
+    cell. Returns the axes to title."""
+    groups = _breakdown_groups(series)
+    if not groups:
+        ax.text(0.5, 0.5, "no split benchmarks for this target\n(cfgbench run --workload split)", ha="center",
+                va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    clusters = _scale_clusters(groups)
+    targets = [ax]
+    if len(clusters) > 1:
+        spec = ax.get_subplotspec()
+        figure = ax.get_figure()
+        assert spec is not None and figure is not None
+        widths = [sum(len(g.bars) for g in c) + len(c) for c in clusters]
+        grid = spec.subgridspec(1, len(clusters), width_ratios=widths)
+        ax.remove()
+        targets = [figure.add_subplot(grid[0, i]) for i in range(len(clusters))]
+    legend: set[str] = set()
+    if FULL_READ not in _access_colors:
+        _reset_access_colors()  # drawn outside build_figure
+    for target, cluster in zip(targets, clusters, strict=True):
+        _draw_bars(target, cluster, _access_colors, legend)
+    return targets[0]
+
+
+# A panel draws one target's series on one Axes; it may return the Axes to
+# title, when it has replaced its own (the breakdown panel's scales).
+Panel = Callable[["Axes", Sequence[Series], bool], "Axes | None"]
+PANELS: dict[str, Panel] = {"distribution": draw_distribution, "ecdf": draw_ecdf, "reads": draw_read_ecdf,
+                            "breakdown": draw_breakdown}
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -211,6 +368,11 @@ def build_figure(files: Sequence[ResultFile], panels: Sequence[str] = ("distribu
     if unknown or not panels:
         raise CfgbenchError(f"unknown panel {', '.join(unknown) or '(none)'}", f"choose from {', '.join(PANELS)}")
     names = target_names(files)
+    _reset_access_colors()
+    if "breakdown" in panels:
+        # The reads that were split: one row each (their parts are in the bars).
+        names = [n for n in names if any(file_breakdowns(f, n) for f in files)] or \
+            [n for n in names if not any(breakdown.is_split(f.benchmarks[n]) for f in files if n in f.benchmarks)]
     width, height = size or default_size(len(names), len(panels))
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)  # Agg: renders without a display
@@ -219,10 +381,16 @@ def build_figure(files: Sequence[ResultFile], panels: Sequence[str] = ("distribu
         series = series_for(files, name)
         log = needs_log_scale(series)
         for col, panel in enumerate(panels):
-            PANELS[panel](axes[row][col], series, log)
-            axes[row][col].set_title(name, fontsize=10)
+            titled = PANELS[panel](axes[row][col], series, log) or axes[row][col]
+            titled.set_title(_row_title(files, name), fontsize=10)
     figure.suptitle(_suptitle(files), fontsize=11)
     return figure
+
+
+def _row_title(files: Sequence[ResultFile], name: str) -> str:
+    """The target as readers name it (a split benchmark's access by its label)."""
+    bench = next(f.benchmarks[name] for f in files if name in f.benchmarks)
+    return breakdown.display_name(bench)
 
 
 def _refuse_existing(output: Path, force: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyperf
 
-from cfgbench import distribution, runs
+from cfgbench import breakdown, distribution, runs
 from cfgbench.units import format_time
 
 
@@ -17,7 +17,7 @@ def bench_lines(bench: pyperf.Benchmark, label: str = "") -> list[str]:
     floor = f"{totals.floor_ns:g} ns" if totals.floor_ns is not None else "not recorded"
     sessions = f", {len(totals.sessions)} runs" if len(totals.sessions) > 1 else ""
     lines = [
-        f"{prefix}{bench.get_name()}: {format_time(bench.mean(), spread)} per read "
+        f"{prefix}{breakdown.display_name(bench)}: {format_time(bench.mean(), spread)} per read "
         f"(median {format_time(bench.median())}, {len(values)} values{sessions}; "
         f"{totals.mismatches} mismatches in {totals.reads} reads; harness floor {floor})"
     ]
@@ -59,3 +59,11 @@ def suite_lines(suite: pyperf.BenchmarkSuite, label: str = "") -> list[str]:
     for bench in suite.get_benchmarks():
         lines += bench_lines(bench, label or str(bench.get_metadata().get("cfgbench_method", "")))
     return lines
+
+
+def breakdown_lines(suite: pyperf.BenchmarkSuite) -> list[str]:
+    """`cfgbench show`: where the time goes, when the file holds split benchmarks."""
+    found = breakdown.lines(suite.get_benchmarks())
+    if not found:
+        return []
+    return [f"{breakdown.TITLE} (means per read; intervals over paired rounds):", *(f"  {line}" for line in found)]

@@ -9,7 +9,7 @@ import click
 # Spelled out so that `cfgbench run` does not import numpy, scipy and matplotlib
 # (seconds in an emulated guest); tests/test_compare.py checks they match.
 FORMATS = ("json", "markdown", "text")
-PANELS = ("distribution", "ecdf", "reads")
+PANELS = ("distribution", "ecdf", "reads", "breakdown")
 
 
 @click.command()
@@ -62,7 +62,8 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 @click.option("--dpi", default=100, show_default=True, type=click.IntRange(50, 600))
 @click.option("--panel", "panels", multiple=True, default=("distribution",), show_default=True,
               type=click.Choice(PANELS),
-              help="per target: distribution of values, their ECDF, ECDF of single reads (repeatable)")
+              help="per target: distribution of values, their ECDF, ECDF of single reads, where the time goes "
+                   "(the read against its accesses, stacked per file: needs --workload split) (repeatable)")
 @click.option("--history", "history_dir", default=None, type=click.Path(file_okay=False), metavar="DIR",
               help="instead of files: a history's trend (median per CI run, one line per method and machine, "
                    "change points dashed)")

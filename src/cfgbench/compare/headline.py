@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pyperf
 
-from cfgbench import runs
+from cfgbench import breakdown, runs
 from cfgbench.compare.model import cluster_lines, unstable_line
 from cfgbench.compare.render import factor_words, interval_words, per_run_words
 from cfgbench.compare.stats import Sample, estimate
@@ -81,11 +81,13 @@ def _per_read_line(method: str, name: str, bench: pyperf.Benchmark) -> str | Non
 
 
 def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineContext) -> list[str]:
-    """One line per target, then the caveats."""
+    """One line per target, then the caveats. Split benchmarks (one access of
+    a read, one method's own) have their lines in the breakdown instead."""
     by_target: dict[str, dict[str, pyperf.Benchmark]] = {}
     for method, suite in suites.items():
         for bench in suite.get_benchmarks():
-            by_target.setdefault(bench.get_name(), {})[method] = bench
+            if not breakdown.is_split(bench):
+                by_target.setdefault(bench.get_name(), {})[method] = bench
     lines, caveats, most_units = [], [], 1
     for name, benches in by_target.items():
         line, units = _target_line(name, benches, context)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cfgbench import runs
+import pyperf
+
+from cfgbench import breakdown, runs
 from cfgbench.compare import gate
 from cfgbench.compare.files import ENV_KEYS, ResultFile, load_result_files
 from cfgbench.compare.stats import (
@@ -42,6 +44,11 @@ class TargetReport:
     name: str
     samples: dict[int, Sample]  # file index -> sample; the files that hold this target
     comparisons: list[Comparison]
+    display: str = ""  # the name as readers see it (a split benchmark's access by its label)
+
+    @property
+    def title(self) -> str:
+        return self.display or self.name
 
     @property
     def reference(self) -> int:
@@ -56,6 +63,7 @@ class Report:
     thresholds: list[gate.Threshold] = field(default_factory=list)
     verdicts: list[gate.GateVerdict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    breakdowns: list[tuple[int, list[breakdown.Breakdown]]] = field(default_factory=list)  # per file with split benchmarks
 
     @property
     def gate_outcome(self) -> str | None:
@@ -85,7 +93,7 @@ def _compare_target(name: str, files: Sequence[ResultFile]) -> TargetReport:
     ref_bench = files[ref_index].benchmarks[name]
     comparisons = [Comparison(index, estimate(ref_bench, files[index].benchmarks[name]))
                    for index in samples if index != ref_index]
-    return TargetReport(name, samples, comparisons)
+    return TargetReport(name, samples, comparisons, breakdown.display_name(ref_bench))
 
 
 def _check_overlap(files: Sequence[ResultFile]) -> None:
@@ -99,12 +107,21 @@ def _check_overlap(files: Sequence[ResultFile]) -> None:
             )
 
 
+def _expected_in(bench: pyperf.Benchmark, same_method: bool) -> bool:
+    return same_method or not breakdown.is_split(bench)
+
+
 def _coverage_warnings(files: Sequence[ResultFile]) -> list[str]:
+    """Targets one file has and another lacks; a split benchmark (one
+    method's access) is expected only in files of the same method."""
     reference = files[0]
     warnings = []
     for other in files[1:]:
-        missing = [name for name in reference.benchmarks if name not in other.benchmarks]
-        extra = [name for name in other.benchmarks if name not in reference.benchmarks]
+        same_method = other.env.get("method") == reference.env.get("method")
+        missing = [name for name, b in reference.benchmarks.items()
+                   if name not in other.benchmarks and _expected_in(b, same_method)]
+        extra = [name for name, b in other.benchmarks.items()
+                 if name not in reference.benchmarks and _expected_in(b, same_method)]
         if missing:
             warnings.append(f"{other.path} lacks {', '.join(missing)}: compared on the other targets")
         if extra:
@@ -176,7 +193,8 @@ def build_report(files: Sequence[ResultFile], thresholds: Sequence[gate.Threshol
     targets = [_compare_target(name, files) for name in names]
     warnings = _coverage_warnings(files) + _sample_warnings(files, targets) + _design_warnings(files, targets)
     verdicts = _judge_all(thresholds, targets, files)
-    return Report(list(files), targets, list(thresholds), verdicts, warnings)
+    found = [(i, b) for i, f in enumerate(files) if (b := breakdown.breakdowns(f.benchmarks.values()))]
+    return Report(list(files), targets, list(thresholds), verdicts, warnings, found)
 
 
 def _judge_all(thresholds: Sequence[gate.Threshold], targets: Sequence[TargetReport],

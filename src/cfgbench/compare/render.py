@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from cfgbench import breakdown
 from cfgbench.compare import gate
 from cfgbench.compare.model import Report, TargetReport
 from cfgbench.compare.stats import ALPHA, CONFIDENCE, Estimate
@@ -124,9 +125,12 @@ def render_text(report: Report) -> str:
         lines += ["", f"Same in all files: {_shared_line(shared)}"]
     lines += ["", SIGNIFICANCE_NOTE]
     for target in report.targets:
-        lines += ["", target.name]
+        lines += ["", target.title]
         lines += _align([list(_TABLE_HEADERS), *_target_rows(report, target)])
         lines += [f"  {s}" for s in _target_sentences(report, target)]
+    if report.breakdowns:
+        lines += ["", f"{breakdown.TITLE.capitalize()} (means per read; intervals over paired rounds):"]
+        lines += [f"  {report.files[i].label}: {breakdown.line(b)}" for i, found in report.breakdowns for b in found]
     if report.warnings:
         lines += ["", *(f"warning: {w}" for w in report.warnings)]
     gate_lines = _gate_lines(report)
@@ -159,9 +163,13 @@ def render_markdown(report: Report) -> str:
         lines += ["", f"Same in all files: {_md_cell(_shared_line(shared))}"]
     lines += ["", SIGNIFICANCE_NOTE]
     for target in report.targets:
-        lines += ["", f"### `{target.name}`", ""]
+        lines += ["", f"### `{target.title}`", ""]
         lines += _md_table(_TABLE_HEADERS, _target_rows(report, target))
         lines += [""] + [f"- {s}" for s in _target_sentences(report, target)]
+    if report.breakdowns:
+        lines += ["", f"### {breakdown.TITLE.capitalize()}", "", "Means per read; intervals over paired rounds.", ""]
+        lines += [f"- **{_md_cell(report.files[i].label)}**: {_md_cell(breakdown.line(b))}"
+                  for i, found in report.breakdowns for b in found]
     if report.warnings:
         lines += ["", "### Warnings", ""] + [f"- {_md_cell(w)}" for w in report.warnings]
     gate_lines = _gate_lines(report)
@@ -180,6 +188,7 @@ def _target_json(report: Report, target: TargetReport) -> dict[str, Any]:
     ref_label = report.files[target.reference].label
     return {
         "name": target.name,
+        "display_name": target.title,
         "reference": target.reference,
         "results": [{"file": i, **sample.as_json()} for i, sample in target.samples.items()],
         "comparisons": [
@@ -208,6 +217,7 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "alpha": ALPHA,
         "targets": [_target_json(report, target) for target in report.targets],
         "warnings": report.warnings,
+        "breakdowns": [{"file": i, **breakdown.as_json(b)} for i, found in report.breakdowns for b in found],
         "gate": {"thresholds": [t.text for t in report.thresholds], "outcome": outcome,
                  "exit_code": report.exit_code,
                  "verdicts": [_verdict_json(v, report) for v in report.verdicts]},

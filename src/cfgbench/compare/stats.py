@@ -130,14 +130,41 @@ def _t_quantile(dof: float) -> float:
     return float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof))
 
 
-def _mean_interval(logs: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, low, high) of log ratios: a t interval."""
+def mean_interval(logs: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high) of log ratios (or of any values): a t interval."""
     arr = np.asarray(logs, dtype=float)
     mean = float(arr.mean())
     if len(arr) < 2:
         return mean, mean, mean
     half = _t_quantile(len(arr) - 1) * float(arr.std(ddof=1)) / math.sqrt(len(arr))
     return mean, mean - half, mean + half
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its 95% confidence interval and what it rests on."""
+
+    mean: float
+    low: float
+    high: float
+    units: int
+    unit_name: str  # "paired rounds" or "runs"
+
+
+def grouped_interval(groups: dict[str, list[float]]) -> Interval | None:
+    """The mean of per-round quantities (log ratios, differences) grouped by
+    run, with the t interval of `paired`: over the rounds of one run, or over
+    the runs' means when there are several (their spread included). None
+    without an interval to give (fewer than two units)."""
+    groups = {run: values for run, values in groups.items() if values}
+    if len(groups) == 1:
+        values = next(iter(groups.values()))
+        if len(values) < 2:
+            return None
+        return Interval(*mean_interval(values), len(values), "paired rounds")
+    if len(groups) < 2:
+        return None
+    return Interval(*mean_interval([float(np.mean(v)) for v in groups.values()]), len(groups), "runs")
 
 
 def _wilcoxon(diffs: Sequence[float]) -> float:
@@ -156,13 +183,13 @@ def paired(ref: dict[tuple[str, int], float], other: dict[tuple[str, int], float
         by_run.setdefault(key[0], []).append(math.log(other[key] / ref[key]))
     if len(by_run) == 1:
         diffs = next(iter(by_run.values()))
-        mean, low, high = _mean_interval(diffs)
+        mean, low, high = mean_interval(diffs)
         enough = len(diffs) >= MIN_PAIRS
         return Estimate(math.exp(mean), math.exp(low), math.exp(high), PAIRED, len(diffs), "paired rounds",
                         _wilcoxon(diffs) if enough else None, "Wilcoxon signed-rank", (math.exp(mean),),
                         "" if enough else f"{len(diffs)} paired rounds; a test needs at least {MIN_PAIRS}")
     run_means = [float(np.mean(d)) for d in by_run.values()]
-    mean, low, high = _mean_interval(run_means)
+    mean, low, high = mean_interval(run_means)
     p_value = float(scipy_stats.ttest_1samp(run_means, 0.0).pvalue) if np.std(run_means) > 0 else None
     return Estimate(math.exp(mean), math.exp(low), math.exp(high), PAIRED, len(run_means), "runs", p_value,
                     "one-sample t over runs", tuple(math.exp(m) for m in run_means),

@@ -1,0 +1,229 @@
+"""Where the time goes: a config read next to its accesses timed alone (the
+split workload), per target and mechanism, from one method's benchmarks.
+
+Each split benchmark records its access, label, role and mechanism (access/
+base.py, SplitPart); nothing here knows a method by name:
+
+- parts (role "part") are the accesses the read is made of: type 1's address
+  write and data read, ECAM's load. The line gives each, their sum and the
+  full read, and the sum's ratio to the full read;
+- a floor (role "floor") is the read's path without the access, the kernel's
+  pread that returns 0 bytes: gross - floor = net, the access and what the
+  kernel wraps around it;
+- extras (role "extra") are timed beside the read, in no sum: type 1's
+  address read.
+
+Benchmarks of one interleaved session pair by round: the figures are then
+means over the rounds all of them share, the ratio is the geometric mean of
+the per-round ratios and the net the mean of the per-round differences, each
+with its 95% interval (over the rounds of one run, over the runs' means when
+there are several: compare.stats.grouped_interval). Without shared rounds
+(the sequential schedule) each figure is its benchmark's mean, with no
+interval."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyperf
+
+from cfgbench import runs
+from cfgbench.units import format_time
+
+if TYPE_CHECKING:
+    from cfgbench.compare.stats import Interval
+
+ACCESS_KEY = "cfgbench_access"
+LABEL_KEY = "cfgbench_access_label"
+ROLE_KEY = "cfgbench_access_role"
+MECHANISM_KEY = "cfgbench_mechanism"
+TARGET_KEY = "cfgbench_target"
+PART, FLOOR, EXTRA = "part", "floor", "extra"  # access/base.py's roles (no native import here)
+TITLE = "where the time goes"
+
+
+@dataclass(frozen=True)
+class Share:
+    """One access's time per read, as the breakdown uses it."""
+
+    label: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One target's read and one mechanism's accesses of it."""
+
+    target: str  # the read's target, `0000:00:00.0+0x000/4`
+    mechanism: str  # "type 1", "ECAM", "kernel"
+    full_s: float  # the whole read (gross, for a floor)
+    parts: tuple[Share, ...] = ()
+    floor: Share | None = None
+    extras: tuple[Share, ...] = ()
+    ratio: Interval | None = None  # sum of the parts over the full read (exp of mean log ratios)
+    net: Interval | None = None  # full read - floor, seconds
+    paired: int = 0  # rounds the figures share; 0: each figure is its benchmark's mean
+
+    @property
+    def sum_s(self) -> float:
+        return sum(p.seconds for p in self.parts)
+
+    @property
+    def net_s(self) -> float:
+        return self.full_s - (self.floor.seconds if self.floor else 0.0)
+
+    @property
+    def sum_ratio(self) -> float:
+        """The parts' sum over the full read: the paired estimate where there is one."""
+        return math.exp(self.ratio.mean) if self.ratio else self.sum_s / self.full_s
+
+
+def split_info(bench: pyperf.Benchmark) -> dict[str, str] | None:
+    """The access a split benchmark times (access, label, role, mechanism,
+    target), or None for any other benchmark."""
+    md = bench.get_metadata()
+    if ACCESS_KEY not in md:
+        return None
+    return {key: str(md.get(full, "")) for key, full in (("access", ACCESS_KEY), ("label", LABEL_KEY),
+                                                          ("role", ROLE_KEY), ("mechanism", MECHANISM_KEY),
+                                                          ("target", TARGET_KEY))}
+
+
+def is_split(bench: pyperf.Benchmark) -> bool:
+    return ACCESS_KEY in bench.get_metadata()
+
+
+def display_name(bench: pyperf.Benchmark) -> str:
+    """The benchmark's name with its access named as readers name it:
+    `split 0000:00:00.0+0x000/4 address write (0xCF8)`."""
+    info = split_info(bench)
+    name = bench.get_name()
+    if info is None or not info["label"]:
+        return name
+    return name.removesuffix(f" {info['access']}") + f" {info['label']}"
+
+
+def _device(target: str) -> str:
+    return target.partition("+")[0]
+
+
+def _covers(part_target: str, read_target: str) -> bool:
+    """A part of this read: the same target, or the read's function (per device)."""
+    return part_target == read_target or ("+" not in part_target and _device(read_target) == part_target)
+
+
+def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
+    """Every (target, mechanism) whose read and accesses the benchmarks hold."""
+    benches = list(benchmarks)
+    reads = {str(b.get_metadata().get(TARGET_KEY)): b for b in benches
+             if not is_split(b) and b.get_metadata().get("cfgbench_workload") == "read"}
+    splits = [(info, b) for b in benches if (info := split_info(b)) is not None]
+    found = []
+    for target, read in reads.items():
+        by_mechanism: dict[str, list[tuple[dict[str, str], pyperf.Benchmark]]] = {}
+        for info, bench in splits:
+            if _covers(info["target"], target):
+                by_mechanism.setdefault(info["mechanism"], []).append((info, bench))
+        for mechanism, members in by_mechanism.items():
+            if any(info["role"] in (PART, FLOOR) for info, _ in members):
+                found.append(_breakdown(target, mechanism, read, members))
+    return found
+
+
+def _breakdown(target: str, mechanism: str, read: pyperf.Benchmark,
+               members: Sequence[tuple[dict[str, str], pyperf.Benchmark]]) -> Breakdown:
+    from cfgbench.compare.stats import grouped_interval  # numpy and scipy: only when a breakdown is made
+
+    parts = [(i["label"], b) for i, b in members if i["role"] == PART]
+    floors = [(i["label"], b) for i, b in members if i["role"] == FLOOR]
+    extras = tuple(Share(i["label"], b.mean()) for i, b in members if i["role"] == EXTRA)
+    summed = [b for _, b in parts + floors[:1]]
+    rounds = [runs.values_by_round(b) for b in [read, *summed]]
+    keys = sorted(set.intersection(*(set(r) for r in rounds))) if summed else []
+    full_rounds, *member_rounds = rounds
+
+    def mean(values: dict[tuple[str, int], float], bench: pyperf.Benchmark) -> float:
+        return sum(values[k] for k in keys) / len(keys) if keys else bench.mean()
+
+    shares = tuple(Share(label, mean(member_rounds[i], b)) for i, (label, b) in enumerate(parts))
+    floor = Share(floors[0][0], mean(member_rounds[len(parts)], floors[0][1])) if floors else None
+    ratio = net = None
+    if keys and parts:
+        logs: dict[str, list[float]] = {}
+        for k in keys:
+            logs.setdefault(k[0], []).append(math.log(sum(r[k] for r in member_rounds[:len(parts)]) / full_rounds[k]))
+        ratio = grouped_interval(logs)
+    if keys and floor is not None:
+        diffs: dict[str, list[float]] = {}
+        for k in keys:
+            diffs.setdefault(k[0], []).append(full_rounds[k] - member_rounds[len(parts)][k])
+        net = grouped_interval(diffs)
+    return Breakdown(target, mechanism, mean(full_rounds, read), shares, floor, extras, ratio, net, len(keys))
+
+
+def _short(target: str) -> str:
+    return target.removeprefix("0000:").removesuffix("/4")
+
+
+def _rests_on(b: Breakdown, interval: Interval | None) -> str:
+    if interval is not None:
+        return f"{interval.units} {interval.unit_name}"
+    return f"{b.paired} paired rounds" if b.paired else "means, not paired by round"
+
+
+def line(b: Breakdown) -> str:
+    """`00:00.0+0x000: type 1 = address write (0xCF8) 210 ns + data read (0xCFC) 290 ns (sum 500 ns,
+    full read 488 ns: 1.02x, 95% CI 0.99-1.06, 24 paired rounds)`, or gross - floor = net."""
+    where = f"{_short(b.target)}: {b.mechanism} = "
+    if b.floor is not None:
+        text = (f"{where}{format_time(b.full_s)} gross - {format_time(b.floor.seconds)} floor = "
+                f"{format_time(b.net_s)} net")
+        interval = ""
+        if b.net is not None:
+            interval = f"95% CI {format_time(b.net.low)} to {format_time(b.net.high)}, "
+        text += f" ({interval}{_rests_on(b, b.net)}; the floor is {b.floor.seconds / b.full_s:.0%} of the read)"
+    else:
+        parts = " + ".join(f"{p.label} {format_time(p.seconds)}" for p in b.parts)
+        total = f"sum {format_time(b.sum_s)}, " if len(b.parts) > 1 else ""
+        interval = ""
+        if b.ratio is not None:
+            interval = f", 95% CI {math.exp(b.ratio.low):.2f}-{math.exp(b.ratio.high):.2f}"
+        text = (f"{where}{parts} ({total}full read {format_time(b.full_s)}: {b.sum_ratio:.2f}x{interval}, "
+                f"{_rests_on(b, b.ratio)})")
+    if b.extras:
+        text += "; " + ", ".join(f"{e.label} {format_time(e.seconds)}" for e in b.extras)
+    return text
+
+
+def lines(benchmarks: Iterable[pyperf.Benchmark], label: str = "") -> list[str]:
+    """The breakdown's lines for one method's benchmarks; none without split benchmarks."""
+    found = breakdowns(benchmarks)
+    if not found:
+        return []
+    prefix = f"{label} " if label else ""
+    return [f"{prefix}{line(b)}" for b in found]
+
+
+def suites_lines(suites: dict[str, pyperf.BenchmarkSuite]) -> list[str]:
+    """Per method (the end of a multi-method run, of the lab): a title, then
+    each method's lines; nothing without split benchmarks."""
+    found = [text for method, suite in suites.items() for text in lines(suite.get_benchmarks(), method)]
+    return [f"{TITLE} (means per read; intervals over paired rounds):", *(f"  {t}" for t in found)] if found else []
+
+
+def as_json(b: Breakdown) -> dict[str, Any]:
+    def interval(i: Interval | None, log: bool) -> dict[str, float | int | str] | None:
+        if i is None:
+            return None
+        f = math.exp if log else float
+        return {"mean": f(i.mean), "low": f(i.low), "high": f(i.high), "units": i.units, "unit_name": i.unit_name}
+
+    return {"target": b.target, "mechanism": b.mechanism, "full_s": b.full_s,
+            "parts": [{"label": p.label, "s": p.seconds} for p in b.parts],
+            "floor": {"label": b.floor.label, "s": b.floor.seconds} if b.floor else None,
+            "extras": [{"label": e.label, "s": e.seconds} for e in b.extras],
+            "sum_s": b.sum_s if b.parts else None, "sum_over_full": interval(b.ratio, True),
+            "net_s": b.net_s if b.floor else None, "net": interval(b.net, False), "paired_rounds": b.paired}
