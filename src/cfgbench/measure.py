@@ -11,7 +11,7 @@ from typing import Any
 
 from cfgbench import access, kernelpath
 from cfgbench._native import ffi, lib
-from cfgbench.access.base import ALL_ONES, ConfigAccessor
+from cfgbench.access.base import ALL_ONES, READ, ConfigAccessor
 from cfgbench.address import Bdf, format_target, parse_bdf
 from cfgbench.errors import CfgbenchError, no_device
 from cfgbench.distribution import HIST_KEY, OVERHEAD_KEY
@@ -30,12 +30,14 @@ SAMPLE_TIME_CAP_S = 0.25
 
 @dataclass
 class ReadSpec:
-    """One register read and the value it must return."""
+    """One register read and the value it must return; or one access of it
+    (the split workload: its method's name for it, e.g. "address-write")."""
 
     device: str  # canonical BDF text
     offset: int
     width: int
     expected: int
+    access: str = READ
 
     @property
     def bdf(self) -> Bdf:
@@ -52,11 +54,19 @@ class Measurement:
     label: str  # the target part of the benchmark name
     reads: list[ReadSpec]
     metadata: dict[str, Any] = field(default_factory=dict)  # e.g. the ECAM window used
+    register: bool = True  # reaches a register (the kernel floor reaches none: no kernel path to record)
+
+    @property
+    def access(self) -> str:
+        """READ, or the one access of a read that this benchmark times (split)."""
+        return self.reads[0].access
 
     @property
     def bench_name(self) -> str:
-        """Named by target, not method, so pyperf compare_to pairs methods."""
-        return f"{self.workload} {self.label}"
+        """Named by target, not method, so pyperf compare_to pairs methods;
+        a split benchmark adds its access (`split 0000:00:00.0+0x000/4 data-read`)."""
+        access = "" if self.access == READ else f" {self.access}"
+        return f"{self.workload} {self.label}{access}"
 
     @classmethod
     def single_read(cls, method: str, bdf: Bdf, offset: int, width: int, expected: int, metadata: dict[str, Any] | None = None) -> Measurement:
@@ -86,7 +96,8 @@ class Plan:
     def load(cls, path: Path) -> Plan:
         data = json.loads(path.read_text())
         measurements = [
-            Measurement(m["method"], m["workload"], m["label"], [ReadSpec(**r) for r in m["reads"]], m["metadata"])
+            Measurement(m["method"], m["workload"], m["label"], [ReadSpec(**r) for r in m["reads"]], m["metadata"],
+                        m.get("register", True))
             for m in data["measurements"]
         ]
         return cls(measurements, data["metadata"], data["samples"])
@@ -177,7 +188,7 @@ class TimedMeasurement:
             accessor = self._accessors[m.method] = access.create(m.method)
             accessor.open()
         accessor.prepare_targets(r.bdf for r in m.reads)  # mmio maps a scan's bus range once
-        targets = [accessor.target(r.bdf, r.offset, r.width, r.expected) for r in m.reads]
+        targets = [accessor.target(r.bdf, r.offset, r.width, r.expected, r.access) for r in m.reads]
         if len(targets) == 1:
             return targets[0]
         array = ffi.new("struct cfg_target[]", len(targets))
@@ -234,10 +245,10 @@ def measurement_metadata(m: Measurement) -> dict[str, Any]:
         "cfgbench_method": m.method,
         "cfgbench_workload": m.workload,
         "cfgbench_target": m.label,
-        **kernelpath.metadata_for(first.bdf, first.offset),
+        **(kernelpath.metadata_for(first.bdf, first.offset) if m.register else {}),
         **m.metadata,
     }
-    if m.workload == "read":
+    if len(m.reads) == 1:
         metadata["cfgbench_value"] = f"{first.expected:#0{2 + 2 * first.width}x}"
     else:
         metadata["cfgbench_reads_per_pass"] = len(m.reads)

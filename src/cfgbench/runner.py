@@ -14,7 +14,7 @@ from typing import Any
 
 import pyperf
 
-from cfgbench import access, capabilities, interleave, report, results, sequential, workloads
+from cfgbench import access, breakdown, capabilities, interleave, report, results, sequential, workloads
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.access.pio import pio_hazard_warning
 from cfgbench.address import Bdf, format_target
@@ -154,12 +154,22 @@ def _plan_method(options: RunOptions, method: str, accessor: ConfigAccessor, che
             planned += _plan_scan(options, method, accessor, checker, skip, progress)
         elif workload == "sweep":
             planned += _plan_sweeps(options, method, accessor, checker, skip)
+        elif workload == workloads.SPLIT:
+            planned += _plan_reads(options, method, accessor, checker, skip, split=progress)
         else:
             planned += _plan_reads(options, method, accessor, checker, skip)
-    return planned
+    # split brings the read it splits (read may be asked for too) and one
+    # floor per function: each benchmark once.
+    unique: dict[str, Measurement] = {}
+    for m in planned:
+        unique.setdefault(m.bench_name, m)
+    return list(unique.values())
 
 
-def _plan_reads(options: RunOptions, method: str, accessor: ConfigAccessor, checker: ConfigAccessor | None, skip: _Skipper) -> list[Measurement]:
+def _plan_reads(options: RunOptions, method: str, accessor: ConfigAccessor, checker: ConfigAccessor | None,
+                skip: _Skipper, split: Progress | None = None) -> list[Measurement]:
+    """One benchmark per target; with split (its notes' printer), the read
+    and each of its accesses alone."""
     planned = []
     for target in options.targets:
         why_not = _why_unreachable(accessor, target)
@@ -170,7 +180,11 @@ def _plan_reads(options: RunOptions, method: str, accessor: ConfigAccessor, chec
             check_offset_safe(accessor, checker, target.bdf, target.offset, target.width)
         value = verify_read(accessor, checker, target.bdf, target.offset, target.width)
         extra = accessor.target_metadata(target.bdf)
-        planned.append(Measurement.single_read(method, target.bdf, target.offset, target.width, value, extra))
+        if split is not None:
+            planned += workloads.split_measurements(method, accessor, target.bdf, target.offset, target.width, value,
+                                                    extra, split)
+        else:
+            planned.append(Measurement.single_read(method, target.bdf, target.offset, target.width, value, extra))
     return planned
 
 
@@ -262,11 +276,12 @@ def _check_appends(plan: Plan, paths: dict[str, Path | None], append: bool) -> N
 
 
 def resolve_schedule(options: RunOptions) -> str:
-    """auto: interleave whenever several methods are compared, so that drift
-    of the machine lands on all of them alike; one method keeps pyperf's own."""
+    """auto: interleave whenever several methods are compared, or a read is
+    split into its accesses (the parts pair with the whole read by round), so
+    that drift of the machine lands on all of them alike; otherwise pyperf's own."""
     if options.schedule != "auto":
         return options.schedule
-    return "interleaved" if len(options.methods) > 1 else "sequential"
+    return "interleaved" if len(options.methods) > 1 or workloads.SPLIT in options.workloads else "sequential"
 
 
 def new_session_id() -> str:
@@ -363,7 +378,8 @@ def _save(suite: pyperf.BenchmarkSuite, plan: Plan, paths: dict[str, Path | None
 
 
 def summary_lines(saved: Sequence[SavedRun]) -> list[str]:
-    """Per method and benchmark; with several methods, one headline per target."""
+    """Per method and benchmark; with several methods, one headline per
+    target; with split benchmarks, where the time goes."""
     lines = []
     for run_ in saved:
         lines += report.suite_lines(run_.suite, label=run_.method)
@@ -374,4 +390,4 @@ def summary_lines(saved: Sequence[SavedRun]) -> list[str]:
 
         accel = lab_metadata().get("cfgbench_lab_accel")
         lines += headline({r.method: r.suite for r in saved}, HeadlineContext(accel=accel))
-    return lines
+    return lines + breakdown.suites_lines({r.method: r.suite for r in saved})

@@ -1,5 +1,6 @@
 """Which reads each workload makes: one register (read), the kernel's
-enumeration of a bus range (scan), every dword of a function (sweep)."""
+enumeration of a bus range (scan), every dword of a function (sweep), one
+register and each of its accesses alone (split)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cfgbench.access.base import ConfigAccessor
-from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf
+from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf, format_target
 from cfgbench.errors import CfgbenchError
 from cfgbench.access.sysfs import SysfsAccessor
 from cfgbench.measure import Measurement, ReadSpec, disagreement
 
-WORKLOADS = ("read", "scan", "sweep")
+WORKLOADS = ("read", "scan", "sweep", "split")
+SPLIT = "split"
 VENDOR_DWORD = 0x00
 HEADER_DWORD = 0x0C  # the header type is byte 0x0E
 MULTI_FUNCTION = 0x80
@@ -80,6 +82,29 @@ def scan_measurement(method: str, accessor: ConfigAccessor, reference: ConfigAcc
     present = sum(1 for r in reads if r.offset == VENDOR_DWORD and r.expected not in (ABSENT, 0))
     metadata = {"cfgbench_scan_functions": present, **accessor.target_metadata(Bdf(domain, buses.start, 0, 0))}
     return Measurement(method, "scan", label, reads, metadata)
+
+
+def split_measurements(method: str, accessor: ConfigAccessor, bdf: Bdf, offset: int, width: int, value: int,
+                       metadata: dict[str, str], note: Callable[[str], None]) -> list[Measurement]:
+    """The whole read of one register, and each access it is made of timed
+    alone (the method's split_parts): one benchmark per access, named by the
+    read's target and the access, or by the function alone for an access that
+    does not depend on the offset (the kernel floor). Each access is checked
+    first with one untimed read; one that does not return what it must is not
+    timed, and `note` says why."""
+    read = Measurement.single_read(method, bdf, offset, width, value, metadata)
+    planned = [read]
+    for part in accessor.split_parts(bdf, offset, width, value):
+        got = accessor.read(bdf, part.offset, part.width, part.access)
+        if got != part.expected:
+            why = part.unverified or f"it read {got:#x} where {part.expected:#x} was expected: not timed"
+            note(f"{method} {part.access} of {read.label}: {why}")
+            continue
+        label = str(bdf) if part.per_device else format_target(bdf, offset, width)
+        spec = ReadSpec(str(bdf), part.offset, part.width, part.expected, part.access)
+        planned.append(Measurement(method, SPLIT, label, [spec], {**metadata, **part.describe()},
+                                   register=not part.per_device))
+    return planned
 
 
 def _check_present_against(reference: ConfigAccessor, reads: list[ReadSpec], method: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cfgbench._native import ffi, lib
@@ -15,6 +15,10 @@ from cfgbench.errors import CfgbenchError
 # Set by the test suite: raw methods refuse before any ioperm, iopl or /dev/mem.
 FORBID_RAW_ENV = "CFGBENCH_FORBID_RAW"
 ALL_ONES = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF}
+# The whole config read, what every method times; the split workload times
+# its accesses one by one as well (SplitPart, each method's split_parts).
+READ = "read"
+NOTHING_READ = 0  # the value of an access that reads nothing (a write to 0xCF8, the kernel floor)
 
 
 def raw_forbidden_reason() -> str:
@@ -34,6 +38,39 @@ class Detection:
     fix: str = ""
 
 
+# What a part is to the whole read, in the breakdown (breakdown.py).
+PART = "part"  # one of the accesses the read is made of: the parts add up to it
+FLOOR = "floor"  # the read's path without the access: subtracted from it, it leaves the access
+EXTRA = "extra"  # timed beside the read, in no sum (type 1's address read)
+ROLES = (PART, FLOOR, EXTRA)
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    """One access of a method's config read, timed on its own (the split
+    workload): type 1's address write and data read, ECAM's load, the
+    kernel's path without the access. The part is verified before timing: an
+    untimed read through it must return `expected`, or it is not timed and
+    `unverified` says why. Its label, mechanism and role are recorded with
+    its benchmark: show, compare and plot read them from there."""
+
+    access: str  # a name from the method's `accesses`, in benchmark names: "address-write"
+    label: str  # how readers name it: "address write (0xCF8)"
+    mechanism: str  # whose read it is part of in the breakdown: "type 1", "ECAM", "kernel"
+    role: str  # PART, FLOOR or EXTRA
+    offset: int  # the native target's offset and width
+    width: int
+    expected: int  # every value the loop reads is compared with it
+    per_device: bool = False  # the same benchmark for every offset of the function
+    unverified: str = ""  # why the part is not timed when its check fails
+    metadata: dict[str, str] = field(default_factory=dict)  # recorded with its benchmark
+
+    def describe(self) -> dict[str, str]:
+        """What its benchmark records about it (docs/design.md, metadata keys)."""
+        return {"cfgbench_access": self.access, "cfgbench_access_label": self.label,
+                "cfgbench_access_role": self.role, "cfgbench_mechanism": self.mechanism, **self.metadata}
+
+
 class ConfigAccessor(ABC):
     """One access method. Subclasses set `name`, `help`, and implement the hooks."""
 
@@ -41,6 +78,7 @@ class ConfigAccessor(ABC):
     help: str = ""
     raw: bool = False  # touches hardware directly (ports or /dev/mem)
     hidden: bool = False  # not offered to users (the test backend)
+    accesses: tuple[str, ...] = ()  # the parts its read splits into (split_parts), besides READ
 
     def __init__(self) -> None:
         self._opened = False
@@ -75,31 +113,43 @@ class ConfigAccessor(ABC):
             self._close()
         self._opened = False
 
-    def read(self, bdf: Bdf, offset: int, width: int) -> int:
-        """One untimed read through this method's native path."""
-        target = self._new_target(bdf, offset, width, expected=0)  # freed with this call
+    def read(self, bdf: Bdf, offset: int, width: int, access: str = READ) -> int:
+        """One untimed read through this method's native path (or one of its
+        accesses: the value an access returns, e.g. 0 bytes for the floor)."""
+        target = self._new_target(bdf, offset, width, 0, access)  # freed with this call
         value = ffi.new("uint32_t *")
         err = lib.cfg_read_once(target, value)
         if err:
+            what = "read" if access == READ else f"{access} access"
             raise CfgbenchError(
-                f"{self.name} read of {bdf} at {offset:#x} failed: {os.strerror(err)}",
+                f"{self.name} {what} of {bdf} at {offset:#x} failed: {os.strerror(err)}",
                 self.read_failure_fix(),
             )
         return int(value[0])
 
-    def target(self, bdf: Bdf, offset: int, width: int, expected: int) -> Any:
+    def target(self, bdf: Bdf, offset: int, width: int, expected: int, access: str = READ) -> Any:
         """A native `struct cfg_target *` for the timed loops; it lives until close()."""
-        return self.keep(self._new_target(bdf, offset, width, expected))
+        return self.keep(self._new_target(bdf, offset, width, expected, access))
 
-    def _new_target(self, bdf: Bdf, offset: int, width: int, expected: int) -> Any:
+    def _new_target(self, bdf: Bdf, offset: int, width: int, expected: int, access: str = READ) -> Any:
         if not self._opened:
             raise RuntimeError(f"{self.name}: open() before target()")
+        if access != READ and access not in self.accesses:
+            raise CfgbenchError(f"{self.name} has no {access!r} access",
+                                f"its accesses: {', '.join(self.accesses) or 'the whole read only'}")
         self.check_reach(bdf, offset, width)
         target = ffi.new("struct cfg_target *")
         target.width = width
         target.expected = expected
         self._fill_target(target, bdf, offset, width)
+        if access != READ:
+            self._fill_access(target, bdf, offset, width, access)
         return target
+
+    def split_parts(self, bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
+        """The accesses a read of (bdf, offset, width), which returned value,
+        is made of, each to be timed alone; none by default."""
+        return []
 
     def target_metadata(self, bdf: Bdf) -> dict[str, str]:
         """What a result should record about how this method reached bdf."""
@@ -125,6 +175,10 @@ class ConfigAccessor(ABC):
 
     @abstractmethod
     def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None: ...
+
+    def _fill_access(self, target: Any, bdf: Bdf, offset: int, width: int, access: str) -> None:
+        """Turn a read's target into one of its accesses (one of `accesses`)."""
+        raise CfgbenchError(f"{self.name} has no {access!r} access")
 
     def space_size(self, bdf: Bdf) -> int:
         """How many bytes of bdf's config space this method can reach."""

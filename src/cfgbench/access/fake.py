@@ -2,7 +2,13 @@
 
 Its timed loop is the native memory loop over a buffer: the same C code as
 `mmio`, without a device behind it. Hidden from users; enabled by
-CFGBENCH_FAKE_DUMP=path/to/dump."""
+CFGBENCH_FAKE_DUMP=path/to/dump.
+
+For the split workload it mimics every method's accesses over memory, so that
+the workload, `show`, `compare` and `plot` are tested without hardware: type
+1's address write (the null access: nothing read), data read and address read
+(the address, from a buffer), ECAM's load, and the kernel's floor (nothing
+read)."""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from cfgbench._native import ffi, lib
-from cfgbench.access.base import ConfigAccessor, Detection
-from cfgbench.address import Bdf, parse_bdf
+from cfgbench.access import ecam, pio, sysfs
+from cfgbench.access.base import ConfigAccessor, Detection, SplitPart
+from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf, parse_bdf, type1_address
 from cfgbench.errors import CfgbenchError
 
 FAKE_DUMP_ENV = "CFGBENCH_FAKE_DUMP"
@@ -49,6 +56,7 @@ class FakeAccessor(ConfigAccessor):
     name = "fake"
     help = "config space from an lspci -xxxx dump (tests only)"
     hidden = True
+    accesses = (pio.ADDRESS_WRITE, pio.DATA_READ, pio.ADDRESS_READ, ecam.LOAD, sysfs.FLOOR)
 
     def __init__(self, dump: Path | None = None) -> None:
         super().__init__()
@@ -93,6 +101,18 @@ class FakeAccessor(ConfigAccessor):
             self._pointers[bdf] = self.keep(ffi.from_buffer(self._space(bdf)))
         target.kind = lib.CFG_KIND_MEM
         target.mem = self._pointers[bdf] + offset
+
+    def split_parts(self, bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
+        reaches_type1 = bdf.domain == 0 and offset < LEGACY_CONFIG_SIZE
+        type1 = pio.type1_parts(bdf, offset, width, value) if reaches_type1 else []
+        return [*type1, ecam.load_part(offset, width, value), sysfs.floor_part()]
+
+    def _fill_access(self, target: Any, bdf: Bdf, offset: int, width: int, access: str) -> None:
+        if access in (pio.ADDRESS_WRITE, sysfs.FLOOR):
+            target.kind = lib.CFG_KIND_NULL
+        elif access == pio.ADDRESS_READ:
+            latched = self.keep(ffi.new("uint32_t *", type1_address(bdf, offset)))
+            target.mem = ffi.cast("const volatile uint8_t *", latched)
 
     def _close(self) -> None:
         self._pointers.clear()  # released by close() with the rest

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cfgbench._native import lib
-from cfgbench.access.base import ConfigAccessor, Detection
+from cfgbench.access.base import EXTRA, NOTHING_READ, PART, ConfigAccessor, Detection, SplitPart
 from cfgbench.address import (
     LEGACY_CONFIG_SIZE,
     TYPE1_ADDRESS_PORT,
@@ -22,6 +22,14 @@ from cfgbench.platform import RAWIO_FIX, is_x86, raw_access_blocker
 # 0xCF8-0xCFF: the address dword and the four data bytes, nothing more.
 PORT_COUNT = 8
 PORT_IO = "port I/O (ioperm/iopl)"
+# Type 1's read, access by access (the split workload).
+ADDRESS_WRITE = "address-write"  # outl of the address to 0xCF8
+DATA_READ = "data-read"  # in from 0xCFC+n, the address latched once before the loop
+ADDRESS_READ = "address-read"  # inl from 0xCF8: the latched address, read back
+LABELS = {ADDRESS_WRITE: "address write (0xCF8)", DATA_READ: "data read (0xCFC)", ADDRESS_READ: "address read (0xCF8)"}
+MECHANISM = "type 1"
+NO_READBACK = ("this host does not read the type 1 address back from 0xCF8 (Linux's pci_check_type1 would not "
+               "take it for type 1 either): the address read is not timed")
 CPUS_ONLINE = Path("/sys/devices/system/cpu/online")
 
 
@@ -76,10 +84,23 @@ def _acquire_ports() -> str:
     return how
 
 
+def type1_parts(bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
+    """Type 1's read of (bdf, offset, width), access by access."""
+    def part(access: str, role: str, offset: int, width: int, expected: int, unverified: str = "") -> SplitPart:
+        return SplitPart(access, LABELS[access], MECHANISM, role, offset, width, expected, unverified=unverified)
+
+    return [
+        part(ADDRESS_WRITE, PART, offset, width, NOTHING_READ),
+        part(DATA_READ, PART, offset, width, value),
+        part(ADDRESS_READ, EXTRA, offset & ~3, 4, type1_address(bdf, offset), NO_READBACK),
+    ]
+
+
 class PioAccessor(ConfigAccessor):
     name = "pio"
     help = "type 1 port I/O (0xCF8/0xCFC): domain 0, offsets below 0x100"
     raw = True
+    accesses = (ADDRESS_WRITE, DATA_READ, ADDRESS_READ)
 
     def __init__(self) -> None:
         super().__init__()
@@ -123,3 +144,16 @@ class PioAccessor(ConfigAccessor):
         target.kind = lib.CFG_KIND_PIO
         target.pio_address = type1_address(bdf, offset)
         target.pio_data_port = type1_data_port(offset)
+
+    def split_parts(self, bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
+        """The address write alone (reads nothing), the data read alone (the
+        register's value), and the address register read back. That read is a
+        dword `inl` of 0xCF8 only, never a byte of 0xCF9-0xCFB (0xCF9 is the
+        reset control register of Intel chipsets), and runs only where the
+        sanity check has found type 1 and the read back returns the address
+        just written: what Linux's pci_check_type1() reads at every boot."""
+        return type1_parts(bdf, offset, width, value)
+
+    def _fill_access(self, target: Any, bdf: Bdf, offset: int, width: int, access: str) -> None:
+        target.kind = {ADDRESS_WRITE: lib.CFG_KIND_PIO_ADDRESS_WRITE, DATA_READ: lib.CFG_KIND_PIO_DATA_READ,
+                       ADDRESS_READ: lib.CFG_KIND_PIO_ADDRESS_READ}[access]

@@ -1,4 +1,10 @@
-"""kernel: pread of /sys/bus/pci/devices/BDF/config, whatever path the kernel takes."""
+"""kernel: pread of /sys/bus/pci/devices/BDF/config, whatever path the kernel takes.
+
+Its floor (the split workload) is the same pread without the access: at the
+end of what the descriptor may read, pci_read_config() (drivers/pci/pci-sysfs.c)
+returns 0 bytes after its capability check and before any config access.
+docs/design.md shows the call graphs (ftrace) and tests/lab/test_kernel_floor.py
+checks them in the lab guest."""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from cfgbench._native import lib
-from cfgbench.access.base import ConfigAccessor, Detection
+from cfgbench.access import base
+from cfgbench.access.base import NOTHING_READ, ConfigAccessor, Detection, SplitPart
 from cfgbench.address import Bdf, check_access, parse_bdf
 from cfgbench.errors import CfgbenchError
 from cfgbench.platform import SUDO_FIX
@@ -15,21 +22,56 @@ from cfgbench.platform import SUDO_FIX
 SYSFS_DEVICES = Path("/sys/bus/pci/devices")
 # Without CAP_SYS_ADMIN the kernel shows only the first 64 bytes (pci-sysfs.c).
 UNPRIVILEGED_BYTES = 64
+FLOOR = "floor"  # the kernel's path without the access (split workload)
+FLOOR_LABEL = "kernel floor"
+MECHANISM = "kernel"
+NOBODY = 65534  # the effective user root opens the floor's descriptor as
+FLOOR_KEY = "cfgbench_floor"
+FLOOR_RETURNS_KEY = "cfgbench_floor_returns_in"
+FLOOR_NOT_EMPTY = ("the kernel returned bytes at the floor's offset (a CardBus header shows 128 bytes, or this "
+                   "descriptor may read more than the file says): the floor is not timed")
+
+
+def _descriptor_without_admin(path: Path) -> int | None:
+    """Root's floor: the same file opened with the effective capabilities
+    dropped (seteuid to nobody for the open(), then back). pci_read_config()
+    checks the opener's credentials (file_ns_capable), so reads through this
+    descriptor see the 64 bytes a normal user sees, and a read at 0x40 returns
+    0 bytes exactly where a normal user's does. None where seteuid is refused."""
+    try:
+        os.seteuid(NOBODY)
+    except OSError:
+        return None
+    try:
+        return os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    finally:
+        os.seteuid(0)
 
 
 def config_path(bdf: Bdf, root: Path = SYSFS_DEVICES) -> Path:
     return root / str(bdf) / "config"
 
 
+def floor_part(metadata: dict[str, str] | None = None) -> SplitPart:
+    """One per function, whatever the offset: the path up to the access does not depend on it."""
+    return SplitPart(FLOOR, FLOOR_LABEL, MECHANISM, base.FLOOR, 0, 4, NOTHING_READ, per_device=True,
+                     unverified=FLOOR_NOT_EMPTY, metadata=metadata or {})
+
+
 class SysfsAccessor(ConfigAccessor):
     name = "kernel"
     help = "the kernel's own path: pread of /sys/bus/pci/devices/BDF/config"
+    accesses = (FLOOR,)
 
     def __init__(self, root: Path = SYSFS_DEVICES) -> None:
         super().__init__()
         self.root = root
         self._fds: dict[Bdf, int] = {}
         self._sizes: dict[Bdf, int] = {}  # config file sizes: one stat per function
+        self._floors: dict[Bdf, tuple[int, int, dict[str, str]]] = {}  # descriptor, offset, what it is
+        self._floor_fds: list[int] = []  # opened for the floor alone
 
     def detect(self) -> Detection:
         if not self.root.is_dir():
@@ -43,9 +85,11 @@ class SysfsAccessor(ConfigAccessor):
             raise CfgbenchError(f"{self.root} does not exist", "mount sysfs, or run on Linux")
 
     def _close(self) -> None:
-        for fd in self._fds.values():
+        for fd in [*self._fds.values(), *self._floor_fds]:
             os.close(fd)
         self._fds.clear()
+        self._floor_fds.clear()
+        self._floors.clear()
         self._sizes.clear()
 
     def _fd(self, bdf: Bdf) -> int:
@@ -88,3 +132,35 @@ class SysfsAccessor(ConfigAccessor):
         target.kind = lib.CFG_KIND_PREAD
         target.fd = self._fd(bdf)
         target.file_offset = offset
+
+    def _floor(self, bdf: Bdf) -> tuple[int, int, dict[str, str]]:
+        """(descriptor, offset, metadata) of bdf's floor: a pread that takes the
+        kernel's whole path up to the access and returns 0 bytes there."""
+        if bdf not in self._floors:
+            if os.geteuid() != 0:
+                self._floors[bdf] = (self._fd(bdf), UNPRIVILEGED_BYTES, {
+                    FLOOR_KEY: f"pread at {UNPRIVILEGED_BYTES:#x} of the reads' own descriptor, the end of what a "
+                               "normal user may read",
+                    FLOOR_RETURNS_KEY: "pci_read_config"})
+            elif (fd := _descriptor_without_admin(config_path(bdf, self.root))) is not None:
+                self._floor_fds.append(fd)
+                self._floors[bdf] = (fd, UNPRIVILEGED_BYTES, {
+                    FLOOR_KEY: f"pread at {UNPRIVILEGED_BYTES:#x} of a descriptor opened without CAP_SYS_ADMIN, the "
+                               "end of what it may read",
+                    FLOOR_RETURNS_KEY: "pci_read_config"})
+            else:
+                size = self._file_size(bdf)
+                self._floors[bdf] = (self._fd(bdf), size, {
+                    FLOOR_KEY: f"pread at {size:#x}, the end of the file (sysfs stops before pci_read_config: "
+                               "the floor lacks its capability check)",
+                    FLOOR_RETURNS_KEY: "sysfs_kf_bin_read"})
+        return self._floors[bdf]
+
+    def split_parts(self, bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
+        """The floor (floor_part)."""
+        _, _, metadata = self._floor(bdf)
+        return [floor_part(metadata)]
+
+    def _fill_access(self, target: Any, bdf: Bdf, offset: int, width: int, access: str) -> None:
+        target.kind = lib.CFG_KIND_PREAD_FLOOR
+        target.fd, target.file_offset, _ = self._floor(bdf)

@@ -75,7 +75,7 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--schedule", type=click.Choice(runner.SCHEDULES), default="auto", show_default=True,
               help="interleaved: every method and target times one value per round, in a random order each round, "
                    "so values pair by round; sequential: pyperf's own, one benchmark after another; "
-                   "auto: interleaved when several methods run")
+                   "auto: interleaved when several methods run or a read is split")
 @click.option("--fast", is_flag=True, help="as pyperf --fast: half the processes, 2 values each")
 @click.option("--rigorous", is_flag=True, help="as pyperf --rigorous: twice the processes")
 @click.option("--loops", type=click.IntRange(min=1), help="reads per value [default: calibrated to --min-time]")
@@ -197,11 +197,12 @@ def list_() -> None:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def show(files: tuple[Path, ...]) -> None:
-    """Print a saved result: mean, spread and per-read percentiles."""
+    """Print a saved result: mean, spread and per-read percentiles; with split
+    benchmarks, where the time goes (the read against its accesses)."""
     for path in files:
         suite = results.load_suite(path)
         click.echo(f"{path}:")
-        for line in report.suite_lines(suite):
+        for line in report.suite_lines(suite) + report.breakdown_lines(suite):
             click.echo(f"  {line}")
 
 
