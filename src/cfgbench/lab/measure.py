@@ -30,7 +30,9 @@ TARGETS = (("0000:00:00.0", 0x000), (PCIE_TARGET_BDF, 0x000), (PCIE_TARGET_BDF, 
 WIDTH = 4
 # The kernel's enumeration in this guest: bus 0 and the root port's secondary bus 1
 # (a scan of all 256 buses of the window, `cfgbench run --workload scan`, takes ~25 s here).
-WORKLOADS = ("read", "scan", "sweep")
+# split: each read target's accesses alone (type 1's address write, data read
+# and address read, ECAM's load, the kernel's floor), paired with the read by round.
+WORKLOADS = ("read", "scan", "sweep", "split")
 SCAN_BUSES = range(0x00, 0x02)
 RESULT_NAME = "lab-{method}.json"
 # What results/README.md measured across boots, for a one-boot headline to say.
@@ -141,6 +143,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
              output: Callable[[str], object] = sys.stderr.write, settings: LabSettings = LabSettings(),
              say: Callable[[str], object] = print) -> int:
     """Boot the guest(s), time the methods there, print the headline; the exit code."""
+    from cfgbench import breakdown
     from cfgbench.compare import headline as headlines
     from cfgbench.results import load_suite
 
@@ -164,7 +167,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     context = headlines.HeadlineContext(
         unit="boot", accel=result.lab_metadata["accel"], between_units_note=BETWEEN_BOOTS_NOTE,
         values_advice="record more rounds (cfgbench lab --values N) or boots (--boots N)")
-    for line in headlines.headline(suites, context):
+    for line in headlines.headline(suites, context) + breakdown.suites_lines(suites):
         say(line)
     say(f"lab: {result.lab_metadata['machine']} guest under {result.lab_metadata['accel']}, "
           f"QEMU {result.lab_metadata['qemu']}, kernel {result.lab_metadata['kernel']}; {settings.describe()}; "
