@@ -72,6 +72,16 @@ def test_the_headline_gives_one_line_per_target_with_its_interval(lab_run: tuple
     assert "one boot: " in printed and "under TCG these are QEMU's emulation costs" in printed
 
 
+def test_the_lab_says_where_the_time_goes(lab_run: tuple[Path, str]) -> None:
+    printed = lab_run[1].splitlines()
+    start = printed.index("where the time goes (means per read; intervals over paired rounds):")
+    lines = printed[start + 1:]
+    assert any(line.startswith("  pio 00:00.0+0x000: type 1 = address write (0xCF8) ") for line in lines)
+    assert any(line.startswith("  mmio 01:00.0+0x100: ECAM = load (ECAM) ") for line in lines)
+    assert any(line.startswith("  kernel 00:00.0+0x000: kernel = ") and " floor = " in line for line in lines)
+    assert not any(line.startswith("split ") for line in printed[:start])  # the headline leaves them out
+
+
 def test_type1_is_slower_than_ecam_under_tcg(lab_run: tuple[Path, str]) -> None:
     # Two port accesses (0xCF8 then 0xCFC) against one load: true under TCG, whatever the noise.
     pio, mmio = (_bench(lab_run[0] / f"lab-{m}.json").median() for m in ("pio", "mmio"))

@@ -1,0 +1,227 @@
+"""What the kernel does for a config read and for its floor: ftrace call
+graphs taken in the lab guest, and the check that the floor is the read's
+own path without the access.
+
+The guest side (`python -m cfgbench.lab.calltrace reads root|nobody`) makes
+the reads the kernel method times, through cfgbench's own sysfs accessor,
+each after a marker written to ftrace's trace_marker (on descriptor 3, opened
+by root, so that nobody can mark too). GUEST_SCRIPT mounts tracefs, traces
+every pread64 with the function_graph tracer (interrupts left out), and runs
+the reads as root and as nobody (setpriv). The host side parses the graph
+(`parse`) and compares each read with its floor (`floor_difference`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+TRACEFS = "/sys/kernel/tracing"
+MARKER_FD = 3
+# pci_read_config() (drivers/pci/pci-sysfs.c) checks the opener's capability,
+# then takes a runtime-PM reference, reads (pci_user_read_config_*: pci_lock,
+# the bus's read op, pci_config_lock, the port or ECAM access) and drops the
+# reference. At the end of what the descriptor may read it returns after the
+# check: the floor keeps the check, and what the read does beyond it is the
+# access. Everything else must be the same call for call.
+READ_CONFIG = "pci_read_config"
+CAPABILITY_CHECK = "file_ns_capable"
+# Calls whose insides depend on who asks and on how many bytes come back,
+# not on the path: the capability check (root passes it and consults the
+# LSMs; a descriptor without CAP_SYS_ADMIN fails at cap_capable) and the
+# user-copy check (only when bytes are copied). Compared by name only.
+OPAQUE_CALLS = ("security_capable", "__check_object_size")
+TYPE1_CALL = "pci_conf1_read"
+ECAM_CALL = "pci_mmcfg_read"
+
+GUEST_SCRIPT = """
+set -eu
+out=$CFGBENCH_LAB_OUT
+T={tracefs}
+mountpoint -q $T || mount -t tracefs nodev $T
+echo 0 > $T/tracing_on
+echo function_graph > $T/current_tracer
+echo 0 > $T/options/funcgraph-irqs
+echo __x64_sys_pread64 > $T/set_graph_function
+echo > $T/trace
+exec {marker_fd}> $T/trace_marker
+echo 1 > $T/tracing_on
+taskset -c 1 {python} -m cfgbench.lab.calltrace reads root
+taskset -c 1 setpriv --reuid=65534 --regid=65534 --clear-groups {python} -m cfgbench.lab.calltrace reads nobody
+echo 0 > $T/tracing_on
+cat $T/trace > "$out/trace.txt"
+echo nop > $T/current_tracer
+"""
+
+
+
+def guest_script(python: str = sys.executable) -> str:
+    """The shell script the lab guest runs (the host's Python, shared read-only)."""
+    import shlex
+
+    return GUEST_SCRIPT.format(tracefs=TRACEFS, marker_fd=MARKER_FD, python=shlex.quote(python))
+
+
+# (label, device, offset) of the reads made as root; nobody reads the first 64 bytes only.
+ROOT_READS = (("type1", "0000:00:00.0", 0x000), ("ecam", "0000:01:00.0", 0x100))
+NOBODY_READS = (("type1", "0000:00:00.0", 0x000),)
+
+
+@dataclass
+class Call:
+    """One function in a call graph, with what it called."""
+
+    name: str
+    children: list[Call] = field(default_factory=list)
+
+    def names(self) -> set[str]:
+        found = {self.name}
+        for child in self.children:
+            found |= child.names()
+        return found
+
+    def path_to(self, name: str) -> list[str] | None:
+        """The calls from here down to the first `name`, or None."""
+        if self.name == name:
+            return [name]
+        for child in self.children:
+            below = child.path_to(name)
+            if below is not None:
+                return [self.name, *below]
+        return None
+
+
+_LINE = re.compile(r"^\s*\d+\)\s[^|]*\|(?P<body>.*)$")
+_MARK = re.compile(r"^\s*/\*\s*(?P<text>.*?)\s*\*/\s*$")
+_OPEN = re.compile(r"^\s*(?P<name>[\w.$]+)\(\)\s*\{\s*$")
+_LEAF = re.compile(r"^\s*(?P<name>[\w.$]+)\(\);\s*$")
+_CLOSE = re.compile(r"^\s*\}")
+
+
+def parse(text: str) -> dict[str, Call]:
+    """marker text -> the first top-level call graph after that marker."""
+    graphs: dict[str, Call] = {}
+    marker: str | None = None
+    stack: list[Call] = []
+    for line in text.splitlines():
+        match = _LINE.match(line)
+        if not match:
+            continue
+        body = match["body"]
+        if mark := _MARK.match(body):
+            marker, stack = mark["text"], []
+            continue
+        if marker is None or marker in graphs and not stack:
+            continue
+        if opened := _OPEN.match(body):
+            call = Call(opened["name"])
+            if stack:
+                stack[-1].children.append(call)
+            stack.append(call)
+        elif leaf := _LEAF.match(body):
+            if stack:
+                stack[-1].children.append(Call(leaf["name"]))
+        elif _CLOSE.match(body) and stack:
+            done = stack.pop()
+            if not stack:
+                graphs[marker] = done
+    return graphs
+
+
+def flatten(call: Call, without_access: bool = False, opaque: Iterable[str] = OPAQUE_CALLS,
+            depth: int = 0) -> list[tuple[int, str]]:
+    """The graph as (depth, name) in call order, without what opaque calls
+    called; without_access: pci_read_config() keeps its capability check only."""
+    opaque = tuple(opaque)
+    rows = [(depth, call.name)]
+    if call.name in opaque:
+        return rows
+    for child in call.children:
+        if without_access and call.name == READ_CONFIG and child.name != CAPABILITY_CHECK:
+            continue
+        rows += flatten(child, without_access, opaque, depth + 1)
+    return rows
+
+
+def access_calls(read: Call) -> list[Call]:
+    """What pci_read_config() does in the read beyond its capability check."""
+    found: list[Call] = []
+
+    def walk(call: Call) -> None:
+        if call.name == READ_CONFIG:
+            found.extend(c for c in call.children if c.name != CAPABILITY_CHECK)
+            return
+        for child in call.children:
+            walk(child)
+
+    walk(read)
+    return found
+
+
+def floor_difference(read: Call, floor: Call) -> list[str]:
+    """What the read does beyond its floor, other than the access: empty when
+    the floor is the read's path with pci_read_config() cut after its
+    capability check (OPAQUE_CALLS compared by name). Each entry is a line of
+    a unified diff."""
+    import difflib
+
+    def lines(call: Call, without_access: bool) -> list[str]:
+        return [f"{'  ' * d}{name}" for d, name in flatten(call, without_access)]
+
+    return [line for line in difflib.unified_diff(lines(read, True), lines(floor, False), "read", "floor",
+                                                  lineterm="", n=0)
+            if not line.startswith(("---", "+++", "@@"))]
+
+
+def render(call: Call, depth: int = 0) -> list[str]:
+    """The graph as indented names, as function_graph prints it without timings."""
+    if not call.children:
+        return [f"{'  ' * depth}{call.name}();"]
+    return [f"{'  ' * depth}{call.name}() {{", *(line for c in call.children for line in render(c, depth + 1)),
+            f"{'  ' * depth}}}"]
+
+
+def marker(who: str, what: str, label: str) -> str:
+    return f"cfgbench {who} {what} {label}"
+
+
+def _guest_reads(who: str) -> int:
+    """Guest side: each read the kernel method times, and its floor, through
+    cfgbench's own accessor, each after its marker on descriptor 3."""
+    from cfgbench import access
+    from cfgbench.access.sysfs import FLOOR
+    from cfgbench.address import parse_bdf
+
+    marks = os.fdopen(MARKER_FD, "w", buffering=1)
+    with access.create("kernel") as kernel:
+        for label, device, offset in ROOT_READS if who == "root" else NOBODY_READS:
+            bdf = parse_bdf(device)
+            kernel.read(bdf, offset, 4)  # opens the descriptors: the marked reads are preads alone
+            kernel.read(bdf, 0, 4, FLOOR)
+            marks.write(marker(who, "read", label) + "\n")
+            kernel.read(bdf, offset, 4)
+            marks.write(marker(who, "floor", label) + "\n")
+            kernel.read(bdf, 0, 4, FLOOR)
+            if who == "root":  # the fallback where seteuid is refused: at the end of the file
+                fd = os.open(f"/sys/bus/pci/devices/{device}/config", os.O_RDONLY)
+                size = os.fstat(fd).st_size
+                marks.write(marker(who, "end-of-file", label) + "\n")
+                os.pread(fd, 4, size)
+                os.close(fd)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cfgbench.lab.calltrace")
+    sub = parser.add_subparsers(dest="command", required=True)
+    reads = sub.add_parser("reads", help="guest side: the marked reads (descriptor 3 is trace_marker)")
+    reads.add_argument("who", choices=("root", "nobody"))
+    args = parser.parse_args(argv)
+    return _guest_reads(args.who)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
