@@ -32,6 +32,13 @@ EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 RULE = "median:5%"
 
 
+@pytest.fixture(autouse=True)
+def _not_in_a_workflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite itself runs in GitHub Actions: its summary file and run must not leak into these commands.
+    for name in ("GITHUB_STEP_SUMMARY", "GITHUB_RUN_ID", "GITHUB_REPOSITORY", "GITHUB_SHA"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def run_cli(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -137,8 +144,17 @@ def test_one_run_baseline_is_inconclusive(tmp_path: Path) -> None:
     assert "fewer than 3 runs" in out  # the markdown went to stdout: no --summary, no GITHUB_STEP_SUMMARY
 
 
-def test_three_run_baseline_gives_a_verdict_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+def test_the_summary_goes_where_github_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary_file = tmp_path / "step-summary"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary_file))
+    monkeypatch.setenv("GITHUB_RUN_ID", "77")
+    code, out, _ = run_cli("ci", "gate", "--results", str(write_run(tmp_path / "r", 100)), "--baseline",
+                           str(tmp_path / "none"), "--artifact", "cfgbench-x")
+    assert code == EXIT_OK and "## cfgbench CI gate" not in out
+    assert "gh run download 77 --name cfgbench-x --dir ci-results-77" in summary_file.read_text()
+
+
+def test_three_run_baseline_gives_a_verdict_both_ways(tmp_path: Path) -> None:
     baseline = write_baseline(tmp_path / "baseline", runs=8)
     same = gate_run(write_run(tmp_path / "same", 100), baseline, [RULE])
     assert same.outcome == NO_REGRESSION and same.exit_code == EXIT_OK
