@@ -13,17 +13,19 @@ base.py, SplitPart); nothing here knows a method by name:
 - extras (role "extra") are timed beside the read, in no sum: type 1's
   address read.
 
-Benchmarks of one interleaved session pair by round: the figures are then
-means over the rounds all of them share, the ratio is the geometric mean of
-the per-round ratios and the net the mean of the per-round differences, each
-with its 95% interval (over the rounds of one run, over the runs' means when
-there are several: compare.stats.grouped_interval). Without shared rounds
-(the sequential schedule) each figure is its benchmark's mean, with no
-interval."""
+Every figure is a median: a loop value that caught the host descheduling
+the guest's vCPU (ten times the others, on a busy machine) would move a mean
+of 24 values by 40%. Benchmarks of one interleaved session pair by round: the
+figures are then medians over the rounds all of them share; the parts' sum
+against the full read and the net (gross - floor) are those medians' ratio
+and difference, and their 95% intervals come from the per-round ratios and
+differences (distribution-free over the rounds of one run, a t interval over
+the runs' medians when there are several: compare.stats.grouped_median_interval).
+Without shared rounds (the sequential schedule) each figure is its
+benchmark's median, with no interval."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +45,7 @@ MECHANISM_KEY = "cfgbench_mechanism"
 TARGET_KEY = "cfgbench_target"
 PART, FLOOR, EXTRA = "part", "floor", "extra"  # access/base.py's roles (no native import here)
 TITLE = "where the time goes"
+HOW = "medians per read; intervals over paired rounds"
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,9 @@ class Breakdown:
     parts: tuple[Share, ...] = ()
     floor: Share | None = None
     extras: tuple[Share, ...] = ()
-    ratio: Interval | None = None  # sum of the parts over the full read (exp of mean log ratios)
-    net: Interval | None = None  # full read - floor, seconds
-    paired: int = 0  # rounds the figures share; 0: each figure is its benchmark's mean
+    ratio: Interval | None = None  # 95% interval of the per-round (sum of the parts / full read)
+    net: Interval | None = None  # 95% interval of the per-round (full read - floor), seconds
+    paired: int = 0  # rounds the figures share; 0: each figure is its benchmark's median
 
     @property
     def sum_s(self) -> float:
@@ -77,8 +80,8 @@ class Breakdown:
 
     @property
     def sum_ratio(self) -> float:
-        """The parts' sum over the full read: the paired estimate where there is one."""
-        return math.exp(self.ratio.mean) if self.ratio else self.sum_s / self.full_s
+        """The parts' sum over the full read."""
+        return self.sum_s / self.full_s
 
 
 def split_info(bench: pyperf.Benchmark) -> dict[str, str] | None:
@@ -133,35 +136,43 @@ def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
     return found
 
 
+def _median(values: Iterable[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def _breakdown(target: str, mechanism: str, read: pyperf.Benchmark,
                members: Sequence[tuple[dict[str, str], pyperf.Benchmark]]) -> Breakdown:
-    from cfgbench.compare.stats import grouped_interval  # numpy and scipy: only when a breakdown is made
+    from cfgbench.compare.stats import grouped_median_interval  # scipy: only when a breakdown is made
 
     parts = [(i["label"], b) for i, b in members if i["role"] == PART]
-    floors = [(i["label"], b) for i, b in members if i["role"] == FLOOR]
-    extras = tuple(Share(i["label"], b.mean()) for i, b in members if i["role"] == EXTRA)
-    summed = [b for _, b in parts + floors[:1]]
-    rounds = [runs.values_by_round(b) for b in [read, *summed]]
-    keys = sorted(set.intersection(*(set(r) for r in rounds))) if summed else []
-    full_rounds, *member_rounds = rounds
+    floors = [(i["label"], b) for i, b in members if i["role"] == FLOOR][:1]
+    extras = tuple(Share(i["label"], b.median()) for i, b in members if i["role"] == EXTRA)
+    paired = [read, *(b for _, b in parts + floors)]
+    by_round = [runs.values_by_round(b) for b in paired]
+    keys = sorted(set.intersection(*(set(r) for r in by_round)))
+    full_rounds, *member_rounds = by_round
+    part_rounds, floor_rounds = member_rounds[:len(parts)], member_rounds[len(parts):]
 
-    def mean(values: dict[tuple[str, int], float], bench: pyperf.Benchmark) -> float:
-        return sum(values[k] for k in keys) / len(keys) if keys else bench.mean()
+    def median(rounds: dict[tuple[str, int], float], bench: pyperf.Benchmark) -> float:
+        return _median(rounds[k] for k in keys) if keys else bench.median()
 
-    shares = tuple(Share(label, mean(member_rounds[i], b)) for i, (label, b) in enumerate(parts))
-    floor = Share(floors[0][0], mean(member_rounds[len(parts)], floors[0][1])) if floors else None
+    def grouped(per_round: dict[tuple[str, int], float]) -> dict[str, list[float]]:
+        groups: dict[str, list[float]] = {}
+        for (session, _), value in sorted(per_round.items()):
+            groups.setdefault(session, []).append(value)
+        return groups
+
+    shares = tuple(Share(label, median(part_rounds[i], b)) for i, (label, b) in enumerate(parts))
+    floor = Share(floors[0][0], median(floor_rounds[0], floors[0][1])) if floors else None
     ratio = net = None
     if keys and parts:
-        logs: dict[str, list[float]] = {}
-        for k in keys:
-            logs.setdefault(k[0], []).append(math.log(sum(r[k] for r in member_rounds[:len(parts)]) / full_rounds[k]))
-        ratio = grouped_interval(logs)
-    if keys and floor is not None:
-        diffs: dict[str, list[float]] = {}
-        for k in keys:
-            diffs.setdefault(k[0], []).append(full_rounds[k] - member_rounds[len(parts)][k])
-        net = grouped_interval(diffs)
-    return Breakdown(target, mechanism, mean(full_rounds, read), shares, floor, extras, ratio, net, len(keys))
+        ratios = {k: sum(r[k] for r in part_rounds) / full_rounds[k] for k in keys}
+        ratio = grouped_median_interval(grouped(ratios), log=True)
+    if keys and floors:
+        net = grouped_median_interval(grouped({k: full_rounds[k] - floor_rounds[0][k] for k in keys}))
+    return Breakdown(target, mechanism, median(full_rounds, read), shares, floor, extras, ratio, net, len(keys))
 
 
 def _short(target: str) -> str:
@@ -171,7 +182,7 @@ def _short(target: str) -> str:
 def _rests_on(b: Breakdown, interval: Interval | None) -> str:
     if interval is not None:
         return f"{interval.units} {interval.unit_name}"
-    return f"{b.paired} paired rounds" if b.paired else "means, not paired by round"
+    return f"{b.paired} paired rounds" if b.paired else "not paired by round"
 
 
 def line(b: Breakdown) -> str:
@@ -190,7 +201,7 @@ def line(b: Breakdown) -> str:
         total = f"sum {format_time(b.sum_s)}, " if len(b.parts) > 1 else ""
         interval = ""
         if b.ratio is not None:
-            interval = f", 95% CI {math.exp(b.ratio.low):.2f}-{math.exp(b.ratio.high):.2f}"
+            interval = f", 95% CI {b.ratio.low:.2f}-{b.ratio.high:.2f}"
         text = (f"{where}{parts} ({total}full read {format_time(b.full_s)}: {b.sum_ratio:.2f}x{interval}, "
                 f"{_rests_on(b, b.ratio)})")
     if b.extras:
@@ -211,19 +222,19 @@ def suites_lines(suites: dict[str, pyperf.BenchmarkSuite]) -> list[str]:
     """Per method (the end of a multi-method run, of the lab): a title, then
     each method's lines; nothing without split benchmarks."""
     found = [text for method, suite in suites.items() for text in lines(suite.get_benchmarks(), method)]
-    return [f"{TITLE} (means per read; intervals over paired rounds):", *(f"  {t}" for t in found)] if found else []
+    return [f"{TITLE} ({HOW}):", *(f"  {t}" for t in found)] if found else []
 
 
 def as_json(b: Breakdown) -> dict[str, Any]:
-    def interval(i: Interval | None, log: bool) -> dict[str, float | int | str] | None:
+    def interval(i: Interval | None) -> dict[str, float | int | str] | None:
         if i is None:
             return None
-        f = math.exp if log else float
-        return {"mean": f(i.mean), "low": f(i.low), "high": f(i.high), "units": i.units, "unit_name": i.unit_name}
+        return {"low": i.low, "high": i.high, "confidence": 0.95, "units": i.units, "unit_name": i.unit_name}
 
     return {"target": b.target, "mechanism": b.mechanism, "full_s": b.full_s,
             "parts": [{"label": p.label, "s": p.seconds} for p in b.parts],
             "floor": {"label": b.floor.label, "s": b.floor.seconds} if b.floor else None,
             "extras": [{"label": e.label, "s": e.seconds} for e in b.extras],
-            "sum_s": b.sum_s if b.parts else None, "sum_over_full": interval(b.ratio, True),
-            "net_s": b.net_s if b.floor else None, "net": interval(b.net, False), "paired_rounds": b.paired}
+            "sum_s": b.sum_s if b.parts else None, "sum_over_full": b.sum_ratio if b.parts else None,
+            "sum_over_full_ci": interval(b.ratio), "net_s": b.net_s if b.floor else None,
+            "net_ci": interval(b.net), "paired_rounds": b.paired, "statistic": "median"}

@@ -66,4 +66,4 @@ def breakdown_lines(suite: pyperf.BenchmarkSuite) -> list[str]:
     found = breakdown.lines(suite.get_benchmarks())
     if not found:
         return []
-    return [f"{breakdown.TITLE} (means per read; intervals over paired rounds):", *(f"  {line}" for line in found)]
+    return [f"{breakdown.TITLE} ({breakdown.HOW}):", *(f"  {line}" for line in found)]

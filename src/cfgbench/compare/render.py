@@ -129,7 +129,7 @@ def render_text(report: Report) -> str:
         lines += _align([list(_TABLE_HEADERS), *_target_rows(report, target)])
         lines += [f"  {s}" for s in _target_sentences(report, target)]
     if report.breakdowns:
-        lines += ["", f"{breakdown.TITLE.capitalize()} (means per read; intervals over paired rounds):"]
+        lines += ["", f"{breakdown.TITLE.capitalize()} ({breakdown.HOW}):"]
         lines += [f"  {report.files[i].label}: {breakdown.line(b)}" for i, found in report.breakdowns for b in found]
     if report.warnings:
         lines += ["", *(f"warning: {w}" for w in report.warnings)]
@@ -167,7 +167,7 @@ def render_markdown(report: Report) -> str:
         lines += _md_table(_TABLE_HEADERS, _target_rows(report, target))
         lines += [""] + [f"- {s}" for s in _target_sentences(report, target)]
     if report.breakdowns:
-        lines += ["", f"### {breakdown.TITLE.capitalize()}", "", "Means per read; intervals over paired rounds.", ""]
+        lines += ["", f"### {breakdown.TITLE.capitalize()}", "", f"{breakdown.HOW.capitalize()}.", ""]
         lines += [f"- **{_md_cell(report.files[i].label)}**: {_md_cell(breakdown.line(b))}"
                   for i, found in report.breakdowns for b in found]
     if report.warnings:
