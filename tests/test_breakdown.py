@@ -91,7 +91,7 @@ def test_type1_parts_add_up_against_the_full_read_paired_by_round(tmp_path: Path
     assert [e.label for e in b.extras] == ["address read (0xCF8)"] and b.floor is None
     assert breakdown.line(b) == (
         "00:00.0+0x000: type 1 = address write (0xCF8) 100.0 ns + data read (0xCFC) 150.0 ns "
-        "(sum 250.0 ns, full read 275.0 ns: 0.91x, 95% CI 0.91-0.91, 12 paired rounds); address read (0xCF8) 90.0 ns")
+        "(sum 250.0 ns, full read 275.0 ns; sum/full 0.91x, 95% CI 0.91-0.91, 12 paired rounds); address read (0xCF8) 90.0 ns")
 
 
 def test_the_sums_interval_comes_from_the_rounds_not_from_the_spread(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_without_shared_rounds_the_figures_are_medians_without_interval(tmp_path
     [b] = found(type1_file(tmp_path / "pio.json", session=None))
     assert b.paired == 0 and b.ratio is None
     assert b.sum_ratio == pytest.approx(250 / 275)
-    assert breakdown.line(b).endswith("(sum 250.0 ns, full read 275.0 ns: 0.91x, not paired by round); "
+    assert breakdown.line(b).endswith("(sum 250.0 ns, full read 275.0 ns; sum/full 0.91x, not paired by round); "
                                       "address read (0xCF8) 90.0 ns")
 
 
@@ -166,7 +166,7 @@ def test_the_kernel_floor_is_per_function_and_gives_the_net(tmp_path: Path) -> N
 
 def test_ecam_is_one_load(tmp_path: Path) -> None:
     [b] = found(ecam_file(tmp_path / "mmio.json"))
-    assert breakdown.line(b) == ("00:00.0+0x000: ECAM = load (ECAM) 128.0 ns (full read 130.0 ns: 0.98x, "
+    assert breakdown.line(b) == ("00:00.0+0x000: ECAM = load (ECAM) 128.0 ns (full read 130.0 ns; part/full 0.98x, "
                                  "95% CI 0.98-0.98, 12 paired rounds)")
 
 
@@ -191,7 +191,7 @@ def test_show_labels_the_accesses_and_prints_the_breakdown(tmp_path: Path) -> No
     code, out = run_cli("show", str(type1_file(tmp_path / "pio.json")))
     assert code == 0, out
     assert f"pio    split {T0} data read (0xCFC): 150.0 ± 0.0 ns per read" in out
-    assert "  where the time goes (medians per read; intervals over paired rounds):" in out
+    assert "  where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):" in out
     assert "    00:00.0+0x000: type 1 = address write (0xCF8) 100.0 ns + data read (0xCFC) 150.0 ns" in out
 
 
@@ -200,7 +200,7 @@ def test_the_headline_leaves_split_benchmarks_to_the_breakdown(tmp_path: Path) -
     lines = headline.headline(suites, headline.HeadlineContext())
     assert lines[0].startswith("00:00.0+0x000: mmio ") and not any("split" in line for line in lines)
     summary = breakdown.suites_lines(suites)
-    assert summary[0] == "where the time goes (medians per read; intervals over paired rounds):"
+    assert summary[0] == "where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):"
     assert [line.split(":")[0] for line in summary[1:]] == ["  pio 00", "  mmio 00"]
 
 
@@ -213,7 +213,7 @@ def test_compare_labels_the_accesses_and_adds_the_breakdown(tmp_path: Path) -> N
     assert f"split {T0} address write (0xCF8)" in [t.title for t in report.targets]
     code, out = run_cli("compare", str(pio), str(pio2), str(mmio))
     assert f"\nsplit {T0} address write (0xCF8)\n" in out
-    assert "\nWhere the time goes (medians per read; intervals over paired rounds):\n" in out
+    assert "\nWhere the time goes (medians per read; sum/full and net per paired round, with 95% intervals):\n" in out
     assert "  mmio: 00:00.0+0x000: ECAM = load (ECAM) 128.0 ns" in out
     code, out = run_cli("compare", str(pio), str(mmio), "--format", "markdown")
     assert "### Where the time goes" in out and "- **mmio**: 00:00.0+0x000: ECAM = load (ECAM)" in out

@@ -104,7 +104,7 @@ def test_split_runs_interleaved_and_pairs_every_part_with_the_read(tmp_path: Pat
     assert data["cfgbench_value"] == "0x0d578086" and data["cfgbench_kernel_path"] == "type1"
     floor = suite.get_benchmark("split 0000:00:00.0 floor").get_metadata()
     assert "cfgbench_kernel_path" not in floor  # it reaches no register
-    assert "where the time goes (medians per read; intervals over paired rounds):" in result.stdout
+    assert "where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):" in result.stdout
     assert "fake 00:00.0+0x000: type 1 = address write (0xCF8) " in result.stdout
     assert {b.mechanism for b in breakdown.breakdowns(suite.get_benchmarks())} == {"type 1", "ECAM", "kernel"}
 

@@ -16,17 +16,21 @@ base.py, SplitPart); nothing here knows a method by name:
 Every figure is a median: a loop value that caught the host descheduling
 the guest's vCPU (ten times the others, on a busy machine) would move a mean
 of 24 values by 40%. Benchmarks of one interleaved session pair by round: the
-figures are then medians over the rounds all of them share; the parts' sum
-against the full read and the net (gross - floor) are those medians' ratio
-and difference, and their 95% intervals come from the per-round ratios and
-differences (distribution-free over the rounds of one run, a t interval over
-the runs' medians when there are several: compare.stats.grouped_median_interval).
-Without shared rounds (the sequential schedule) each figure is its
-benchmark's median, with no interval."""
+figures are then medians over the rounds all of them share, and the parts'
+sum against the full read and the net (gross - floor) are taken round by
+round: the median of the per-round ratios and differences, with a
+distribution-free 95% interval over the rounds of one run, or the mean of the
+runs' medians with a t interval over them when there are several
+(compare.stats.grouped_median_interval). Per round, because the emulator and
+the host change state during a run, and a round's benchmarks share the
+state; the medians of the separate figures need not agree to the last digit
+with the per-round median. Without shared rounds (the sequential schedule)
+each figure is its benchmark's median, the ratio and the net those medians'
+ratio and difference, with no interval."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +49,7 @@ MECHANISM_KEY = "cfgbench_mechanism"
 TARGET_KEY = "cfgbench_target"
 PART, FLOOR, EXTRA = "part", "floor", "extra"  # access/base.py's roles (no native import here)
 TITLE = "where the time goes"
-HOW = "medians per read; intervals over paired rounds"
+HOW = "medians per read; sum/full and net per paired round, with 95% intervals"
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,8 @@ class Breakdown:
     parts: tuple[Share, ...] = ()
     floor: Share | None = None
     extras: tuple[Share, ...] = ()
-    ratio: Interval | None = None  # 95% interval of the per-round (sum of the parts / full read)
-    net: Interval | None = None  # 95% interval of the per-round (full read - floor), seconds
+    ratio: Interval | None = None  # the per-round (sum of the parts / full read): median and 95% interval
+    net: Interval | None = None  # the per-round (full read - floor), seconds: median and 95% interval
     paired: int = 0  # rounds the figures share; 0: each figure is its benchmark's median
 
     @property
@@ -76,12 +80,15 @@ class Breakdown:
 
     @property
     def net_s(self) -> float:
+        """The full read less the floor: per round where they pair."""
+        if self.net is not None:
+            return self.net.center
         return self.full_s - (self.floor.seconds if self.floor else 0.0)
 
     @property
     def sum_ratio(self) -> float:
-        """The parts' sum over the full read."""
-        return self.sum_s / self.full_s
+        """The parts' sum over the full read: per round where they pair."""
+        return self.ratio.center if self.ratio is not None else self.sum_s / self.full_s
 
 
 def split_info(bench: pyperf.Benchmark) -> dict[str, str] | None:
@@ -182,28 +189,31 @@ def _short(target: str) -> str:
 def _rests_on(b: Breakdown, interval: Interval | None) -> str:
     if interval is not None:
         return f"{interval.units} {interval.unit_name}"
-    return f"{b.paired} paired rounds" if b.paired else "not paired by round"
+    return "not paired by round"
+
+
+def _bounds(interval: Interval | None, form: Callable[[float], str], joint: str) -> str:
+    """'95% CI 0.91-1.02, ', or '' where there is no interval."""
+    if interval is None or interval.low is None or interval.high is None:
+        return ""
+    return f"95% CI {form(interval.low)}{joint}{form(interval.high)}, "
 
 
 def line(b: Breakdown) -> str:
     """`00:00.0+0x000: type 1 = address write (0xCF8) 210 ns + data read (0xCFC) 290 ns (sum 500 ns,
-    full read 488 ns: 1.02x, 95% CI 0.99-1.06, 24 paired rounds)`, or gross - floor = net."""
+    full read 488 ns; sum/full 1.02x, 95% CI 0.99-1.06, 24 paired rounds)`, or gross - floor = net."""
     where = f"{_short(b.target)}: {b.mechanism} = "
     if b.floor is not None:
+        interval = _bounds(b.net, format_time, " to ")
         text = (f"{where}{format_time(b.full_s)} gross - {format_time(b.floor.seconds)} floor = "
-                f"{format_time(b.net_s)} net")
-        interval = ""
-        if b.net is not None:
-            interval = f"95% CI {format_time(b.net.low)} to {format_time(b.net.high)}, "
-        text += f" ({interval}{_rests_on(b, b.net)}; the floor is {b.floor.seconds / b.full_s:.0%} of the read)"
+                f"{format_time(b.net_s)} net ({interval}{_rests_on(b, b.net)}; "
+                f"the floor is {b.floor.seconds / b.full_s:.0%} of the read)")
     else:
         parts = " + ".join(f"{p.label} {format_time(p.seconds)}" for p in b.parts)
         total = f"sum {format_time(b.sum_s)}, " if len(b.parts) > 1 else ""
-        interval = ""
-        if b.ratio is not None:
-            interval = f", 95% CI {b.ratio.low:.2f}-{b.ratio.high:.2f}"
-        text = (f"{where}{parts} ({total}full read {format_time(b.full_s)}: {b.sum_ratio:.2f}x{interval}, "
-                f"{_rests_on(b, b.ratio)})")
+        interval = _bounds(b.ratio, lambda x: f"{x:.2f}", "-")
+        text = (f"{where}{parts} ({total}full read {format_time(b.full_s)}; "
+                f"{'sum' if len(b.parts) > 1 else 'part'}/full {b.sum_ratio:.2f}x, {interval}{_rests_on(b, b.ratio)})")
     if b.extras:
         text += "; " + ", ".join(f"{e.label} {format_time(e.seconds)}" for e in b.extras)
     return text
@@ -226,10 +236,11 @@ def suites_lines(suites: dict[str, pyperf.BenchmarkSuite]) -> list[str]:
 
 
 def as_json(b: Breakdown) -> dict[str, Any]:
-    def interval(i: Interval | None) -> dict[str, float | int | str] | None:
+    def interval(i: Interval | None) -> dict[str, float | int | str | None] | None:
         if i is None:
             return None
-        return {"low": i.low, "high": i.high, "confidence": 0.95, "units": i.units, "unit_name": i.unit_name}
+        return {"median": i.center, "low": i.low, "high": i.high, "confidence": 0.95, "units": i.units,
+                "unit_name": i.unit_name}
 
     return {"target": b.target, "mechanism": b.mechanism, "full_s": b.full_s,
             "parts": [{"label": p.label, "s": p.seconds} for p in b.parts],

@@ -74,7 +74,7 @@ def test_the_headline_gives_one_line_per_target_with_its_interval(lab_run: tuple
 
 def test_the_lab_says_where_the_time_goes(lab_run: tuple[Path, str]) -> None:
     printed = lab_run[1].splitlines()
-    start = printed.index("where the time goes (medians per read; intervals over paired rounds):")
+    start = printed.index("where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):")
     lines = printed[start + 1:]
     assert any(line.startswith("  pio 00:00.0+0x000: type 1 = address write (0xCF8) ") for line in lines)
     assert any(line.startswith("  mmio 01:00.0+0x100: ECAM = load (ECAM) ") for line in lines)

@@ -142,10 +142,12 @@ def mean_interval(logs: Sequence[float]) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class Interval:
-    """A 95% confidence interval and what it rests on."""
+    """An estimate with its 95% confidence interval (None where too few units
+    give none) and what it rests on."""
 
-    low: float
-    high: float
+    center: float
+    low: float | None
+    high: float | None
     units: int
     unit_name: str  # "paired rounds" or "runs"
 
@@ -170,23 +172,25 @@ def median_interval(values: Sequence[float]) -> tuple[float, float] | None:
 
 
 def grouped_median_interval(groups: dict[str, list[float]], log: bool = False) -> Interval | None:
-    """The 95% interval of per-round quantities (ratios, differences) grouped
-    by run: over the rounds of one run (median_interval), or, with several
-    runs, a t interval over the runs' medians (on logs for ratios), so that
-    the runs' spread is in it. None when there is no interval to give."""
+    """The median of per-round quantities (ratios, differences) grouped by run,
+    with its 95% interval: over the rounds of one run (median_interval), or,
+    with several runs, the mean of the runs' medians and a t interval over
+    them (on logs for ratios), so that the runs' spread is in it. None
+    without any value."""
     groups = {run: values for run, values in groups.items() if values}
+    if not groups:
+        return None
     if len(groups) == 1:
         values = next(iter(groups.values()))
         interval = median_interval(values)
-        return Interval(*interval, len(values), "paired rounds") if interval else None
-    if len(groups) < 2:
-        return None
+        low, high = interval if interval is not None else (None, None)
+        return Interval(float(np.median(values)), low, high, len(values), "paired rounds")
     medians = [float(np.median(v)) for v in groups.values()]
     if log:
-        _, low, high = mean_interval([math.log(m) for m in medians])
-        return Interval(math.exp(low), math.exp(high), len(medians), "runs")
-    _, low, high = mean_interval(medians)
-    return Interval(low, high, len(medians), "runs")
+        center, low, high = (math.exp(x) for x in mean_interval([math.log(m) for m in medians]))
+    else:
+        center, low, high = mean_interval(medians)
+    return Interval(center, low, high, len(medians), "runs")
 
 
 def _wilcoxon(diffs: Sequence[float]) -> float:
