@@ -137,3 +137,22 @@ def test_one_method_keeps_pyperf_scheduling(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     [bench] = pyperf.BenchmarkSuite.load(str(out)).get_benchmarks()
     assert bench.get_metadata()["cfgbench_schedule"] == "sequential"
+
+
+def test_calibration_is_not_ended_by_one_hiccup() -> None:
+    """A value that reaches min_time only because the machine stalled is
+    timed again; the doubling goes on when the second look is fast."""
+    from cfgbench.interleave import calibrate
+
+    seconds_per_read = 1e-6
+    stalls = {16: 0.01}  # the first time 16 loops are timed, the machine stalls for 10 ms
+    calls: list[int] = []
+
+    def timed(loops: int) -> float:
+        calls.append(loops)
+        return loops * seconds_per_read + (stalls.pop(loops, 0.0))
+
+    loops, seen = calibrate(timed, min_time=0.004)
+    assert loops == 4096  # 4096 reads of 1 us: the first value of at least 4 ms
+    assert calls[:6] == [1, 2, 4, 8, 16, 16] and calls[-2:] == [4096, 4096]
+    assert [n for n, _ in seen] == calls
