@@ -34,7 +34,9 @@ def main() -> int:
     if result.returncode != 0:
         raise SystemExit(f"the guest failed (exit {result.returncode}):\n{result.output}")
     graphs = calltrace.parse((args.out / "trace.txt").read_text())
-    lines, same = [], True
+    lines: list[str] = []
+    summary: list[str] = []
+    same = True
     for name, graph in graphs.items():
         lines += [f"== {name}", *calltrace.render(graph), ""]
     for who, label, _device, _offset in [("root", *r) for r in calltrace.ROOT_READS] + \
@@ -47,13 +49,12 @@ def main() -> int:
             difference = calltrace.floor_difference(read, other)
             same &= what != "floor" or not difference
             beyond = ", ".join(c.name for c in calltrace.access_calls(read))
-            lines += [f"== {who} {label}: the read against its {what}",
-                      f"the read's pci_read_config() beyond its capability check: {beyond}",
-                      "the rest of the path: " + ("the same, call for call" if not difference else "differs:"),
-                      *difference, ""]
-    (args.out / "graphs.txt").write_text("\n".join(lines))
-    print("\n".join(line for line in lines if not line.startswith((" ", "\t")) and "() {" not in line
-                    and not line.endswith(("();", "}"))))
+            summary += [f"== {who} {label}: the read against its {what}",
+                        f"the read's pci_read_config() beyond its capability check: {beyond}",
+                        "the rest of the path: " + ("the same, call for call" if not difference else "differs:"),
+                        *difference, ""]
+    (args.out / "graphs.txt").write_text("\n".join(summary + lines))
+    print("\n".join(summary))
     return 0 if same else 1
 
 

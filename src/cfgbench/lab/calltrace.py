@@ -34,6 +34,11 @@ CAPABILITY_CHECK = "file_ns_capable"
 # LSMs; a descriptor without CAP_SYS_ADMIN fails at cap_capable) and the
 # user-copy check (only when bytes are copied). Compared by name only.
 OPAQUE_CALLS = ("security_capable", "__check_object_size")
+# An interrupt that arrives during a read leaves fragments even with
+# funcgraph-irqs off: its entry and exit calls, and the softirqs run on the
+# way out. They are not the read's path: dropped with what they called.
+INTERRUPT_CALLS = ("irq_enter_rcu", "irq_exit_rcu", "irq_enter", "irq_exit", "handle_softirqs", "__do_softirq",
+                   "idle_cpu", "sysvec_apic_timer_interrupt", "__sysvec_apic_timer_interrupt")
 TYPE1_CALL = "pci_conf1_read"
 ECAM_CALL = "pci_mmcfg_read"
 
@@ -102,7 +107,8 @@ _CLOSE = re.compile(r"^\s*\}")
 
 
 def parse(text: str) -> dict[str, Call]:
-    """marker text -> the first top-level call graph after that marker."""
+    """marker text -> the first top-level call graph after that marker,
+    without interrupts' fragments (INTERRUPT_CALLS)."""
     graphs: dict[str, Call] = {}
     marker: str | None = None
     stack: list[Call] = []
@@ -118,17 +124,22 @@ def parse(text: str) -> dict[str, Call]:
             continue
         if opened := _OPEN.match(body):
             call = Call(opened["name"])
-            if stack:
+            if stack and not _dropped(stack, call):
                 stack[-1].children.append(call)
             stack.append(call)
         elif leaf := _LEAF.match(body):
-            if stack:
+            if stack and not _dropped(stack, Call(leaf["name"])):
                 stack[-1].children.append(Call(leaf["name"]))
         elif _CLOSE.match(body) and stack:
             done = stack.pop()
-            if not stack:
+            if not stack and done.name not in INTERRUPT_CALLS:
                 graphs[marker] = done
     return graphs
+
+
+def _dropped(stack: list[Call], call: Call) -> bool:
+    """An interrupt's fragment, or inside one."""
+    return call.name in INTERRUPT_CALLS or any(c.name in INTERRUPT_CALLS for c in stack)
 
 
 def flatten(call: Call, without_access: bool = False, opaque: Iterable[str] = OPAQUE_CALLS,
