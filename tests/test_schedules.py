@@ -156,3 +156,16 @@ def test_calibration_is_not_ended_by_one_hiccup() -> None:
     assert loops == 4096  # 4096 reads of 1 us: the first value of at least 4 ms
     assert calls[:6] == [1, 2, 4, 8, 16, 16] and calls[-2:] == [4096, 4096]
     assert [n for n, _ in seen] == calls
+
+
+def test_a_worker_that_cannot_start_is_one_line_with_the_way_out(tmp_path: Path) -> None:
+    """A normal user whose virtualenv's python links into root's home cannot
+    start workers: the error says so and names --in-process."""
+    from cfgbench.errors import CfgbenchError
+    from cfgbench.processes import run_worker_process
+
+    not_executable = tmp_path / "python"
+    not_executable.write_text("")
+    with pytest.raises(CfgbenchError, match=r"cannot start a worker process .*python: Permission denied") as caught:
+        run_worker_process([str(not_executable), "-c", "pass"])
+    assert "--in-process" in caught.value.fix

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.fake import FAKE_DUMP_ENV
+from cfgbench.errors import CfgbenchError
 
 STOP_GRACE_S = 5.0
 # Variables a worker must see even where pyperf scrubs the environment: the
@@ -22,8 +23,13 @@ def run_worker_process(command: Sequence[str]) -> int:
     """Run a worker to completion; its exit code. Output goes straight to our
     stderr (no pipe: a reader on the same CPU would skew the timing). Its own
     session: on Ctrl-C or SIGTERM we stop it and all its children at once."""
-    worker = subprocess.Popen(list(command), stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL,
-                              start_new_session=True)
+    try:
+        worker = subprocess.Popen(list(command), stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL,
+                                  start_new_session=True)
+    except OSError as exc:
+        # e.g. a normal user whose virtualenv's python links into root's home
+        raise CfgbenchError(f"cannot start a worker process ({command[0]}: {exc.strerror or exc})",
+                            "time in this process with --in-process, or run with a Python this user may execute") from None
     try:
         return worker.wait()
     except BaseException:
