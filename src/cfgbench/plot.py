@@ -297,7 +297,7 @@ def _draw_bars(ax: Axes, groups: Sequence[_Group], colors: dict[str, str], legen
     if log:
         ax.set_yscale("log")
     _time_axis(ax, "y", log)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="best")
 
 
 def draw_breakdown(ax: Axes, series: Sequence[Series], log: bool) -> Axes:
