@@ -66,7 +66,9 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="bytes per read")
 @click.option("--workload", "workload_names", type=click.Choice(workloads.WORKLOADS), multiple=True,
               help="read: one register [default]; scan: the kernel's enumeration of a bus range; "
-                   "sweep: every dword of the function that may be read, by region; repeatable")
+                   "sweep: every dword of the function that may be read, by region; "
+                   "split: each read, and each of its accesses alone (type 1's address write, data read and "
+                   "address read, ECAM's load, the kernel floor: docs/breakdown.md); repeatable")
 @click.option("--buses", help="scan: bus range, e.g. 00-ff [default: the ECAM window's, else 00-ff]")
 @click.option("--samples", type=click.IntRange(min=0), default=runner.DEFAULT_SAMPLES, show_default=True,
               help="read: per-read timestamps per worker process for the latency distribution (0: none)")
