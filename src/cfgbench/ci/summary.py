@@ -45,6 +45,7 @@ def promote_commands(gate: CiGate, where: Provenance) -> list[str]:
     baseline = shlex.quote(str(gate.baseline_dir))
     lines.append(f"cfgbench ci promote --results {shlex.quote(results)} --baseline {baseline}")
     what = f"run {where.run_id}" if where.run_id else "a CI run"
+    what += f" of {where.commit[:12]}" if where.commit else ""
     who = f"{where.runner}: " if where.runner else ""
     lines.append(f"git add {baseline} && git commit -m {shlex.quote(f'ci-baseline: {who}add {what}')} -- {baseline}")
     return lines
