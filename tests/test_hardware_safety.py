@@ -317,6 +317,28 @@ EAX_FAMILY = {"%eax", "%ax", "%al"}
 
 
 @pytest.mark.skipif(OBJDUMP is None or not X86_64, reason="needs objdump and an x86-64 build")
+def test_the_built_code_outputs_dwords_only_and_names_no_port_in_an_instruction() -> None:
+    """In the built binary, with the split workload's kinds: every port
+    output is `out %eax,(%dx)` (a dword, outl), every input `in (%dx)` into
+    %eax, %ax or %al; no string I/O, no port given as an immediate (which
+    would reach ports 0x00-0xFF); and the only port number loaded is 0xCF8
+    (the data port comes from the target)."""
+    code = disassemble(BUILT_LIBRARY)
+    insns = [i for function in code.values() for i in function]
+    outputs = [i for i in insns if i.mnemonic.startswith("out")]
+    inputs = [i for i in insns if i.mnemonic in ("in", "inb", "inw", "inl")]
+    assert outputs and inputs, "no port access found: the scan is out of date"
+    assert {i.operands for i in outputs} == {("%eax", "(%dx)")}
+    assert {i.operands[0] for i in inputs} == {"(%dx)"}
+    assert {i.operands[1] for i in inputs} == EAX_FAMILY  # inb, inw, inl: the three widths
+    assert not [i for i in insns if i.mnemonic.startswith(("ins", "outs"))]
+    port_constants = {i.operands[0] for i in insns if i.mnemonic.startswith("mov") and len(i.operands) == 2
+                      and i.operands[1] in ("%edx", "%dx") and i.operands[0] in {"$0xcf8", "$0xcfc", "$0xcfd",
+                                                                               "$0xcfe", "$0xcff"}}
+    assert port_constants == {"$0xcf8"}
+
+
+@pytest.mark.skipif(OBJDUMP is None or not X86_64, reason="needs objdump and an x86-64 build")
 @pytest.mark.parametrize("function", ["cfg_time_loop", "cfg_time_many", "cfg_sample_loop", "cfg_read_once"])
 def test_device_memory_is_loaded_through_eax_only(function: str) -> None:
     """Linux reads MMCONFIG space with `mov (%reg),%eax/%ax/%al` only

@@ -130,6 +130,18 @@ def test_roots_floor_reads_through_a_descriptor_without_cap_sys_admin() -> None:
         os.close(own)
 
 
+def test_roots_fallback_floor_is_the_end_of_the_file() -> None:
+    """Where seteuid is refused (floor_without_admin=False stands in for it):
+    a read at the file's end, which sysfs answers before pci_read_config()."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    with SysfsAccessor(floor_without_admin=False) as kernel:
+        [part] = kernel.split_parts(HOST_BRIDGE, 0, 4, 0)
+        assert part.metadata[FLOOR_RETURNS_KEY] == "sysfs_kf_bin_read"
+        assert "the end of the file" in part.metadata[FLOOR_KEY]
+        assert kernel.read(HOST_BRIDGE, 0, 4, "floor") == 0  # bytes returned
+
+
 def test_the_kernel_floor_here_returns_nothing_and_costs_less_than_the_read(tmp_path: Path) -> None:
     out = tmp_path / "kernel.json"
     result = cfgbench("run", "-m", "kernel", "--workload", "split", "--samples", "0", "-o", str(out),

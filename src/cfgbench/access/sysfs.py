@@ -65,9 +65,11 @@ class SysfsAccessor(ConfigAccessor):
     help = "the kernel's own path: pread of /sys/bus/pci/devices/BDF/config"
     accesses = (FLOOR,)
 
-    def __init__(self, root: Path = SYSFS_DEVICES) -> None:
+    def __init__(self, root: Path = SYSFS_DEVICES, floor_without_admin: bool = True) -> None:
         super().__init__()
         self.root = root
+        # False: root's floor is the end-of-file fallback (lab/calltrace.py traces it)
+        self.floor_without_admin = floor_without_admin
         self._fds: dict[Bdf, int] = {}
         self._sizes: dict[Bdf, int] = {}  # config file sizes: one stat per function
         self._floors: dict[Bdf, tuple[int, int, dict[str, str]]] = {}  # descriptor, offset, what it is
@@ -142,7 +144,7 @@ class SysfsAccessor(ConfigAccessor):
                     FLOOR_KEY: f"pread at {UNPRIVILEGED_BYTES:#x} of the reads' own descriptor, the end of what a "
                                "normal user may read",
                     FLOOR_RETURNS_KEY: "pci_read_config"})
-            elif (fd := _descriptor_without_admin(config_path(bdf, self.root))) is not None:
+            elif self.floor_without_admin and (fd := _descriptor_without_admin(config_path(bdf, self.root))) is not None:
                 self._floor_fds.append(fd)
                 self._floors[bdf] = (fd, UNPRIVILEGED_BYTES, {
                     FLOOR_KEY: f"pread at {UNPRIVILEGED_BYTES:#x} of a descriptor opened without CAP_SYS_ADMIN, the "

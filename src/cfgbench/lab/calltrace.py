@@ -202,26 +202,24 @@ def marker(who: str, what: str, label: str) -> str:
 def _guest_reads(who: str) -> int:
     """Guest side: each read the kernel method times, and its floor, through
     cfgbench's own accessor, each after its marker on descriptor 3."""
-    from cfgbench import access
-    from cfgbench.access.sysfs import FLOOR
+    from cfgbench.access.sysfs import FLOOR, SysfsAccessor
     from cfgbench.address import parse_bdf
 
     marks = os.fdopen(MARKER_FD, "w", buffering=1)
-    with access.create("kernel") as kernel:
+    # The fallback where seteuid is refused: root's floor at the end of the file.
+    with SysfsAccessor() as kernel, SysfsAccessor(floor_without_admin=False) as fallback:
         for label, device, offset in ROOT_READS if who == "root" else NOBODY_READS:
             bdf = parse_bdf(device)
-            kernel.read(bdf, offset, 4)  # opens the descriptors: the marked reads are preads alone
-            kernel.read(bdf, 0, 4, FLOOR)
+            for accessor in (kernel, fallback):  # opens the descriptors: the marked reads are preads alone
+                accessor.read(bdf, offset, 4)
+                accessor.read(bdf, 0, 4, FLOOR)
             marks.write(marker(who, "read", label) + "\n")
             kernel.read(bdf, offset, 4)
             marks.write(marker(who, "floor", label) + "\n")
             kernel.read(bdf, 0, 4, FLOOR)
-            if who == "root":  # the fallback where seteuid is refused: at the end of the file
-                fd = os.open(f"/sys/bus/pci/devices/{device}/config", os.O_RDONLY)
-                size = os.fstat(fd).st_size
+            if who == "root":
                 marks.write(marker(who, "end-of-file", label) + "\n")
-                os.pread(fd, 4, size)
-                os.close(fd)
+                fallback.read(bdf, 0, 4, FLOOR)
     return 0
 
 
