@@ -514,3 +514,14 @@ def test_the_cli_choices_match_the_renderers_and_panels() -> None:
 
     assert set(compare_cmds.FORMATS) == set(compare.RENDERERS)
     assert list(compare_cmds.PANELS) == list(plot.PANELS)
+
+
+def test_the_package_exports_what_it_lists_and_files_and_gate_need_no_scipy() -> None:
+    """`ci promote` (files, gate) runs in a TCG guest, where importing scipy costs ~25 s."""
+    assert sorted(compare.__all__) == sorted(compare._MODULE_OF)
+    for name in compare.__all__:
+        assert getattr(compare, name) is not None
+    done = subprocess.run([sys.executable, "-c", "import sys, cfgbench.compare.files, cfgbench.compare.gate; "
+                           "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from cfgbench.compare.files import ResultFile
-from cfgbench.compare.stats import Estimate, Statistic
 from cfgbench.errors import CfgbenchError
 from cfgbench.units import UNIT_SCALE, format_time
+
+if TYPE_CHECKING:  # stats needs numpy and scipy; promoting a run needs neither
+    from cfgbench.compare.stats import Estimate, Statistic
 
 REGRESSION = "regression"
 NO_REGRESSION = "no regression"
@@ -61,7 +63,7 @@ def parse_threshold(text: str) -> Threshold:
             "write STAT:LIMIT with STAT mean or median and LIMIT like 5% or +200ns (units ns, us, ms, s)",
         )
     name, number, unit = match.groups()
-    statistic = cast(Statistic, name)  # the regex admits only mean and median
+    statistic = cast("Statistic", name)  # the regex admits only mean and median
     if unit == "%":
         return Threshold(text, statistic, relative=float(number) / 100)
     return Threshold(text, statistic, absolute=float(number) * UNIT_SCALE[unit])
