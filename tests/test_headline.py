@@ -83,3 +83,20 @@ def test_short_target_names() -> None:
 def test_a_target_only_one_method_reaches_says_so(tmp_path: Path) -> None:
     lines = headline({"mmio": suite("mmio", steady(160e-9))}, HeadlineContext())
     assert lines[0].startswith("00:00.0+0x000: mmio ") and "no other method reaches it" in lines[0]
+
+
+def test_a_machine_wide_switch_is_one_line_not_one_per_figure() -> None:
+    """When the whole machine changes speed, every figure is unstable and in two clusters."""
+    suites = {}
+    for method, base in (("pio", 300e-9), ("mmio", 160e-9), ("kernel", 5e-6)):
+        values = steady(base, n=14, seed=1) + steady(base * 1.8, n=10, seed=2)
+        md = metadata_for(method, HOST_BRIDGE, {})
+        benches = [make_benchmark(values, md | {"name": name}, values_per_run=24, session="lab")
+                   for name in (HOST_BRIDGE, "read 0000:01:00.0+0x000/4")]
+        suites[method] = pyperf.BenchmarkSuite(benches)
+    lines = headline(suites, HeadlineContext(values_advice="record more rounds"))
+    assert len([line for line in lines if "unstable" in line]) == 1
+    assert len([line for line in lines if "two clusters" in line]) == 1
+    clusters = next(line for line in lines if "two clusters" in line)
+    assert clusters.startswith("6 figures fall into two clusters 1.7") and clusters.endswith("which the paired ratios above cancel")
+    assert lines[0].startswith("00:00.0+0x000: mmio 1.88x faster than pio") and "kernel 16.7x slower" in lines[0]

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pyperf
 
 from cfgbench import breakdown, runs
-from cfgbench.compare.model import cluster_lines, unstable_line
+from cfgbench.compare.model import UNSTABLE_RELATIVE_STDEV, describe_clusters, unstable_line
 from cfgbench.compare.render import factor_words, interval_words, per_run_words
-from cfgbench.compare.stats import Sample, estimate
+from cfgbench.compare.stats import Clusters, Sample, estimate, two_clusters
 from cfgbench.units import format_time
 
 # The question is PIO against ECAM: pio is the reference where it can reach.
@@ -80,6 +80,29 @@ def _per_read_line(method: str, name: str, bench: pyperf.Benchmark) -> str | Non
             f"{format_time(per_read)} disagree by more than their spread; the headline uses the loop values")
 
 
+# Past this many figures, a caveat is one line for all of them: when the whole
+# machine changes speed, forty lines saying so would bury the answer.
+MAX_LISTED = 3
+
+
+def _unstable_lines(found: list[tuple[str, Sample]], context: HeadlineContext) -> list[str]:
+    if len(found) <= MAX_LISTED:
+        return [line for where, sample in found if (line := unstable_line(where, sample, context.values_advice))]
+    listed = ", ".join(f"{where} {sample.std / sample.mean:.0%}" for where, sample in found[:MAX_LISTED])
+    return [f"{len(found)} figures are unstable (std dev over {UNSTABLE_RELATIVE_STDEV:.0%} of the mean: {listed}, "
+            f"...): {context.values_advice}"]
+
+
+def _cluster_lines(found: list[tuple[str, Clusters]]) -> list[str]:
+    if len(found) <= MAX_LISTED:
+        return [describe_clusters(where, clusters) for where, clusters in found]
+    factors = [c.high / c.low for _, c in found]
+    where, example = found[0]
+    return [f"{len(found)} figures fall into two clusters {min(factors):.2f}-{max(factors):.2f}x apart (e.g. {where}: "
+            f"{format_time(example.low)} and {format_time(example.high)}): the machine switched state during the "
+            "run; the values of one round met the same state, which the paired ratios above cancel"]
+
+
 def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineContext) -> list[str]:
     """One line per target, then the caveats. Split benchmarks (one access of
     a read, one method's own) have their lines in the breakdown instead."""
@@ -88,19 +111,26 @@ def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineConte
         for bench in suite.get_benchmarks():
             if not breakdown.is_split(bench):
                 by_target.setdefault(bench.get_name(), {})[method] = bench
-    lines, caveats, most_units = [], [], 1
+    lines, per_read, most_units = [], [], 1
+    unstable: list[tuple[str, Sample]] = []
+    clustered: list[tuple[str, Clusters]] = []
     for name, benches in by_target.items():
         line, units = _target_line(name, benches, context)
         lines.append(line)
         most_units = max(most_units, units)
         for method, bench in benches.items():
             where = f"{method} {short_target(name)}"
-            caveats += [c for c in (unstable_line(where, Sample.of(bench), context.values_advice),
-                                    _per_read_line(method, name, bench)) if c]
-            caveats += cluster_lines(where, runs.values_by_session(bench))
+            sample = Sample.of(bench)
+            if unstable_line(where, sample, "") is not None:
+                unstable.append((where, sample))
+            if (disagreement := _per_read_line(method, name, bench)) is not None:
+                per_read.append(disagreement)
+            for values in runs.values_by_session(bench).values():
+                if (clusters := two_clusters(values)) is not None:
+                    clustered.append((where, clusters))
     if most_units == 1 and context.between_units_note:
         lines.append(f"one {context.unit}: the intervals above are within it; {context.between_units_note}")
     if context.accel == "tcg":
         lines.append("under TCG these are QEMU's emulation costs, not VM exits: they show the mechanism "
                      "(two port accesses against one load), not a hypervisor's price")
-    return lines + caveats
+    return lines + _unstable_lines(unstable, context) + _cluster_lines(clustered) + per_read

@@ -18,6 +18,7 @@ from cfgbench.compare.stats import (
     MIN_PAIRS,
     PAIRED,
     UNPAIRED,
+    Clusters,
     Estimate,
     Sample,
     estimate,
@@ -137,16 +138,18 @@ def unstable_line(where: str, sample: Sample, advice: str) -> str | None:
     return None
 
 
+def describe_clusters(where: str, clusters: Clusters, in_run: str = "") -> str:
+    return (f"{where}: values{in_run} fall into two clusters, {format_time(clusters.low)} ({clusters.n_low} values) "
+            f"and {format_time(clusters.high)} ({clusters.n_high}): the machine switched state during the run")
+
+
 def cluster_lines(where: str, bench_runs: dict[str, list[float]]) -> list[str]:
     """One line per run whose values fall into two groups."""
     lines = []
     for session, values in bench_runs.items():
         clusters = two_clusters(values)
         if clusters is not None:
-            in_run = f" in run {session}" if len(bench_runs) > 1 else ""
-            lines.append(f"{where}: values{in_run} fall into two clusters, {format_time(clusters.low)} "
-                         f"({clusters.n_low} values) and {format_time(clusters.high)} ({clusters.n_high}): "
-                         "the machine switched state during the run")
+            lines.append(describe_clusters(where, clusters, f" in run {session}" if len(bench_runs) > 1 else ""))
     return lines
 
 
