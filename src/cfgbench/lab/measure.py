@@ -44,11 +44,13 @@ BETWEEN_BOOTS_NOTE = ("boots differed more than that when measured (results/READ
 class LabSettings:
     """The guest's timing settings. One process (Python starts slowly under TCG
     with a 9p root); many short rounds rather than a few long values: the pairs
-    carry the answer. A value of ~4 ms (calibrated per benchmark) averages over
-    timer interrupts; 1024 reads (~0.2 ms) let one interrupt make a 30-50% outlier."""
+    carry the answer. A value of ~3 ms (calibrated per benchmark) averages over
+    timer interrupts (1024 reads, ~0.2 ms, let one interrupt make a 30-50%
+    outlier). 32 rounds of 3 ms gave 95% intervals of +-6-10% in 23-24 s of
+    wall time here; 24 of 4 ms +-7-12%, 48 of 2 ms +-6-7% but up to 36 s."""
 
-    values: int = 24  # rounds
-    min_time: float = 0.004  # seconds per value when calibrating
+    values: int = 32  # rounds
+    min_time: float = 0.003  # seconds per value when calibrating
     loops: int = 0  # reads per value; 0: calibrate
     boots: int = 1
     quiet: bool = False
