@@ -525,3 +525,17 @@ def test_the_package_exports_what_it_lists_and_files_and_gate_need_no_scipy() ->
                            "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"],
                           capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_runs_that_agree_by_chance_do_not_shrink_the_interval_below_their_own_noise() -> None:
+    """Three boots whose means happen to coincide: the interval keeps each boot's own uncertainty."""
+    rng = np.random.default_rng(5)
+    noisy_runs = [list(0.1 * rng.standard_normal(32)) for _ in range(3)]
+    coinciding = [[x - float(np.mean(run)) + 0.5 for x in run] for run in noisy_runs]  # every mean exactly 0.5
+    ref = {(f"boot-{k}", r): 1.0 for k in range(3) for r in range(32)}
+    other = {(f"boot-{k}", r): float(np.exp(x)) for k, run in enumerate(coinciding) for r, x in enumerate(run)}
+    e = stats.paired(ref, other)
+    assert e is not None and e.units == 3 and e.ratio == pytest.approx(np.exp(0.5))
+    assert e.low is not None and e.high is not None
+    within = float(np.sqrt(sum(np.var(run, ddof=1) / 32 for run in coinciding)) / 3)
+    assert np.log(e.high) - 0.5 == pytest.approx(stats._t_quantile(2) * within)

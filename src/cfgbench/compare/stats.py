@@ -215,11 +215,26 @@ def paired(ref: dict[tuple[str, int], float], other: dict[tuple[str, int], float
                         _wilcoxon(diffs) if enough else None, "Wilcoxon signed-rank", (math.exp(mean),),
                         "" if enough else f"{len(diffs)} paired rounds; a test needs at least {MIN_PAIRS}")
     run_means = [float(np.mean(d)) for d in by_run.values()]
-    mean, low, high = mean_interval(run_means)
-    p_value = float(scipy_stats.ttest_1samp(run_means, 0.0).pvalue) if np.std(run_means) > 0 else None
-    return Estimate(math.exp(mean), math.exp(low), math.exp(high), PAIRED, len(run_means), "runs", p_value,
-                    "one-sample t over runs", tuple(math.exp(m) for m in run_means),
+    mean, se = float(np.mean(run_means)), _runs_standard_error(list(by_run.values()))
+    half = _t_quantile(len(run_means) - 1) * se
+    p_value = float(2 * scipy_stats.t.sf(abs(mean) / se, len(run_means) - 1)) if se > 0 else None
+    return Estimate(math.exp(mean), math.exp(mean - half), math.exp(mean + half), PAIRED, len(run_means), "runs",
+                    p_value, "t over runs", tuple(math.exp(m) for m in run_means),
                     backing=f"{len(run_means)} runs of {len(keys)} paired rounds in all")
+
+
+def _runs_standard_error(by_run: Sequence[Sequence[float]]) -> float:
+    """The standard error of the mean of the runs' mean log ratios: from the
+    spread between runs, but never below what each run's own rounds leave
+    uncertain. With few runs the between-run spread is a rough estimate and
+    often falls short by chance (three boots that happen to agree); the runs'
+    means cannot agree better than their own noise allows (the idea of the
+    modified Knapp-Hartung interval of random-effects meta-analysis)."""
+    means = [float(np.mean(d)) for d in by_run]
+    k = len(means)
+    between = float(np.std(means, ddof=1)) / math.sqrt(k)
+    within = math.sqrt(sum(float(np.var(d, ddof=1)) / len(d) for d in by_run if len(d) > 1)) / k
+    return max(between, within)
 
 
 def unpaired_within_run(ref: Sequence[float], other: Sequence[float]) -> Estimate:
