@@ -58,7 +58,7 @@ def main() -> int:
                                   GuestConfig(accel="tcg", smp=args.smp, timeout_s=300), outdir=out)
             if result.returncode != 0:
                 raise SystemExit(f"boot {boot} failed:\n{result.output}")
-            repeats = [c_ratio(out / f"c-{k}.txt") for k in range(args.repeats)]
+            repeats = [c_ratio(out / f"c-{k}.txt") for k in range(args.repeats)]  # geometric means
             figures.append(repeats)
             cells = "  ".join(f"{pio:4.0f}/{ecam:4.0f} ns = {ratio:.2f}" for ratio, pio, ecam in repeats)
             print(f"boot {boot}: {cells}", flush=True)

@@ -2,18 +2,21 @@
 
     python benchmarks/lab_vs_c.py --labs 5 --out results/lab-interleaved [--schedule interleaved]
 
-Each lab boots one guest that runs the lab's own job (`python -m
-cfgbench.lab.measure`, as `cfgbench lab` does) and then the bare C reference
-(benchmarks/c_reference.c: type 1 and ECAM reads of the same register,
-interleaved in rounds) on each read target. On the host it prints, per lab
-and target, cfgbench's paired pio/mmio ratio with its interval and verdict,
-the C loop's ratio (median of its per-round ratios), and how far apart they
-are; and writes the same as summary.json and summary.txt into --out."""
+Each lab boots one guest that runs the bare C reference (benchmarks/c_reference.c:
+type 1 and ECAM reads of the same register, interleaved in rounds) on each read
+target, then the lab's own job (`python -m cfgbench.lab.measure`, as `cfgbench
+lab` does), then the C reference again: the machine changes speed within a
+boot, so the C loop brackets the lab's run. On the host it prints, per lab and
+target, cfgbench's paired pio/mmio ratio with its interval and verdict, the C
+loop's ratio (the geometric mean of its per-round ratios, before and after,
+as cfgbench computes its own), and how far apart they are; and writes the
+same as summary.json and summary.txt into --out."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import statistics
 import subprocess
@@ -41,25 +44,31 @@ def build_reference(workdir: Path) -> Path:
 
 def guest_script(binary: Path, settings: LabSettings, c_rounds: int, c_reads: int) -> str:
     python = shlex.quote(sys.executable)
-    lines = [f"{python} -m cfgbench.lab.measure {' '.join(settings.guest_args())} || exit $?"]
-    for bdf, _ in TARGETS:
-        out = f'"$CFGBENCH_LAB_OUT/c-{bdf}.txt"'
-        lines.append(f"{python} {shlex.quote(str(HERE / 'c_reference.py'))} {binary} {bdf} "
-                     f"--rounds {c_rounds} --reads {c_reads} -o {out} || exit $?")
-    return "\n".join(lines)
+
+    def reference(when: str) -> list[str]:
+        return [f"{python} {shlex.quote(str(HERE / 'c_reference.py'))} {binary} {bdf} --rounds {c_rounds} "
+                f'--reads {c_reads} -o "$CFGBENCH_LAB_OUT/c-{bdf}-{when}.txt" || exit $?' for bdf, _ in TARGETS]
+
+    lab = f"{python} -m cfgbench.lab.measure {' '.join(settings.guest_args())} || exit $?"
+    return "\n".join([*reference("before"), lab, *reference("after")])
 
 
-def c_ratio(path: Path) -> tuple[float, float, float]:
-    """(median pio/ecam ratio over rounds, median pio ns, median ecam ns)."""
-    rows = [tuple(map(float, line.split())) for line in path.read_text().splitlines() if line.strip()]
-    return (statistics.median(pio / ecam for pio, ecam in rows), statistics.median(r[0] for r in rows),
-            statistics.median(r[1] for r in rows))
+def c_rows(*paths: Path) -> list[tuple[float, float]]:
+    return [(float(pio), float(ecam)) for path in paths for pio, ecam in
+            (line.split() for line in path.read_text().splitlines() if line.strip())]
+
+
+def c_ratio(*paths: Path) -> tuple[float, float, float]:
+    """(geometric mean of the per-round pio/ecam ratios, median pio ns, median ecam ns)."""
+    rows = c_rows(*paths)
+    ratio = math.exp(statistics.fmean(math.log(pio / ecam) for pio, ecam in rows))
+    return ratio, statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
 
 
 def one_lab(index: int, outdir: Path, binary: Path, settings: LabSettings, c_rounds: int, c_reads: int) -> dict:
     labdir = outdir / f"lab-{index}"
     started = time.monotonic()
-    result = run_in_guest(["sh", "-c", guest_script(binary, settings, c_rounds, c_reads)], GuestConfig(accel="tcg"),
+    result = run_in_guest(["sh", "-c", guest_script(binary, settings, c_rounds, c_reads)], GuestConfig(accel="tcg", timeout_s=900),
                           outdir=labdir, progress=lambda line: print(f"  {line}", file=sys.stderr))
     wall = time.monotonic() - started
     if result.returncode != 0:
@@ -68,7 +77,7 @@ def one_lab(index: int, outdir: Path, binary: Path, settings: LabSettings, c_rou
     rows = []
     for bdf, name in TARGETS:
         e = stats.estimate(pio.get_benchmark(name), mmio.get_benchmark(name))
-        c, c_pio, c_ecam = c_ratio(labdir / f"c-{bdf}.txt")
+        c, c_pio, c_ecam = c_ratio(labdir / f"c-{bdf}-before.txt", labdir / f"c-{bdf}-after.txt")
         lab_ratio = 1 / e.ratio  # pio time over mmio time, as the C loop reports it
         rows.append({"target": name, "lab_pio_over_mmio": lab_ratio, "ci_low": 1 / e.high if e.high else None,
                      "ci_high": 1 / e.low if e.low else None, "p_value": e.p_value, "significant": e.significant,
@@ -81,7 +90,8 @@ def one_lab(index: int, outdir: Path, binary: Path, settings: LabSettings, c_rou
 
 
 def render(labs: list[dict], settings: LabSettings) -> str:
-    lines = [f"{len(labs)} consecutive labs, {settings.describe()}; C reference in the same boot", ""]
+    lines = [f"{len(labs)} consecutive labs, {settings.describe()}; the C reference before and after, "
+             "in the same boot", ""]
     for lab in labs:
         lines.append(f"lab {lab['lab']}: wall {lab['wall_s']:.1f} s (boot {lab['boot_s']:.1f} s)")
         for row in lab["targets"]:
