@@ -539,3 +539,26 @@ def test_runs_that_agree_by_chance_do_not_shrink_the_interval_below_their_own_no
     assert e.low is not None and e.high is not None
     within = float(np.sqrt(sum(np.var(run, ddof=1) / 32 for run in coinciding)) / 3)
     assert np.log(e.high) - 0.5 == pytest.approx(stats._t_quantile(2) * within)
+
+
+def _runs_with_medians(medians: list[float], rel_std: float, seed: int) -> list[list[float]]:
+    """Runs of 60 values spread by rel_std whose medians are exactly these."""
+    rng = np.random.default_rng(seed)
+    runs = []
+    for median in medians:
+        logs = rel_std * rng.standard_normal(60)
+        runs.append([median * float(np.exp(x - np.median(logs))) for x in logs])
+    return runs
+
+
+@pytest.mark.parametrize(("rel_std", "regression"), [(0.13, False), (0.005, True)])
+def test_baseline_runs_that_agree_by_chance_do_not_make_a_noisy_machine_look_steady(rel_std: float,
+                                                                                   regression: bool) -> None:
+    """The false alarm measured in results/false-alarms: three runs 8.27, 8.31, 8.78 us (values spread
+    13% within each run), then one at 12.27 us with nothing changed. The runs' own spread floors the
+    run-to-run spread; on a steady machine (values within 0.5%) the same jump is a regression."""
+    baseline = _runs_with_medians([8.27e-6, 8.31e-6, 8.78e-6], rel_std, seed=1)
+    later = _runs_with_medians([12.27e-6], rel_std, seed=2)
+    e = stats.across_runs(baseline, later)
+    assert e.low is not None and e.ratio == pytest.approx(12.27 / np.exp(np.mean(np.log([8.27, 8.31, 8.78]))))
+    assert (e.low > 1.05) is regression

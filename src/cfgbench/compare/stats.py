@@ -12,7 +12,8 @@ confidence interval and a significance test, each from the right unit.
   independent of them and the unit is the run. Welch's t on the runs' log
   medians (or means) when both sides have several runs, or one run against
   at least MIN_BASELINE_RUNS; with fewer, the ratio is shown without an
-  interval and without a verdict.
+  interval and without a verdict. The run-to-run spread is never taken to be
+  smaller than the spread of one run's values (_run_spread).
 
 Every interval narrows with more data (rounds, or runs), unlike the spread of
 the values."""
@@ -253,6 +254,24 @@ def unpaired_within_run(ref: Sequence[float], other: Sequence[float]) -> Estimat
                     len(a) + len(b), "values", float(result.pvalue), "Welch t on log values")
 
 
+def _values_spread(runs_values: Sequence[Sequence[float]]) -> float:
+    """The pooled standard deviation of log values within runs."""
+    variances = [float(np.var(np.log(v), ddof=1)) for v in runs_values if len(v) > 1]
+    return math.sqrt(sum(variances) / len(variances)) if variances else 0.0
+
+
+def _run_spread(run_stats: np.ndarray, runs_values: Sequence[Sequence[float]]) -> float:
+    """The run-to-run standard deviation of log run statistics: from the runs'
+    spread, but never below the spread of the values within a run. A run's
+    values are timed over seconds, in several processes; their spread is how
+    much the machine moves at that time scale, and a few runs that happen to
+    agree cannot show it to be steadier between runs (measured: three runs
+    within 6% of each other, then one 45% slower with nothing changed,
+    results/false-alarms)."""
+    between = float(run_stats.std(ddof=1)) if len(run_stats) > 1 else 0.0
+    return max(between, _values_spread(runs_values))
+
+
 def across_runs(ref_runs: Sequence[Sequence[float]], other_runs: Sequence[Sequence[float]],
                 statistic: Statistic = "median") -> Estimate:
     """Runs as the unit: each run reduced to one statistic, compared on a log scale."""
@@ -262,20 +281,27 @@ def across_runs(ref_runs: Sequence[Sequence[float]], other_runs: Sequence[Sequen
     diff = float(o.mean() - r.mean())
     k, m = len(r), len(o)
     counts = f"{k} and {m} runs"
-    if k >= 2 and m >= 2 and (r.std() > 0 or o.std() > 0):
-        result = scipy_stats.ttest_ind(o, r, equal_var=False)
-        interval = result.confidence_interval(CONFIDENCE)
-        return Estimate(math.exp(diff), math.exp(interval.low), math.exp(interval.high), RUNS, k + m, "runs",
-                        float(result.pvalue), f"Welch t on run {statistic}s", backing=counts)
-    many, one = (r, o) if m == 1 else (o, r)
-    if len(one) == 1 and len(many) >= MIN_BASELINE_RUNS and many.std() > 0:
-        # One run against several: is it outside the others' run-to-run spread?
-        se = float(many.std(ddof=1)) * math.sqrt(1 + 1 / len(many))
-        dof = len(many) - 1
+    s_r, s_o = _run_spread(r, ref_runs), _run_spread(o, other_runs)
+    if k >= 2 and m >= 2 and (s_r > 0 or s_o > 0):
+        # Welch's t with each side's spread floored (_run_spread).
+        var_r, var_o = s_r ** 2 / k, s_o ** 2 / m
+        se = math.sqrt(var_r + var_o)
+        dof = (var_r + var_o) ** 2 / (var_r ** 2 / (k - 1) + var_o ** 2 / (m - 1))
         half = _t_quantile(dof) * se
         p_value = float(2 * scipy_stats.t.sf(abs(diff) / se, dof))
         return Estimate(math.exp(diff), math.exp(diff - half), math.exp(diff + half), RUNS, k + m, "runs",
-                        p_value, f"t on run {statistic}s (one run against {len(many)})", backing=counts)
+                        p_value, f"Welch t on run {statistic}s", backing=counts)
+    many, s_many, one, one_run = (r, s_r, o, other_runs) if m == 1 else (o, s_o, r, ref_runs)
+    if len(one) == 1 and len(many) >= MIN_BASELINE_RUNS:
+        # One run against several: is it outside the others' run-to-run spread? The one run's
+        # own values tell about the machine too.
+        se = max(s_many, _values_spread(one_run)) * math.sqrt(1 + 1 / len(many))
+        if se > 0:
+            dof = len(many) - 1
+            half = _t_quantile(dof) * se
+            p_value = float(2 * scipy_stats.t.sf(abs(diff) / se, dof))
+            return Estimate(math.exp(diff), math.exp(diff - half), math.exp(diff + half), RUNS, k + m, "runs",
+                            p_value, f"t on run {statistic}s (one run against {len(many)})", backing=counts)
     why = ("one run a side: the run-to-run spread is unknown" if k == 1 and m == 1 else
            f"{counts}: needs two a side, or one against {MIN_BASELINE_RUNS} (add runs with --append)")
     return Estimate(math.exp(diff), None, None, UNTESTED, k + m, "runs", note=why)
