@@ -36,8 +36,11 @@ WORKLOADS = ("read", "scan", "sweep", "split")
 SCAN_BUSES = range(0x00, 0x02)
 RESULT_NAME = "lab-{method}.json"
 # What results/README.md measured across boots, for a one-boot headline to say.
-BETWEEN_BOOTS_NOTE = ("boots differed more than that when measured (results/README.md): "
-                      "`cfgbench lab --boots 3` puts the boot-to-boot spread in the interval")
+# Measured: 14 boots of the same register gave ratios 1.82-2.05x (00:00.0) and 1.58-1.88x
+# (01:00.0), where one boot's interval is about +-4-8% (results/lab-interleaved, lab-boots).
+BETWEEN_BOOTS_NOTE = ("boots differed by more than that when measured (14 boots: one register's ratio "
+                      "spread 12-19%, results/README.md): `cfgbench lab --boots 3` puts the boot-to-boot "
+                      "spread in the interval")
 
 
 @dataclass(frozen=True)
