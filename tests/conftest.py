@@ -2,11 +2,17 @@
 
 CFGBENCH_FORBID_RAW makes the pio and mmio methods refuse before any ioperm,
 iopl or /dev/mem access; it is inherited by every cfgbench process a test
-starts. Only commands run inside the QEMU lab guest drop it."""
+starts. Only commands run inside the QEMU lab guest drop it.
+
+Also: a suite started in the background of a script (`pytest &`, nohup)
+inherits SIGINT ignored, and every process it starts would too, so the
+Ctrl-C tests would time a run that cannot be interrupted. Ctrl-C gets its
+default meaning back here, whoever started the suite."""
 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -18,6 +24,8 @@ from cli_helpers import HOST_DUMP
 
 
 os.environ[FORBID_RAW_ENV] = "1"
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
