@@ -29,7 +29,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.out.exists():
         raise SystemExit(f"{args.out} exists: choose a new --out")
-    result = run_in_guest(["sh", "-c", calltrace.guest_script()], GuestConfig(accel="tcg", timeout_s=240),
+    result = run_in_guest(["sh", "-c", calltrace.guest_script()], GuestConfig(accel="tcg", smp=calltrace.GUEST_VCPUS, timeout_s=240),
                           outdir=args.out, progress=lambda line: print(f"  {line}", file=sys.stderr))
     if result.returncode != 0:
         raise SystemExit(f"the guest failed (exit {result.returncode}):\n{result.output}")

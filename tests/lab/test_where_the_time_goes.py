@@ -79,7 +79,7 @@ def test_the_kernel_floor_is_below_the_read(split_run: Path) -> None:
 @pytest.fixture(scope="module")
 def call_graphs(lab_installed: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, calltrace.Call]:
     outdir = tmp_path_factory.mktemp("ftrace")
-    result = run_in_guest(["sh", "-c", calltrace.guest_script()], GuestConfig(accel="tcg", timeout_s=240),
+    result = run_in_guest(["sh", "-c", calltrace.guest_script()], GuestConfig(accel="tcg", smp=calltrace.GUEST_VCPUS, timeout_s=240),
                           outdir=outdir)
     assert result.returncode == 0, result.output
     return calltrace.parse((outdir / "trace.txt").read_text())
