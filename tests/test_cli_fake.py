@@ -134,3 +134,12 @@ def test_a_run_without_output_says_so_before_timing() -> None:
     assert result.returncode == 0, result.stderr
     notice = result.stderr.index("nothing saved")
     assert notice < result.stderr.index("timing 1 benchmark")
+
+
+def test_quiet_keeps_the_warnings_and_drops_the_progress() -> None:
+    args = ("run", "-m", "fake", "--loops", "64", "--values", "2", "--processes", "1", "--samples", "0")
+    loud, quiet = cfgbench(*args, env=FAKE), cfgbench(*args, "-q", env=FAKE)
+    assert loud.returncode == quiet.returncode == 0, quiet.stderr
+    assert "timing 1 benchmark" in loud.stderr and "timing" not in quiet.stderr
+    assert "nothing saved" in quiet.stderr  # a warning, not progress
+    assert "read 0000:00:00.0+0x000/4" in quiet.stdout  # the result itself

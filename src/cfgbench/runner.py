@@ -343,7 +343,8 @@ def run(options: RunOptions, progress: Progress) -> list[SavedRun]:
     plan.metadata.update({SESSION_KEY: new_session_id(), SCHEDULE_KEY: schedule, "cfgbench_settings": how})
     if options.output is None:
         progress("no -o given: the figures will be printed, nothing saved")
-    progress(f"timing {len(plan.measurements)} benchmark(s), {how}")
+    if not options.settings.quiet:  # -q keeps warnings and errors, not progress
+        progress(f"timing {len(plan.measurements)} benchmark(s), {how}")
     with tempfile.TemporaryDirectory(prefix="cfgbench-run-") as workdir:
         try:
             suite = _time(plan, options, schedule, Path(workdir))
