@@ -93,18 +93,27 @@ def read_ecdf(bench: pyperf.Benchmark) -> tuple[np.ndarray, np.ndarray] | None:
     return cycles[keep] / float(tsc_hz), fraction[keep]
 
 
-def file_breakdowns(result: ResultFile, target: str) -> tuple[breakdown.Breakdown, ...]:
-    """The breakdowns of the file's read benchmark `target`, if it is one."""
-    bench = result.benchmarks.get(target)
-    if bench is None or breakdown.is_split(bench):
-        return ()
-    read_target = bench.get_metadata().get("cfgbench_target")
-    return tuple(b for b in breakdown.breakdowns(result.benchmarks.values()) if b.target == read_target)
+FileBreakdowns = dict[str, tuple[breakdown.Breakdown, ...]]  # read benchmark name -> its breakdowns
 
 
-def series_for(files: Sequence[ResultFile], target: str) -> list[Series]:
+def file_breakdowns(result: ResultFile) -> FileBreakdowns:
+    """The file's split reads: each read benchmark's breakdowns, computed once for the file."""
+    found = breakdown.breakdowns(result.benchmarks.values())
+    by_name = {}
+    for name, bench in result.benchmarks.items():
+        if not breakdown.is_split(bench):
+            read_target = bench.get_metadata().get("cfgbench_target")
+            if mine := tuple(b for b in found if b.target == read_target):
+                by_name[name] = mine
+    return by_name
+
+
+def series_for(files: Sequence[ResultFile], target: str,
+               breakdowns: Sequence[FileBreakdowns] | None = None) -> list[Series]:
+    """One series per file that holds target; breakdowns (one per file, as
+    file_breakdowns gives them) only for the panel that draws them."""
     return [Series(_series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float), f"C{i % 10}",
-                   read_ecdf(f.benchmarks[target]), file_breakdowns(f, target))
+                   read_ecdf(f.benchmarks[target]), breakdowns[i].get(target, ()) if breakdowns else ())
             for i, f in enumerate(files) if target in f.benchmarks]
 
 
@@ -369,16 +378,19 @@ def build_figure(files: Sequence[ResultFile], panels: Sequence[str] = ("distribu
         raise CfgbenchError(f"unknown panel {', '.join(unknown) or '(none)'}", f"choose from {', '.join(PANELS)}")
     names = target_names(files)
     _reset_access_colors()
+    per_file = None
     if "breakdown" in panels:
+        # Only this panel needs them (and compare.stats with scipy, seconds under emulation).
+        per_file = [file_breakdowns(f) for f in files]
         # The reads that were split: one row each (their parts are in the bars).
-        names = [n for n in names if any(file_breakdowns(f, n) for f in files)] or \
+        names = [n for n in names if any(n in found for found in per_file)] or \
             [n for n in names if not any(breakdown.is_split(f.benchmarks[n]) for f in files if n in f.benchmarks)]
     width, height = size or default_size(len(names), len(panels))
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)  # Agg: renders without a display
     axes = figure.subplots(len(names), len(panels), squeeze=False)
     for row, name in enumerate(names):
-        series = series_for(files, name)
+        series = series_for(files, name, per_file)
         log = needs_log_scale(series)
         for col, panel in enumerate(panels):
             titled = PANELS[panel](axes[row][col], series, log) or axes[row][col]
