@@ -30,6 +30,7 @@ ratio and difference, with no interval."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -143,12 +144,6 @@ def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
     return found
 
 
-def _median(values: Iterable[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def _breakdown(target: str, mechanism: str, read: pyperf.Benchmark,
                members: Sequence[tuple[dict[str, str], pyperf.Benchmark]]) -> Breakdown:
     from cfgbench.compare.stats import grouped_median_interval  # scipy: only when a breakdown is made
@@ -163,7 +158,7 @@ def _breakdown(target: str, mechanism: str, read: pyperf.Benchmark,
     part_rounds, floor_rounds = member_rounds[:len(parts)], member_rounds[len(parts):]
 
     def median(rounds: dict[tuple[str, int], float], bench: pyperf.Benchmark) -> float:
-        return _median(rounds[k] for k in keys) if keys else bench.median()
+        return statistics.median(rounds[k] for k in keys) if keys else bench.median()
 
     def grouped(per_round: dict[tuple[str, int], float]) -> dict[str, list[float]]:
         groups: dict[str, list[float]] = {}
@@ -186,7 +181,7 @@ def _short(target: str) -> str:
     return target.removeprefix("0000:").removesuffix("/4")
 
 
-def _rests_on(b: Breakdown, interval: Interval | None) -> str:
+def _rests_on(interval: Interval | None) -> str:
     if interval is not None:
         return f"{interval.units} {interval.unit_name}"
     return "not paired by round"
@@ -206,14 +201,14 @@ def line(b: Breakdown) -> str:
     if b.floor is not None:
         interval = _bounds(b.net, format_time, " to ")
         text = (f"{where}{format_time(b.full_s)} gross - {format_time(b.floor.seconds)} floor = "
-                f"{format_time(b.net_s)} net ({interval}{_rests_on(b, b.net)}; "
+                f"{format_time(b.net_s)} net ({interval}{_rests_on(b.net)}; "
                 f"the floor is {b.floor.seconds / b.full_s:.0%} of the read)")
     else:
         parts = " + ".join(f"{p.label} {format_time(p.seconds)}" for p in b.parts)
         total = f"sum {format_time(b.sum_s)}, " if len(b.parts) > 1 else ""
         interval = _bounds(b.ratio, lambda x: f"{x:.2f}", "-")
         text = (f"{where}{parts} ({total}full read {format_time(b.full_s)}; "
-                f"{'sum' if len(b.parts) > 1 else 'part'}/full {b.sum_ratio:.2f}x, {interval}{_rests_on(b, b.ratio)})")
+                f"{'sum' if len(b.parts) > 1 else 'part'}/full {b.sum_ratio:.2f}x, {interval}{_rests_on(b.ratio)})")
     if b.extras:
         text += "; " + ", ".join(f"{e.label} {format_time(e.seconds)}" for e in b.extras)
     return text
