@@ -386,9 +386,10 @@ def summary_lines(saved: Sequence[SavedRun]) -> list[str]:
         lines += report.suite_lines(run_.suite, label=run_.method)
         if run_.path is not None:
             lines.append(f"saved {host_path(run_.path)}")
+    suites = {r.method: r.suite for r in saved}
     if len(saved) > 1:
         from cfgbench.compare.headline import HeadlineContext, headline  # numpy and scipy: after timing
 
         accel = lab_metadata().get("cfgbench_lab_accel")
-        lines += headline({r.method: r.suite for r in saved}, HeadlineContext(accel=accel))
-    return lines + breakdown.suites_lines({r.method: r.suite for r in saved})
+        lines += headline(suites, HeadlineContext(accel=accel))
+    return lines + breakdown.suites_lines(suites)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pyperf
 
 from cfgbench import breakdown, runs
-from cfgbench.compare.model import UNSTABLE_RELATIVE_STDEV, describe_clusters, unstable_line
+from cfgbench.compare.model import UNSTABLE_RELATIVE_STDEV, describe_clusters, is_unstable, unstable_line
 from cfgbench.compare.render import factor_words, interval_words, per_run_words
 from cfgbench.compare.stats import Clusters, Sample, estimate, two_clusters
 from cfgbench.units import format_time
@@ -121,7 +121,7 @@ def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineConte
         for method, bench in benches.items():
             where = f"{method} {short_target(name)}"
             sample = Sample.of(bench)
-            if unstable_line(where, sample, "") is not None:
+            if is_unstable(sample):
                 unstable.append((where, sample))
             if (disagreement := _per_read_line(method, name, bench)) is not None:
                 per_read.append(disagreement)

@@ -131,8 +131,12 @@ def _coverage_warnings(files: Sequence[ResultFile]) -> list[str]:
     return warnings
 
 
+def is_unstable(sample: Sample) -> bool:
+    return sample.n > 1 and sample.std > UNSTABLE_RELATIVE_STDEV * sample.mean
+
+
 def unstable_line(where: str, sample: Sample, advice: str) -> str | None:
-    if sample.n > 1 and sample.std > UNSTABLE_RELATIVE_STDEV * sample.mean:
+    if is_unstable(sample):
         return (f"{where}: std dev is {sample.std / sample.mean:.0%} of the mean over {sample.n} values; "
                 f"the figures are unstable: {advice}")
     return None
