@@ -66,7 +66,6 @@ echo nop > $T/current_tracer
 """
 
 
-
 def guest_script(python: str = sys.executable) -> str:
     """The shell script the lab guest runs (the host's Python, shared read-only)."""
     import shlex
