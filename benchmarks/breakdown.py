@@ -4,7 +4,7 @@ timed alone, add up to the full type 1 read?
     python benchmarks/breakdown.py --labs 3 --out results/breakdown-lab [--within 0.15]
 
 Each lab boots one guest that runs the lab's own job (`python -m
-cfgbench.lab.measure`, as `cfgbench lab` does: every method, read and split
+cfgbench.lab.mainjob`, as `cfgbench lab` does: every method, read and split
 workloads among others, interleaved in rounds). On the host it prints, per
 lab and target, the breakdown (type 1's address write + data read against its
 full read, medians, with the sum's ratio and its interval over paired rounds; ECAM's
@@ -19,26 +19,29 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from cfgbench import breakdown
+from cfgbench.compare.breakdown import breakdowns
+from cfgbench.compare.render import breakdown_json, breakdown_line
 from cfgbench.lab import GuestConfig, run_in_guest
-from cfgbench.lab.measure import METHODS, LabSettings, result_paths
+from cfgbench.lab.mainjob import LabJob, result_paths
 from cfgbench.results import load_suite
+from cfgbench.settings import PRESETS
 
 
-def one_lab(index: int, outdir: Path, settings: LabSettings) -> dict:
+def one_lab(index: int, outdir: Path, job: LabJob) -> dict:
     labdir = outdir / f"lab-{index}"
     started = time.monotonic()
-    result = run_in_guest([sys.executable, "-m", "cfgbench.lab.measure", *settings.guest_args()],
+    result = run_in_guest([sys.executable, "-m", "cfgbench.lab.mainjob", job.request()],
                           GuestConfig(accel="tcg", timeout_s=300), outdir=labdir,
                           progress=lambda line: print(f"  {line}", file=sys.stderr))
     if result.returncode != 0:
         raise SystemExit(f"lab {index} failed (exit {result.returncode}):\n{result.output}")
     rows = []
-    for method, path in zip(METHODS, result_paths(labdir), strict=True):
-        for b in breakdown.breakdowns(load_suite(path).get_benchmarks()):
-            rows.append({"method": method, "line": breakdown.line(b), **breakdown.as_json(b)})
+    for path in result_paths(labdir):
+        for b in breakdowns(load_suite(path).get_benchmarks()):
+            rows.append({"method": path.stem.removeprefix("lab-"), "line": breakdown_line(b), **breakdown_json(b)})
     return {"lab": index, "wall_s": time.monotonic() - started, "boot_s": result.boot_seconds, "rows": rows}
 
 
@@ -47,8 +50,8 @@ def ratio_of(row: dict) -> float | None:
     return row["sum_over_full"]
 
 
-def render(labs: list[dict], settings: LabSettings, within: float) -> tuple[str, bool]:
-    lines = [f"{len(labs)} consecutive labs, {settings.describe()}", ""]
+def render(labs: list[dict], job: LabJob, within: float) -> tuple[str, bool]:
+    lines = [f"{len(labs)} consecutive labs, {job.describe()}", ""]
     for lab in labs:
         lines.append(f"lab {lab['lab']}: wall {lab['wall_s']:.1f} s (boot {lab['boot_s']:.1f} s)")
         lines += [f"  {row['method']} {row['line']}" for row in lab["rows"]]
@@ -78,16 +81,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--labs", type=int, default=3)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--values", type=int, default=LabSettings.values)
+    parser.add_argument("--values", type=int, default=PRESETS["lab"].values)
     parser.add_argument("--within", type=float, default=0.15, help="largest |sum/full - 1| accepted [0.15]")
     args = parser.parse_args()
     if args.out.exists():
         raise SystemExit(f"{args.out} exists: choose a new --out")
     args.out.mkdir(parents=True)
-    settings = LabSettings(values=args.values)
-    labs = [one_lab(k, args.out, settings) for k in range(1, args.labs + 1)]
-    text, ok = render(labs, settings, args.within)
-    (args.out / "summary.json").write_text(json.dumps({"settings": settings.describe(), "within": args.within,
+    job = LabJob(replace(PRESETS["lab"], values=args.values))
+    labs = [one_lab(k, args.out, job) for k in range(1, args.labs + 1)]
+    text, ok = render(labs, job, args.within)
+    (args.out / "summary.json").write_text(json.dumps({"settings": job.describe(), "within": args.within,
                                                         "labs": labs, "all_within": ok}, indent=2) + "\n")
     (args.out / "summary.txt").write_text(text)
     print(text, end="")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cfgbench.access.pio import PORT_COUNT
 from cfgbench.address import TYPE1_ADDRESS_PORT, ecam_offset, parse_bdf, type1_address, type1_data_port
-from cfgbench.lab.environment import in_lab_guest
+from cfgbench.platform import in_lab_guest
 from cfgbench.mcfg import ecam_window_for, read_ecam_windows
 
 PAGE = 4096

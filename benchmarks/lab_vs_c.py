@@ -4,7 +4,7 @@
 
 Each lab boots one guest that runs the bare C reference (benchmarks/c_reference.c:
 type 1 and ECAM reads of the same register, interleaved in rounds) on each read
-target, then the lab's own job (`python -m cfgbench.lab.measure`, as `cfgbench
+target, then the lab's own job (`python -m cfgbench.lab.mainjob`, as `cfgbench
 lab` does), then the C reference again: the machine changes speed within a
 boot, so the C loop brackets the lab's run. On the host it prints, per lab and
 target, cfgbench's paired pio/mmio ratio with its interval and verdict, the C
@@ -23,13 +23,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from cfgbench.compare import stats
 from cfgbench.compare.render import factor_words, interval_words
 from cfgbench.lab import GuestConfig, run_in_guest
-from cfgbench.lab.measure import LabSettings
+from cfgbench.lab.mainjob import LabJob
 from cfgbench.results import load_suite
+from cfgbench.settings import PRESETS
 
 HERE = Path(__file__).resolve().parent
 TARGETS = (("0000:00:00.0", "read 0000:00:00.0+0x000/4"), ("0000:01:00.0", "read 0000:01:00.0+0x000/4"))
@@ -42,14 +44,14 @@ def build_reference(workdir: Path) -> Path:
     return binary
 
 
-def guest_script(binary: Path, settings: LabSettings, c_rounds: int, c_reads: int) -> str:
+def guest_script(binary: Path, job: LabJob, c_rounds: int, c_reads: int) -> str:
     python = shlex.quote(sys.executable)
 
     def reference(when: str) -> list[str]:
         return [f"{python} {shlex.quote(str(HERE / 'c_reference.py'))} {binary} {bdf} --rounds {c_rounds} "
                 f'--reads {c_reads} -o "$CFGBENCH_LAB_OUT/c-{bdf}-{when}.txt" || exit $?' for bdf, _ in TARGETS]
 
-    lab = f"{python} -m cfgbench.lab.measure {' '.join(settings.guest_args())} || exit $?"
+    lab = f"{python} -m cfgbench.lab.mainjob {shlex.quote(job.request())} || exit $?"
     return "\n".join([*reference("before"), lab, *reference("after")])
 
 
@@ -65,10 +67,10 @@ def c_ratio(*paths: Path) -> tuple[float, float, float]:
     return ratio, statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
 
 
-def one_lab(index: int, outdir: Path, binary: Path, settings: LabSettings, c_rounds: int, c_reads: int) -> dict:
+def one_lab(index: int, outdir: Path, binary: Path, job: LabJob, c_rounds: int, c_reads: int) -> dict:
     labdir = outdir / f"lab-{index}"
     started = time.monotonic()
-    result = run_in_guest(["sh", "-c", guest_script(binary, settings, c_rounds, c_reads)], GuestConfig(accel="tcg", timeout_s=900),
+    result = run_in_guest(["sh", "-c", guest_script(binary, job, c_rounds, c_reads)], GuestConfig(accel="tcg", timeout_s=900),
                           outdir=labdir, progress=lambda line: print(f"  {line}", file=sys.stderr))
     wall = time.monotonic() - started
     if result.returncode != 0:
@@ -89,8 +91,8 @@ def one_lab(index: int, outdir: Path, binary: Path, settings: LabSettings, c_rou
     return {"lab": index, "wall_s": wall, "boot_s": result.boot_seconds, "targets": rows}
 
 
-def render(labs: list[dict], settings: LabSettings) -> str:
-    lines = [f"{len(labs)} consecutive labs, {settings.describe()}; the C reference before and after, "
+def render(labs: list[dict], job: LabJob) -> str:
+    lines = [f"{len(labs)} consecutive labs, {job.describe()}; the C reference before and after, "
              "in the same boot", ""]
     for lab in labs:
         lines.append(f"lab {lab['lab']}: wall {lab['wall_s']:.1f} s (boot {lab['boot_s']:.1f} s)")
@@ -108,19 +110,19 @@ def main() -> int:
     parser.add_argument("--labs", type=int, default=5)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--schedule", choices=("interleaved", "sequential"), default="interleaved")
-    parser.add_argument("--values", type=int, default=LabSettings.values)
+    parser.add_argument("--values", type=int, default=PRESETS["lab"].values)
     parser.add_argument("--c-rounds", type=int, default=24)
     parser.add_argument("--c-reads", type=int, default=16384)
     args = parser.parse_args()
     if args.out.exists():
         raise SystemExit(f"{args.out} exists: choose a new --out")
     args.out.mkdir(parents=True)
-    settings = LabSettings(values=args.values, schedule=args.schedule)
+    job = LabJob(replace(PRESETS["lab"], values=args.values, schedule=args.schedule))
     with tempfile.TemporaryDirectory(prefix="cfgbench-cref-", dir="/tmp") as workdir:
         binary = build_reference(Path(workdir))
-        labs = [one_lab(k, args.out, binary, settings, args.c_rounds, args.c_reads) for k in range(1, args.labs + 1)]
-    (args.out / "summary.json").write_text(json.dumps({"settings": settings.describe(), "labs": labs}, indent=2) + "\n")
-    text = render(labs, settings)
+        labs = [one_lab(k, args.out, binary, job, args.c_rounds, args.c_reads) for k in range(1, args.labs + 1)]
+    (args.out / "summary.json").write_text(json.dumps({"settings": job.describe(), "labs": labs}, indent=2) + "\n")
+    text = render(labs, job)
     (args.out / "summary.txt").write_text(text)
     print(text, end="")
     return 0

@@ -14,7 +14,7 @@ import argparse
 import statistics
 import time
 
-from cfgbench.measure import null_target, run_loop
+from cfgbench.timing import null_target, run_loop
 
 ITERATIONS = 1 << 22
 

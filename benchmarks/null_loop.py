@@ -16,7 +16,7 @@ from __future__ import annotations
 import pyperf
 
 from cfgbench._native import ffi, lib
-from cfgbench.measure import null_target, run_loop
+from cfgbench.timing import null_target, run_loop
 
 
 def main() -> None:

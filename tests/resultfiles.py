@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyperf
 
-from cfgbench.distribution import HIST_KEY, OVERHEAD_KEY
+from cfgbench.schema import DIST_CYCLES, DIST_OVERHEAD_CYCLES
 from cfgbench.histogram import LogHistogram
 
 HOST_BRIDGE = "read 0000:00:00.0+0x000/4"
@@ -80,8 +80,8 @@ def read_histograms(median_ns: float, tsc_hz: int = 2_000_000_000, n: int = 10_0
     if exit_every:
         cycles[::exit_every] *= 10
     overhead = np.full(1000, 40.0)  # the timestamp pair
-    return {HIST_KEY: LogHistogram.from_samples(cycles).to_json(),
-            OVERHEAD_KEY: LogHistogram.from_samples(overhead).to_json()}
+    return {DIST_CYCLES: LogHistogram.from_samples(cycles).to_json(),
+            DIST_OVERHEAD_CYCLES: LogHistogram.from_samples(overhead).to_json()}
 
 
 def noisy_values(mean_s: float, n: int = 30, rel_std: float = 0.01, seed: int = 0) -> np.ndarray:

@@ -9,9 +9,7 @@ from cfgbench.address import (
     check_access,
     ecam_offset,
     format_target,
-    kernel_path_for,
     parse_bdf,
-    parse_offset,
     type1_address,
     type1_data_port,
 )
@@ -104,16 +102,5 @@ def test_check_access_legacy_limit() -> None:
         check_access(0x100, 4, 256)
 
 
-def test_kernel_path_follows_raw_pci_read() -> None:
-    assert kernel_path_for(Bdf(0, 0, 0, 0), 0xFF) == "type1"
-    assert kernel_path_for(Bdf(0, 0, 0, 0), 0x100) == "ecam"
-    assert kernel_path_for(Bdf(1, 0, 0, 0), 0) == "ecam"
-
-
-def test_parse_offset_is_hex_as_setpci_and_target_label() -> None:
-    assert parse_offset("0x2c") == parse_offset("2c") == 0x2C
-    assert parse_offset("256") == 0x256  # hex, as setpci reads it
-    for text in ("zz", "-4", "0x", "1.5", ""):
-        with pytest.raises(CfgbenchError, match="not a config-space offset"):
-            parse_offset(text)
+def test_a_target_is_named_as_the_files_name_it() -> None:
     assert format_target(Bdf(0, 1, 0, 0), 0x100, 4) == "0000:01:00.0+0x100/4"

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cfgbench import breakdown, plot
-from cfgbench.access import base
+from cfgbench import plot, schema
 from cfgbench.cli import main
+from cfgbench.compare import breakdown
+from cfgbench.compare.render import breakdown_line, breakdown_section
 from cfgbench.compare import compare_paths, headline, load_result_files
 from cfgbench.results import load_suite
 from resultfiles import (
@@ -77,10 +78,6 @@ def run_cli(*args: str) -> tuple[int, str]:
 # --------------------------------------------------------------------------- the breakdown itself
 
 
-def test_the_roles_are_the_accessors_roles() -> None:
-    assert (breakdown.PART, breakdown.FLOOR, breakdown.EXTRA) == (base.PART, base.FLOOR, base.EXTRA)
-
-
 def test_type1_parts_add_up_against_the_full_read_paired_by_round(tmp_path: Path) -> None:
     [b] = found(type1_file(tmp_path / "pio.json"))
     assert (b.target, b.mechanism, b.paired) == (T0, "type 1", N)
@@ -89,7 +86,7 @@ def test_type1_parts_add_up_against_the_full_read_paired_by_round(tmp_path: Path
     assert b.ratio is not None and b.ratio.units == N and b.ratio.unit_name == "paired rounds"
     assert b.sum_ratio == pytest.approx(250 / 275)
     assert [e.label for e in b.extras] == ["address read (0xCF8)"] and b.floor is None
-    assert breakdown.line(b) == (
+    assert breakdown_line(b) == (
         "00:00.0+0x000: type 1 = address write (0xCF8) 100.0 ns + data read (0xCFC) 150.0 ns "
         "(sum 250.0 ns, full read 275.0 ns; sum/full 0.91x, 95% CI 0.91-0.91, 12 paired rounds); address read (0xCF8) 90.0 ns")
 
@@ -114,7 +111,7 @@ def test_without_shared_rounds_the_figures_are_medians_without_interval(tmp_path
     [b] = found(type1_file(tmp_path / "pio.json", session=None))
     assert b.paired == 0 and b.ratio is None
     assert b.sum_ratio == pytest.approx(250 / 275)
-    assert breakdown.line(b).endswith("(sum 250.0 ns, full read 275.0 ns; sum/full 0.91x, not paired by round); "
+    assert breakdown_line(b).endswith("(sum 250.0 ns, full read 275.0 ns; sum/full 0.91x, not paired by round); "
                                       "address read (0xCF8) 90.0 ns")
 
 
@@ -155,7 +152,7 @@ def test_several_runs_make_the_run_the_unit(tmp_path: Path) -> None:
 
 
 def test_the_kernel_floor_is_per_function_and_gives_the_net(tmp_path: Path) -> None:
-    lines = breakdown.lines(load_suite(kernel_file(tmp_path / "kernel.json")).get_benchmarks())
+    lines = [breakdown_line(b) for b in found(kernel_file(tmp_path / "kernel.json"))]
     assert lines == [
         "00:00.0+0x000: kernel = 3.60 us gross - 600.0 ns floor = 3.00 us net "
         "(95% CI 3.00 us to 3.00 us, 12 paired rounds; the floor is 17% of the read)",
@@ -166,22 +163,22 @@ def test_the_kernel_floor_is_per_function_and_gives_the_net(tmp_path: Path) -> N
 
 def test_ecam_is_one_load(tmp_path: Path) -> None:
     [b] = found(ecam_file(tmp_path / "mmio.json"))
-    assert breakdown.line(b) == ("00:00.0+0x000: ECAM = load (ECAM) 128.0 ns (full read 130.0 ns; part/full 0.98x, "
+    assert breakdown_line(b) == ("00:00.0+0x000: ECAM = load (ECAM) 128.0 ns (full read 130.0 ns; part/full 0.98x, "
                                  "95% CI 0.98-0.98, 12 paired rounds)")
 
 
 def test_display_names_say_the_access_as_readers_name_it(tmp_path: Path) -> None:
     suite = load_suite(kernel_file(tmp_path / "kernel.json"))
-    names = sorted(breakdown.display_name(b) for b in suite.get_benchmarks())
+    names = sorted(schema.display_name(b) for b in suite.get_benchmarks())
     assert "split 0000:00:00.0 kernel floor" in names and f"read {T0}" in names
     pio = load_suite(type1_file(tmp_path / "pio.json"))
-    assert breakdown.display_name(pio.get_benchmark(f"split {T0} address-write")) == \
+    assert schema.display_name(pio.get_benchmark(f"split {T0} address-write")) == \
         f"split {T0} address write (0xCF8)"
 
 
 def test_files_without_split_benchmarks_have_no_breakdown(tmp_path: Path) -> None:
     path = write_suite(tmp_path / "plain.json", [read_benchmark("pio", T0, const(275e-9), session="s1")])
-    assert found(path) == [] and breakdown.lines(load_suite(path).get_benchmarks()) == []
+    assert found(path) == [] and breakdown_section({'': load_suite(path)}) == []
 
 
 # --------------------------------------------------------------------------- show, headline, compare
@@ -199,7 +196,7 @@ def test_the_headline_leaves_split_benchmarks_to_the_breakdown(tmp_path: Path) -
     suites = {"pio": load_suite(type1_file(tmp_path / "pio.json")), "mmio": load_suite(ecam_file(tmp_path / "m.json"))}
     lines = headline.headline(suites, headline.HeadlineContext())
     assert lines[0].startswith("00:00.0+0x000: mmio ") and not any("split" in line for line in lines)
-    summary = breakdown.suites_lines(suites)
+    summary = breakdown_section(suites)
     assert summary[0] == "where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):"
     assert [line.split(":")[0] for line in summary[1:]] == ["  pio 00", "  mmio 00"]
 

@@ -1,6 +1,6 @@
 """The kernel floor's evidence, parsed: a function_graph trace taken in the
 lab guest (tests/data/ftrace-kernel-floor.txt, `python -m cfgbench.lab.calltrace`
-as tests/lab/test_kernel_floor.py runs it) shows each read and its floor, as
+as tests/lab/test_where_the_time_goes.py runs it) shows each read and its floor, as
 root and as nobody; the parser and the comparison are checked on it here."""
 
 from __future__ import annotations

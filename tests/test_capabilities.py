@@ -24,8 +24,6 @@ from cfgbench.capabilities import (
     ReadFn,
     Region,
     SpaceMap,
-    allowed_offsets,
-    allowed_regions,
     check_offset_allowed,
     extended_capabilities,
     map_config_space,
@@ -251,7 +249,7 @@ def test_cardbus_header_is_longer_and_points_from_0x14(serve: Callable[[Space], 
 def test_unknown_header_type_allows_only_the_common_header(serve: Callable[[Space], FakeAccessor]) -> None:
     space = Space(256, header_type=0x05).chain((0x40, 0x01, 0x00))
     accessor = serve(space)
-    assert spans(allowed_regions(accessor.read, BDF, 256)) == [(0x00, 0x10)]
+    assert spans(map_config_space(accessor.read, BDF, 256).allowed) == [(0x00, 0x10)]
     assert standard_capabilities(accessor.read, BDF, 256) == []
 
 
@@ -263,7 +261,7 @@ def test_no_capability_list_bit_means_no_capabilities(serve: Callable[[Space], F
 def test_an_absent_function_is_a_clear_error(serve: Callable[[Space], FakeAccessor]) -> None:
     accessor = serve(Space(256, vendor=0xFFFF))
     with pytest.raises(CfgbenchError, match="no device answers"):
-        allowed_regions(accessor.read, BDF, 256)
+        map_config_space(accessor.read, BDF, 256)
 
 
 # --------------------------------------------------------------------------- broken chains
@@ -368,8 +366,9 @@ def host() -> Iterator[FakeAccessor]:
 
 def test_host_bridge_allows_its_header_and_the_extended_head(host: FakeAccessor) -> None:
     bdf = parse_bdf("00:00.0")
-    assert spans(allowed_regions(host.read, bdf, host.space_size(bdf))) == [(0x00, 0x40), (0x100, 0x104)]
-    assert allowed_offsets(host.read, bdf, 4, host.space_size(bdf)) == [*range(0, 0x40, 4), 0x100]
+    space = map_config_space(host.read, bdf, host.space_size(bdf))
+    assert spans(space.allowed) == [(0x00, 0x40), (0x100, 0x104)]
+    assert [o for o in range(0, 0x1000, 4) if not space.why_refused(o, 4)] == [*range(0, 0x40, 4), 0x100]
 
 
 def test_virtio_vendor_capabilities_are_refused_but_msix_is_not(host: FakeAccessor) -> None:

@@ -16,10 +16,11 @@ import pyperf
 import pytest
 from click.testing import CliRunner
 
-from cfgbench.ci import layout, promote, recent, summary, timing
+from cfgbench.ci import promote, summary, timing
 from cfgbench.ci.gate import ERROR, gate_run
-from cfgbench.cli import ci_cmds, main
-from cfgbench.compare import INCONCLUSIVE, NO_REGRESSION, REGRESSION, stats
+from cfgbench.cli import main
+from cfgbench.compare import INCONCLUSIVE, NO_REGRESSION, REGRESSION
+from cfgbench.settings import Settings
 from historyfiles import ci_runs
 from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT, LAB_KVM, write_runs
 
@@ -29,6 +30,7 @@ MEANS = {
     "kernel": {HOST_BRIDGE: 3.6e-6, HOST_BRIDGE_EXT: 3.5e-6},
 }
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+METHODS = ("pio", "mmio", "kernel")
 RULE = "median:5%"
 
 
@@ -44,7 +46,7 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def write_run(directory: Path, session: int, factor: float = 1.0, methods: tuple[str, ...] = layout.METHODS,
+def write_run(directory: Path, session: int, factor: float = 1.0, methods: tuple[str, ...] = METHODS,
               **kwargs: object) -> Path:
     """One CI run: {method}.json of one session, `factor` times the usual level."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -55,7 +57,7 @@ def write_run(directory: Path, session: int, factor: float = 1.0, methods: tuple
     return directory
 
 
-def write_baseline(directory: Path, runs: int, methods: tuple[str, ...] = layout.METHODS, **kwargs: object) -> Path:
+def write_baseline(directory: Path, runs: int, methods: tuple[str, ...] = METHODS, **kwargs: object) -> Path:
     """A baseline of `runs` sessions, 1% apart from run to run (a quiet machine)."""
     directory.mkdir(parents=True, exist_ok=True)
     for method in methods:
@@ -74,12 +76,13 @@ def sessions_in(path: Path) -> dict[str, list[str]]:
 
 
 def test_run_times_every_method_and_0x100_only_where_the_host_bridge_has_it(tmp_path: Path) -> None:
-    pcie = timing.run_arguments(tmp_path, "default", size=4096)
-    assert pcie == ["run", "--method", "pio", "--method", "mmio", "--method", "kernel", "--device", "0000:00:00.0",
-                    "--offset", "0", "--offset", "0x100", "--quiet", "--output", f"{tmp_path}/{{method}}.json"]
-    q35 = timing.run_arguments(tmp_path, "quick", size=256)
-    assert "0x100" not in q35
-    assert q35[q35.index("--offset") + 2:q35.index("--quiet")] == list(timing.SETTINGS["quick"])
+    pcie = timing.run_request(tmp_path, "default", size=4096)
+    assert pcie.plan.methods == ["pio", "mmio", "kernel"]
+    assert [str(t) for t in pcie.plan.targets] == ["0000:00:00.0+0x000/4", "0000:00:00.0+0x100/4"]
+    assert pcie.output == tmp_path / "{method}.json" and pcie.settings == Settings(quiet=True)
+    q35 = timing.run_request(tmp_path, "quick", size=256)
+    assert [t.offset for t in q35.plan.targets] == [0]
+    assert (q35.settings.in_process, q35.settings.values, q35.settings.min_time) == (True, 12, 0.004)
 
 
 def test_run_refuses_unknown_settings(tmp_path: Path) -> None:
@@ -93,7 +96,7 @@ def test_run_is_one_cfgbench_run_and_refuses_raw_access_here(tmp_path: Path) -> 
                            "--settings", "quick"], capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == EXIT_ERROR, done.stderr
     lines = done.stderr.strip().splitlines()
-    assert lines[0].startswith("cfgbench: ci run: cfgbench run --method pio --method mmio --method kernel")
+    assert lines[0].startswith("cfgbench: ci run: cfgbench run -m pio -m mmio -m kernel -d 0000:00:00.0")
     assert lines[-1].startswith("cfgbench: error:") and "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -104,13 +107,6 @@ def test_the_root_step_imports_no_numpy_or_scipy() -> None:
             "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'otava') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-
-
-def test_cli_spells_the_library_defaults() -> None:
-    assert ci_cmds.SETTINGS == tuple(timing.SETTINGS)
-    assert ci_cmds.DEFAULT_RULE == "median:5%"
-    assert ci_cmds.DEFAULT_LAST == recent.DEFAULT_LAST
-    assert ci_cmds.MIN_BASELINE_RUNS == layout.MIN_BASELINE_RUNS == stats.MIN_BASELINE_RUNS
 
 
 # ----------------------------------------------------------------------------- ci gate
@@ -132,7 +128,7 @@ def test_missing_baseline_reports_passes_and_says_how_to_start_one(tmp_path: Pat
     assert text.startswith("earlier step\n## cfgbench CI gate: bm-1\n")  # appended, never replaced
     assert "No baseline in" in text and "(exit 0)" in text
     assert "gh run download 4242 --repo owner/cfgbench --name cfgbench-bm-1 --dir ci-results-4242" in text
-    assert "### This run: mmio, pio, kernel" in text  # mmio first: it covers every target
+    assert "### This run: pio, mmio, kernel" in text  # the registry's order; 0x100 is compared with mmio
 
 
 def test_one_run_baseline_is_inconclusive(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def test_run_writes_a_pyperf_file_with_cfgbench_metadata(tmp_path: Path) -> None
     [bench] = load_suite(out).get_benchmarks()
     totals = runs.totals(bench)
     assert totals.mismatches == 0 and totals.reads >= 256 * 2
-    assert totals.tsc_hz and totals.floor_ns is not None and totals.floor_ns > 0
+    assert totals.tsc_hz and totals.null_loop_ns is not None and totals.null_loop_ns > 0
 
 
 def test_names_are_per_target_so_pyperf_compares_methods(tmp_path: Path) -> None:

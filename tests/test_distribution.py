@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfgbench import runs
-from cfgbench.distribution import HIST_KEY, summarize
+from cfgbench.distribution import summarize
+from cfgbench.schema import DIST_CYCLES
 from cfgbench.histogram import LogHistogram
 from cfgbench.results import load_suite
 
@@ -63,7 +64,7 @@ def test_run_stores_a_distribution_pyperf_still_reads(tmp_path: Path) -> None:
     assert dist is not None
     assert dist.samples >= 2 * 2000  # two worker processes (pyperf's calibration process samples too)
     assert dist.raw_ns[50] <= dist.raw_ns[99] <= dist.max_ns * 1.01
-    stored = [run.get_metadata()[HIST_KEY] for run in bench.get_runs() if HIST_KEY in run.get_metadata()]
+    stored = [run.get_metadata()[DIST_CYCLES] for run in bench.get_runs() if DIST_CYCLES in run.get_metadata()]
     assert stored and all(len(text) < 10_000 for text in stored)  # buckets, not raw samples
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(out)], capture_output=True, text=True)
     assert stats.returncode == 0, stats.stderr
@@ -75,7 +76,7 @@ def test_samples_zero_turns_the_distribution_off(tmp_path: Path) -> None:
     out = tmp_path / "d.json"
     assert cfgbench("run", "-m", "fake", "--samples", "0", "-o", str(out), *QUICK, env=FAKE).returncode == 0
     [bench] = load_suite(out).get_benchmarks()
-    assert not any(HIST_KEY in run.get_metadata() for run in bench.get_runs())
+    assert not any(DIST_CYCLES in run.get_metadata() for run in bench.get_runs())
     assert runs.totals(bench).distribution() is None
 
 

@@ -8,7 +8,7 @@ from cfgbench import access
 from cfgbench.access.fake import FakeAccessor, parse_lspci_dump
 from cfgbench.address import Bdf
 from cfgbench.errors import CfgbenchError
-from cfgbench.measure import verify_read
+from cfgbench.plan import Reference, Target, verified_value
 
 from cli_helpers import HOST_DUMP
 
@@ -58,8 +58,8 @@ def test_verify_refuses_when_method_and_kernel_disagree(tmp_path: Path) -> None:
     other.write_text(HOST_DUMP.read_text().replace("00: 86 80 57 0d", "00: 86 80 58 0d", 1))
     with FakeAccessor(other) as method, FakeAccessor(HOST_DUMP) as kernel:
         with pytest.raises(CfgbenchError, match=r"read 0x0d588086 .* kernel read 0x0d578086"):
-            verify_read(method, kernel, Bdf(0, 0, 0, 0), 0, 4)
-        assert verify_read(method, kernel, Bdf(0, 0, 0, 0), 8, 4) == kernel.read(Bdf(0, 0, 0, 0), 8, 4)
+            verified_value(method, Reference(kernel), Target(Bdf(0, 0, 0, 0), 0, 4))
+        assert verified_value(method, Reference(kernel), Target(Bdf(0, 0, 0, 0), 8, 4)) == kernel.read(Bdf(0, 0, 0, 0), 8, 4)
 
 
 def test_verify_refuses_a_device_that_reads_all_ones(tmp_path: Path) -> None:
@@ -67,4 +67,4 @@ def test_verify_refuses_a_device_that_reads_all_ones(tmp_path: Path) -> None:
     dump.write_text("00:03.0 Absent\n" + "".join(f"{row:02x}:" + " ff" * 16 + "\n" for row in range(0, 256, 16)))
     with FakeAccessor(dump) as fake:
         with pytest.raises(CfgbenchError, match="no device answers"):
-            verify_read(fake, None, Bdf(0, 0, 3, 0), 0, 4)
+            verified_value(fake, Reference(None), Target(Bdf(0, 0, 3, 0), 0, 4))

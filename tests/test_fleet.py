@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cfgbench import fleet
+from cfgbench.history import fleet
 from cfgbench.cli import history_cmds, main
 from historyfiles import START, run_file
 from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT
@@ -58,9 +58,9 @@ def test_medians_ratios_and_guest_factors(artifacts: list[Path]) -> None:
     assert report.reference is metal  # the first bare-metal runner given
     assert report.targets == (HOST_BRIDGE, HOST_BRIDGE_EXT) and report.methods == ("pio", "mmio", "kernel")
     assert report.median(metal, HOST_BRIDGE, "pio") == pytest.approx(433e-9, rel=0.01)
-    assert report.pio_over_mmio(metal, HOST_BRIDGE) == pytest.approx(433 / 269, rel=0.02)
-    assert report.pio_over_mmio(amd, HOST_BRIDGE) == pytest.approx(2.0, rel=0.02)
-    assert report.pio_over_mmio(guest, HOST_BRIDGE_EXT) is None  # no pio at 0x100
+    assert report.mechanism_ratio(metal, HOST_BRIDGE) == pytest.approx(433 / 269, rel=0.02)
+    assert report.mechanism_ratio(amd, HOST_BRIDGE) == pytest.approx(2.0, rel=0.02)
+    assert report.mechanism_ratio(guest, HOST_BRIDGE_EXT) is None  # no pio at 0x100
     assert report.guest_factor(guest, HOST_BRIDGE, "pio") == pytest.approx(28e-6 / 433e-9, rel=0.02)
     assert report.guest_factor(guest, HOST_BRIDGE_EXT, "mmio") == pytest.approx(16e-6 / 270e-9, rel=0.02)
     assert report.guest_factor(amd, HOST_BRIDGE, "pio") is None  # bare metal is not divided by bare metal

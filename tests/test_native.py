@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cfgbench._native import _loops, ffi, lib
-from cfgbench.measure import null_loop_ns, null_target, run_loop
+from cfgbench.timing import null_loop_ns, null_target, run_loop
 
 from disasm import OBJDUMP, disassemble, loops
 

@@ -159,3 +159,17 @@ def test_reads_panel_says_when_files_have_no_histograms(tmp_path: Path, lab_file
     figure = plot.build_figure(load_result_files([str(p) for p in lab_files]), panels=["reads"])
     assert not figure.axes[0].get_lines()
     assert "no per-read histograms" in figure.axes[0].texts[0].get_text()
+
+
+def test_reads_panel_draws_the_reads_of_a_file_of_several_processes(tmp_path: Path, fake_dump: Path) -> None:
+    """pyperf keeps at benchmark level only what every run shares: each
+    process's histogram is on its own run, and the panel must add them up."""
+    out = tmp_path / "two.json"
+    code, _, err = run_cli("run", "-m", "fake", "--processes", "2", "--values", "2", "--loops", "256",
+                           "--samples", "512", "-q", "-o", str(out))
+    assert code == 0, err
+    [bench] = load_result_files([str(out)])[0].benchmarks.values()
+    assert "cfgbench_dist_cycles" not in bench.get_metadata()  # not common to the runs: only on each run
+    figure = plot.build_figure(load_result_files([str(out)]), panels=["reads"])
+    [line] = figure.axes[0].get_lines()
+    assert line.get_ydata()[-1] == pytest.approx(1.0) and not figure.axes[0].texts

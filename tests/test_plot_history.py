@@ -11,9 +11,10 @@ from click.testing import CliRunner
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from cfgbench import plot, trend
+from cfgbench import plot
+from cfgbench.history import trend
 from cfgbench.cli import main
-from cfgbench.history import add_to_history
+from cfgbench.history.store import add_to_history
 from cli_helpers import assert_one_line_error, cfgbench
 from historyfiles import ci_runs, commit_for
 from resultfiles import HOST_BRIDGE, HOST_BRIDGE_EXT, LAB_KVM

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from cfgbench import access, runner
+from cfgbench import access
+from cfgbench.plan import PlanRequest, Target, build_plan, read_once
 from cfgbench.access.fake import FakeAccessor
 from cfgbench.access.pio import PioAccessor
 from cfgbench.address import Bdf
@@ -33,18 +34,18 @@ class Type1ReachFake(FakeAccessor):
 def test_read_reports_the_methods_reach_not_the_offset_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(access.METHODS, "fake", Type1ReachFake)
     with pytest.raises(CfgbenchError) as refused:
-        runner.read_once("fake", HOST_BRIDGE, 0x100, 4)
+        read_once("fake", Target(HOST_BRIDGE, 0x100, 4))
     line = refused.value.one_line()
     assert "type 1 reaches only the first 256 bytes" in line and "--method=mmio or --method=kernel" in line
     assert "outside the 256-byte" not in line
-    assert runner.read_once("fake", HOST_BRIDGE, 0x0, 4) == 0x0D578086  # inside its reach it reads
+    assert read_once("fake", Target(HOST_BRIDGE, 0x0, 4)) == 0x0D578086  # inside its reach it reads
 
 
 def test_run_and_read_give_the_same_reason(monkeypatch: pytest.MonkeyPatch, fake_dump: Any) -> None:
     monkeypatch.setitem(access.METHODS, "fake", Type1ReachFake)
     reasons = set()
-    for attempt in (lambda: runner.read_once("fake", HOST_BRIDGE, 0x100, 4),
-                    lambda: runner.plan_run(runner.RunOptions(["fake"], [runner.Target(HOST_BRIDGE, 0x100, 4)]), lambda _: None)):
+    for attempt in (lambda: read_once("fake", Target(HOST_BRIDGE, 0x100, 4)),
+                    lambda: build_plan(PlanRequest(["fake"], [Target(HOST_BRIDGE, 0x100, 4)]), lambda _: None)):
         with pytest.raises(CfgbenchError) as refused:
             attempt()
         reasons.add(refused.value.one_line())

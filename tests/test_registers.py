@@ -183,8 +183,15 @@ def test_arbitrary_text_parses_or_is_a_cfgbench_error(text: str) -> None:
 
 def test_every_text_is_parsed_before_any_device_is_read() -> None:
     """resolve_all refuses a bad register without opening a reader at all."""
+    opened: list[bool] = []
+
+    def never_opened() -> FakeAccessor:
+        opened.append(True)
+        raise AssertionError("a reader was opened before every text was parsed")
+
     with pytest.raises(CfgbenchError, match="xyz"):
-        resolve_all([VIRTIO_NET], ["CAP_PM", "xyz"], None, "no-such-method")
+        resolve_all([VIRTIO_NET], ["CAP_PM", "xyz"], None, never_opened)
+    assert opened == []
 
 
 # --------------------------------------------------------------------------- the tables are setpci's

@@ -26,9 +26,9 @@ def test_append_keeps_every_runs_counts_distribution_and_floor(tmp_path: Path) -
     assert twice.reads > once.reads  # the second run's reads are added, not dropped
     assert once.histogram is not None and twice.histogram is not None
     assert twice.histogram.total > once.histogram.total
-    assert twice.tsc_hz and len(twice.floors_ns) >= 2
+    assert twice.tsc_hz and len(twice.null_loops_ns) >= 2
     shown = cfgbench("show", str(out)).stdout
-    assert "harness floor ?" not in shown and "per read (" in shown and "2 runs" in shown
+    assert "null loop not recorded" not in shown and "per read (" in shown and "2 runs" in shown
     assert f"in {twice.reads} reads" in shown
 
 

@@ -3,74 +3,72 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
+from typing import Any
 
 import pyperf
 import pytest
 
-from cfgbench import runs
+
+from cfgbench import engine, runs
 from cfgbench.compare import stats
+from cfgbench.engine import Timed
+from cfgbench.schema import SESSION
+from cfgbench.settings import Settings
 
 from cli_helpers import HOST_DUMP, assert_one_line_error, cfgbench
 
 FAKE = {"CFGBENCH_FAKE_DUMP": str(HOST_DUMP)}
 TRUE_RATIO = 1.5
 
-# Runs the real schedulers in one process, on a virtual clock: every read of
-# `fake` costs 100 ns and of `kernel` 150 ns, both times (1 + 4 t) where t is
-# the work done so far (in seconds at the base cost), so the machine slows
-# steadily through the run (to ~3x) and the true kernel/fake ratio stays 1.5
-# at every moment.
-DRIVER = textwrap.dedent("""
-    import sys
-    from pathlib import Path
-    from cfgbench import interleave, measure, runner, worker
-    from cfgbench.address import parse_bdf
+class DriftingMachine:
+    """A virtual clock: a read of `fake` costs 100 ns and of `kernel` 150 ns,
+    both times (1 + 4 t) where t is the work done so far (in seconds at the
+    base cost), so the machine slows steadily through the run (to ~3x) and
+    the true kernel/fake ratio stays 1.5 at every moment."""
 
-    schedule, out = sys.argv[1], Path(sys.argv[2])
     cost = {"fake": 100e-9, "kernel": 150e-9}
-    clock = [0.0]
 
-    def drifting(self, loops):
-        base = cost[self.measurement.method] * loops
-        seconds = base * (1 + 4 * clock[0])
-        clock[0] += base
-        self.tally.reads += loops
-        return seconds
+    def __init__(self) -> None:
+        self.clock = 0.0
 
-    measure.TimedMeasurement.__call__ = drifting
-    options = runner.RunOptions(methods=["fake", "kernel"], targets=[runner.Target(parse_bdf("00:00.0"), 0, 4)],
-                                samples=0)
-    plan = runner.plan_run(options, lambda line: None)
-    plan.metadata.update(cfgbench_session="drift", cfgbench_schedule=schedule)
-    if schedule == "interleaved":
-        settings = interleave.Settings(processes=1, values=20, warmups=1, loops=100_000, in_process=True)
-        suite, _ = interleave.time_process(plan, settings, 0, None)
-        suite.dump(str(out / "out.json"))
-    else:
-        plan.dump(out / "plan.json")
-        sys.exit(worker.main(["--plan", str(out / "plan.json"), "--tally", str(out / "tally.jsonl"),
-                              "-o", str(out / "out.json"), "--in-process", "--values", "20", "--warmups", "1",
-                              "--loops", "100000", "-q"]))
-""")
+    def timed(self, method: str) -> Timed:
+        machine = self
 
+        class Drifting:
+            name = f"read 0000:00:00.0+0x000/4 by {method}"
 
-def drifted_ratio(tmp_path: Path, schedule: str) -> stats.Estimate:
-    out = tmp_path / schedule
-    out.mkdir()
-    done = subprocess.run([sys.executable, "-c", DRIVER, schedule, str(out)], capture_output=True, text=True,
-                          env={**__import__("os").environ, **FAKE}, timeout=120)
-    assert done.returncode == 0, done.stderr
-    suite = pyperf.BenchmarkSuite.load(str(out / "out.json"))
-    benches = {b.get_metadata()["cfgbench_method"]: b for b in suite.get_benchmarks()}
-    return stats.estimate(benches["fake"], benches["kernel"])
+            def metadata(self) -> dict[str, Any]:
+                return {"cfgbench_method": method}
+
+            def __call__(self, loops: int) -> float:
+                base = machine.cost[method] * loops
+                seconds = base * (1 + 4 * machine.clock)
+                machine.clock += base
+                return seconds
+
+            def sample(self, samples: int, budget_s: float) -> None:
+                pass
+
+            def run_metadata(self) -> dict[str, Any]:
+                return {}
+
+        return Drifting()
 
 
-def test_a_planted_drift_fools_the_sequential_schedule_and_not_the_interleaved(tmp_path: Path) -> None:
-    sequential = drifted_ratio(tmp_path, "sequential")
-    interleaved = drifted_ratio(tmp_path, "interleaved")
+def drifted_ratio(schedule: str) -> stats.Estimate:
+    machine = DriftingMachine()
+    settings = Settings(processes=1, values=20, warmups=1, loops=100_000, in_process=True, samples=0,
+                        schedule=schedule, seed=1)
+    suite, _ = engine.time_here([machine.timed("fake"), machine.timed("kernel")], settings, {SESSION: "drift"})
+    assert suite is not None
+    fake, kernel = suite.get_benchmarks()
+    return stats.estimate(fake, kernel)
+
+
+def test_a_planted_drift_fools_the_sequential_schedule_and_not_the_interleaved() -> None:
+    sequential = drifted_ratio("sequential")
+    interleaved = drifted_ratio("interleaved")
     # Sequential: all fake values early (cheap), all kernel values late (expensive).
     assert sequential.design == stats.UNPAIRED
     assert sequential.ratio > TRUE_RATIO * 1.5
@@ -80,6 +78,18 @@ def test_a_planted_drift_fools_the_sequential_schedule_and_not_the_interleaved(t
     assert interleaved.design == stats.PAIRED and interleaved.units == 20
     assert interleaved.ratio == pytest.approx(TRUE_RATIO, rel=0.03)
     assert abs(sequential.ratio / TRUE_RATIO - 1) > 10 * abs(interleaved.ratio / TRUE_RATIO - 1)
+
+
+def test_the_seed_decides_the_order_of_the_rounds() -> None:
+    def orders(seed: int) -> list[list[int]]:
+        machine = DriftingMachine()
+        timer = engine.ProcessTimer([machine.timed("fake"), machine.timed("kernel")],
+                                    Settings(values=6, loops=10, samples=0, schedule="interleaved", seed=seed))
+        timer.run()
+        return [r.positions for r in timer.records]
+
+    assert orders(7) == orders(7)
+    assert orders(7) != orders(8) or orders(7) != orders(9)  # two other seeds cannot both give the same 6 rounds
 
 
 def run_two_methods(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
@@ -112,17 +122,21 @@ def test_several_methods_are_interleaved_by_default_and_their_files_pair_by_roun
     assert len(headlines) == 2 and all("paired rounds" in line and "95% CI" in line for line in headlines)
 
 
-def test_the_sequential_schedule_is_pyperf_with_any_option_recorded(tmp_path: Path) -> None:
-    result, fake, _ = run_two_methods(tmp_path, "--schedule", "sequential", "--", "--min-time", "0.001")
+def test_the_sequential_schedule_records_no_rounds_and_compare_says_so(tmp_path: Path) -> None:
+    result, fake, kernel = run_two_methods(tmp_path, "--schedule", "sequential")
     assert result.returncode == 0, result.stderr
-    md = pyperf.BenchmarkSuite.load(str(fake)).get_benchmarks()[0].get_metadata()
+    [f] = pyperf.BenchmarkSuite.load(str(fake)).get_benchmarks()[:1]
+    md = f.get_metadata()
     assert md["cfgbench_schedule"] == "sequential"
-    assert "--processes 2 --values 4 --min-time 0.002 --min-time 0.001" in md["cfgbench_settings"]
+    assert md["cfgbench_settings"].startswith("sequential: 2 processes x 4 values of each benchmark in turn")
+    assert all(record.rounds is None for record in runs.run_records(f))
+    compared = cfgbench("compare", str(kernel), str(fake))
+    assert "timed one after the other (sequential schedule)" in compared.stdout
 
 
-def test_pyperf_options_are_refused_by_the_interleaved_schedule(tmp_path: Path) -> None:
+def test_pyperf_options_after_a_double_dash_are_refused_in_one_line(tmp_path: Path) -> None:
     result, fake, _ = run_two_methods(tmp_path, "--", "--track-memory")
-    assert_one_line_error(result, "--track-memory", "--schedule sequential")
+    assert_one_line_error(result, "--track-memory")
     assert not fake.exists()
 
 
@@ -130,7 +144,14 @@ def test_a_bad_cpu_list_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(cfgbench("run", "-m", "fake", "--affinity", "two", env=FAKE), "not a CPU list")
 
 
-def test_one_method_keeps_pyperf_scheduling(tmp_path: Path) -> None:
+def test_a_cpu_that_is_not_online_is_one_line_before_anything_runs(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    result = cfgbench("run", "-m", "fake", "--affinity", "99", "-o", str(out), env=FAKE)
+    assert_one_line_error(result, "--affinity 99", "not online", "choose from the CPUs online here")
+    assert not out.exists()
+
+
+def test_one_method_is_timed_sequentially_by_default(tmp_path: Path) -> None:
     out = tmp_path / "one.json"
     result = cfgbench("run", "-m", "fake", "-o", str(out), "--processes", "2", "--values", "2", "--loops", "256",
                       env=FAKE)
@@ -142,7 +163,7 @@ def test_one_method_keeps_pyperf_scheduling(tmp_path: Path) -> None:
 def test_calibration_is_not_ended_by_one_hiccup() -> None:
     """A value that reaches min_time only because the machine stalled is
     timed again; the doubling goes on when the second look is fast."""
-    from cfgbench.interleave import calibrate
+    from cfgbench.engine import calibrate
 
     seconds_per_read = 1e-6
     stalls = {16: 0.01}  # the first time 16 loops are timed, the machine stalls for 10 ms

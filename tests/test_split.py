@@ -14,13 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from cfgbench import access, breakdown, runner, runs, workloads
+from cfgbench import access, runs, workloads
 from cfgbench.access.base import SplitPart
 from cfgbench.access.fake import FakeAccessor
-from cfgbench.access.sysfs import FLOOR_KEY, FLOOR_RETURNS_KEY, SysfsAccessor, _descriptor_without_admin, config_path
+from cfgbench.access.sysfs import SysfsAccessor, _descriptor_without_admin, config_path
 from cfgbench.address import Bdf, type1_address
-from cfgbench.measure import Plan
+from cfgbench.compare.breakdown import breakdowns
+from cfgbench.plan import Plan, PlanRequest, Target, build_plan
 from cfgbench.results import load_suite
+from cfgbench.schema import KERNEL_FLOOR, KERNEL_FLOOR_RETURNS_IN, KERNEL_PATH, SPLIT_WORKLOAD
+from cfgbench.settings import Settings
 
 from cli_helpers import QUICK_IN_PROCESS, cfgbench
 
@@ -28,35 +31,36 @@ T0 = "0000:00:00.0+0x000/4"
 HOST_BRIDGE = Bdf(0, 0, 0, 0)
 
 
-def options(methods: list[str], *workload_names: str, offsets: tuple[int, ...] = (0,)) -> runner.RunOptions:
-    return runner.RunOptions(methods=methods, targets=[runner.Target(HOST_BRIDGE, o, 4) for o in offsets],
-                             workloads=list(workload_names) or ["split"])
+def request(methods: list[str], *workload_names: str, offsets: tuple[int, ...] = (0,)) -> PlanRequest:
+    return PlanRequest(methods=methods, targets=[Target(HOST_BRIDGE, o, 4) for o in offsets],
+                       workloads=list(workload_names) or ["split"])
 
 
 def test_split_plans_the_read_and_each_access_once(fake_dump: Path) -> None:
     notes: list[str] = []
-    plan = runner.plan_run(options(["fake"], "read", "split", offsets=(0, 0x100)), notes.append)
-    names = [m.bench_name for m in plan.measurements]
+    plan = build_plan(request(["fake"], "read", "split", offsets=(0, 0x100)), notes.append)
+    names = [m.bench_name for m in plan.benches]
     assert names == [
         f"read {T0}", "read 0000:00:00.0+0x100/4",
         f"split {T0} address-write", f"split {T0} data-read", f"split {T0} address-read", f"split {T0} load",
         "split 0000:00:00.0 floor",  # one per function, whatever the offset
         "split 0000:00:00.0+0x100/4 load",
     ]
-    by_name = {m.bench_name: m for m in plan.measurements}
+    by_name = {m.bench_name: m for m in plan.benches}
     assert by_name[f"split {T0} address-read"].reads[0].expected == type1_address(HOST_BRIDGE, 0)
     assert by_name[f"split {T0} data-read"].reads[0].expected == 0x0D578086
     assert by_name[f"split {T0} address-write"].reads[0].expected == 0
-    assert not by_name["split 0000:00:00.0 floor"].register
+    assert KERNEL_PATH not in by_name["split 0000:00:00.0 floor"].metadata  # it reaches no register
+    assert by_name[f"split {T0} data-read"].metadata[KERNEL_PATH] == "type1"
     assert notes == []
 
 
 def test_the_plan_survives_the_trip_to_a_worker(fake_dump: Path, tmp_path: Path) -> None:
-    plan = runner.plan_run(options(["fake"]), lambda _line: None)
+    plan = build_plan(request(["fake"]), lambda _line: None)
     plan.dump(tmp_path / "plan.json")
     loaded = Plan.load(tmp_path / "plan.json")
-    assert [(m.bench_name, m.access, m.register) for m in loaded.measurements] == \
-        [(m.bench_name, m.access, m.register) for m in plan.measurements]
+    assert [(m.bench_name, m.access, m.metadata, m.reads) for m in loaded.benches] == \
+        [(m.bench_name, m.access, m.metadata, m.reads) for m in plan.benches]
 
 
 def test_an_access_that_fails_its_check_is_named_and_not_timed(fake_dump: Path,
@@ -71,10 +75,10 @@ def test_an_access_that_fails_its_check_is_named_and_not_timed(fake_dump: Path,
 
     monkeypatch.setattr(FakeAccessor, "split_parts", wrong_address)
     notes: list[str] = []
-    plan = runner.plan_run(options(["fake"]), notes.append)
+    plan = build_plan(request(["fake"]), notes.append)
     assert notes == [f"fake address-read of {T0}: this host does not read it back"]
-    assert f"split {T0} address-read" not in [m.bench_name for m in plan.measurements]
-    assert f"split {T0} data-read" in [m.bench_name for m in plan.measurements]
+    assert f"split {T0} address-read" not in [m.bench_name for m in plan.benches]
+    assert f"split {T0} data-read" in [m.bench_name for m in plan.benches]
 
 
 def test_a_method_offers_only_its_own_accesses(fake_dump: Path) -> None:
@@ -106,7 +110,7 @@ def test_split_runs_interleaved_and_pairs_every_part_with_the_read(tmp_path: Pat
     assert "cfgbench_kernel_path" not in floor  # it reaches no register
     assert "where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):" in result.stdout
     assert "fake 00:00.0+0x000: type 1 = address write (0xCF8) " in result.stdout
-    assert {b.mechanism for b in breakdown.breakdowns(suite.get_benchmarks())} == {"type 1", "ECAM", "kernel"}
+    assert {b.mechanism for b in breakdowns(suite.get_benchmarks())} == {"type 1", "ECAM", "kernel"}
 
 
 # --------------------------------------------------------------------------- the kernel floor on this machine
@@ -137,8 +141,8 @@ def test_roots_fallback_floor_is_the_end_of_the_file() -> None:
         pytest.skip("needs root")
     with SysfsAccessor(floor_without_admin=False) as kernel:
         [part] = kernel.split_parts(HOST_BRIDGE, 0, 4, 0)
-        assert part.metadata[FLOOR_RETURNS_KEY] == "sysfs_kf_bin_read"
-        assert "the end of the file" in part.metadata[FLOOR_KEY]
+        assert part.metadata[KERNEL_FLOOR_RETURNS_IN] == "sysfs_kf_bin_read"
+        assert "the end of the file" in part.metadata[KERNEL_FLOOR]
         assert kernel.read(HOST_BRIDGE, 0, 4, "floor") == 0  # bytes returned
 
 
@@ -150,10 +154,10 @@ def test_the_kernel_floor_here_returns_nothing_and_costs_less_than_the_read(tmp_
     suite = load_suite(out)
     floor = suite.get_benchmark("split 0000:00:00.0 floor")
     md = floor.get_metadata()
-    assert md[FLOOR_RETURNS_KEY] == "pci_read_config"  # as root: the descriptor without CAP_SYS_ADMIN
-    assert "without CAP_SYS_ADMIN" in md[FLOOR_KEY] or os.geteuid() != 0
+    assert md[KERNEL_FLOOR_RETURNS_IN] == "pci_read_config"  # as root: the descriptor without CAP_SYS_ADMIN
+    assert "without CAP_SYS_ADMIN" in md[KERNEL_FLOOR] or os.geteuid() != 0
     assert runs.totals(floor).mismatches == 0  # every pread returned 0 bytes
-    [b] = breakdown.breakdowns(suite.get_benchmarks())
+    [b] = breakdowns(suite.get_benchmarks())
     assert b.floor is not None and 0 < b.floor.seconds < b.full_s
     assert "kernel 00:00.0+0x000: kernel = " in result.stdout and " floor = " in result.stdout
 
@@ -173,14 +177,15 @@ def test_an_unprivileged_user_gets_the_floor_on_the_reads_own_descriptor() -> No
         done = subprocess.run([*command, "-o", str(out)], capture_output=True, text=True, timeout=300, cwd=directory)
         assert done.returncode == 0, done.stderr
         floor = load_suite(out).get_benchmark("split 0000:00:00.0 floor")
-        assert "reads' own descriptor" in floor.get_metadata()[FLOOR_KEY]
+        assert "reads' own descriptor" in floor.get_metadata()[KERNEL_FLOOR]
         assert runs.totals(floor).mismatches == 0
         refused = subprocess.run([*command, "--offset", "0x100"], capture_output=True, text=True, timeout=300,
                                  cwd=directory)
         assert refused.returncode == 2 and "only the first 64 bytes" in refused.stderr
 
 
-def test_the_workload_is_offered() -> None:
-    assert workloads.SPLIT in workloads.WORKLOADS
-    assert runner.resolve_schedule(options(["kernel"])) == "interleaved"
-    assert runner.resolve_schedule(options(["kernel"], "read")) == "sequential"
+def test_the_workload_is_offered_and_split_runs_are_interleaved() -> None:
+    assert SPLIT_WORKLOAD in workloads.WORKLOADS
+    assert Settings().resolved(several_methods=False, split=True).schedule == "interleaved"
+    assert Settings().resolved(several_methods=False, split=False).schedule == "sequential"
+    assert Settings().resolved(several_methods=True, split=False).schedule == "interleaved"

@@ -70,7 +70,7 @@ def test_a_domain_beyond_linux_ints_is_out_of_range() -> None:
 def test_sysfs_lists_and_reads_a_vmd_function(tmp_path: Path) -> None:
     root = fake_sysfs(tmp_path)
     kernel = SysfsAccessor(root)
-    assert kernel.functions() == {HOST_BRIDGE, VMD_NVME}
+    assert kernel.enumerated() == {HOST_BRIDGE, VMD_NVME}
     with kernel:
         assert kernel.read(VMD_NVME, 0, 4) == 0x0A548086
 

@@ -72,17 +72,6 @@ def parse_bdf(text: str) -> Bdf:
         raise CfgbenchError(f"{exc.cause} in {text.strip()!r}", exc.fix) from None
 
 
-def parse_offset(text: str) -> int:
-    """A config-space offset as setpci(8) writes one: hex, with or without 0x
-    (40 is 0x40). The rest of setpci's register syntax (names, capabilities,
-    widths) is registers.parse_register's."""
-    if not HEX_NUMBER.fullmatch(text.strip()):
-        raise CfgbenchError(
-            f"{text!r} is not a config-space offset", "write it in hex as setpci does, e.g. 0, 2c, 0x100"
-        )
-    return int(text.strip(), 16)
-
-
 def check_access(offset: int, width: int, space_size: int = EXTENDED_CONFIG_SIZE) -> None:
     """Widths 1, 2, 4; natural alignment; inside the config space."""
     if width not in WIDTHS:
@@ -125,12 +114,6 @@ def ecam_offset(bdf: Bdf, offset: int) -> int:
     """Offset of (bdf, offset) from the ECAM base of bus 0 (as Linux counts it)."""
     check_access(offset, 1, EXTENDED_CONFIG_SIZE)
     return bdf.bus << 20 | bdf.device << 15 | bdf.function << 12 | offset
-
-
-def kernel_path_for(bdf: Bdf, offset: int) -> str:
-    """raw_pci_read()'s rule (arch/x86/pci/common.c) when the kernel has both
-    type 1 and ECAM; kernelpath.metadata_for says what this kernel does."""
-    return "type1" if bdf.domain == 0 and offset < LEGACY_CONFIG_SIZE else "ecam"
 
 
 def format_target(bdf: Bdf, offset: int, width: int) -> str:

@@ -321,11 +321,6 @@ def map_config_space(read: ReadFn, bdf: Bdf, space_size: int) -> SpaceMap:
     return SpaceMap(bdf, allowed, refused)
 
 
-def allowed_regions(read: ReadFn, bdf: Bdf, space_size: int) -> list[Region]:
-    """The regions of bdf's config space a read may touch without --allow-any-offset."""
-    return list(map_config_space(read, bdf, space_size).allowed)
-
-
 def check_offset_allowed(read: ReadFn, bdf: Bdf, offset: int, width: int, space_size: int) -> None:
     """Raise CfgbenchError unless a read of width bytes at offset stays in allowed regions."""
     check_access(offset, width, space_size)
@@ -338,10 +333,3 @@ def check_offset_allowed(read: ReadFn, bdf: Bdf, offset: int, width: int, space_
             f"read the header or an advertised capability ({allowed}), or add {ALLOW_FLAG} "
             "if you know this device's registers are safe to read",
         )
-
-
-def allowed_offsets(read: ReadFn, bdf: Bdf, width: int, space_size: int) -> list[int]:
-    """The aligned offsets a sweep of width-byte reads may visit by default."""
-    check_access(0, width, space_size)
-    space = map_config_space(read, bdf, space_size)
-    return [offset for offset in range(0, space_size - width + 1, width) if not space.why_refused(offset, width)]

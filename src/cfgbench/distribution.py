@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cfgbench.histogram import LogHistogram
+from cfgbench.schema import DIST_CYCLES, DIST_OVERHEAD_CYCLES
 
-HIST_KEY = "cfgbench_dist_cycles"
-OVERHEAD_KEY = "cfgbench_dist_overhead_cycles"
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 TAIL_FACTOR = 10  # "an exit that occasionally costs 10x"
 
@@ -29,21 +28,6 @@ class Distribution:
     def corrected_ns(self) -> dict[float, float]:
         return {q: max(v - self.timestamp_ns, 0.0) for q, v in self.raw_ns.items()}
 
-    def as_metadata(self) -> dict[str, Any]:
-        md: dict[str, Any] = {
-            "cfgbench_dist_samples": self.samples,
-            "cfgbench_timestamp_ns": round(self.timestamp_ns, 2),
-            "cfgbench_max_ns": round(self.max_ns, 1),
-            "cfgbench_over_10x_median": self.over_tail,
-        }
-        for q, value in self.raw_ns.items():
-            md[f"cfgbench_p{_label(q)}_ns"] = round(value, 1)
-        return md
-
-
-def _label(q: float) -> str:
-    return f"{q:g}".replace(".", "")  # 99.9 -> 999
-
 
 def summarize(hist: LogHistogram, overhead: LogHistogram, tsc_hz: int) -> Distribution:
     per_cycle_ns = 1e9 / tsc_hz
@@ -61,18 +45,9 @@ def summarize(hist: LogHistogram, overhead: LogHistogram, tsc_hz: int) -> Distri
 def histograms_from_metadata(metadata: dict[str, Any]) -> tuple[LogHistogram, LogHistogram] | None:
     """The (reads, timestamp pair) histograms a benchmark holds, or None when
     it holds none or they cannot be read (a hand-edited or corrupt file)."""
-    if HIST_KEY not in metadata or OVERHEAD_KEY not in metadata:
+    if DIST_CYCLES not in metadata or DIST_OVERHEAD_CYCLES not in metadata:
         return None
     try:
-        return LogHistogram.from_json(metadata[HIST_KEY]), LogHistogram.from_json(metadata[OVERHEAD_KEY])
+        return LogHistogram.from_json(metadata[DIST_CYCLES]), LogHistogram.from_json(metadata[DIST_OVERHEAD_CYCLES])
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def from_metadata(metadata: dict[str, Any]) -> Distribution | None:
-    """The distribution a result file holds for a benchmark, if any."""
-    histograms = histograms_from_metadata(metadata)
-    tsc_hz = metadata.get("cfgbench_tsc_hz")
-    if histograms is None or not isinstance(tsc_hz, int) or tsc_hz <= 0:
-        return None
-    return summarize(*histograms, tsc_hz)

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf
+from cfgbench.mcfg import iomem_ecam_entries
+from cfgbench.schema import KERNEL_PATH, KERNEL_PATH_SOURCE
 
 KMSG = Path("/dev/kmsg")
 IOMEM = Path("/proc/iomem")
@@ -47,7 +49,6 @@ _ECAM_LOG = re.compile(
     r"PCI: (?:ECAM \[mem [^\]]*\] \(base [^)]*\) for domain (?P<d1>[0-9a-f]+) \[bus (?P<f1>[0-9a-f]{2})-(?P<l1>[0-9a-f]{2})\]"
     r"|MMCONFIG for domain (?P<d2>[0-9a-f]+) \[bus (?P<f2>[0-9a-f]{2})-(?P<l2>[0-9a-f]{2})\])"
 )
-_ECAM_IOMEM = re.compile(r": PCI (?:ECAM|MMCONFIG) (?P<domain>[0-9a-f]+) \[bus (?P<first>[0-9a-f]{2})-(?P<last>[0-9a-f]{2})\]")
 ECAM_OFF_OPTIONS = ("nommconf", "conf1", "conf2")
 
 
@@ -103,8 +104,7 @@ def parse_facts(log: str | None, log_complete: bool, iomem: str | None, cmdline:
     )
     in_use = None
     if iomem is not None:
-        in_use = tuple(BusRange(int(m["domain"], 16), int(m["first"], 16), int(m["last"], 16))
-                       for m in _ECAM_IOMEM.finditer(iomem))
+        in_use = tuple(BusRange(e.segment, e.first_bus, e.last_bus) for e in iomem_ecam_entries(iomem))
     options = tuple(o for word in cmdline.split() if word.startswith("pci=") for o in word[4:].split(","))
     return KernelFacts(x86, why, int(base["type"]) if base else None, bool(_EXTENDED_TYPE1.search(text)), ecam, in_use, options)
 
@@ -221,7 +221,7 @@ def kernel_facts() -> KernelFacts:
 def metadata_for(bdf: Bdf, offset: int) -> dict[str, str]:
     """The result metadata: which path the kernel takes for (bdf, offset), and the source."""
     path, source = path_for(kernel_facts(), bdf, offset)
-    return {"cfgbench_kernel_path": path, "cfgbench_kernel_path_source": source}
+    return {KERNEL_PATH: path, KERNEL_PATH_SOURCE: source}
 
 
 def describe() -> str:

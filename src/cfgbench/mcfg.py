@@ -21,7 +21,7 @@ BUS_SHIFT = 20  # each bus owns 1 MiB of ECAM space
 
 _IOMEM_ECAM = re.compile(
     r"^\s*(?P<start>[0-9a-f]+)-(?P<end>[0-9a-f]+) : PCI (?:ECAM|MMCONFIG) "
-    r"(?P<segment>[0-9a-f]{4}) \[bus (?P<first>[0-9a-f]{2})-(?P<last>[0-9a-f]{2})\]",
+    r"(?P<segment>[0-9a-f]+) \[bus (?P<first>[0-9a-f]{2})-(?P<last>[0-9a-f]{2})\]",
     re.MULTILINE,
 )
 
@@ -93,24 +93,26 @@ def parse_mcfg(table: bytes) -> list[EcamWindow]:
     return windows
 
 
+@dataclass(frozen=True)
+class IomemEcam:
+    """A "PCI ECAM" (or older "PCI MMCONFIG") line of /proc/iomem: the windows
+    the kernel uses. Addresses read as 0 unless root."""
+
+    start: int
+    segment: int
+    first_bus: int
+    last_bus: int
+
+
+def iomem_ecam_entries(text: str) -> list[IomemEcam]:
+    return [IomemEcam(int(m["start"], 16), int(m["segment"], 16), int(m["first"], 16), int(m["last"], 16))
+            for m in _IOMEM_ECAM.finditer(text)]
+
+
 def parse_iomem(text: str) -> list[EcamWindow]:
-    """ECAM windows from /proc/iomem (addresses read as 0 unless root)."""
-    windows = []
-    for match in _IOMEM_ECAM.finditer(text):
-        start = int(match["start"], 16)
-        first = int(match["first"], 16)
-        if start == 0:
-            continue  # hidden from non-root readers
-        windows.append(
-            EcamWindow(
-                int(match["segment"], 16),
-                first,
-                int(match["last"], 16),
-                start - (first << BUS_SHIFT),
-                "/proc/iomem",
-            )
-        )
-    return windows
+    """ECAM windows from /proc/iomem, where this user sees their addresses."""
+    return [EcamWindow(e.segment, e.first_bus, e.last_bus, e.start - (e.first_bus << BUS_SHIFT), "/proc/iomem")
+            for e in iomem_ecam_entries(text) if e.start != 0]  # 0: hidden from non-root readers
 
 
 def read_ecam_windows(mcfg_path: Path = MCFG_PATH, iomem_path: Path = IOMEM_PATH) -> list[EcamWindow]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench.access.sysfs import SYSFS_DEVICES
 from cfgbench.address import Bdf, parse_bdf
+
+SYSFS_DEVICES = Path("/sys/bus/pci/devices")  # one directory per function the kernel enumerated
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import os
 import platform as _py_platform
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from cfgbench._native import ffi, lib
+from cfgbench.errors import CfgbenchError
+from cfgbench.schema import (
+    CPU_MODEL,
+    DMI_PRODUCT,
+    DMI_VENDOR,
+    ENVIRONMENT,
+    HYPERVISOR,
+    KERNEL_RELEASE,
+    LAB_CMDLINE,
+    LAB_KERNEL,
+    lab_key,
+)
 
 DMI_DIR = Path("/sys/class/dmi/id")
 LOCKDOWN_PATH = Path("/sys/kernel/security/lockdown")
+CPUS_ONLINE = Path("/sys/devices/system/cpu/online")
 CAP_SYS_RAWIO = 17
 HYPERVISOR_LEAF = 0x4000_0000
 
@@ -49,6 +63,36 @@ def cpu_model() -> str:
         if line.startswith(("model name", "Model")):
             return line.split(":", 1)[1].strip()
     return _py_platform.processor() or "unknown"
+
+
+def parse_cpu_list(text: str, what: str = "--affinity") -> set[int]:
+    """'2', '0-3', '1,3-5': as the kernel, taskset and pyperf write CPU lists."""
+    cpus: set[int] = set()
+    try:
+        for part in filter(None, (p.strip() for p in text.strip().split(","))):
+            first, _, last = part.partition("-")
+            if int(first) > int(last or first):
+                raise ValueError(part)
+            cpus.update(range(int(first), int(last or first) + 1))
+    except ValueError:
+        cpus.clear()
+    if not cpus:
+        raise CfgbenchError(f"{what} {text!r} is not a CPU list", "write it as taskset does, e.g. 2 or 2-3 or 1,3")
+    return cpus
+
+
+def online_cpus(path: Path | None = None) -> set[int] | None:
+    """The CPUs online, from the kernel's list; None when it cannot be read."""
+    try:
+        return parse_cpu_list((path or CPUS_ONLINE).read_text(), "the online CPU list")
+    except (OSError, CfgbenchError):
+        return None
+
+
+def online_cpu_count(path: Path | None = None) -> int:
+    """How many CPUs are online; os.cpu_count() where the list cannot be read."""
+    online = online_cpus(path)
+    return len(online) if online is not None else (os.cpu_count() or 1)
 
 
 def effective_capabilities() -> int:
@@ -106,8 +150,9 @@ class Fingerprint:
     euid: int
 
     def as_metadata(self) -> dict[str, str]:
-        keys = ("environment", "hypervisor", "dmi_vendor", "dmi_product", "kernel_release", "cpu_model")
-        return {f"cfgbench_{k}": getattr(self, k) or "unknown" for k in keys}
+        keys = {ENVIRONMENT: self.environment, HYPERVISOR: self.hypervisor, DMI_VENDOR: self.dmi_vendor,
+                DMI_PRODUCT: self.dmi_product, KERNEL_RELEASE: self.kernel_release, CPU_MODEL: self.cpu_model}
+        return {key: value or "unknown" for key, value in keys.items()}
 
 
 def fingerprint() -> Fingerprint:
@@ -123,3 +168,49 @@ def fingerprint() -> Fingerprint:
         lockdown=lockdown_mode(),
         euid=os.geteuid(),
     )
+
+
+# --- the lab guest ---------------------------------------------------------------
+# The lab's host passes CFGBENCH_LAB_* variables into its guest; any `cfgbench
+# run` there (the main job, or `cfgbench lab -- cfgbench run ...`) records
+# them, so every lab file names the physical host that QEMU ran on beside the
+# guest's own view: two lab runs on hosts 2.5x apart in speed are not "the
+# same environment".
+LAB_OUT_VAR = "CFGBENCH_LAB_OUT"  # the results share, as the guest sees it
+LAB_HOST_OUT_VAR = "CFGBENCH_LAB_HOST_OUT"  # the same directory, as the host sees it
+LAB_ACCEL_VAR = "CFGBENCH_LAB_ACCEL"
+# What the host knows, recorded by the guest: variable suffix -> metadata key suffix.
+LAB_RECORDED = {"ACCEL": "accel", "QEMU": "qemu", "MACHINE": "machine", "TREE": "tree", "HOST": "host",
+                "HOST_CPU": "host_cpu", "HOST_KERNEL": "host_kernel"}
+
+
+def lab_host_variables(outdir: Path) -> dict[str, str]:
+    """Runs on the host: who runs QEMU, and where the results share is."""
+    return {"CFGBENCH_LAB_HOST": socket.gethostname(), "CFGBENCH_LAB_HOST_CPU": cpu_model(),
+            "CFGBENCH_LAB_HOST_KERNEL": os.uname().release, LAB_HOST_OUT_VAR: str(outdir.resolve())}
+
+
+def in_lab_guest() -> bool:
+    return LAB_ACCEL_VAR in os.environ
+
+
+def lab_metadata() -> dict[str, str]:
+    """Runs in the guest: the lab's metadata for every result; {} outside a lab."""
+    if not in_lab_guest():
+        return {}
+    metadata = {lab_key(key): os.environ[f"CFGBENCH_LAB_{var}"]
+                for var, key in LAB_RECORDED.items() if f"CFGBENCH_LAB_{var}" in os.environ}
+    metadata[LAB_KERNEL] = os.uname().release
+    metadata[LAB_CMDLINE] = kernel_cmdline() or "unknown"
+    return metadata
+
+
+def host_path(path: Path) -> Path:
+    """The host's name for a file the guest wrote under the results share."""
+    guest_out, host_out = os.environ.get(LAB_OUT_VAR), os.environ.get(LAB_HOST_OUT_VAR)
+    if not guest_out or not host_out:
+        return path
+    try:
+        return Path(host_out) / Path(os.path.abspath(path)).relative_to(guest_out)
+    except ValueError:
+        return path

@@ -17,20 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
 import pyperf
 
-from cfgbench import breakdown
-from cfgbench.compare import ResultFile, load_result_files
-from cfgbench.distribution import histograms_from_metadata
+from cfgbench import access, runs
+from cfgbench.compare.breakdown import Breakdown, breakdowns
+from cfgbench.compare.files import ResultFile, load_result_files
 from cfgbench.errors import CfgbenchError
-from cfgbench.results import bench_metadata
+from cfgbench.schema import display_name, is_split, target_of
 from cfgbench.units import format_time
 
 if TYPE_CHECKING:
+    import numpy as np
     from matplotlib.axes import Axes
 
-    from cfgbench.trend import HistoryReport, Trend
+    from cfgbench.history.trend import HistoryReport, Trend
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
 
@@ -46,7 +46,7 @@ HEIGHT_PER_TARGET_PX = 450
 
 
 @dataclass(frozen=True)
-class Series:
+class TargetValues:
     """One file's values for one target, ready to draw.
 
     `values` are pyperf's values (seconds per read, each the mean of a timed
@@ -58,7 +58,7 @@ class Series:
     values: np.ndarray
     color: str  # one colour per file, the same in every panel
     reads: tuple[np.ndarray, np.ndarray] | None = None
-    breakdowns: tuple[breakdown.Breakdown, ...] = ()  # this file's read of the target against its accesses
+    breakdowns: tuple[Breakdown, ...] = ()  # this file's read of the target against its accesses
 
 
 def _env_caption(result: ResultFile) -> str:
@@ -82,47 +82,58 @@ def target_names(files: Sequence[ResultFile]) -> list[str]:
 
 
 def read_ecdf(bench: pyperf.Benchmark) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-read ECDF in seconds from the histogram in cycles, or None for files without one."""
-    metadata = bench_metadata(bench)
-    histograms = histograms_from_metadata(metadata)
-    tsc_hz = metadata.get("cfgbench_tsc_hz")
-    if histograms is None or not isinstance(tsc_hz, int) or tsc_hz <= 0:
+    """Per-read ECDF in seconds over every run's histogram, or None for files without one."""
+    ecdf = runs.totals(bench).read_ecdf()
+    if ecdf is None:
         return None
-    cycles, fraction = histograms[0].ecdf()
-    keep = cycles > 0  # a 0-cycle bucket has no place on a log axis
-    return cycles[keep] / float(tsc_hz), fraction[keep]
+    seconds, fraction = ecdf
+    keep = seconds > 0  # a 0-cycle bucket has no place on a log axis
+    return seconds[keep], fraction[keep]
 
 
-FileBreakdowns = dict[str, tuple[breakdown.Breakdown, ...]]  # read benchmark name -> its breakdowns
+FileBreakdowns = dict[str, tuple[Breakdown, ...]]  # read benchmark name -> its breakdowns
 
 
 def file_breakdowns(result: ResultFile) -> FileBreakdowns:
     """The file's split reads: each read benchmark's breakdowns, computed once for the file."""
-    found = breakdown.breakdowns(result.benchmarks.values())
+    found = breakdowns(result.benchmarks.values())
     by_name = {}
     for name, bench in result.benchmarks.items():
-        if not breakdown.is_split(bench):
-            read_target = bench.get_metadata().get("cfgbench_target")
+        if not is_split(bench):
+            read_target = target_of(bench)
             if mine := tuple(b for b in found if b.target == read_target):
                 by_name[name] = mine
     return by_name
 
 
 def series_for(files: Sequence[ResultFile], target: str,
-               breakdowns: Sequence[FileBreakdowns] | None = None) -> list[Series]:
+               breakdowns: Sequence[FileBreakdowns] | None = None) -> list[TargetValues]:
     """One series per file that holds target; breakdowns (one per file, as
     file_breakdowns gives them) only for the panel that draws them."""
-    return [Series(_series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float), f"C{i % 10}",
-                   read_ecdf(f.benchmarks[target]), breakdowns[i].get(target, ()) if breakdowns else ())
+    import numpy as np
+
+    return [TargetValues(_series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float), file_color(files, i),
+                         read_ecdf(f.benchmarks[target]), breakdowns[i].get(target, ()) if breakdowns else ())
             for i, f in enumerate(files) if target in f.benchmarks]
 
 
-def needs_log_scale(series: Sequence[Series]) -> bool:
+def file_color(files: Sequence[ResultFile], index: int) -> str:
+    """A file's colour in every panel: its method's (the registry's) when no
+    other file has that method, else one per file."""
+    methods = [f.env.get("method", "") for f in files]
+    method = methods[index]
+    return access.color_of(method) if methods.count(method) == 1 else f"C{index % 10}"
+
+
+def needs_log_scale(series: Sequence[TargetValues]) -> bool:
+    import numpy as np
+
     values = np.concatenate([s.values for s in series])
     return bool(values.max() / values.min() > LOG_SCALE_SPAN)
 
 
 def _time_axis(ax: Axes, axis: str, log: bool) -> None:
+    import numpy as np
     from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
@@ -139,8 +150,10 @@ def _time_axis(ax: Axes, axis: str, log: bool) -> None:
     (ax.set_ylabel if axis == "y" else ax.set_xlabel)(label)
 
 
-def draw_distribution(ax: Axes, series: Sequence[Series], log: bool) -> None:
+def draw_distribution(ax: Axes, series: Sequence[TargetValues], log: bool) -> None:
     """Violins where there is a spread, every value as a jittered point, the median labelled."""
+    import numpy as np
+
     positions = np.arange(1, len(series) + 1)
     spread = [i for i, s in enumerate(series) if s.values.size > 1 and np.ptp(s.values) > 0]
     if spread:
@@ -162,7 +175,9 @@ def draw_distribution(ax: Axes, series: Sequence[Series], log: bool) -> None:
     _time_axis(ax, "y", log)
 
 
-def _step_ecdf(ax: Axes, s: Series, xs: np.ndarray, ys: np.ndarray) -> None:
+def _step_ecdf(ax: Axes, s: TargetValues, xs: np.ndarray, ys: np.ndarray) -> None:
+    import numpy as np
+
     ax.step(np.concatenate([[xs[0]], xs]), np.concatenate([[0.0], ys]), where="post",
             color=s.color, label=s.label.replace("\n(", " (").replace("\n", " · "))
 
@@ -173,8 +188,10 @@ def _finish_ecdf(ax: Axes, ylabel: str) -> None:
     ax.legend(fontsize=8, loc="lower right")
 
 
-def draw_ecdf(ax: Axes, series: Sequence[Series], log: bool) -> None:
+def draw_ecdf(ax: Axes, series: Sequence[TargetValues], log: bool) -> None:
     """Empirical CDF of each file's values: shifts and spread side by side."""
+    import numpy as np
+
     for s in series:
         xs = np.sort(s.values)
         _step_ecdf(ax, s, xs, np.arange(1, xs.size + 1) / xs.size)
@@ -182,7 +199,7 @@ def draw_ecdf(ax: Axes, series: Sequence[Series], log: bool) -> None:
     _time_axis(ax, "x", log)
 
 
-def draw_read_ecdf(ax: Axes, series: Sequence[Series], log: bool) -> None:
+def draw_read_ecdf(ax: Axes, series: Sequence[TargetValues], log: bool) -> None:
     """ECDF of single reads (timestamp pair included): the tail a mean hides, e.g. a 10x VM exit."""
     drawn = 0
     for s in series:
@@ -232,7 +249,7 @@ class _Group:
     bars: tuple[_Bar, ...]
 
 
-def _breakdown_groups(series: Sequence[Series]) -> list[_Group]:
+def _breakdown_groups(series: Sequence[TargetValues]) -> list[_Group]:
     """Per file and mechanism: the parts stacked beside the full read (type 1,
     ECAM), the floor and the net stacked to the full read (the kernel), and
     the extras on their own."""
@@ -309,7 +326,7 @@ def _draw_bars(ax: Axes, groups: Sequence[_Group], colors: dict[str, str], legen
     ax.legend(fontsize=7, loc="best")
 
 
-def draw_breakdown(ax: Axes, series: Sequence[Series], log: bool) -> Axes:
+def draw_breakdown(ax: Axes, series: Sequence[TargetValues], log: bool) -> Axes:
     """Where the time goes, per file: type 1's address write and data read
     stacked next to its full read, ECAM's load next to its, the kernel's
     floor and net stacked to its read; one colour per access across files,
@@ -343,7 +360,7 @@ def draw_breakdown(ax: Axes, series: Sequence[Series], log: bool) -> Axes:
 
 # A panel draws one target's series on one Axes; it may return the Axes to
 # title, when it has replaced its own (the breakdown panel's scales).
-Panel = Callable[["Axes", Sequence[Series], bool], "Axes | None"]
+Panel = Callable[["Axes", Sequence[TargetValues], bool], "Axes | None"]
 PANELS: dict[str, Panel] = {"distribution": draw_distribution, "ecdf": draw_ecdf, "reads": draw_read_ecdf,
                             "breakdown": draw_breakdown}
 
@@ -384,7 +401,7 @@ def build_figure(files: Sequence[ResultFile], panels: Sequence[str] = ("distribu
         per_file = [file_breakdowns(f) for f in files]
         # The reads that were split: one row each (their parts are in the bars).
         names = [n for n in names if any(n in found for found in per_file)] or \
-            [n for n in names if not any(breakdown.is_split(f.benchmarks[n]) for f in files if n in f.benchmarks)]
+            [n for n in names if not any(is_split(f.benchmarks[n]) for f in files if n in f.benchmarks)]
     width, height = size or default_size(len(names), len(panels))
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)  # Agg: renders without a display
@@ -402,7 +419,7 @@ def build_figure(files: Sequence[ResultFile], panels: Sequence[str] = ("distribu
 def _row_title(files: Sequence[ResultFile], name: str) -> str:
     """The target as readers name it (a split benchmark's access by its label)."""
     bench = next(f.benchmarks[name] for f in files if name in f.benchmarks)
-    return breakdown.display_name(bench)
+    return display_name(bench)
 
 
 def _refuse_existing(output: Path, force: bool) -> None:
@@ -475,6 +492,8 @@ def _history_x(trend: Trend, dated: bool) -> list[Any]:
 
 def draw_history(ax: Axes, trends: Sequence[Trend], colors: dict[tuple[str, str], str], dated: bool) -> None:
     """One line of medians per (method, machine); a dashed vertical line at each change point's first run."""
+    import numpy as np
+
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
     for trend in trends:
@@ -520,7 +539,7 @@ def build_history_figure(report: HistoryReport, size: tuple[int, int] | None = N
 def plot_history(directory: Path | str, output: Path | str, force: bool = False,
                  size: tuple[int, int] | None = None, dpi: int = 100) -> Path:
     """The library entry point of `cfgbench plot --history DIR`."""
-    from cfgbench.trend import history_report
+    from cfgbench.history.trend import history_report
 
     _require_matplotlib()
     _refuse_existing(Path(output), force)

@@ -24,8 +24,11 @@ def run_worker_process(command: Sequence[str]) -> int:
     stderr (no pipe: a reader on the same CPU would skew the timing). Its own
     session: on Ctrl-C or SIGTERM we stop it and all its children at once."""
     try:
-        worker = subprocess.Popen(list(command), stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL,
-                                  start_new_session=True)
+        stderr = sys.stderr.fileno()
+    except (OSError, ValueError):
+        stderr = 2  # a stand-in stderr (a test's capture): the process's own
+    try:
+        worker = subprocess.Popen(list(command), stdout=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
     except OSError as exc:
         # e.g. a normal user whose virtualenv's python links into root's home
         raise CfgbenchError(f"cannot start a worker process ({command[0]}: {exc.strerror or exc})",

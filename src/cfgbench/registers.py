@@ -14,8 +14,10 @@ with that ID, counting from 0. setpci's `=VALUE` writes; cfgbench only reads.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 from cfgbench.address import EXTENDED_CONFIG_SIZE, HEX_NUMBER, Bdf
 from cfgbench.capabilities import HEADER_LAYOUT_MASK, HEADER_TYPE, ReadFn, extended_capabilities, standard_capabilities
@@ -230,25 +232,22 @@ def _capability_offset(spec: RegisterSpec, read: ReadFn, bdf: Bdf, space_size: i
     )
 
 
+class DeviceReader(Protocol):
+    """What resolving a name reads through: an opened access method."""
+
+    def read(self, bdf: Bdf, offset: int, width: int) -> int: ...
+
+    def space_size(self, bdf: Bdf) -> int: ...
+
+
 def resolve_all(bdfs: Sequence[Bdf], texts: Sequence[str], width_option: int | None,
-                reader_method: str) -> list[tuple[Bdf, Register]]:
+                open_reader: Callable[[], AbstractContextManager[DeviceReader]]) -> list[tuple[Bdf, Register]]:
     """Every register at every device, for `cfgbench run`: all text is parsed
-    before any device is read, and a device is read (through reader_method)
-    only for names that need it."""
+    before any device is read, and a reader is opened only for names that
+    need a device read."""
     specs = [parse_register(text) for text in texts]
     if not any(spec.needs_device for spec in specs):
         return [(bdf, resolve(spec, width_option, bdf)) for bdf in bdfs for spec in specs]
-    from cfgbench import access  # late: the parsing above needs no accessor
-
-    with access.create(reader_method) as reader:
+    with open_reader() as reader:
         return [(bdf, resolve(spec, width_option, bdf, reader.read, reader.space_size(bdf)))
                 for bdf in bdfs for spec in specs]
-
-
-def reader_method(methods: Sequence[str]) -> str:
-    """Which method reads a device to resolve names: the kernel's (safe; the same
-    rule as the offset walk), unless a test backend stands in for the machine."""
-    from cfgbench import access
-
-    hidden = [m for m in methods if access.METHODS[access.canonical_method(m)].hidden]
-    return access.canonical_method(hidden[0]) if hidden else "kernel"

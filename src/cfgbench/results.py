@@ -11,13 +11,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pyperf
 
 from cfgbench.errors import CfgbenchError
-
-METHOD_KEY = "cfgbench_method"
+from cfgbench.schema import method_of
 
 
 def load_suite(path: Path | str) -> pyperf.BenchmarkSuite:
@@ -53,15 +51,6 @@ def load_suite(path: Path | str) -> pyperf.BenchmarkSuite:
     if not suite.get_benchmarks():
         raise CfgbenchError(f"{path} holds no benchmarks", "give a file written by cfgbench run")
     return suite
-
-
-def bench_metadata(bench: pyperf.Benchmark) -> dict[str, Any]:
-    """Metadata common to all runs of the benchmark (pyperf's and cfgbench's)."""
-    return dict(bench.get_metadata())
-
-
-def method_of(bench: pyperf.Benchmark) -> str:
-    return str(bench.get_metadata().get(METHOD_KEY, "unknown"))
 
 
 @contextmanager

@@ -1,31 +1,41 @@
-"""What a benchmark's runs recorded, added up.
+"""What a benchmark's runs recorded, added up: the one reader of runs.
 
 Every run (one worker process) keeps its own counts, histograms and harness
-floor, and names its session (one `cfgbench run`, one lab boot) and the rounds
+cost, and names its session (one `cfgbench run`, one lab boot) and the rounds
 its values belong to. pyperf keeps at benchmark level only the metadata all
-runs share, so a file that gathers several runs (`--append`, `lab --boots`)
-would lose anything kept there; readers add the runs up here instead.
+runs share, so a file that gathers several runs (several processes,
+`--append`, `lab --boots`) would lose anything read from there; every reader
+(compare, show, plot, history, fleet, ci) reads runs through here instead.
 
-Files written before sessions existed (no `cfgbench_session` on any run) carry
-one total for the whole file on every run: it is read once, not summed."""
+Files written before sessions existed (no session on any run) carry one total
+for the whole file on every run: it is read once, not summed."""
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyperf
 
 from cfgbench.distribution import Distribution, histograms_from_metadata, summarize
 from cfgbench.histogram import LogHistogram
+from cfgbench.schema import (
+    CPU_MODEL,
+    ENVIRONMENT_FIELDS,
+    MISMATCHES,
+    NULL_LOOP_NS,
+    PYPERF_CPU_MODEL,
+    READS,
+    ROUNDS,
+    SESSION,
+    TSC_HZ,
+)
 
-SESSION_KEY = "cfgbench_session"
-SCHEDULE_KEY = "cfgbench_schedule"
-ROUNDS_KEY = "cfgbench_rounds"
-POSITIONS_KEY = "cfgbench_round_positions"
-PROCESS_KEY = "cfgbench_process"
-FLOOR_KEY = "cfgbench_null_loop_ns"
+if TYPE_CHECKING:
+    import numpy as np
+
 LEGACY_SESSION = "(one session)"
 
 
@@ -52,15 +62,15 @@ def run_records(bench: pyperf.Benchmark) -> list[RunRecord]:
         if not run.values:
             continue  # pyperf's calibration runs
         md = run.get_metadata()
-        rounds = _ints(md[ROUNDS_KEY]) if ROUNDS_KEY in md else None
+        rounds = _ints(md[ROUNDS]) if ROUNDS in md else None
         if rounds is not None and len(rounds) != len(run.values):
             rounds = None  # a hand-edited file: do not pair what cannot be matched
-        records.append(RunRecord(str(md.get(SESSION_KEY, LEGACY_SESSION)), tuple(run.values), rounds, md))
+        records.append(RunRecord(str(md.get(SESSION, LEGACY_SESSION)), tuple(run.values), rounds, md))
     return records
 
 
 def is_legacy(bench: pyperf.Benchmark) -> bool:
-    return not any(SESSION_KEY in run.get_metadata() for run in bench.get_runs())
+    return not any(SESSION in run.get_metadata() for run in bench.get_runs())
 
 
 def sessions(bench: pyperf.Benchmark) -> list[str]:
@@ -68,11 +78,16 @@ def sessions(bench: pyperf.Benchmark) -> list[str]:
     return list(dict.fromkeys(record.session for record in run_records(bench)))
 
 
-def values_by_session(bench: pyperf.Benchmark) -> dict[str, list[float]]:
-    grouped: dict[str, list[float]] = {}
+def by_session(bench: pyperf.Benchmark) -> dict[str, list[RunRecord]]:
+    """Each session's runs, sessions in the order they appear."""
+    grouped: dict[str, list[RunRecord]] = {}
     for record in run_records(bench):
-        grouped.setdefault(record.session, []).extend(record.values)
+        grouped.setdefault(record.session, []).append(record)
     return grouped
+
+
+def values_by_session(bench: pyperf.Benchmark) -> dict[str, list[float]]:
+    return {session: [v for r in records for v in r.values] for session, records in by_session(bench).items()}
 
 
 def values_by_round(bench: pyperf.Benchmark) -> dict[tuple[str, int], float]:
@@ -85,9 +100,24 @@ def values_by_round(bench: pyperf.Benchmark) -> dict[tuple[str, int], float]:
     return paired
 
 
-def schedule_of(bench: pyperf.Benchmark) -> str:
-    schedules = {str(r.metadata.get(SCHEDULE_KEY, "sequential")) for r in run_records(bench)}
-    return ", ".join(sorted(schedules)) or "sequential"
+def metadata_values(benchmarks: Iterable[pyperf.Benchmark], key: str) -> set[str]:
+    """Every value a key takes over every run of the benchmarks."""
+    return {str(run.get_metadata()[key]) for bench in benchmarks for run in bench.get_runs()
+            if key in run.get_metadata()}
+
+
+def environment(benchmarks: Iterable[pyperf.Benchmark]) -> dict[str, str]:
+    """Where the runs happened, by label (schema.ENVIRONMENT_FIELDS); distinct
+    values are joined, so a file that mixes machines says so."""
+    benches = list(benchmarks)
+    env: dict[str, str] = {}
+    for field_ in ENVIRONMENT_FIELDS:
+        values = metadata_values(benches, field_.key)
+        if field_.key == CPU_MODEL and not values:
+            values = metadata_values(benches, PYPERF_CPU_MODEL)  # files from before cfgbench recorded its own
+        if values:
+            env[field_.label] = ", ".join(sorted(values))
+    return env
 
 
 @dataclass
@@ -100,7 +130,7 @@ class Totals:
     tsc_hz: int | None = None
     histogram: LogHistogram | None = None
     overhead: LogHistogram | None = None
-    floors_ns: list[float] = field(default_factory=list)  # one per run that measured its own
+    null_loops_ns: list[float] = field(default_factory=list)  # one per run that measured its own
     sessions: list[str] = field(default_factory=list)
 
     def add_histograms(self, histograms: tuple[LogHistogram, LogHistogram] | None) -> None:
@@ -119,10 +149,17 @@ class Totals:
             return None
         return summarize(self.histogram, self.overhead, self.tsc_hz)
 
+    def read_ecdf(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ECDF of single reads over every run, in seconds: (times, fractions)."""
+        if self.histogram is None or not self.tsc_hz:
+            return None
+        cycles, fractions = self.histogram.ecdf()
+        return cycles / self.tsc_hz, fractions
+
     @property
-    def floor_ns(self) -> float | None:
-        """The lowest floor any run measured: the loop's own cost, least disturbed."""
-        return min(self.floors_ns) if self.floors_ns else None
+    def null_loop_ns(self) -> float | None:
+        """The lowest harness cost any run measured: the loop's own cost, least disturbed."""
+        return min(self.null_loops_ns) if self.null_loops_ns else None
 
 
 def _number(md: dict[str, Any], key: str) -> int:
@@ -137,16 +174,16 @@ def totals(bench: pyperf.Benchmark) -> Totals:
     tsc_rates = []
     for run in bench.get_runs():  # calibration runs counted too: they read as well
         md = run.get_metadata()
-        result.reads += _number(md, "cfgbench_reads")
-        mismatches = _number(md, "cfgbench_mismatches")
+        result.reads += _number(md, READS)
+        mismatches = _number(md, MISMATCHES)
         result.mismatches += mismatches
-        session = str(md.get(SESSION_KEY, LEGACY_SESSION))
+        session = str(md.get(SESSION, LEGACY_SESSION))
         if mismatches and session not in result.mismatched_sessions:
             result.mismatched_sessions.append(session)
-        if isinstance(md.get("cfgbench_tsc_hz"), int) and md["cfgbench_tsc_hz"] > 0:
-            tsc_rates.append(md["cfgbench_tsc_hz"])
-        if run.values and isinstance(md.get(FLOOR_KEY), (int, float)):
-            result.floors_ns.append(float(md[FLOOR_KEY]))
+        if isinstance(md.get(TSC_HZ), int) and md[TSC_HZ] > 0:
+            tsc_rates.append(md[TSC_HZ])
+        if run.values and isinstance(md.get(NULL_LOOP_NS), (int, float)):
+            result.null_loops_ns.append(float(md[NULL_LOOP_NS]))
         result.add_histograms(histograms_from_metadata(md))
     if tsc_rates:
         result.tsc_hz = round(statistics.median(tsc_rates))
@@ -155,13 +192,12 @@ def totals(bench: pyperf.Benchmark) -> Totals:
 
 def _legacy_totals(bench: pyperf.Benchmark) -> Totals:
     md = bench.get_metadata()
-    result = Totals(reads=_number(md, "cfgbench_reads"), mismatches=_number(md, "cfgbench_mismatches"),
-                    sessions=[LEGACY_SESSION])
+    result = Totals(reads=_number(md, READS), mismatches=_number(md, MISMATCHES), sessions=[LEGACY_SESSION])
     if result.mismatches:
         result.mismatched_sessions.append(LEGACY_SESSION)
-    if isinstance(md.get("cfgbench_tsc_hz"), int):
-        result.tsc_hz = md["cfgbench_tsc_hz"]
-    if isinstance(md.get(FLOOR_KEY), (int, float)):
-        result.floors_ns.append(float(md[FLOOR_KEY]))
+    if isinstance(md.get(TSC_HZ), int):
+        result.tsc_hz = md[TSC_HZ]
+    if isinstance(md.get(NULL_LOOP_NS), (int, float)):
+        result.null_loops_ns.append(float(md[NULL_LOOP_NS]))
     result.add_histograms(histograms_from_metadata(md))
     return result

@@ -19,10 +19,10 @@ def _feed(chunks: list[bytes]) -> tuple[_Console, list[str]]:
 
 def test_output_is_what_comes_between_begin_and_exit() -> None:
     console, streamed = _feed([
-        b"[ 0.1] kernel noise\r\n", f"{MARK}kernel=6.1.0\r\n{MARK}begin\r\n".encode(),
+        b"[ 0.1] kernel noise\r\n", f"{MARK}release=6.1.0\r\n{MARK}begin\r\n".encode(),
         b"line one\r", b"\nline two\r\n", f"{MARK}exit=3\r\n".encode(), b"reboot: Power down\r\n",
     ])
-    assert console.reports == {"kernel": "6.1.0", "begin": "", "exit": "3"}
+    assert console.reports == {"release": "6.1.0", "begin": "", "exit": "3"}
     assert "".join(console.output) == "line one\nline two\n"
     assert streamed == ["line one\n", "line two\n"]
     assert "kernel noise" in console.text() and "Power down" in console.text()

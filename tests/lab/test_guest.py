@@ -147,7 +147,7 @@ def test_lab_metadata_and_timings(lab: Lab) -> None:
     assert md["accel"] == "tcg"
     assert md["machine"] == "q35"
     assert re.fullmatch(r"\d+\.\d+\S*", md["qemu"])
-    assert md["kernel"] == find_kernel().release
+    assert md["kernel_release"] == find_kernel().release
     assert "iomem=relaxed" in md["cmdline"].split()
     assert 0 < lab.result.boot_seconds < lab.result.wall_seconds
     assert any(line.startswith("guest up in") for line in lab.progress)

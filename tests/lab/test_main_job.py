@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pyperf
 import pytest
 
-from cfgbench import runs
+from cfgbench import access, runs
 from cfgbench.errors import CfgbenchError
 from cfgbench.lab import GuestConfig, run_in_guest
-from cfgbench.lab.measure import METHODS, LabSettings, main_job, result_paths
+from cfgbench.lab.mainjob import LabJob, main_job, result_paths
+from cfgbench.settings import PRESETS
 
 pytestmark = pytest.mark.lab
 
@@ -27,7 +29,7 @@ def lab_run(lab_installed: None, tmp_path_factory: pytest.TempPathFactory) -> tu
     printed: list[str] = []
     try:
         main_job(GuestConfig(accel="tcg", timeout_s=240), lambda line: guest_output.append(f"{line}\n"), outdir,
-                 output=guest_output.append, settings=LabSettings(values=ROUNDS), say=printed.append)
+                 output=guest_output.append, job=LabJob(replace(PRESETS["lab"], values=ROUNDS)), say=printed.append)
     except CfgbenchError as exc:
         pytest.fail(f"{exc.one_line()}\n--- guest output ---\n{''.join(guest_output)}")
     return outdir, "\n".join(printed)
@@ -39,7 +41,8 @@ def _bench(path: Path, name: str = HOST_BRIDGE) -> pyperf.Benchmark:
 
 def test_every_method_wrote_results_that_pyperf_compares(lab_run: tuple[Path, str]) -> None:
     paths = result_paths(lab_run[0])
-    assert [p.name for p in paths] == [f"lab-{m}.json" for m in METHODS]
+    assert [p.name for p in paths] == [f"lab-{m}.json" for m in access.user_methods()] == \
+        ["lab-pio.json", "lab-mmio.json", "lab-kernel.json"]
     completed = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", *map(str, paths)],
                                capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr

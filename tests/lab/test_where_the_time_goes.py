@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cfgbench import breakdown, runs
-from cfgbench.access.sysfs import FLOOR_RETURNS_KEY
+from cfgbench import runs
+from cfgbench.compare.breakdown import breakdowns
+from cfgbench.compare.render import breakdown_line
+from cfgbench.schema import KERNEL_FLOOR_RETURNS_IN
 from cfgbench.address import Bdf, type1_address
 from cfgbench.lab import GuestConfig, run_in_guest
 from cfgbench.lab import calltrace
@@ -53,25 +55,25 @@ def test_every_access_was_timed_and_read_what_it_must(split_run: Path) -> None:
 
 
 def test_type1s_accesses_add_up_to_its_read(split_run: Path) -> None:
-    found = breakdown.breakdowns(load_suite(split_run / "split-pio.json").get_benchmarks())
+    found = breakdowns(load_suite(split_run / "split-pio.json").get_benchmarks())
     assert len(found) == len(DEVICES)
     for b in found:
         assert b.mechanism == "type 1" and [p.label for p in b.parts] == ["address write (0xCF8)", "data read (0xCFC)"]
-        assert abs(b.sum_ratio - 1) <= SUM_WITHIN, breakdown.line(b)
+        assert abs(b.sum_ratio - 1) <= SUM_WITHIN, breakdown_line(b)
         assert all(p.seconds < b.full_s for p in b.parts)
 
 
 def test_ecams_load_is_its_read(split_run: Path) -> None:
-    for b in breakdown.breakdowns(load_suite(split_run / "split-mmio.json").get_benchmarks()):
-        assert b.mechanism == "ECAM" and abs(b.sum_ratio - 1) <= SUM_WITHIN, breakdown.line(b)
+    for b in breakdowns(load_suite(split_run / "split-mmio.json").get_benchmarks()):
+        assert b.mechanism == "ECAM" and abs(b.sum_ratio - 1) <= SUM_WITHIN, breakdown_line(b)
 
 
 def test_the_kernel_floor_is_below_the_read(split_run: Path) -> None:
     suite = load_suite(split_run / "split-kernel.json")
     for device in DEVICES:
-        assert suite.get_benchmark(f"split {device} floor").get_metadata()[FLOOR_RETURNS_KEY] == "pci_read_config"
-    for b in breakdown.breakdowns(suite.get_benchmarks()):
-        assert b.floor is not None and 0 < b.floor.seconds < b.full_s, breakdown.line(b)
+        assert suite.get_benchmark(f"split {device} floor").get_metadata()[KERNEL_FLOOR_RETURNS_IN] == "pci_read_config"
+    for b in breakdowns(suite.get_benchmarks()):
+        assert b.floor is not None and 0 < b.floor.seconds < b.full_s, breakdown_line(b)
     printed = (split_run / "run.txt").read_text()
     assert "where the time goes" in printed and "type 1 = address write (0xCF8)" in printed
 

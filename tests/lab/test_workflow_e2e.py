@@ -502,7 +502,7 @@ def test_missing_baseline_reports_without_failing(e2e: E2E) -> None:
     assert "cfgbench: ci gate: no baseline (exit 0)" in gate
     summary = done.summary("missing-baseline")
     assert "## cfgbench CI gate: vm-kvm-1" in summary and "No baseline in `results/ci-baseline/vm-kvm-1`" in summary
-    assert "### This run: mmio, pio, kernel" in summary
+    assert "### This run: pio, mmio, kernel" in summary
     artifact = sorted(p.name for p in (done.records / "missing-baseline" / "artifact").iterdir())
     assert artifact == ["comparison.png", "kernel.json", "mmio.json", "pio.json"]
 

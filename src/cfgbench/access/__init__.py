@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from cfgbench.access.base import ConfigAccessor, Detection
 from cfgbench.access.ecam import EcamAccessor
 from cfgbench.access.fake import FakeAccessor
@@ -9,6 +11,9 @@ from cfgbench.access.pio import PioAccessor
 from cfgbench.access.sysfs import SysfsAccessor
 from cfgbench.errors import CfgbenchError
 
+# The registry, in the order every table, headline and figure shows the
+# methods: the question's reference (type 1) first, then ECAM, then the kernel.
+# A new method is one module and one line here.
 METHODS: dict[str, type[ConfigAccessor]] = {
     "pio": PioAccessor,
     "mmio": EcamAccessor,
@@ -16,6 +21,10 @@ METHODS: dict[str, type[ConfigAccessor]] = {
     "fake": FakeAccessor,
 }
 ALIASES = {"ecam": "mmio", "sysfs": "kernel"}
+# The two mechanisms the project compares; `fleet` shows their ratio.
+MECHANISMS = ("pio", "mmio")
+# The safe reader: raw methods are checked against it, names and capabilities are read through it.
+REFERENCE_READER = "kernel"
 
 
 def canonical_method(name: str) -> str:
@@ -34,4 +43,40 @@ def create(name: str) -> ConfigAccessor:
     return METHODS[canonical_method(name)]()
 
 
-__all__ = ["ALIASES", "METHODS", "ConfigAccessor", "Detection", "canonical_method", "create", "user_methods"]
+def rank(method: str) -> tuple[int, str]:
+    """Sort key: registry order, then unknown names (a file from elsewhere) by name."""
+    order = list(METHODS)
+    return (order.index(method) if method in order else len(order), method)
+
+
+def ordered(methods: Iterable[str]) -> list[str]:
+    return sorted(dict.fromkeys(methods), key=rank)
+
+
+def color_of(method: str) -> str:
+    """The method's colour in every figure; an unknown method takes one by its rank."""
+    cls = METHODS.get(method)
+    return cls.color if cls is not None and cls.color else f"C{rank(method)[0] % 10}"
+
+
+def mismatch_note(method: str, mismatches: int, reads: int) -> str:
+    """What reads that returned another value mean for this method."""
+    cls = METHODS.get(method, ConfigAccessor)
+    return cls.mismatch_note(mismatches, reads)
+
+
+def reader_method(methods: Sequence[str]) -> str:
+    """Which method reads a device to resolve register names and walk its
+    capabilities: the kernel's (safe), unless a test backend stands in for
+    the machine."""
+    hidden = [m for m in map(canonical_method, methods) if METHODS[m].hidden]
+    return hidden[0] if hidden else REFERENCE_READER
+
+
+def register(cls: type[ConfigAccessor]) -> None:
+    """Add a method (after the others); its module and this call are all it takes."""
+    METHODS[cls.name] = cls
+
+
+__all__ = ["ALIASES", "MECHANISMS", "METHODS", "REFERENCE_READER", "ConfigAccessor", "Detection", "canonical_method",
+           "color_of", "create", "mismatch_note", "ordered", "rank", "reader_method", "register", "user_methods"]

@@ -11,6 +11,7 @@ from typing import Any
 from cfgbench._native import ffi, lib
 from cfgbench.address import Bdf, check_access
 from cfgbench.errors import CfgbenchError
+from cfgbench.schema import ACCESS, ACCESS_LABEL, ACCESS_ROLE, MECHANISM
 
 # Set by the test suite: raw methods refuse before any ioperm, iopl or /dev/mem.
 FORBID_RAW_ENV = "CFGBENCH_FORBID_RAW"
@@ -38,13 +39,6 @@ class Detection:
     fix: str = ""
 
 
-# What a part is to the whole read, in the breakdown (breakdown.py).
-PART = "part"  # one of the accesses the read is made of: the parts add up to it
-FLOOR = "floor"  # the read's path without the access: subtracted from it, it leaves the access
-EXTRA = "extra"  # timed beside the read, in no sum (type 1's address read)
-ROLES = (PART, FLOOR, EXTRA)
-
-
 @dataclass(frozen=True)
 class SplitPart:
     """One access of a method's config read, timed on its own (the split
@@ -57,7 +51,7 @@ class SplitPart:
     access: str  # a name from the method's `accesses`, in benchmark names: "address-write"
     label: str  # how readers name it: "address write (0xCF8)"
     mechanism: str  # whose read it is part of in the breakdown: "type 1", "ECAM", "kernel"
-    role: str  # PART, FLOOR or EXTRA
+    role: str  # schema.PART, FLOOR or EXTRA
     offset: int  # the native target's offset and width
     width: int
     expected: int  # every value the loop reads is compared with it
@@ -67,8 +61,8 @@ class SplitPart:
 
     def describe(self) -> dict[str, str]:
         """What its benchmark records about it (docs/design.md, metadata keys)."""
-        return {"cfgbench_access": self.access, "cfgbench_access_label": self.label,
-                "cfgbench_access_role": self.role, "cfgbench_mechanism": self.mechanism, **self.metadata}
+        return {ACCESS: self.access, ACCESS_LABEL: self.label, ACCESS_ROLE: self.role, MECHANISM: self.mechanism,
+                **self.metadata}
 
 
 class ConfigAccessor(ABC):
@@ -76,6 +70,7 @@ class ConfigAccessor(ABC):
 
     name: str = ""
     help: str = ""
+    color: str = ""  # its colour in every figure (a matplotlib colour); "" takes one by its registry rank
     raw: bool = False  # touches hardware directly (ports or /dev/mem)
     hidden: bool = False  # not offered to users (the test backend)
     accesses: tuple[str, ...] = ()  # the parts its read splits into (split_parts), besides READ
@@ -89,6 +84,26 @@ class ConfigAccessor(ABC):
     def offered(cls) -> bool:
         """Whether the CLI accepts this method name here."""
         return not cls.hidden
+
+    @classmethod
+    def can_scan(cls) -> bool:
+        """Whether it reaches functions the kernel did not enumerate (the scan
+        workload): the raw methods do, the kernel's sysfs files do not."""
+        return cls.raw
+
+    @classmethod
+    def mismatch_note(cls, mismatches: int, reads: int) -> str:
+        """What reads that returned another value than the one verified mean."""
+        return f"WARNING: {mismatches} of {reads} reads returned another value: the register changed during the run"
+
+    def run_warning(self) -> str | None:
+        """One line to say before timing with this method here, or None."""
+        return None
+
+    def enumerated(self) -> set[Bdf] | None:
+        """The functions this method knows to exist (the kernel's list), or
+        None when it reads whatever is asked."""
+        return None
 
     # -- protocol -----------------------------------------------------------
     @abstractmethod

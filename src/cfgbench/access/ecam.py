@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from cfgbench._native import ffi, lib
-from cfgbench.access.base import PART, ConfigAccessor, Detection, SplitPart
+from cfgbench.access.base import ConfigAccessor, Detection, SplitPart
 from cfgbench.address import VMD_FIX, Bdf, ecam_offset
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import BUS_SHIFT, EcamWindow, ecam_window_for, read_ecam_windows
 from cfgbench.platform import kernel_cmdline, raw_access_blocker
+from cfgbench.schema import ECAM_WINDOW, PART
 
 DEV_MEM = Path("/dev/mem")
 RELAXED_IOMEM = "iomem=relaxed"
@@ -52,6 +53,7 @@ class _BusRange:
 class EcamAccessor(ConfigAccessor):
     name = "mmio"
     help = "ECAM/MMCONFIG: loads from the MCFG window mapped through /dev/mem"
+    color = "tab:orange"
     raw = True
     accesses = (LOAD,)
 
@@ -113,7 +115,7 @@ class EcamAccessor(ConfigAccessor):
         self.window_for(bdf)
 
     def target_metadata(self, bdf: Bdf) -> dict[str, str]:
-        return {"cfgbench_ecam_window": str(self.window_for(bdf))}
+        return {ECAM_WINDOW: str(self.window_for(bdf))}
 
     def prepare_targets(self, bdfs: Iterable[Bdf]) -> None:
         """Targets on many functions (a scan) read through one mapping of their

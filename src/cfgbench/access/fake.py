@@ -56,6 +56,7 @@ class FakeAccessor(ConfigAccessor):
     name = "fake"
     help = "config space from an lspci -xxxx dump (tests only)"
     hidden = True
+    color = "tab:purple"
     accesses = (pio.ADDRESS_WRITE, pio.DATA_READ, pio.ADDRESS_READ, ecam.LOAD, sysfs.FLOOR)
 
     def __init__(self, dump: Path | None = None) -> None:
@@ -68,6 +69,10 @@ class FakeAccessor(ConfigAccessor):
     @classmethod
     def offered(cls) -> bool:
         return bool(os.environ.get(FAKE_DUMP_ENV))
+
+    @classmethod
+    def can_scan(cls) -> bool:
+        return True  # a dump stands in for the whole machine
 
     def _dump_path(self) -> Path | None:
         if self.dump is not None:

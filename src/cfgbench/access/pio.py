@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cfgbench._native import lib
-from cfgbench.access.base import EXTRA, NOTHING_READ, PART, ConfigAccessor, Detection, SplitPart
+from cfgbench.access.base import NOTHING_READ, ConfigAccessor, Detection, SplitPart
 from cfgbench.address import (
     LEGACY_CONFIG_SIZE,
     TYPE1_ADDRESS_PORT,
@@ -17,7 +17,8 @@ from cfgbench.address import (
     type1_data_port,
 )
 from cfgbench.errors import CfgbenchError
-from cfgbench.platform import RAWIO_FIX, is_x86, raw_access_blocker
+from cfgbench.platform import RAWIO_FIX, is_x86, online_cpu_count, raw_access_blocker
+from cfgbench.schema import EXTRA, PART
 
 # 0xCF8-0xCFF: the address dword and the four data bytes, nothing more.
 PORT_COUNT = 8
@@ -30,32 +31,12 @@ LABELS = {ADDRESS_WRITE: "address write (0xCF8)", DATA_READ: "data read (0xCFC)"
 MECHANISM = "type 1"
 NO_READBACK = ("this host does not read the type 1 address back from 0xCF8 (Linux's pci_check_type1 would not "
                "take it for type 1 either): the address read is not timed")
-CPUS_ONLINE = Path("/sys/devices/system/cpu/online")
-
-
-def online_cpu_count(path: Path | None = None) -> int | None:
-    """CPUs online, from the kernel's list ("0-3,6"); None when it cannot be read."""
-    try:
-        text = (path or CPUS_ONLINE).read_text().strip()
-    except OSError:
-        return None
-    count = 0
-    for part in filter(None, text.split(",")):
-        first, _, last = part.partition("-")
-        if not (first.isdigit() and (last or first).isdigit()):
-            return None
-        count += int(last or first) - int(first) + 1
-    return count
-
-
 def pio_hazard_warning(cpus_online: Path | None = None) -> str | None:
     """One line when type 1 timing can corrupt the kernel's own config accesses:
     userspace cannot take the kernel's pci_config_lock, so while cfgbench writes
     0xCF8 over and over, a kernel access on another CPU can have its data phase
     land on cfgbench's address (docs/safety.md). None on a single online CPU."""
     count = online_cpu_count(cpus_online)
-    if count is None:
-        count = os.cpu_count() or 2
     if count <= 1:
         return None
     return (f"warning: pio writes 0xCF8 without the kernel's pci_config_lock; with {count} CPUs online a kernel "
@@ -99,6 +80,7 @@ def type1_parts(bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart
 class PioAccessor(ConfigAccessor):
     name = "pio"
     help = "type 1 port I/O (0xCF8/0xCFC): domain 0, offsets below 0x100"
+    color = "tab:blue"
     raw = True
     accesses = (ADDRESS_WRITE, DATA_READ, ADDRESS_READ)
 
@@ -127,6 +109,16 @@ class PioAccessor(ConfigAccessor):
             portio.iopl(0)
         else:
             portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 0)
+
+    @classmethod
+    def mismatch_note(cls, mismatches: int, reads: int) -> str:
+        """For pio, evidence that the kernel interleaved with our 0xCF8 writes."""
+        return (f"WARNING: {mismatches} of {reads} reads returned another value: a kernel config access on another "
+                "CPU interleaved with cfgbench's 0xCF8 writes, and kernel accesses may have been misdirected "
+                "(docs/safety.md)")
+
+    def run_warning(self) -> str | None:
+        return pio_hazard_warning()
 
     def space_size(self, bdf: Bdf) -> int:
         return LEGACY_CONFIG_SIZE

@@ -3,7 +3,7 @@
 Its floor (the split workload) is the same pread without the access: at the
 end of what the descriptor may read, pci_read_config() (drivers/pci/pci-sysfs.c)
 returns 0 bytes after its capability check and before any config access.
-docs/design.md shows the call graphs (ftrace) and tests/lab/test_kernel_floor.py
+docs/design.md shows the call graphs (ftrace) and tests/lab/test_where_the_time_goes.py
 checks them in the lab guest."""
 
 from __future__ import annotations
@@ -13,21 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from cfgbench._native import lib
-from cfgbench.access import base
 from cfgbench.access.base import NOTHING_READ, ConfigAccessor, Detection, SplitPart
 from cfgbench.address import Bdf, check_access, parse_bdf
 from cfgbench.errors import CfgbenchError
+from cfgbench.pci import SYSFS_DEVICES
 from cfgbench.platform import SUDO_FIX
+from cfgbench.schema import FLOOR as FLOOR_ROLE
+from cfgbench.schema import KERNEL_FLOOR, KERNEL_FLOOR_RETURNS_IN
 
-SYSFS_DEVICES = Path("/sys/bus/pci/devices")
 # Without CAP_SYS_ADMIN the kernel shows only the first 64 bytes (pci-sysfs.c).
 UNPRIVILEGED_BYTES = 64
 FLOOR = "floor"  # the kernel's path without the access (split workload)
 FLOOR_LABEL = "kernel floor"
 MECHANISM = "kernel"
 NOBODY = 65534  # the effective user root opens the floor's descriptor as
-FLOOR_KEY = "cfgbench_floor"
-FLOOR_RETURNS_KEY = "cfgbench_floor_returns_in"
 FLOOR_NOT_EMPTY = ("the kernel returned bytes at the floor's offset (a CardBus header shows 128 bytes, or this "
                    "descriptor may read more than the file says): the floor is not timed")
 
@@ -56,13 +55,14 @@ def config_path(bdf: Bdf, root: Path = SYSFS_DEVICES) -> Path:
 
 def floor_part(metadata: dict[str, str] | None = None) -> SplitPart:
     """One per function, whatever the offset: the path up to the access does not depend on it."""
-    return SplitPart(FLOOR, FLOOR_LABEL, MECHANISM, base.FLOOR, 0, 4, NOTHING_READ, per_device=True,
+    return SplitPart(FLOOR, FLOOR_LABEL, MECHANISM, FLOOR_ROLE, 0, 4, NOTHING_READ, per_device=True,
                      unverified=FLOOR_NOT_EMPTY, metadata=metadata or {})
 
 
 class SysfsAccessor(ConfigAccessor):
     name = "kernel"
     help = "the kernel's own path: pread of /sys/bus/pci/devices/BDF/config"
+    color = "tab:green"
     accesses = (FLOOR,)
 
     def __init__(self, root: Path = SYSFS_DEVICES, floor_without_admin: bool = True) -> None:
@@ -105,7 +105,7 @@ class SysfsAccessor(ConfigAccessor):
                 raise CfgbenchError(f"cannot open {path} (permission denied)", "run as root") from None
         return self._fds[bdf]
 
-    def functions(self) -> set[Bdf]:
+    def enumerated(self) -> set[Bdf]:
         """The functions the kernel enumerated (one directory listing)."""
         return {parse_bdf(entry.name) for entry in self.root.iterdir()} if self.root.is_dir() else set()
 
@@ -141,21 +141,21 @@ class SysfsAccessor(ConfigAccessor):
         if bdf not in self._floors:
             if os.geteuid() != 0:
                 self._floors[bdf] = (self._fd(bdf), UNPRIVILEGED_BYTES, {
-                    FLOOR_KEY: f"pread at {UNPRIVILEGED_BYTES:#x} of the reads' own descriptor, the end of what a "
+                    KERNEL_FLOOR: f"pread at {UNPRIVILEGED_BYTES:#x} of the reads' own descriptor, the end of what a "
                                "normal user may read",
-                    FLOOR_RETURNS_KEY: "pci_read_config"})
+                    KERNEL_FLOOR_RETURNS_IN: "pci_read_config"})
             elif self.floor_without_admin and (fd := _descriptor_without_admin(config_path(bdf, self.root))) is not None:
                 self._floor_fds.append(fd)
                 self._floors[bdf] = (fd, UNPRIVILEGED_BYTES, {
-                    FLOOR_KEY: f"pread at {UNPRIVILEGED_BYTES:#x} of a descriptor opened without CAP_SYS_ADMIN, the "
+                    KERNEL_FLOOR: f"pread at {UNPRIVILEGED_BYTES:#x} of a descriptor opened without CAP_SYS_ADMIN, the "
                                "end of what it may read",
-                    FLOOR_RETURNS_KEY: "pci_read_config"})
+                    KERNEL_FLOOR_RETURNS_IN: "pci_read_config"})
             else:
                 size = self._file_size(bdf)
                 self._floors[bdf] = (self._fd(bdf), size, {
-                    FLOOR_KEY: f"pread at {size:#x}, the end of the file (sysfs stops before pci_read_config: "
+                    KERNEL_FLOOR: f"pread at {size:#x}, the end of the file (sysfs stops before pci_read_config: "
                                "the floor lacks its capability check)",
-                    FLOOR_RETURNS_KEY: "sysfs_kf_bin_read"})
+                    KERNEL_FLOOR_RETURNS_IN: "sysfs_kf_bin_read"})
         return self._floors[bdf]
 
     def split_parts(self, bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:

@@ -3,7 +3,7 @@
 Per method (`{method}.json` in the run's directory and in the baseline's):
 - no baseline file: reported, not gated (a runner's first run, a new method);
 - else `cfgbench compare BASELINE RUN --fail-if RULE`: regression, no regression
-  or inconclusive (compare/gate.py: the confidence interval of the time ratio
+  or inconclusive (compare/threshold.py: the confidence interval of the time ratio
   against the limit), or an error (a baseline from another environment, a
   corrupt file), which is said in the summary instead of stopping the others.
 
@@ -18,28 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cfgbench import runs
+from cfgbench import access, runs
 from cfgbench.ci.layout import baseline_files, method_of_path, result_files
-from cfgbench.compare import (
-    EXIT_CODES,
-    INCONCLUSIVE,
-    NO_REGRESSION,
-    REGRESSION,
-    Report,
-    compare_paths,
-    parse_threshold,
-)
+from cfgbench.compare.model import Report, compare_paths
+from cfgbench.compare.threshold import ERROR, EXIT_CODES, NO_BASELINE, NO_REGRESSION, parse_threshold, worst
 from cfgbench.errors import CfgbenchError
 
-NO_BASELINE = "no baseline"
-ERROR = "error"
-EXIT_ERROR = 2
-# Worst first: the job's outcome is the first of these any method has.
-SEVERITY = (ERROR, REGRESSION, INCONCLUSIVE, NO_REGRESSION, NO_BASELINE)
 DEFAULT_RULE = "median:5%"
-# The order of this run's own comparison: mmio reaches every offset, so its
-# table covers every target (pio has no 0x100).
-RUN_REFERENCE_ORDER = ("mmio", "pio", "kernel")
 
 
 @dataclass(frozen=True)
@@ -49,14 +34,14 @@ class MethodGate:
     method: str
     result: Path
     baseline: Path
-    outcome: str  # one of SEVERITY
+    outcome: str  # one of compare.threshold.SEVERITY
     report: Report | None = None  # the comparison, when there was one
     error: str = ""  # the one-line error, for ERROR
     baseline_runs: int = 0  # runs (sessions) the baseline holds for every target
 
     @property
     def exit_code(self) -> int:
-        return EXIT_ERROR if self.outcome == ERROR else EXIT_CODES.get(self.outcome, 0)
+        return EXIT_CODES[self.outcome]
 
 
 @dataclass(frozen=True)
@@ -70,12 +55,11 @@ class CiGate:
 
     @property
     def outcome(self) -> str:
-        outcomes = {m.outcome for m in self.methods}
-        return next(o for o in SEVERITY if o in outcomes)
+        return worst([m.outcome for m in self.methods], default=NO_BASELINE)
 
     @property
     def exit_code(self) -> int:
-        return EXIT_ERROR if self.outcome == ERROR else EXIT_CODES.get(self.outcome, 0)
+        return EXIT_CODES[self.outcome]
 
     def having(self, *outcomes: str) -> list[MethodGate]:
         return [m for m in self.methods if m.outcome in outcomes]
@@ -110,8 +94,8 @@ def _orphan_gate(baseline: Path, results_dir: Path) -> MethodGate:
 def _run_report(results: Sequence[Path]) -> Report | None:
     if len(results) < 2:
         return None
-    ordered = sorted(results, key=lambda p: (RUN_REFERENCE_ORDER.index(method_of_path(p))
-                                             if method_of_path(p) in RUN_REFERENCE_ORDER else len(RUN_REFERENCE_ORDER)))
+    # In the registry's order: a target the first file lacks (pio has no 0x100) is compared with the first that has it.
+    ordered = sorted(results, key=lambda p: access.rank(method_of_path(p)))
     return compare_paths([str(p) for p in ordered])
 
 

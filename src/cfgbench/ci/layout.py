@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cfgbench import access
 from cfgbench.errors import CfgbenchError
-from cfgbench.history import method_rank
 
-METHODS = ("pio", "mmio", "kernel")
 RESULT_PATTERN = "{method}.json"
-# compare.stats.MIN_BASELINE_RUNS (one run against at least this many gets an
-# interval); spelled out so that the root step imports no scipy. tests/test_ci.py checks.
-MIN_BASELINE_RUNS = 3
 
 
 def method_of_path(path: Path) -> str:
@@ -23,14 +19,14 @@ def method_of_path(path: Path) -> str:
 
 
 def result_files(directory: Path, what: str = "results") -> list[Path]:
-    """The `{method}.json` files of one directory, pio, mmio, kernel first; dot files
+    """The `{method}.json` files of one directory, in the registry's order; dot files
     (a write in progress) and pictures are skipped."""
     if not directory.is_dir():
         state = "is not a directory" if directory.exists() else "does not exist"
         raise CfgbenchError(f"the {what} directory {directory} {state}",
                             "give the directory `cfgbench ci run` wrote (e.g. ci-results)")
     files = [p for p in directory.glob("*.json") if not p.name.startswith(".")]
-    return sorted(files, key=lambda p: method_rank(method_of_path(p)))
+    return sorted(files, key=lambda p: access.rank(method_of_path(p)))
 
 
 def baseline_files(directory: Path) -> list[Path]:

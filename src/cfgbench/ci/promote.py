@@ -6,7 +6,7 @@ lock, re-read, merged, renamed into place, so the file holds either every old
 run plus the new ones, or the old runs alone. Every file is checked before
 anything is written, so one refusal leaves the baseline as it was:
 - another environment (CPU, bare metal or guest, hypervisor, kernel, method:
-  compare/gate.py's SAME_MACHINE) is refused: a baseline mixing machines would
+  schema.py's same_machine fields) is refused: a baseline mixing machines would
   gate the machines, not the change; a new environment needs a new baseline;
 - other targets than the baseline's are refused (the runs would not line up);
 - a run without session ids cannot be told apart from the others: refused;
@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cfgbench import runs
-from cfgbench.ci.layout import MIN_BASELINE_RUNS, result_files
+from cfgbench.ci.layout import result_files
 from cfgbench.compare.files import ResultFile, load_result_file
-from cfgbench.compare.gate import environment_differences
+from cfgbench.compare.stats import MIN_BASELINE_RUNS
+from cfgbench.compare.threshold import environment_differences
 from cfgbench.errors import CfgbenchError
 from cfgbench.results import load_suite, make_output_dir, save_suite
 

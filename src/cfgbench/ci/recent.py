@@ -3,7 +3,7 @@
 `cfgbench history show` reads what the history holds; a gate runs before this
 run is added to it, so here this run's files are read as points and put at the
 end of their series. A change point at the last run is what a regression looks
-like there, and it is found the same way (Apache Otava, trend.py)."""
+like there, and it is found the same way (Apache Otava, history/trend.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from cfgbench.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE, find_change_points
-from cfgbench.history import Point, Series, load_history, points_of_file, series_order
-from cfgbench.trend import HistoryReport, Trend
+from cfgbench.history.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE, find_change_points
+from cfgbench.history.store import Point, Series, load_history, points_of_file, series_order
+from cfgbench.history.trend import HistoryReport, Trend
 
 DEFAULT_LAST = 20
 THIS_RUN = "this run"

@@ -2,22 +2,22 @@
 
 The bench job uploads each runner's files as the artifact `cfgbench-<runner>`;
 downloaded together they are `<runs>/cfgbench-<runner>/{method}.json`. Here
-each such directory is one environment of the fleet table (fleet.py) and is
-added to the history under the machine `<runner>` (history.py: never
+each such directory is one environment of the fleet table (history/fleet.py)
+and is added to the history under the machine `<runner>` (history/store.py: never
 overwrites; a re-run job's files are already there), then the history's trend
-is rendered (trend.py)."""
+is rendered (history/trend.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench import fleet
+from cfgbench.history import fleet
 from cfgbench.ci.layout import result_files
 from cfgbench.errors import CfgbenchError
-from cfgbench.history import Added, add_to_history
-from cfgbench.trend import HistoryReport, history_report
-from cfgbench.trend import render_markdown as render_trend
+from cfgbench.history.store import Added, add_to_history
+from cfgbench.history.trend import HistoryReport, history_report
+from cfgbench.history.trend import render_markdown as render_trend
 
 ARTIFACT_PREFIX = "cfgbench-"
 DEFAULT_LAST = 20

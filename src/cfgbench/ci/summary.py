@@ -9,11 +9,13 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from cfgbench.ci.gate import ERROR, NO_BASELINE, CiGate, MethodGate
-from cfgbench.ci.layout import MIN_BASELINE_RUNS
-from cfgbench.compare import INCONCLUSIVE, NO_REGRESSION, REGRESSION, RENDERERS
-from cfgbench.trend import HistoryReport
-from cfgbench.trend import render_markdown as render_trend
+from cfgbench.ci.gate import CiGate, MethodGate
+from cfgbench.compare.render import RENDERERS
+from cfgbench.compare.stats import MIN_BASELINE_RUNS
+from cfgbench.compare.threshold import ERROR, INCONCLUSIVE, NO_BASELINE, NO_REGRESSION, REGRESSION
+from cfgbench.history.trend import HistoryReport
+from cfgbench.history.trend import render_markdown as render_trend
+from cfgbench.tables import markdown_table
 from cfgbench.units import format_time
 
 
@@ -58,10 +60,6 @@ def demote(markdown: str, levels: int) -> str:
     return "\n".join("#" * levels + line if line.startswith("#") else line for line in markdown.splitlines()) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def _rows(method: MethodGate) -> list[list[str]]:
     if method.outcome == NO_BASELINE:
         return [[method.method, "", "no baseline", "", "", f"not gated: no {method.baseline}"]]
@@ -89,10 +87,7 @@ def _table(gate: CiGate) -> list[str]:
     if gate.rules:
         statistic = gate.rules[0].split(":")[0]
     header = ["method", "target", f"baseline {statistic}", f"this run {statistic}", "time ratio", "gate"]
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for method in gate.methods:
-        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in _rows(method)]
-    return lines
+    return markdown_table(header, [row for method in gate.methods for row in _rows(method)])
 
 
 def _headline(gate: CiGate) -> str:

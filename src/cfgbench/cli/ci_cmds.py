@@ -1,8 +1,8 @@
 """`cfgbench ci run|gate|promote|fleet`: the bare-metal CI job's steps (docs/ci-runner.md).
 
-Only parsing and printing here; cfgbench.ci decides. The modules that need numpy
-and scipy are imported inside their commands: `ci run` runs as root and must
-start as fast as `cfgbench run`.
+Only parsing and printing here; cfgbench.ci decides. Nothing here imports numpy
+or scipy (the modules that use them import them inside the functions that
+do): `ci run` runs as root and must start as fast as `cfgbench run`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from pathlib import Path
 
 import click
 
+from cfgbench.ci.gate import DEFAULT_RULE
+from cfgbench.ci.recent import DEFAULT_LAST
+from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS
+from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.errors import CfgbenchError
 
-# ci.timing.SETTINGS, ci.gate.DEFAULT_RULE, ci.recent.DEFAULT_LAST: spelled out so that
-# start-up imports nothing heavy; tests/test_ci.py checks they match.
-SETTINGS = ("default", "quick")
-DEFAULT_RULE = "median:5%"
-DEFAULT_LAST = 20
-MIN_BASELINE_RUNS = 3  # ci.layout.MIN_BASELINE_RUNS
 DIR = click.Path(file_okay=False, path_type=Path)
 
 
@@ -38,7 +36,7 @@ def ci() -> None:
 
 @ci.command("run")
 @click.option("--results", required=True, type=DIR, help="directory for {method}.json (it must exist)")
-@click.option("--settings", type=click.Choice(SETTINGS), default="default", show_default=True,
+@click.option("--settings", type=click.Choice(SETTINGS), default=DEFAULT_SETTINGS, show_default=True,
               help="default: pyperf's own (20 processes); quick: one process, 12 rounds, a smoke test")
 def ci_run(results: Path, settings: str) -> None:
     """Time pio, mmio and kernel on the host bridge, as the CI job does (run it as root).
@@ -50,12 +48,13 @@ def ci_run(results: Path, settings: str) -> None:
     --output RESULTS/{method}.json`, with 0x100 only when the host bridge has
     4096 bytes of config space (a q35 guest's has 256), and the named settings.
     """
-    from cfgbench.ci.timing import run_arguments
-    from cfgbench.cli.measure_cmds import run
+    from cfgbench import session
+    from cfgbench.ci.timing import describe, run_request
 
-    args = run_arguments(results, settings)
-    click.echo(f"cfgbench: ci run: cfgbench {' '.join(args)}", err=True)
-    run.main(args=args[1:], prog_name="cfgbench run", standalone_mode=False)
+    request = run_request(results, settings)
+    click.echo(f"cfgbench: ci run: {describe(request)}", err=True)
+    for line in session.summary_lines(session.run(request, lambda line: click.echo(f"cfgbench: {line}", err=True))):
+        click.echo(line)
 
 
 @ci.command("gate")

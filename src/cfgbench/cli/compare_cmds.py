@@ -6,15 +6,13 @@ import sys
 
 import click
 
-# Spelled out so that `cfgbench run` does not import numpy, scipy and matplotlib
-# (seconds in an emulated guest); tests/test_compare.py checks they match.
-FORMATS = ("json", "markdown", "text")
-PANELS = ("distribution", "ecdf", "reads", "breakdown")
+from cfgbench.compare.render import RENDERERS
+from cfgbench.plot import PANELS
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, metavar="REFERENCE.json OTHER.json...")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
+@click.option("--format", "output_format", type=click.Choice(sorted(RENDERERS)), default="text",
               show_default=True, help="markdown is what a CI job summary shows")
 @click.option("--fail-if", "fail_if", multiple=True, metavar="STAT:LIMIT",
               help="gate: mean:5%, median:5%, median:+200ns (repeatable); see the exit codes below")
@@ -43,10 +41,10 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
          run a side, fewer than 6 paired rounds); add runs to the reference
          with --append (3 or more runs against one)
     """
-    from cfgbench import compare as comparing
+    from cfgbench.compare.model import compare_paths
 
-    report = comparing.compare_paths(files, fail_if, allow_other_environment)
-    click.echo(comparing.RENDERERS[output_format](report), nl=False)
+    report = compare_paths(files, fail_if, allow_other_environment)
+    click.echo(RENDERERS[output_format](report), nl=False)
     if report.gate_outcome is not None:
         # Also on stderr: the report may be going to a file such as $GITHUB_STEP_SUMMARY.
         click.echo(f"cfgbench: gate: {report.gate_outcome} (exit {report.exit_code})", err=True)
@@ -61,7 +59,7 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 @click.option("--size", default=None, metavar="WxH", help="image size in pixels (default: 1200 wide, 450 per target)")
 @click.option("--dpi", default=100, show_default=True, type=click.IntRange(50, 600))
 @click.option("--panel", "panels", multiple=True, default=("distribution",), show_default=True,
-              type=click.Choice(PANELS),
+              type=click.Choice(list(PANELS)),
               help="per target: distribution of values, their ECDF, ECDF of single reads, where the time goes "
                    "(the read against its accesses, stacked per file: needs --workload split) (repeatable)")
 @click.option("--history", "history_dir", default=None, type=click.Path(file_okay=False), metavar="DIR",

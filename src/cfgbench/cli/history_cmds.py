@@ -1,18 +1,18 @@
 """`cfgbench history add|show` and `cfgbench fleet`: CI runs over time and across runners.
 
-Only parsing and printing here; the modules imported inside each command do
-the work (they pull in numpy and scipy, which `cfgbench run` must not load).
+Only parsing and printing here; cfgbench.history does the work (numpy,
+scipy and Otava only inside the functions that need them).
 """
 
 from __future__ import annotations
 
 import click
 
-# Spelled out so that start-up imports no renderer; tests/test_history.py checks they match.
-FORMATS = ("json", "markdown", "text")
-# changepoints.DEFAULT_MAX_PVALUE and DEFAULT_MIN_CHANGE (in percent), checked by the same test.
-DEFAULT_MAX_PVALUE = 0.001
-DEFAULT_MIN_CHANGE_PERCENT = 5.0
+from cfgbench.history import fleet as fleets
+from cfgbench.history import trend
+from cfgbench.history.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE
+
+FORMATS = sorted(trend.RENDERERS)
 
 
 @click.group()
@@ -34,7 +34,7 @@ def history_add(files: tuple[str, ...], directory: str, commit: str, machine: st
     already in the history (a re-run job) is reported and skipped; another
     file under the same name is an error.
     """
-    from cfgbench.history import add_to_history
+    from cfgbench.history.store import add_to_history
 
     for added in add_to_history(directory, files, commit, machine):
         verb = "already in the history" if added.already_there else "added"
@@ -51,7 +51,7 @@ def history_add(files: tuple[str, ...], directory: str, commit: str, machine: st
               help="show the last N runs of each series (change points are found in all of them)")
 @click.option("--max-pvalue", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=DEFAULT_MAX_PVALUE,
               show_default=True, help="a change point's t-test must be below this")
-@click.option("--min-change", type=click.FloatRange(min=0), default=DEFAULT_MIN_CHANGE_PERCENT, show_default=True,
+@click.option("--min-change", type=click.FloatRange(min=0), default=DEFAULT_MIN_CHANGE * 100, show_default=True,
               metavar="PERCENT", help="ignore change points smaller than this many percent")
 def history_show(directory: str, output_format: str, machines: tuple[str, ...], methods: tuple[str, ...],
                  last: int | None, max_pvalue: float, min_change: float) -> None:
@@ -61,8 +61,6 @@ def history_show(directory: str, output_format: str, machines: tuple[str, ...], 
     Change points come from Apache Otava's E-divisive detector (the one behind
     Hunter and MongoDB's performance CI) over the medians, in time order.
     """
-    from cfgbench import trend
-
     report = trend.history_report(directory, max_pvalue, min_change / 100, machines, methods, last)
     click.echo(trend.RENDERERS[output_format](report), nl=False)
 
@@ -80,8 +78,6 @@ def fleet(directories: tuple[str, ...], output_format: str, reference: str | Non
     mechanism) and each method's guest/bare-metal factor (the cost of
     virtualisation).
     """
-    from cfgbench import fleet as fleets
-
     click.echo(fleets.RENDERERS[output_format](fleets.fleet_report(directories, reference)), nl=False)
 
 

@@ -7,8 +7,11 @@ from pathlib import Path
 import click
 
 from cfgbench.lab import GuestConfig, run_in_guest
-from cfgbench.lab.measure import LabSettings
 from cfgbench.lab.qemu import ACCELS
+from cfgbench.schema import INTERLEAVED, SEQUENTIAL
+from cfgbench.settings import PRESETS
+
+LAB = PRESETS["lab"]
 
 
 def _progress(line: str) -> None:
@@ -32,18 +35,18 @@ def _stream(text: str) -> None:
               help="seconds for boot plus command; then QEMU is killed")
 @click.option("--out", "outdir", type=click.Path(file_okay=False, path_type=Path),
               help="host directory shared read-write with the guest as $CFGBENCH_LAB_OUT")
-@click.option("--boots", type=click.IntRange(min=1), default=LabSettings.boots, show_default=True,
+@click.option("--boots", type=click.IntRange(min=1), default=1, show_default=True,
               help="guests to boot one after another: each is a run of its own, and the headline's interval "
                    "spans them (each boot lands in its own emulator state)")
-@click.option("--values", type=click.IntRange(min=2), default=LabSettings.values, show_default=True,
+@click.option("--values", type=click.IntRange(min=2), default=LAB.values, show_default=True,
               help="interleaved rounds per boot: every method and target times one value per round")
 @click.option("--loops", type=click.IntRange(min=1), help="reads per value [default: calibrated to --min-time]")
-@click.option("--min-time", type=click.FloatRange(min=1e-5), default=LabSettings.min_time, show_default=True,
+@click.option("--min-time", type=click.FloatRange(min=1e-5), default=LAB.min_time, show_default=True,
               help="seconds per value when calibrating loops")
 @click.option("--quiet", "-q", is_flag=True, help="print only the headline (not the boot and guest output)")
-@click.option("--schedule", type=click.Choice(("interleaved", "sequential")), default="interleaved", show_default=True,
-              help="sequential: pyperf's own order, one benchmark after another (for comparison; drift of the "
-                   "host lands in the ratios)")
+@click.option("--schedule", type=click.Choice((INTERLEAVED, SEQUENTIAL)), default=INTERLEAVED, show_default=True,
+              help="sequential: each benchmark's values back to back, one benchmark after another (pyperf's "
+                   "order, for comparison: drift of the host lands in the ratios)")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND [ARGS]...]")
 @click.pass_context
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
@@ -55,12 +58,11 @@ def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, out
     allowed there)."""
     cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout)
     if not command:
-        from cfgbench.lab.measure import main_job
+        from cfgbench.lab.mainjob import LabJob, main_job
 
-        settings = LabSettings(values=values, min_time=min_time, loops=loops or 0, boots=boots, quiet=quiet,
-                               schedule=schedule)
+        settings = LAB.with_options(values=values, min_time=min_time, loops=loops, schedule=schedule).checked()
         ctx.exit(main_job(cfg, _ignore if quiet else _progress, outdir,
-                          output=_ignore if quiet else _stream, settings=settings))
+                          output=_ignore if quiet else _stream, job=LabJob(settings, boots)))
     result = run_in_guest(list(command), cfg, outdir=outdir, progress=_progress, output=_stream)
     ctx.exit(result.returncode)
 

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import click
 
-from cfgbench import access, interleave, report, results, runner, workloads
+from cfgbench import access, kernelpath, registers, report, results, workloads
+from cfgbench.access.base import raw_forbidden_reason
 from cfgbench.address import parse_bdf
+from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import read_ecam_windows
 from cfgbench.pci import list_functions, listing_lines
 from cfgbench.platform import fingerprint
-from cfgbench import kernelpath, registers
-from cfgbench.access.base import raw_forbidden_reason
-from cfgbench.errors import CfgbenchError
+from cfgbench.settings import PRESETS, SCHEDULES, Settings
+
 
 class MethodType(click.ParamType):
     """A method name or alias, checked against the registry when parsed."""
@@ -29,23 +30,6 @@ METHOD_CHOICE = MethodType()
 
 def _progress(line: str) -> None:
     click.echo(f"cfgbench: {line}", err=True)
-
-
-def _pyperf_args(fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
-                 warmups: int | None, min_time: float | None, affinity: str, in_process: bool, quiet: bool,
-                 extra: tuple[str, ...]) -> list[str]:
-    """The same choices as pyperf options, for the sequential schedule."""
-    args: list[str] = []
-    args += ["--fast"] if fast else []
-    args += ["--rigorous"] if rigorous else []
-    for flag, value in (("--loops", loops), ("--processes", processes), ("--values", values),
-                        ("--warmups", warmups), ("--min-time", min_time)):
-        if value is not None:
-            args += [flag, str(value)]
-    args += ["--affinity", affinity] if affinity else []
-    args += ["--in-process"] if in_process else []
-    args += ["--quiet"] if quiet else []
-    return args + list(extra)
 
 
 def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
@@ -70,13 +54,13 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
                    "split: each read, and each of its accesses alone (type 1's address write, data read and "
                    "address read, ECAM's load, the kernel floor: docs/breakdown.md); repeatable")
 @click.option("--buses", help="scan: bus range, e.g. 00-ff [default: the ECAM window's, else 00-ff]")
-@click.option("--samples", type=click.IntRange(min=0), default=runner.DEFAULT_SAMPLES, show_default=True,
+@click.option("--samples", type=click.IntRange(min=0), default=Settings.samples, show_default=True,
               help="read: per-read timestamps per worker process for the latency distribution (0: none)")
 @click.option("--allow-any-offset", is_flag=True,
               help="also read outside the standard header and the capabilities the device advertises (reads can have side effects: docs/safety.md)")
-@click.option("--schedule", type=click.Choice(runner.SCHEDULES), default="auto", show_default=True,
+@click.option("--schedule", type=click.Choice(SCHEDULES), default=Settings.schedule, show_default=True,
               help="interleaved: every method and target times one value per round, in a random order each round, "
-                   "so values pair by round; sequential: pyperf's own, one benchmark after another; "
+                   "so values pair by round; sequential: each benchmark's values back to back (pyperf's order); "
                    "auto: interleaved when several methods run or a read is split")
 @click.option("--fast", is_flag=True, help="as pyperf --fast: half the processes, 2 values each")
 @click.option("--rigorous", is_flag=True, help="as pyperf --rigorous: twice the processes")
@@ -93,47 +77,38 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--append", is_flag=True, help="add this run to an existing result file")
 @click.option("--resume", is_flag=True, help="measure only the benchmarks the result file lacks, into it (after an interruption)")
 @click.option("--metadata", "metadata_items", multiple=True, metavar="KEY=VALUE", help="extra metadata to record; repeatable")
-@click.argument("pyperf_options", nargs=-1, type=click.UNPROCESSED, metavar="[-- PYPERF_OPTIONS...]")
+@click.option("--seed", type=int, help="the rounds' random order [default: a fresh one, recorded in the files]")
 def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, ...], width: str,
         workload_names: tuple[str, ...], buses: str | None, samples: int, allow_any_offset: bool, schedule: str,
         fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
         warmups: int | None, min_time: float | None, affinity: str, in_process: bool, quiet: bool,
-        output: Path | None, append: bool, resume: bool, metadata_items: tuple[str, ...],
-        pyperf_options: tuple[str, ...]) -> None:
+        output: Path | None, append: bool, resume: bool, metadata_items: tuple[str, ...], seed: int | None) -> None:
     """Time config-space reads of each device and offset through each method.
 
-    Any other pyperf option (e.g. --track-memory, --hook) goes after `--` and
-    needs --schedule sequential. The options used are recorded in the files."""
+    The settings used are recorded in the files. Values are timed by
+    cfgbench's own engine and saved with pyperf's API, so `python -m pyperf
+    stats|show|compare_to` read the files."""
+    from cfgbench import session
+    from cfgbench.plan import PlanRequest, Target
+
     if (append or resume) and output is None:
         raise CfgbenchError(f"{'--resume' if resume else '--append'} needs -o FILE", "name the result file to add to")
     if fast and rigorous:
         raise CfgbenchError("--fast and --rigorous contradict each other", "choose one")
-    if affinity:
-        interleave.parse_cpu_list(affinity)  # refuse a bad list before any planning
+    base = PRESETS["fast" if fast else "rigorous" if rigorous else "default"]
+    settings = base.with_options(processes=processes, values=values, warmups=warmups, loops=loops, min_time=min_time,
+                                 affinity=affinity or None, in_process=in_process or None, samples=samples,
+                                 schedule=schedule, seed=seed, quiet=quiet or None).checked()  # before any planning
     bdfs = [parse_bdf(d) for d in devices or ("0000:00:00.0",)]
     width_given = click.get_current_context().get_parameter_source("width") is not click.core.ParameterSource.DEFAULT
-    resolved = registers.resolve_all(bdfs, offsets or ("0",), int(width) if width_given else None, registers.reader_method(methods))
-    targets = [runner.Target(b, r.offset, r.width) for b, r in resolved]
-    options = runner.RunOptions(
-        methods=list(methods),
-        targets=targets,
-        output=output,
-        append=append,
-        pyperf_args=_pyperf_args(fast, rigorous, loops, processes, values, warmups, min_time, affinity,
-                                 in_process, quiet, pyperf_options),
-        pyperf_passthrough=pyperf_options,
-        settings=interleave.Settings.from_pyperf_style(fast, rigorous, processes, values, warmups, loops, min_time,
-                                                       affinity, in_process, quiet),
-        schedule=schedule,
-        resume=resume,
-        metadata=_parse_metadata(metadata_items),
-        workloads=list(dict.fromkeys(workload_names)) or ["read"],
-        buses=workloads.parse_bus_range(buses) if buses else None,
-        samples=samples,
-        allow_any_offset=allow_any_offset,
-    )
-    saved = runner.run(options, _progress)
-    for line in runner.summary_lines(saved):
+    resolved = registers.resolve_all(bdfs, offsets or ("0",), int(width) if width_given else None,
+                                     lambda: access.create(access.reader_method(methods)))
+    what = PlanRequest(methods=list(methods), targets=[Target(b, r.offset, r.width) for b, r in resolved],
+                       workloads=list(dict.fromkeys(workload_names)) or ["read"],
+                       buses=workloads.parse_bus_range(buses) if buses else None, allow_any_offset=allow_any_offset)
+    request = session.RunRequest(what, settings, output=output, append=append, resume=resume,
+                                 metadata=_parse_metadata(metadata_items))
+    for line in session.summary_lines(session.run(request, _progress)):
         click.echo(line)
 
 
@@ -173,15 +148,18 @@ def info() -> None:
 
 REGISTER is {registers.SYNTAX}. stdout holds the value alone; stderr names
 the register read and the method.""")
-@click.option("--method", "-m", type=METHOD_CHOICE, default="kernel", show_default=True)
+@click.option("--method", "-m", type=METHOD_CHOICE, default=access.REFERENCE_READER, show_default=True)
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), help="bytes [default: the named register's width, else 4]")
 @click.option("--allow-any-offset", is_flag=True, help="also read outside the header and advertised capabilities")
 @click.argument("device")
 @click.argument("register")
 def read(method: str, width: str | None, allow_any_offset: bool, device: str, register: str) -> None:
+    from cfgbench.plan import Target, read_once
+
     bdf = parse_bdf(device)
-    [(_, target)] = registers.resolve_all([bdf], [register], int(width) if width else None, registers.reader_method([method]))
-    value = runner.read_once(method, bdf, target.offset, target.width, allow_any_offset)
+    [(_, target)] = registers.resolve_all([bdf], [register], int(width) if width else None,
+                                          lambda: access.create(access.reader_method([method])))
+    value = read_once(method, Target(bdf, target.offset, target.width), allow_any_offset)
     click.echo(f"cfgbench: {bdf} {target.describe()} via {method}", err=True)
     click.echo(f"{value:0{2 * target.width}x}")
 

@@ -8,28 +8,14 @@ from pathlib import Path
 
 import pyperf
 
+from cfgbench import runs
 from cfgbench.errors import CfgbenchError
-from cfgbench.results import METHOD_KEY, bench_metadata, load_suite
-
-# Metadata shown in the environment comparison: (metadata key, label).
-ENV_KEYS: tuple[tuple[str, str], ...] = (
-    (METHOD_KEY, "method"),
-    ("cfgbench_environment", "environment"),
-    ("cfgbench_hypervisor", "hypervisor"),
-    ("cfgbench_lab_accel", "lab accel"),
-    ("cfgbench_lab_kernel", "lab kernel"),
-    ("cfgbench_lab_host_cpu", "lab host CPU"),
-    ("cfgbench_lab_host_kernel", "lab host kernel"),
-    ("cfgbench_lab_host", "lab host"),
-    ("cfgbench_kernel_release", "kernel release"),
-    ("cfgbench_cpu_model", "CPU"),
-    ("cfgbench_dmi_product", "machine"),
-    ("cfgbench_version", "cfgbench version"),
-)
+from cfgbench.results import load_suite
+from cfgbench.schema import METHOD, is_cfgbench
 
 # Short attributes that tell apart two files of the same method, best first:
 # a reader recognises "kvm" or "guest" faster than a file name.
-DISTINGUISHING_ENV = ("lab accel", "environment", "hypervisor", "kernel release", "lab host",
+DISTINGUISHING_ENV = ("lab accel", "kernel order", "environment", "hypervisor", "kernel release", "lab host",
                       "lab kernel", "machine", "CPU", "cfgbench version")
 
 
@@ -37,10 +23,10 @@ def _load_cfgbench_suite(path: str) -> pyperf.BenchmarkSuite:
     """load_suite, and refuse pyperf files that cfgbench did not write."""
     suite = load_suite(path)
     for bench in suite.get_benchmarks():
-        if METHOD_KEY not in bench_metadata(bench):
+        if not is_cfgbench(bench):
             raise CfgbenchError(
                 f"{path} is a pyperf file but not a cfgbench result "
-                f"(benchmark {bench.get_name()!r} has no {METHOD_KEY} metadata)",
+                f"(benchmark {bench.get_name()!r} has no {METHOD} metadata)",
                 "give files written by cfgbench run; compare other pyperf files with python -m pyperf compare_to",
             )
     return suite
@@ -56,23 +42,10 @@ class ResultFile:
     label: str = ""
 
 
-def _file_env(benchmarks: Sequence[pyperf.Benchmark]) -> dict[str, str]:
-    """ENV_KEYS label -> value over every run of the file; distinct values are joined."""
-    metadatas = [run.get_metadata() for bench in benchmarks for run in bench.get_runs()]
-    env: dict[str, str] = {}
-    for key, label in ENV_KEYS:
-        values = {str(md[key]) for md in metadatas if key in md}
-        if key == "cfgbench_cpu_model" and not values:
-            values = {str(md["cpu_model_name"]) for md in metadatas if "cpu_model_name" in md}
-        if values:
-            env[label] = ", ".join(sorted(values))
-    return env
-
-
 def load_result_file(path: str) -> ResultFile:
     suite = _load_cfgbench_suite(path)
     benchmarks = {bench.get_name(): bench for bench in suite.get_benchmarks()}
-    return ResultFile(path=path, benchmarks=benchmarks, env=_file_env(list(benchmarks.values())))
+    return ResultFile(path=path, benchmarks=benchmarks, env=runs.environment(benchmarks.values()))
 
 
 def _path_tail(path: str, depth: int) -> str:

@@ -5,19 +5,18 @@ per-read median contradicts). The full tables are `cfgbench compare`'s."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyperf
 
-from cfgbench import breakdown, runs
+from cfgbench import access, runs
 from cfgbench.compare.model import UNSTABLE_RELATIVE_STDEV, describe_clusters, is_unstable, unstable_line
 from cfgbench.compare.render import factor_words, interval_words, per_run_words
 from cfgbench.compare.stats import Clusters, Sample, estimate, two_clusters
+from cfgbench.schema import is_split
 from cfgbench.units import format_time
 
-# The question is PIO against ECAM: pio is the reference where it can reach.
-REFERENCE_ORDER = ("pio", "mmio", "kernel")
 # The loop mean and the per-read median "disagree" beyond this share of the
 # mean, on top of twice the loop values' std dev (fences and TSC steps move
 # single-read figures by ~10% under TCG: results/README.md), and of a tenth
@@ -43,14 +42,10 @@ def short_target(name: str) -> str:
     return f"{workload} {target}"
 
 
-def _ordered(methods: Sequence[str]) -> list[str]:
-    rank = {m: i for i, m in enumerate(REFERENCE_ORDER)}
-    return sorted(methods, key=lambda m: rank.get(m, len(rank)))
-
-
 def _target_line(name: str, benches: Mapping[str, pyperf.Benchmark], context: HeadlineContext) -> tuple[str, int]:
     """The line, and how many runs (boots) its intervals rest on."""
-    methods = _ordered(list(benches))
+    # The registry's first method is the reference where it reaches (pio: the question is PIO against ECAM).
+    methods = access.ordered(benches)
     ref = methods[0]
     parts, units = [], 1
     for method in methods[1:]:
@@ -109,7 +104,7 @@ def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineConte
     by_target: dict[str, dict[str, pyperf.Benchmark]] = {}
     for method, suite in suites.items():
         for bench in suite.get_benchmarks():
-            if not breakdown.is_split(bench):
+            if not is_split(bench):
                 by_target.setdefault(bench.get_name(), {})[method] = bench
     lines, per_read, most_units = [], [], 1
     unstable: list[tuple[str, Sample]] = []

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import pyperf
 
-from cfgbench import breakdown, runs
-from cfgbench.compare import gate
-from cfgbench.compare.files import ENV_KEYS, ResultFile, load_result_files
+from cfgbench import access, runs
+from cfgbench.compare import threshold as gate
+from cfgbench.compare.breakdown import Breakdown, breakdowns
+from cfgbench.compare.files import ResultFile, load_result_files
 from cfgbench.compare.stats import (
     MIN_PAIRS,
     PAIRED,
@@ -25,7 +26,7 @@ from cfgbench.compare.stats import (
     two_clusters,
 )
 from cfgbench.errors import CfgbenchError
-from cfgbench.report import mismatch_note
+from cfgbench.schema import ENVIRONMENT_FIELDS, display_name, is_split
 from cfgbench.units import format_time
 
 # pyperf's "std dev is x% of the mean" warning uses the same bound.
@@ -64,7 +65,7 @@ class Report:
     thresholds: list[gate.Threshold] = field(default_factory=list)
     verdicts: list[gate.GateVerdict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    breakdowns: list[tuple[int, list[breakdown.Breakdown]]] = field(default_factory=list)  # per file with split benchmarks
+    breakdowns: list[tuple[int, list[Breakdown]]] = field(default_factory=list)  # per file with split benchmarks
 
     @property
     def gate_outcome(self) -> str | None:
@@ -79,7 +80,7 @@ class Report:
         """(shared label -> value, differing label -> value per file, '-' when absent)."""
         shared: dict[str, str] = {}
         differing: dict[str, list[str]] = {}
-        for _, label in ENV_KEYS:
+        for label in (f.label for f in ENVIRONMENT_FIELDS):
             values = [f.env.get(label, "-") for f in self.files]
             if len(set(values)) > 1:
                 differing[label] = values
@@ -94,7 +95,7 @@ def _compare_target(name: str, files: Sequence[ResultFile]) -> TargetReport:
     ref_bench = files[ref_index].benchmarks[name]
     comparisons = [Comparison(index, estimate(ref_bench, files[index].benchmarks[name]))
                    for index in samples if index != ref_index]
-    return TargetReport(name, samples, comparisons, breakdown.display_name(ref_bench))
+    return TargetReport(name, samples, comparisons, display_name(ref_bench))
 
 
 def _check_overlap(files: Sequence[ResultFile]) -> None:
@@ -109,7 +110,7 @@ def _check_overlap(files: Sequence[ResultFile]) -> None:
 
 
 def _expected_in(bench: pyperf.Benchmark, same_method: bool) -> bool:
-    return same_method or not breakdown.is_split(bench)
+    return same_method or not is_split(bench)
 
 
 def _coverage_warnings(files: Sequence[ResultFile]) -> list[str]:
@@ -168,7 +169,8 @@ def _sample_warnings(files: Sequence[ResultFile], targets: Sequence[TargetReport
             warnings += cluster_lines(where, runs.values_by_session(bench))
             totals = runs.totals(bench)
             if totals.mismatches:
-                warnings.append(f"{where}: {mismatch_note(files[index].env.get('method', ''), totals.mismatches, totals.reads)}")
+                method = files[index].env.get("method", "")
+                warnings.append(f"{where}: {access.mismatch_note(method, totals.mismatches, totals.reads)}")
     return warnings
 
 
@@ -200,7 +202,7 @@ def build_report(files: Sequence[ResultFile], thresholds: Sequence[gate.Threshol
     targets = [_compare_target(name, files) for name in names]
     warnings = _coverage_warnings(files) + _sample_warnings(files, targets) + _design_warnings(files, targets)
     verdicts = _judge_all(thresholds, targets, files)
-    found = [(i, b) for i, f in enumerate(files) if (b := breakdown.breakdowns(f.benchmarks.values()))]
+    found = [(i, b) for i, f in enumerate(files) if (b := breakdowns(f.benchmarks.values()))]
     return Report(list(files), targets, list(thresholds), verdicts, warnings, found)
 
 

@@ -6,14 +6,20 @@ what it rests on (paired rounds, values or runs): it narrows with more data."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from cfgbench import breakdown
-from cfgbench.compare import gate
+import pyperf
+
+from cfgbench.compare import threshold
+from cfgbench.compare.breakdown import Breakdown, breakdowns
 from cfgbench.compare.model import Report, TargetReport
-from cfgbench.compare.stats import ALPHA, CONFIDENCE, Estimate
+from cfgbench.compare.stats import ALPHA, CONFIDENCE, Estimate, Interval
+from cfgbench.tables import markdown_table, md_escape, text_table
 from cfgbench.units import format_time
+
+BREAKDOWN_TITLE = "where the time goes"
+BREAKDOWN_HOW = "medians per read; sum/full and net per paired round, with 95% intervals"
 
 _TABLE_HEADERS = ("file", "mean ± std dev", "median", "min … max", "n", "vs reference", "95% CI", "verdict")
 
@@ -90,8 +96,8 @@ def _gate_lines(report: Report) -> list[str]:
     if outcome is None:
         return []
     rules = ", ".join(t.text for t in report.thresholds)
-    head = f"gate ({rules}): {outcome.upper()} (exit {gate.EXIT_CODES[outcome]})"
-    return [head] + [gate.describe(v, report.files) for v in report.verdicts]
+    head = f"gate ({rules}): {outcome.upper()} (exit {threshold.EXIT_CODES[outcome]})"
+    return [head] + [threshold.describe(v, report.files) for v in report.verdicts]
 
 
 def _file_lines(report: Report) -> list[str]:
@@ -109,45 +115,29 @@ SIGNIFICANCE_NOTE = (f"Ratios are time ratios with their {CONFIDENCE:.0%} confid
                      f"side gets no verdict. alpha = {ALPHA}.")
 
 
-def _align(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
-    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
-    return [indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-
-
 def render_text(report: Report) -> str:
     lines = ["Files:"] + [f"  {line}" for line in _file_lines(report)]
     shared, differing = report.env_split()
     if differing:
         lines += ["", "Environment differs in:"]
-        lines += _align([["", *(f.label for f in report.files)]]
-                        + [[label, *values] for label, values in differing.items()])
+        lines += text_table([["", *(f.label for f in report.files)]]
+                            + [[label, *values] for label, values in differing.items()], indent="  ")
     if shared:
         lines += ["", f"Same in all files: {_shared_line(shared)}"]
     lines += ["", SIGNIFICANCE_NOTE]
     for target in report.targets:
         lines += ["", target.title]
-        lines += _align([list(_TABLE_HEADERS), *_target_rows(report, target)])
+        lines += text_table([list(_TABLE_HEADERS), *_target_rows(report, target)], indent="  ")
         lines += [f"  {s}" for s in _target_sentences(report, target)]
     if report.breakdowns:
-        lines += ["", f"{breakdown.TITLE.capitalize()} ({breakdown.HOW}):"]
-        lines += [f"  {report.files[i].label}: {breakdown.line(b)}" for i, found in report.breakdowns for b in found]
+        lines += ["", f"{BREAKDOWN_TITLE.capitalize()} ({BREAKDOWN_HOW}):"]
+        lines += [f"  {report.files[i].label}: {breakdown_line(b)}" for i, found in report.breakdowns for b in found]
     if report.warnings:
         lines += ["", *(f"warning: {w}" for w in report.warnings)]
     gate_lines = _gate_lines(report)
     if gate_lines:
         lines += ["", *gate_lines]
     return "\n".join(lines) + "\n"
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
-             "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md_cell(cell) for cell in row) + " |" for row in rows]
-    return lines
 
 
 def render_markdown(report: Report) -> str:
@@ -157,24 +147,24 @@ def render_markdown(report: Report) -> str:
     shared, differing = report.env_split()
     if differing:
         lines += ["", "### Environment differences", ""]
-        lines += _md_table(["", *(f.label for f in report.files)],
-                           [[label, *values] for label, values in differing.items()])
+        lines += markdown_table(["", *(f.label for f in report.files)],
+                                [[label, *values] for label, values in differing.items()])
     if shared:
-        lines += ["", f"Same in all files: {_md_cell(_shared_line(shared))}"]
+        lines += ["", f"Same in all files: {md_escape(_shared_line(shared))}"]
     lines += ["", SIGNIFICANCE_NOTE]
     for target in report.targets:
         lines += ["", f"### `{target.title}`", ""]
-        lines += _md_table(_TABLE_HEADERS, _target_rows(report, target))
+        lines += markdown_table(_TABLE_HEADERS, _target_rows(report, target))
         lines += [""] + [f"- {s}" for s in _target_sentences(report, target)]
     if report.breakdowns:
-        lines += ["", f"### {breakdown.TITLE.capitalize()}", "", f"{breakdown.HOW.capitalize()}.", ""]
-        lines += [f"- **{_md_cell(report.files[i].label)}**: {_md_cell(breakdown.line(b))}"
+        lines += ["", f"### {BREAKDOWN_TITLE.capitalize()}", "", f"{BREAKDOWN_HOW.capitalize()}.", ""]
+        lines += [f"- **{md_escape(report.files[i].label)}**: {md_escape(breakdown_line(b))}"
                   for i, found in report.breakdowns for b in found]
     if report.warnings:
-        lines += ["", "### Warnings", ""] + [f"- {_md_cell(w)}" for w in report.warnings]
+        lines += ["", "### Warnings", ""] + [f"- {md_escape(w)}" for w in report.warnings]
     gate_lines = _gate_lines(report)
     if gate_lines:
-        lines += ["", "### Gate", "", f"**{gate_lines[0]}**"] + [f"- {_md_cell(line)}" for line in gate_lines[1:]]
+        lines += ["", "### Gate", "", f"**{gate_lines[0]}**"] + [f"- {md_escape(line)}" for line in gate_lines[1:]]
     return "\n".join(lines) + "\n"
 
 
@@ -199,11 +189,11 @@ def _target_json(report: Report, target: TargetReport) -> dict[str, Any]:
     }
 
 
-def _verdict_json(verdict: gate.GateVerdict, report: Report) -> dict[str, Any]:
+def _verdict_json(verdict: threshold.GateVerdict, report: Report) -> dict[str, Any]:
     return {"threshold": verdict.threshold.text, "target": verdict.target, "file": verdict.file_index,
             "reference_file": verdict.ref_index, "statistic": verdict.threshold.statistic,
             "reference_s": verdict.ref_value, "limit_ratio": verdict.limit, "outcome": verdict.outcome,
-            "estimate": estimate_json(verdict.estimate), "message": gate.describe(verdict, report.files)}
+            "estimate": estimate_json(verdict.estimate), "message": threshold.describe(verdict, report.files)}
 
 
 def report_as_dict(report: Report) -> dict[str, Any]:
@@ -217,7 +207,7 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "alpha": ALPHA,
         "targets": [_target_json(report, target) for target in report.targets],
         "warnings": report.warnings,
-        "breakdowns": [{"file": i, **breakdown.as_json(b)} for i, found in report.breakdowns for b in found],
+        "breakdowns": [{"file": i, **breakdown_json(b)} for i, found in report.breakdowns for b in found],
         "gate": {"thresholds": [t.text for t in report.thresholds], "outcome": outcome,
                  "exit_code": report.exit_code,
                  "verdicts": [_verdict_json(v, report) for v in report.verdicts]},
@@ -229,3 +219,67 @@ def render_json(report: Report) -> str:
 
 
 RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}
+
+
+# --- where the time goes ------------------------------------------------------
+
+def _short(target: str) -> str:
+    return target.removeprefix("0000:").removesuffix("/4")
+
+
+def _rests_on(interval: Interval | None) -> str:
+    if interval is not None:
+        return f"{interval.units} {interval.unit_name}"
+    return "not paired by round"
+
+
+def _bounds(interval: Interval | None, form: Callable[[float], str], joint: str) -> str:
+    """'95% CI 0.91-1.02, ', or '' where there is no interval."""
+    if interval is None or interval.low is None or interval.high is None:
+        return ""
+    return f"95% CI {form(interval.low)}{joint}{form(interval.high)}, "
+
+
+def breakdown_line(b: Breakdown) -> str:
+    """`00:00.0+0x000: type 1 = address write (0xCF8) 210 ns + data read (0xCFC) 290 ns (sum 500 ns,
+    full read 488 ns; sum/full 1.02x, 95% CI 0.99-1.06, 24 paired rounds)`, or gross - floor = net."""
+    where = f"{_short(b.target)}: {b.mechanism} = "
+    if b.floor is not None:
+        interval = _bounds(b.net, format_time, " to ")
+        text = (f"{where}{format_time(b.full_s)} gross - {format_time(b.floor.seconds)} floor = "
+                f"{format_time(b.net_s)} net ({interval}{_rests_on(b.net)}; "
+                f"the floor is {b.floor.seconds / b.full_s:.0%} of the read)")
+    else:
+        parts = " + ".join(f"{p.label} {format_time(p.seconds)}" for p in b.parts)
+        total = f"sum {format_time(b.sum_s)}, " if len(b.parts) > 1 else ""
+        interval = _bounds(b.ratio, lambda x: f"{x:.2f}", "-")
+        text = (f"{where}{parts} ({total}full read {format_time(b.full_s)}; "
+                f"{'sum' if len(b.parts) > 1 else 'part'}/full {b.sum_ratio:.2f}x, {interval}{_rests_on(b.ratio)})")
+    if b.extras:
+        text += "; " + ", ".join(f"{e.label} {format_time(e.seconds)}" for e in b.extras)
+    return text
+
+
+def breakdown_section(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[str]:
+    """Where the time goes, per file (labelled: a method, or '' for one
+    file): a title, then one line per target and mechanism; nothing without
+    split benchmarks."""
+    found = [f"{label} {breakdown_line(b)}".lstrip() for label, suite in suites.items()
+             for b in breakdowns(suite.get_benchmarks())]
+    return [f"{BREAKDOWN_TITLE} ({BREAKDOWN_HOW}):", *(f"  {t}" for t in found)] if found else []
+
+
+def breakdown_json(b: Breakdown) -> dict[str, Any]:
+    def interval(i: Interval | None) -> dict[str, float | int | str | None] | None:
+        if i is None:
+            return None
+        return {"median": i.center, "low": i.low, "high": i.high, "confidence": 0.95, "units": i.units,
+                "unit_name": i.unit_name}
+
+    return {"target": b.target, "mechanism": b.mechanism, "full_s": b.full_s,
+            "parts": [{"label": p.label, "s": p.seconds} for p in b.parts],
+            "floor": {"label": b.floor.label, "s": b.floor.seconds} if b.floor else None,
+            "extras": [{"label": e.label, "s": e.seconds} for e in b.extras],
+            "sum_s": b.sum_s if b.parts else None, "sum_over_full": b.sum_ratio if b.parts else None,
+            "sum_over_full_ci": interval(b.ratio), "net_s": b.net_s if b.floor else None,
+            "net_ci": interval(b.net), "paired_rounds": b.paired, "statistic": "median"}

@@ -21,15 +21,18 @@ the values."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import pyperf
-from scipy import stats as scipy_stats
 
 from cfgbench import runs
+
+# numpy and scipy are imported inside the functions that use them: importing
+# scipy costs ~25 s in an emulated guest, and `ci promote` or a gate's
+# environment check there needs neither.
 
 ALPHA = 0.05
 CONFIDENCE = 0.95
@@ -67,15 +70,15 @@ class Sample:
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.values))
+        return statistics.fmean(self.values)
 
     @property
     def std(self) -> float:
-        return float(np.std(self.values, ddof=1)) if self.n > 1 else 0.0
+        return statistics.stdev(self.values) if self.n > 1 else 0.0
 
     @property
     def median(self) -> float:
-        return float(np.median(self.values))
+        return float(statistics.median(self.values))
 
     @property
     def min(self) -> float:
@@ -128,17 +131,22 @@ class Estimate:
 
 
 def _t_quantile(dof: float) -> float:
+    from scipy import stats as scipy_stats
+
     return float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof))
 
 
 def mean_interval(logs: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, low, high) of log ratios (or of any values): a t interval."""
-    arr = np.asarray(logs, dtype=float)
-    mean = float(arr.mean())
-    if len(arr) < 2:
+    """(mean, low, high) of log ratios (or of any values): scipy's t interval of the mean."""
+    from scipy import stats as scipy_stats
+
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
         return mean, mean, mean
-    half = _t_quantile(len(arr) - 1) * float(arr.std(ddof=1)) / math.sqrt(len(arr))
-    return mean, mean - half, mean + half
+    if not statistics.stdev(logs):
+        return mean, mean, mean  # no spread: scipy's interval would be NaN
+    low, high = scipy_stats.t.interval(CONFIDENCE, len(logs) - 1, loc=mean, scale=scipy_stats.sem(logs))
+    return mean, float(low), float(high)
 
 
 @dataclass(frozen=True)
@@ -158,18 +166,15 @@ MIN_MEDIAN_VALUES = 6  # below, no order-statistic interval reaches 95% (2 / 2**
 
 def median_interval(values: Sequence[float]) -> tuple[float, float] | None:
     """A distribution-free 95% interval of the median: the order statistics
-    the sign test gives (the k-th smallest and largest of n, the largest k
-    with 2 P(Binomial(n, 1/2) < k) <= 0.05). Robust where a mean is not: one
+    of the sign test (scipy's quantile_test). Robust where a mean is not: one
     value of 24 that caught the host descheduling the guest (10x) moves it
     not at all. None below MIN_MEDIAN_VALUES values."""
-    n = len(values)
-    if n < MIN_MEDIAN_VALUES:
+    from scipy import stats as scipy_stats
+
+    if len(values) < MIN_MEDIAN_VALUES:
         return None
-    k = 1
-    while 2 * float(scipy_stats.binom.cdf(k, n, 0.5)) <= 1 - CONFIDENCE:
-        k += 1
-    ordered = sorted(values)
-    return ordered[k - 1], ordered[n - k]
+    interval = scipy_stats.quantile_test(values, q=statistics.median(values), p=0.5).confidence_interval(CONFIDENCE)
+    return float(interval.low), float(interval.high)
 
 
 def grouped_median_interval(groups: dict[str, list[float]], log: bool = False) -> Interval | None:
@@ -185,8 +190,8 @@ def grouped_median_interval(groups: dict[str, list[float]], log: bool = False) -
         values = next(iter(groups.values()))
         interval = median_interval(values)
         low, high = interval if interval is not None else (None, None)
-        return Interval(float(np.median(values)), low, high, len(values), "paired rounds")
-    medians = [float(np.median(v)) for v in groups.values()]
+        return Interval(float(statistics.median(values)), low, high, len(values), "paired rounds")
+    medians = [float(statistics.median(v)) for v in groups.values()]
     if log:
         center, low, high = (math.exp(x) for x in mean_interval([math.log(m) for m in medians]))
     else:
@@ -195,6 +200,8 @@ def grouped_median_interval(groups: dict[str, list[float]], log: bool = False) -
 
 
 def _wilcoxon(diffs: Sequence[float]) -> float:
+    from scipy import stats as scipy_stats
+
     if not any(diffs):
         return 1.0  # identical in every round: nothing to tell apart
     return float(scipy_stats.wilcoxon(diffs).pvalue)
@@ -215,10 +222,10 @@ def paired(ref: dict[tuple[str, int], float], other: dict[tuple[str, int], float
         return Estimate(math.exp(mean), math.exp(low), math.exp(high), PAIRED, len(diffs), "paired rounds",
                         _wilcoxon(diffs) if enough else None, "Wilcoxon signed-rank", (math.exp(mean),),
                         "" if enough else f"{len(diffs)} paired rounds; a test needs at least {MIN_PAIRS}")
-    run_means = [float(np.mean(d)) for d in by_run.values()]
-    mean, se = float(np.mean(run_means)), _runs_standard_error(list(by_run.values()))
+    run_means = [statistics.fmean(d) for d in by_run.values()]
+    mean, se = statistics.fmean(run_means), _runs_standard_error(list(by_run.values()))
     half = _t_quantile(len(run_means) - 1) * se
-    p_value = float(2 * scipy_stats.t.sf(abs(mean) / se, len(run_means) - 1)) if se > 0 else None
+    p_value = _two_sided_t(mean / se, len(run_means) - 1) if se > 0 else None
     return Estimate(math.exp(mean), math.exp(mean - half), math.exp(mean + half), PAIRED, len(run_means), "runs",
                     p_value, "t over runs", tuple(math.exp(m) for m in run_means),
                     backing=f"{len(run_means)} runs of {len(keys)} paired rounds in all")
@@ -231,15 +238,24 @@ def _runs_standard_error(by_run: Sequence[Sequence[float]]) -> float:
     often falls short by chance (three boots that happen to agree); the runs'
     means cannot agree better than their own noise allows (the idea of the
     modified Knapp-Hartung interval of random-effects meta-analysis)."""
-    means = [float(np.mean(d)) for d in by_run]
+    means = [statistics.fmean(d) for d in by_run]
     k = len(means)
-    between = float(np.std(means, ddof=1)) / math.sqrt(k)
-    within = math.sqrt(sum(float(np.var(d, ddof=1)) / len(d) for d in by_run if len(d) > 1)) / k
+    between = statistics.stdev(means) / math.sqrt(k)
+    within = math.sqrt(sum(statistics.variance(d) / len(d) for d in by_run if len(d) > 1)) / k
     return max(between, within)
+
+
+def _two_sided_t(t: float, dof: float) -> float:
+    from scipy import stats as scipy_stats
+
+    return float(2 * scipy_stats.t.sf(abs(t), dof))
 
 
 def unpaired_within_run(ref: Sequence[float], other: Sequence[float]) -> Estimate:
     """Welch's t on log values of one run (the sequential schedule)."""
+    import numpy as np
+    from scipy import stats as scipy_stats
+
     a, b = np.log(np.asarray(ref, dtype=float)), np.log(np.asarray(other, dtype=float))
     diff = float(b.mean() - a.mean())
     if min(len(a), len(b)) < MIN_VALUES:
@@ -256,11 +272,11 @@ def unpaired_within_run(ref: Sequence[float], other: Sequence[float]) -> Estimat
 
 def _values_spread(runs_values: Sequence[Sequence[float]]) -> float:
     """The pooled standard deviation of log values within runs."""
-    variances = [float(np.var(np.log(v), ddof=1)) for v in runs_values if len(v) > 1]
+    variances = [statistics.variance([math.log(x) for x in v]) for v in runs_values if len(v) > 1]
     return math.sqrt(sum(variances) / len(variances)) if variances else 0.0
 
 
-def _run_spread(run_stats: np.ndarray, runs_values: Sequence[Sequence[float]]) -> float:
+def _run_spread(run_stats: Sequence[float], runs_values: Sequence[Sequence[float]]) -> float:
     """The run-to-run standard deviation of log run statistics: from the runs'
     spread, but never below the spread of the values within a run. A run's
     values are timed over seconds, in several processes; their spread is how
@@ -268,27 +284,27 @@ def _run_spread(run_stats: np.ndarray, runs_values: Sequence[Sequence[float]]) -
     agree cannot show it to be steadier between runs (measured: three runs
     within 6% of each other, then one 45% slower with nothing changed,
     results/false-alarms)."""
-    between = float(run_stats.std(ddof=1)) if len(run_stats) > 1 else 0.0
+    between = statistics.stdev(run_stats) if len(run_stats) > 1 else 0.0
     return max(between, _values_spread(runs_values))
 
 
 def across_runs(ref_runs: Sequence[Sequence[float]], other_runs: Sequence[Sequence[float]],
                 statistic: Statistic = "median") -> Estimate:
     """Runs as the unit: each run reduced to one statistic, compared on a log scale."""
-    pick = np.median if statistic == "median" else np.mean
-    r = np.log([float(pick(v)) for v in ref_runs])
-    o = np.log([float(pick(v)) for v in other_runs])
-    diff = float(o.mean() - r.mean())
+    pick = statistics.median if statistic == "median" else statistics.fmean
+    r = [math.log(pick(v)) for v in ref_runs]
+    o = [math.log(pick(v)) for v in other_runs]
+    diff = statistics.fmean(o) - statistics.fmean(r)
     k, m = len(r), len(o)
     counts = f"{k} and {m} runs"
     s_r, s_o = _run_spread(r, ref_runs), _run_spread(o, other_runs)
     if k >= 2 and m >= 2 and (s_r > 0 or s_o > 0):
-        # Welch's t with each side's spread floored (_run_spread).
+        # Welch's t, each side's spread at least its values' spread (_run_spread).
         var_r, var_o = s_r ** 2 / k, s_o ** 2 / m
         se = math.sqrt(var_r + var_o)
         dof = (var_r + var_o) ** 2 / (var_r ** 2 / (k - 1) + var_o ** 2 / (m - 1))
         half = _t_quantile(dof) * se
-        p_value = float(2 * scipy_stats.t.sf(abs(diff) / se, dof))
+        p_value = _two_sided_t(diff / se, dof)
         return Estimate(math.exp(diff), math.exp(diff - half), math.exp(diff + half), RUNS, k + m, "runs",
                         p_value, f"Welch t on run {statistic}s", backing=counts)
     many, s_many, one, one_run = (r, s_r, o, other_runs) if m == 1 else (o, s_o, r, ref_runs)
@@ -299,7 +315,7 @@ def across_runs(ref_runs: Sequence[Sequence[float]], other_runs: Sequence[Sequen
         if se > 0:
             dof = len(many) - 1
             half = _t_quantile(dof) * se
-            p_value = float(2 * scipy_stats.t.sf(abs(diff) / se, dof))
+            p_value = _two_sided_t(diff / se, dof)
             return Estimate(math.exp(diff), math.exp(diff - half), math.exp(diff + half), RUNS, k + m, "runs",
                             p_value, f"t on run {statistic}s (one run against {len(many)})", backing=counts)
     why = ("one run a side: the run-to-run spread is unknown" if k == 1 and m == 1 else
@@ -337,6 +353,8 @@ CLUSTER_MIN_SEPARATION = 4.0  # gap between the groups' means, in pooled std dev
 def two_clusters(values: Sequence[float]) -> Clusters | None:
     """The best split of the sorted log values into two groups (Otsu's
     criterion), reported only if both groups are substantial and well apart."""
+    import numpy as np
+
     if len(values) < CLUSTER_MIN_VALUES:
         return None
     logs = np.sort(np.log(np.asarray(values, dtype=float)))

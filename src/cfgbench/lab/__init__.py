@@ -9,7 +9,7 @@ Raw config-space access (port I/O, /dev/mem) happens only in such a guest::
 
 Modules: kernel.py (guest kernel and 9p modules in the cache), qemu.py (QEMU, accelerator,
 command line), initramfs.py (busybox init and the console protocol), guest.py (boot, run,
-timeouts, teardown), measure.py (the `cfgbench lab` main job).
+timeouts, teardown), mainjob.py (the `cfgbench lab` main job).
 """
 
 from cfgbench.lab.errors import SETUP_FIX, LabError

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import RELAXED_IOMEM
-from cfgbench.lab.environment import host_variables
 from cfgbench.lab.errors import LabError
+from cfgbench.platform import LAB_ACCEL_VAR, LAB_OUT_VAR, lab_host_variables
 from cfgbench.results import make_output_dir
 from cfgbench.lab.initramfs import (
     GUEST_OUT,
@@ -33,7 +33,7 @@ from cfgbench.lab.initramfs import (
     marker_prefix,
 )
 from cfgbench.lab.kernel import find_kernel, module_load_order
-from cfgbench.lab.qemu import MACHINE, Share, choose_accel, find_qemu, qemu_command, qemu_version
+from cfgbench.lab.qemu import MACHINE, NinePShare, choose_accel, find_qemu, qemu_command, qemu_version
 
 # quiet/loglevel keep kernel chatter off the console the command's output shares;
 # panic=-1 (with QEMU's -no-reboot) turns a panic into a prompt exit instead of a hang;
@@ -64,7 +64,7 @@ class GuestConfig:
 class GuestResult:
     returncode: int
     output: str  # the command's stdout and stderr as the guest console carried them
-    lab_metadata: dict[str, str] = field(default_factory=dict)  # accel, qemu, machine, kernel, cmdline
+    lab_metadata: dict[str, str] = field(default_factory=dict)  # accel, qemu, machine, kernel_release, cmdline
     boot_seconds: float = 0.0  # QEMU start to the command's start
     wall_seconds: float = 0.0  # QEMU start to QEMU exit
 
@@ -264,20 +264,20 @@ def run_in_guest(
     version = qemu_version(qemu)
     relaxed = (RELAXED_IOMEM,) if cfg.relaxed_iomem else ()
     cmdline = " ".join((*BASE_CMDLINE, *relaxed, *cfg.extra_cmdline))
-    lab_variables = {"CFGBENCH_LAB_OUT": GUEST_OUT, "CFGBENCH_LAB_ACCEL": accel,
+    lab_variables = {LAB_OUT_VAR: GUEST_OUT, LAB_ACCEL_VAR: accel,
                      "CFGBENCH_LAB_QEMU": version, "CFGBENCH_LAB_MACHINE": MACHINE}
     workdir = Path(tempfile.mkdtemp(prefix="cfgbench-lab-"))
     try:
         out = Path(outdir) if outdir is not None else workdir / "out"
         make_output_dir(out)
-        lab_variables.update(host_variables(out))
+        lab_variables.update(lab_host_variables(out))
         nonce = secrets.token_hex(8)
         initrd = workdir / "initramfs.cpio"
         build_initramfs(
             initrd, nonce=nonce, modules=module_load_order(kernel.modules_dir),
             command=command_script(argv, guest_environment(env, lab_variables), cwd or os.getcwd()),
         )
-        shares = [Share(ROOT_TAG, Path("/"), readonly=True), Share(OUT_TAG, out.resolve(), readonly=False)]
+        shares = [NinePShare(ROOT_TAG, Path("/"), readonly=True), NinePShare(OUT_TAG, out.resolve(), readonly=False)]
         command = qemu_command(
             qemu, accel=accel, kernel=kernel.image, initrd=initrd, cmdline=cmdline,
             memory_mb=cfg.memory_mb, smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target,
@@ -291,7 +291,7 @@ def run_in_guest(
         returncode = int(console.reports["exit"])
         say(f"command exited with {returncode}; guest done in {wall_seconds:.1f} s")
         metadata = {"accel": accel, "qemu": version, "machine": MACHINE,
-                    "kernel": console.reports.get("kernel", kernel.release),
+                    "kernel_release": console.reports.get("release", kernel.release),
                     "cmdline": console.reports.get("cmdline", cmdline)}
         return GuestResult(returncode, "".join(console.output), metadata, boot_seconds, wall_seconds)
     finally:

@@ -20,8 +20,8 @@ from cfgbench.lab.kernel import module_name, read_module
 BUSYBOX_CANDIDATES = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
 APPLETS = ("sh", "mount", "mkdir", "insmod", "chroot", "env", "cat", "uname", "sync", "poweroff", "reboot")
 
-ROOT_TAG = "cfgbench_root"
-OUT_TAG = "cfgbench_out"
+ROOT_TAG = "cfgbench-root"
+OUT_TAG = "cfgbench-out"
 GUEST_OUT = "/run/cfgbench/out"  # where the results share appears inside the chroot
 GUEST_SCRATCH = "/run/cfgbench/scratch"  # the guest's writable HOME and TMPDIR (tmpfs)
 
@@ -54,7 +54,7 @@ mount -t proc proc /newroot/proc && mount -t sysfs sysfs /newroot/sys \
 mount -t securityfs securityfs /newroot/sys/kernel/security 2>/dev/null || true
 mkdir -p /newroot{guest_out} && mount -t 9p -o {out_options} {out_tag} /newroot{guest_out} \
   || die "mounting the results share"
-say "kernel=$(uname -r)"
+say "release=$(uname -r)"
 say "cmdline=$(cat /proc/cmdline)"
 say begin
 /bin/sh /command </dev/null

@@ -62,7 +62,7 @@ def find_kernel(image: Path | None = None) -> GuestKernel:
     because the PVH entry point boots it directly (no decompression under TCG)."""
     if image is not None:
         return kernel_from_path(image)
-    boot = cache_dir() / "kernel" / "boot"
+    boot = cache_dir() / "kernel/boot"
     for pattern in ("vmlinux-*", "vmlinuz-*"):
         found = sorted(boot.glob(pattern), key=_version_key)
         if found:

@@ -71,7 +71,7 @@ def choose_accel(requested: str) -> str:
 
 
 @dataclass(frozen=True)
-class Share:
+class NinePShare:
     """A host directory exported to the guest over virtio-9p."""
 
     tag: str
@@ -88,7 +88,7 @@ def qemu_command(
     cmdline: str,
     memory_mb: int,
     smp: int,
-    shares: list[Share],
+    shares: list[NinePShare],
     pcie_target: bool,
 ) -> list[str]:
     argv = [

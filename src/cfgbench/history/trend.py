@@ -15,10 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cfgbench.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE, ChangePoint, find_change_points
+from cfgbench.history.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE, ChangePoint, find_change_points
 from cfgbench.errors import CfgbenchError
-from cfgbench.history import ENVIRONMENT_KEYS, Point, Series, load_history
-from cfgbench.hypervisors import describe_where
+from cfgbench.history.store import STEP_EXPLAINERS, Point, Series, load_history
+from cfgbench.history.where import describe_where
+from cfgbench.schema import CPU_MODEL, ENVIRONMENT, HYPERVISOR
+from cfgbench.tables import LEFT, RIGHT, markdown_table, text_table
 from cfgbench.units import format_time
 
 
@@ -39,7 +41,7 @@ class Trend:
         if index == 0:
             return []
         before, now = self.series.points[index - 1].environment, self.series.points[index].environment
-        return [f"{label} {before[key]} -> {now[key]}" for key, label in ENVIRONMENT_KEYS.items()
+        return [f"{label} {before[key]} -> {now[key]}" for key, label in STEP_EXPLAINERS.items()
                 if key in before and key in now and before[key] != now[key]]
 
 
@@ -105,9 +107,9 @@ def _heading(trend: Trend) -> str:
 
 def _where(trend: Trend) -> str:
     env = trend.series.points[-1].environment
-    if not any(key in env for key in ("cfgbench_environment", "cfgbench_cpu_model")):
+    if not any(key in env for key in (ENVIRONMENT, CPU_MODEL)):
         return ""
-    return describe_where(env.get("cfgbench_environment"), env.get("cfgbench_hypervisor"), env.get("cfgbench_cpu_model"))
+    return describe_where(env.get(ENVIRONMENT), env.get(HYPERVISOR), env.get(CPU_MODEL))
 
 
 def describe_change_point(cp: ChangePoint) -> str:
@@ -139,11 +141,7 @@ def render_text(report: HistoryReport) -> str:
             point = trend.series.points[i]
             rows.append((_date(point.date), _commit(point), format_time(point.median), _percent(trend.vs_previous(i)),
                          _remark(trend, i)))
-        widths = [max(len(row[c]) for row in rows) for c in range(4)]
-        for row in rows:
-            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]),
-                     row[3].rjust(widths[3]), row[4]]
-            lines.append(("  " + "  ".join(cells)).rstrip())
+        lines += text_table(rows, align=LEFT * 2 + RIGHT * 2 + LEFT, indent="  ")
     return "\n".join(lines) + "\n"
 
 
@@ -151,13 +149,13 @@ def _md_change_table(report: HistoryReport) -> list[str]:
     rows = [(t, cp) for t in report.trends for cp in t.change_points]
     if not rows:
         return []
-    lines = ["| target | method | machine | first run after | commit | before | after | change | p |",
-             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    header = ["target", "method", "machine", "first run after", "commit", "before", "after", "change", "p"]
+    cells = []
     for trend, cp in rows:
         s, point = trend.series, trend.series.points[cp.index]
-        lines.append(f"| {s.target} | {s.method} | {s.machine} | {_date(point.date)} | `{_commit(point)}` | "
-                     f"{format_time(cp.before)} | {format_time(cp.after)} | **{_percent(cp.change)}** | {cp.pvalue:.2g} |")
-    return lines + [""]
+        cells.append([s.target, s.method, s.machine, _date(point.date), f"`{_commit(point)}`", format_time(cp.before),
+                      format_time(cp.after), f"**{_percent(cp.change)}**", f"{cp.pvalue:.2g}"])
+    return markdown_table(header, cells, align=LEFT * 5 + RIGHT * 4) + [""]
 
 
 def render_markdown(report: HistoryReport) -> str:
@@ -166,12 +164,13 @@ def render_markdown(report: HistoryReport) -> str:
     for trend in report.trends:
         where = _where(trend)
         lines += [f"#### {_heading(trend)}", ""] + ([where, ""] if where else [])
-        lines += ["| date | commit | median | vs previous | |", "| --- | --- | ---: | ---: | --- |"]
+        cells = []
         for i in report.shown(trend):
             point = trend.series.points[i]
             remark = _remark(trend, i).replace("change point:", "**change point**", 1)
-            lines.append(f"| {_date(point.date)} | `{_commit(point)}` | {format_time(point.median)} | "
-                         f"{_percent(trend.vs_previous(i))} | {remark} |")
+            cells.append([_date(point.date), f"`{_commit(point)}`", format_time(point.median),
+                          _percent(trend.vs_previous(i)), remark])
+        lines += markdown_table(["date", "commit", "median", "vs previous", ""], cells, align=LEFT * 2 + RIGHT * 2 + LEFT)
         lines.append("")
     return "\n".join(lines) + "\n"  # a blank line before whatever follows in the summary
 

@@ -29,30 +29,19 @@ from typing import Any
 
 import pyperf
 
+from cfgbench import access, runs
 from cfgbench.errors import CfgbenchError
 from cfgbench.results import load_suite
-
-COMMIT_KEY = "cfgbench_commit"
-# Written by the runner on every run; the same string in every file of one `cfgbench run`.
-SESSION_KEY = "cfgbench_session"
-METHOD_KEY = "cfgbench_method"
-METHOD_ORDER = ("pio", "mmio", "kernel")  # mechanism first, then the kernel's path; others after
+from cfgbench.schema import COMMIT, ENVIRONMENT_FIELDS, METHOD, PYPERF_DATE, PYPERF_HOSTNAME, method_of
 
 DATE_FORMAT = "%Y%m%dT%H%M%S"
 FILE_NAME = re.compile(r"^(?P<date>\d{8}T\d{6})-(?P<commit>[0-9a-f]{7,40})-(?P<method>[A-Za-z0-9_]+)\.json$")
-COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
+COMMIT_ID = re.compile(r"^[0-9a-fA-F]{7,40}$")
 SHORT_COMMIT = 12  # git's 7 collide in big repositories; 12 stay unique and readable
 MACHINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-# Metadata that explains a step when it changes between two runs of one machine.
-ENVIRONMENT_KEYS = {
-    "cfgbench_kernel_release": "kernel",
-    "cfgbench_cpu_model": "CPU",
-    "cfgbench_hypervisor": "hypervisor",
-    "cfgbench_environment": "environment",
-    "cfgbench_dmi_product": "machine model",
-    "cfgbench_version": "cfgbench",
-}
+# Metadata that explains a step when it changes between two runs of one machine: key -> label.
+STEP_EXPLAINERS = {f.key: f.label for f in ENVIRONMENT_FIELDS if f.explains_steps}
 
 
 @dataclass(frozen=True)
@@ -67,7 +56,7 @@ class Point:
     session: str | None
     values: tuple[float, ...]
     path: Path
-    environment: dict[str, str] = field(default_factory=dict)  # ENVIRONMENT_KEYS present in the metadata
+    environment: dict[str, str] = field(default_factory=dict)  # STEP_EXPLAINERS keys present in the metadata
 
     @property
     def median(self) -> float:
@@ -98,7 +87,7 @@ class Added:
 # --- names -------------------------------------------------------------------
 
 def check_commit(commit: str) -> str:
-    if not COMMIT.match(commit):
+    if not COMMIT_ID.match(commit):
         raise CfgbenchError(f"--commit {commit!r} is not a git commit id",
                             "give 7 to 40 hex digits, e.g. --commit \"$GITHUB_SHA\"")
     return commit.lower()
@@ -138,12 +127,8 @@ def _single(values: Iterable[str], what: str, path: Path, fix: str) -> str | Non
     return found[0] if found else None
 
 
-def _runs(suite: pyperf.BenchmarkSuite) -> list[pyperf.Run]:
-    return [run for bench in suite.get_benchmarks() for run in bench.get_runs()]
-
-
 def _first_date(suite: pyperf.BenchmarkSuite) -> datetime | None:
-    dates = [d for d in (_parse_date(run.get_metadata().get("date")) for run in _runs(suite)) if d is not None]
+    dates = [d for d in map(_parse_date, runs.metadata_values(suite.get_benchmarks(), PYPERF_DATE)) if d is not None]
     return min(dates) if dates else None
 
 
@@ -156,23 +141,22 @@ class _Prepared:
 
 def _prepare(source: Path, directory: Path, commit: str, machine: str | None) -> _Prepared:
     suite = load_suite(source)
-    runs = _runs(suite)
-    method = _single((str(b.get_metadata().get(METHOD_KEY, "")) for b in suite.get_benchmarks()), "method", source,
+    method = _single((str(b.get_metadata().get(METHOD, "")) for b in suite.get_benchmarks()), "method", source,
                      "add one file per method, as cfgbench run -o '{method}.json' writes them")
     if not method or not re.fullmatch(r"[A-Za-z0-9_]+", method):
         raise CfgbenchError(f"{source} names no cfgbench method", "add files written by cfgbench run")
-    recorded = _single((str(r.get_metadata()[COMMIT_KEY]) for r in runs if COMMIT_KEY in r.get_metadata()),
-                       "commit", source, "add each commit's file separately")
+    recorded = _single(runs.metadata_values(suite.get_benchmarks(), COMMIT), "commit", source,
+                       "add each commit's file separately")
     if recorded is not None and recorded != commit:
         raise CfgbenchError(f"{source} was recorded for commit {recorded}, not {commit}", "check --commit")
     if machine is None:
-        hostname = _single((str(r.get_metadata()["hostname"]) for r in runs if "hostname" in r.get_metadata()),
-                           "hostname", source, "give --machine")
+        hostname = _single(runs.metadata_values(suite.get_benchmarks(), PYPERF_HOSTNAME), "hostname", source,
+                           "give --machine")
         if hostname is None:
             raise CfgbenchError(f"{source} records no hostname", "name the machine with --machine")
         machine = machine_from_hostname(hostname)
     for bench in suite.get_benchmarks():
-        bench.update_metadata({COMMIT_KEY: commit})
+        bench.update_metadata({COMMIT: commit})
     out = io.StringIO()
     suite.dump(out, compact=True)
     # A file without dates (hand-built) is named by the time it was added.
@@ -247,29 +231,21 @@ def _refuse_same_run(prepared: _Prepared) -> None:
 
 # --- reading -----------------------------------------------------------------
 
-def _group_by_session(bench: pyperf.Benchmark) -> dict[str | None, list[pyperf.Run]]:
-    groups: dict[str | None, list[pyperf.Run]] = {}
-    for run in bench.get_runs():
-        if run.values:  # calibration runs have none
-            session = run.get_metadata().get(SESSION_KEY)
-            groups.setdefault(None if session is None else str(session), []).append(run)
-    return groups
-
-
 def points_of_file(path: Path, machine: str) -> list[Point]:
     """The points one history file holds: one per benchmark and session."""
     suite = load_suite(path)
     named = FILE_NAME.match(path.name)
     points = []
     for bench in suite.get_benchmarks():
-        for session, runs in _group_by_session(bench).items():
-            metadata = runs[0].get_metadata()
-            dates = [d for d in (_parse_date(r.get_metadata().get("date")) for r in runs) if d is not None]
-            commit = metadata.get(COMMIT_KEY) or (named["commit"] if named else "unknown")
-            environment = {key: str(metadata[key]) for key in ENVIRONMENT_KEYS if key in metadata}
-            points.append(Point(machine, str(metadata.get(METHOD_KEY, "unknown")), bench.get_name(),
-                                min(dates) if dates else None, str(commit), session,
-                                tuple(v for r in runs for v in r.values), path, environment))
+        legacy = runs.is_legacy(bench)
+        for session, records in runs.by_session(bench).items():
+            metadata = records[0].metadata
+            dates = [d for d in (_parse_date(r.metadata.get(PYPERF_DATE)) for r in records) if d is not None]
+            commit = metadata.get(COMMIT) or (named["commit"] if named else "unknown")
+            environment = {key: str(metadata[key]) for key in STEP_EXPLAINERS if key in metadata}
+            points.append(Point(machine, method_of(bench), bench.get_name(), min(dates) if dates else None,
+                                str(commit), None if legacy else session,
+                                tuple(v for r in records for v in r.values), path, environment))
     return points
 
 
@@ -306,9 +282,5 @@ def load_history(directory: Path | str) -> list[Series]:
             for (target, method, machine), points in sorted(grouped.items(), key=lambda item: series_order(*item[0]))]
 
 
-def method_rank(method: str) -> tuple[int, str]:
-    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
-
-
 def series_order(target: str, method: str, machine: str) -> tuple[str, tuple[int, str], str]:
-    return (target, method_rank(method), machine)
+    return (target, access.rank(method), machine)

@@ -1,5 +1,5 @@
-"""The regression gate: three outcomes, decided by the ratio's confidence
-interval against the threshold, never by a p-value alone.
+"""A `--fail-if` rule and its verdict: three outcomes, decided by the ratio's
+confidence interval against the threshold, never by a p-value alone.
 
 - regression (exit 1): the whole interval is above the limit;
 - no regression (exit 0): the whole interval is at or below it;
@@ -15,24 +15,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from cfgbench.compare.files import ResultFile
+from cfgbench.compare.stats import Estimate, Statistic
 from cfgbench.errors import CfgbenchError
+from cfgbench.schema import SAME_MACHINE_LABELS
 from cfgbench.units import UNIT_SCALE, format_time
-
-if TYPE_CHECKING:  # stats needs numpy and scipy; promoting a run needs neither
-    from cfgbench.compare.stats import Estimate, Statistic
 
 REGRESSION = "regression"
 NO_REGRESSION = "no regression"
 INCONCLUSIVE = "inconclusive"
-EXIT_CODES = {NO_REGRESSION: 0, REGRESSION: 1, INCONCLUSIVE: 3}
+ERROR = "error"  # a comparison that could not be made (the CI job says so per method)
+NO_BASELINE = "no baseline"  # nothing to compare with yet: reported, not gated
+# Worst first: a job's outcome is the first of these any of its parts has.
+SEVERITY = (ERROR, REGRESSION, INCONCLUSIVE, NO_REGRESSION, NO_BASELINE)
+EXIT_CODES = {ERROR: 2, REGRESSION: 1, INCONCLUSIVE: 3, NO_REGRESSION: 0, NO_BASELINE: 0}
 ALLOW_FLAG = "--allow-other-environment"
-
-# What makes two files "the same machine" for a gate: (env label, what it is).
-SAME_MACHINE = ("method", "environment", "hypervisor", "CPU", "kernel release",
-                "lab accel", "lab host CPU", "lab host kernel", "lab host")
 
 
 @dataclass(frozen=True)
@@ -101,13 +100,14 @@ def judge(threshold: Threshold, estimate: Estimate, ref_value: float) -> tuple[s
     return INCONCLUSIVE, f"{interval} straddles {allowed}: record more runs or rounds"
 
 
+def worst(outcomes: Sequence[str], default: str = NO_REGRESSION) -> str:
+    """The outcome of the whole: the most severe of its parts'."""
+    return next((o for o in SEVERITY if o in outcomes), default)
+
+
 def overall(verdicts: Sequence[GateVerdict]) -> str:
     """A regression anywhere fails; else anything undecided is inconclusive."""
-    outcomes = {v.outcome for v in verdicts}
-    for outcome in (REGRESSION, INCONCLUSIVE):
-        if outcome in outcomes:
-            return outcome
-    return NO_REGRESSION
+    return worst([v.outcome for v in verdicts])
 
 
 def describe(verdict: GateVerdict, files: Sequence[ResultFile]) -> str:
@@ -119,7 +119,7 @@ def describe(verdict: GateVerdict, files: Sequence[ResultFile]) -> str:
 
 def environment_differences(reference: ResultFile, other: ResultFile) -> list[str]:
     diffs = []
-    for label in SAME_MACHINE:
+    for label in SAME_MACHINE_LABELS:
         ref_value, value = reference.env.get(label), other.env.get(label)
         if ref_value != value:
             diffs.append(f"{label} {ref_value or '-'} vs {value or '-'}")

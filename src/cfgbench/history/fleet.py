@@ -1,10 +1,11 @@
 """`cfgbench fleet`: one table across the environments of a fleet of runners.
 
 Each runner's CI artifact is one directory holding the files of one run
-(pio.json, mmio.json, kernel.json). Per target and environment the table gives
-each method's median, pio/mmio (what the mechanism costs: two port accesses
-against one load) and, for guests, each method's median over the same method's
-median on a bare-metal machine (what virtualisation costs).
+({method}.json). Per target and environment the table gives each method's
+median, the ratio of the two mechanisms the project compares
+(access.MECHANISMS, pio/mmio: two port accesses against one load) and, for
+guests, each method's median over the same method's median on a bare-metal
+machine (what virtualisation costs).
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pyperf
-
+from cfgbench import access, runs
 from cfgbench.errors import CfgbenchError
-from cfgbench.history import METHOD_KEY, method_rank
-from cfgbench.hypervisors import describe_where
+from cfgbench.history.where import describe_where
 from cfgbench.results import load_suite
+from cfgbench.schema import CPU_MODEL, ENVIRONMENT, HYPERVISOR, PYPERF_HOSTNAME, method_of
+from cfgbench.tables import LEFT, RIGHT, markdown_table, text_table
 from cfgbench.units import format_time
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -55,38 +56,30 @@ def _only(values: set[str], what: str, directory: Path) -> str:
     return next(iter(values), "")
 
 
-def _first_run_metadata(bench: pyperf.Benchmark) -> dict[str, Any]:
-    # Run metadata, not the benchmark's common metadata: pyperf drops from the
-    # latter whatever the runs do not share.
-    return next((run.get_metadata() for run in bench.get_runs() if run.values), bench.get_metadata())
-
-
 def load_environment(directory: Path | str) -> Environment:
     directory = Path(directory)
     if not directory.is_dir():
         raise CfgbenchError(f"{directory} is not a directory", "give one directory per runner, holding its result files")
     files = [f for f in sorted(directory.glob("*.json")) if not f.name.startswith(".")]
     if not files:
-        raise CfgbenchError(f"no result files in {directory}", "give one directory per runner, holding pio.json, mmio.json, kernel.json")
+        raise CfgbenchError(f"no result files in {directory}", "give one directory per runner, holding its {method}.json files")
     medians: dict[tuple[str, str], float] = {}
-    seen: dict[str, set[str]] = {"hostname": set(), "cfgbench_environment": set(), "cfgbench_hypervisor": set(),
-                                 "cfgbench_cpu_model": set()}
+    benches = []
     for path in files:
         for bench in load_suite(path).get_benchmarks():
-            metadata = _first_run_metadata(bench)
-            key = (bench.get_name(), str(metadata.get(METHOD_KEY, "unknown")))
+            key = (bench.get_name(), method_of(bench))
             if key in medians:
                 raise CfgbenchError(f"{directory} holds {key[0]!r} by {key[1]} twice",
                                     "keep one run per runner in its directory")
             medians[key] = statistics.median(bench.get_values())
-            for meta_key, values in seen.items():
-                if meta_key in metadata:
-                    values.add(str(metadata[meta_key]))
-    hostname = _only(seen["hostname"], "hostname", directory)
-    return Environment(hostname or directory.name, directory,
-                       _only(seen["cfgbench_environment"], "environment", directory) or "unknown",
-                       _only(seen["cfgbench_hypervisor"], "hypervisor", directory),
-                       _only(seen["cfgbench_cpu_model"], "CPU model", directory), medians)
+            benches.append(bench)
+
+    def only(key: str, what: str) -> str:
+        return _only(runs.metadata_values(benches, key), what, directory)
+
+    return Environment(only(PYPERF_HOSTNAME, "hostname") or directory.name, directory,
+                       only(ENVIRONMENT, "environment") or "unknown", only(HYPERVISOR, "hypervisor"),
+                       only(CPU_MODEL, "CPU model"), medians)
 
 
 @dataclass(frozen=True)
@@ -99,9 +92,14 @@ class Fleet:
     def median(self, env: Environment, target: str, method: str) -> float | None:
         return env.medians.get((target, method))
 
-    def pio_over_mmio(self, env: Environment, target: str) -> float | None:
-        pio, mmio = self.median(env, target, "pio"), self.median(env, target, "mmio")
-        return pio / mmio if pio is not None and mmio else None
+    def mechanism_ratio(self, env: Environment, target: str) -> float | None:
+        """The first mechanism's median over the second's (pio/mmio)."""
+        first, second = (self.median(env, target, m) for m in access.MECHANISMS)
+        return first / second if first is not None and second else None
+
+    @property
+    def has_mechanisms(self) -> bool:
+        return set(access.MECHANISMS) <= set(self.methods)
 
     def guest_factor(self, env: Environment, target: str, method: str) -> float | None:
         """The guest's median over the reference bare-metal median of the same method and target."""
@@ -138,7 +136,7 @@ def fleet_report(directories: Sequence[Path | str], reference: str | None = None
     """The library entry point of `cfgbench fleet`."""
     environments = _unique_names([load_environment(d) for d in directories])
     targets = tuple(dict.fromkeys(t for e in environments for (t, _m) in e.medians))
-    methods = tuple(sorted({m for e in environments for (_t, m) in e.medians}, key=method_rank))
+    methods = tuple(access.ordered(m for e in environments for (_t, m) in e.medians))
     return Fleet(tuple(environments), _pick_reference(environments, reference), targets, methods)
 
 
@@ -158,7 +156,7 @@ def _time(value: float | None) -> str:
 def _rows(fleet: Fleet) -> tuple[list[str], list[list[str]]]:
     factors = fleet.factor_methods
     header = (["target", "environment", "where"] + list(fleet.methods)
-              + (["pio/mmio"] if {"pio", "mmio"} <= set(fleet.methods) else [])
+              + (["/".join(access.MECHANISMS)] if fleet.has_mechanisms else [])
               + [f"{m} guest/bare metal" for m in factors])
     rows = []
     for target in fleet.targets:
@@ -167,16 +165,17 @@ def _rows(fleet: Fleet) -> tuple[list[str], list[list[str]]]:
                 continue
             name = env.name + (" (reference)" if env is fleet.reference and factors else "")
             row = [target, name, env.description] + [_time(fleet.median(env, target, m)) for m in fleet.methods]
-            if {"pio", "mmio"} <= set(fleet.methods):
-                row.append(_times(fleet.pio_over_mmio(env, target)))
+            if fleet.has_mechanisms:
+                row.append(_times(fleet.mechanism_ratio(env, target)))
             rows.append(row + [_times(fleet.guest_factor(env, target, m)) for m in factors])
     return header, rows
 
 
 def explanation(fleet: Fleet) -> str:
     """The sentence under the table: which column answers which half of the question."""
-    mechanism = ("How much of a config read's cost is the mechanism and how much virtualisation: pio/mmio on a "
-                 "bare-metal row is the mechanism (type 1's two port accesses against ECAM's one load); ")
+    mechanism = (f"How much of a config read's cost is the mechanism and how much virtualisation: "
+                 f"{'/'.join(access.MECHANISMS)} on a bare-metal row is the mechanism (type 1's two port accesses "
+                 "against ECAM's one load); ")
     if fleet.reference is None:
         return mechanism + "no bare-metal environment was given, so no column isolates virtualisation."
     if not fleet.factor_methods:
@@ -187,22 +186,19 @@ def explanation(fleet: Fleet) -> str:
             f"median on {fleet.reference.name}{also}, the reference bare-metal machine.")
 
 
+_ALIGN = LEFT * 3 + RIGHT * 50  # the target, environment and where; then figures
+
+
 def render_markdown(fleet: Fleet) -> str:
     header, rows = _rows(fleet)
-    numeric = set(range(3, len(header)))
     lines = [f"### cfgbench fleet: {len(fleet.environments)} environments", "",
-             "| " + " | ".join(header) + " |",
-             "| " + " | ".join("---:" if i in numeric else "---" for i in range(len(header))) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+             *markdown_table(header, rows, align=_ALIGN)]
     return "\n".join(lines + ["", explanation(fleet), "", ""])  # a blank line before whatever follows in the summary
 
 
 def render_text(fleet: Fleet) -> str:
     header, rows = _rows(fleet)
-    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
-    lines = ["  ".join(cell.rjust(w) if c >= 3 else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
-             for row in [header, *rows]]
-    return "\n".join(lines + ["", explanation(fleet)]) + "\n"
+    return "\n".join(text_table([header, *rows], align=_ALIGN) + ["", explanation(fleet)]) + "\n"
 
 
 def render_json(fleet: Fleet) -> str:
@@ -212,7 +208,8 @@ def render_json(fleet: Fleet) -> str:
                           "hypervisor": e.hypervisor, "cpu": e.cpu} for e in fleet.environments],
         "rows": [{"target": t, "environment": e.name,
                   "medians": {m: fleet.median(e, t, m) for m in fleet.methods if fleet.median(e, t, m) is not None},
-                  "pio_over_mmio": fleet.pio_over_mmio(e, t),
+                  "mechanisms": list(access.MECHANISMS),
+                  "mechanism_ratio": fleet.mechanism_ratio(e, t),
                   "guest_over_bare_metal": {m: f for m in fleet.methods
                                             if (f := fleet.guest_factor(e, t, m)) is not None}}
                  for t in fleet.targets for e in fleet.environments

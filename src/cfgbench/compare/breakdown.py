@@ -1,0 +1,138 @@
+"""Where the time goes: a config read next to its accesses timed alone (the
+split workload), per target and mechanism, from one method's benchmarks.
+
+The statistics of it; compare/render.py writes it out. Each split benchmark
+records its access, label, role and mechanism (access/base.py, SplitPart);
+nothing here knows a method by name:
+
+- parts (role "part") are the accesses the read is made of: type 1's address
+  write and data read, ECAM's load. The line gives each, their sum and the
+  full read, and the sum's ratio to the full read;
+- a floor (role "floor") is the read's path without the access, the kernel's
+  pread that returns 0 bytes: gross - floor = net, the access and what the
+  kernel wraps around it;
+- extras (role "extra") are timed beside the read, in no sum: type 1's
+  address read.
+
+Every figure is a median: a loop value that caught the host descheduling
+the guest's vCPU (ten times the others, on a busy machine) would move a mean
+of 24 values by 40%. Benchmarks of one interleaved session pair by round: the
+figures are then medians over the rounds all of them share, and the parts'
+sum against the full read and the net (gross - floor) are taken round by
+round: the median of the per-round ratios and differences, with a
+distribution-free 95% interval over the rounds of one run, or the mean of the
+runs' medians with a t interval over them when there are several
+(compare.stats.grouped_median_interval). Per round, because the emulator and
+the host change state during a run, and a round's benchmarks share the
+state; the medians of the separate figures need not agree to the last digit
+with the per-round median. Without shared rounds (the sequential schedule)
+each figure is its benchmark's median, the ratio and the net those medians'
+ratio and difference, with no interval."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pyperf
+
+from cfgbench import runs
+from cfgbench.compare.stats import Interval, grouped_median_interval
+from cfgbench.schema import EXTRA, FLOOR, PART, READ_WORKLOAD, SplitInfo, is_split, split_info, target_of, workload_of
+
+
+@dataclass(frozen=True)
+class AccessTime:
+    """One access's time per read, as the breakdown uses it."""
+
+    label: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One target's read and one mechanism's accesses of it."""
+
+    target: str  # the read's target, `0000:00:00.0+0x000/4`
+    mechanism: str  # whose read: type 1, ECAM, kernel
+    full_s: float  # the whole read (gross, for a floor)
+    parts: tuple[AccessTime, ...] = ()
+    floor: AccessTime | None = None
+    extras: tuple[AccessTime, ...] = ()
+    ratio: Interval | None = None  # the per-round (sum of the parts / full read): median and 95% interval
+    net: Interval | None = None  # the per-round (full read - floor), seconds: median and 95% interval
+    paired: int = 0  # rounds the figures share; 0: each figure is its benchmark's median
+
+    @property
+    def sum_s(self) -> float:
+        return sum(p.seconds for p in self.parts)
+
+    @property
+    def net_s(self) -> float:
+        """The full read less the floor: per round where they pair."""
+        if self.net is not None:
+            return self.net.center
+        return self.full_s - (self.floor.seconds if self.floor else 0.0)
+
+    @property
+    def sum_ratio(self) -> float:
+        """The parts' sum over the full read: per round where they pair."""
+        return self.ratio.center if self.ratio is not None else self.sum_s / self.full_s
+
+
+def _device(target: str) -> str:
+    return target.partition("+")[0]
+
+
+def _covers(part_target: str, read_target: str) -> bool:
+    """A part of this read: the same target, or the read's function (per device)."""
+    return part_target == read_target or ("+" not in part_target and _device(read_target) == part_target)
+
+
+def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
+    """Every (target, mechanism) whose read and accesses the benchmarks hold."""
+    benches = list(benchmarks)
+    reads = {target_of(b): b for b in benches if not is_split(b) and workload_of(b) == READ_WORKLOAD}
+    splits = [(info, b) for b in benches if (info := split_info(b)) is not None]
+    found = []
+    for target, read in reads.items():
+        by_mechanism: dict[str, list[tuple[SplitInfo, pyperf.Benchmark]]] = {}
+        for info, bench in splits:
+            if _covers(info.target, target):
+                by_mechanism.setdefault(info.mechanism, []).append((info, bench))
+        for mechanism, members in by_mechanism.items():
+            if any(info.role in (PART, FLOOR) for info, _ in members):
+                found.append(_breakdown(target, mechanism, read, members))
+    return found
+
+
+def _breakdown(target: str, mechanism: str, read: pyperf.Benchmark,
+               members: Sequence[tuple[SplitInfo, pyperf.Benchmark]]) -> Breakdown:
+    parts = [(i.label, b) for i, b in members if i.role == PART]
+    floors = [(i.label, b) for i, b in members if i.role == FLOOR][:1]
+    extras = tuple(AccessTime(i.label, b.median()) for i, b in members if i.role == EXTRA)
+    paired = [read, *(b for _, b in parts + floors)]
+    by_round = [runs.values_by_round(b) for b in paired]
+    keys = sorted(set.intersection(*(set(r) for r in by_round)))
+    full_rounds, *member_rounds = by_round
+    part_rounds, floor_rounds = member_rounds[:len(parts)], member_rounds[len(parts):]
+
+    def median(rounds: dict[tuple[str, int], float], bench: pyperf.Benchmark) -> float:
+        return statistics.median(rounds[k] for k in keys) if keys else bench.median()
+
+    def grouped(per_round: dict[tuple[str, int], float]) -> dict[str, list[float]]:
+        groups: dict[str, list[float]] = {}
+        for (session, _), value in sorted(per_round.items()):
+            groups.setdefault(session, []).append(value)
+        return groups
+
+    shares = tuple(AccessTime(label, median(part_rounds[i], b)) for i, (label, b) in enumerate(parts))
+    floor = AccessTime(floors[0][0], median(floor_rounds[0], floors[0][1])) if floors else None
+    ratio = net = None
+    if keys and parts:
+        ratios = {k: sum(r[k] for r in part_rounds) / full_rounds[k] for k in keys}
+        ratio = grouped_median_interval(grouped(ratios), log=True)
+    if keys and floors:
+        net = grouped_median_interval(grouped({k: full_rounds[k] - floor_rounds[0][k] for k in keys}))
+    return Breakdown(target, mechanism, median(full_rounds, read), shares, floor, extras, ratio, net, len(keys))

@@ -1,0 +1,159 @@
+"""The lab's main job: every method on the lab's targets in the guest, interleaved, compared on the host.
+
+Host side: `main_job()` boots the guest (`--boots N` times, one after
+another), hands each one the run as data (session.RunRequest as JSON), and
+prints one headline per target. Guest side: `python -m cfgbench.lab.mainjob
+REQUEST_JSON` runs that request in this very process (Python starts slowly
+under TCG) and writes lab-<method>.json to the share. Every boot is its own
+run (session) in those files; the headline's interval spans the boots when
+there are several.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cfgbench import access
+from cfgbench.address import parse_bdf
+from cfgbench.errors import CfgbenchError
+from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
+from cfgbench.lab.qemu import PCIE_TARGET_BDF
+from cfgbench.plan import PlanRequest, Target
+from cfgbench.results import make_output_dir
+from cfgbench.settings import PRESETS, Settings
+
+# The host bridge (type 1 and ECAM both reach it), and the PCIe function below
+# the root port at offset 0 and at 0x100, which only ECAM reaches (the kernel
+# uses ECAM there too).
+TARGETS = (("0000:00:00.0", 0x000), (PCIE_TARGET_BDF, 0x000), (PCIE_TARGET_BDF, 0x100))
+WIDTH = 4
+# split: each read target's accesses alone, paired with the read by round.
+WORKLOADS = ("read", "scan", "sweep", "split")
+# The kernel's enumeration in this guest: bus 0 and the root port's secondary
+# bus 1 (the whole window's 256 buses take ~25 s here).
+SCAN_BUSES = range(0x00, 0x02)
+RESULT_NAME = "lab-{method}.json"
+# What results/README.md measured across boots (lab-interleaved/, lab-boots/),
+# for a one-boot headline to say.
+BETWEEN_BOOTS_NOTE = ("boots differed by more than that when measured (14 boots: one register's ratio "
+                      "spread 12-19%, results/README.md): `cfgbench lab --boots 3` puts the boot-to-boot "
+                      "spread in the interval")
+
+
+@dataclass(frozen=True)
+class LabJob:
+    """What the lab times in each boot, and how many boots."""
+
+    settings: Settings = field(default_factory=lambda: PRESETS["lab"])
+    boots: int = 1
+
+    def request(self) -> str:
+        """The run each guest makes, as the data it is handed; its output is
+        relative to the results share, which the guest sees at its own path."""
+        from cfgbench.session import RunRequest
+
+        targets = [Target(parse_bdf(bdf), offset, WIDTH) for bdf, offset in TARGETS]
+        what = PlanRequest(methods=access.user_methods(), targets=targets, workloads=list(WORKLOADS), buses=SCAN_BUSES)
+        return RunRequest(what, self.settings, output=Path(RESULT_NAME)).to_json()
+
+    def describe(self) -> str:
+        return f"{self.settings.describe()}; {self.boots} boot(s)"
+
+
+def result_paths(outdir: Path) -> list[Path]:
+    return [outdir / RESULT_NAME.format(method=method) for method in access.user_methods()]
+
+
+def guest_main(argv: Sequence[str] | None = None) -> int:
+    """Runs in the guest: `python -m cfgbench.lab.mainjob REQUEST_JSON`."""
+    from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
+    from cfgbench.session import RunRequest, run
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not in_lab_guest() or len(args) != 1:
+        print("cfgbench: error: this is the lab guest's job: run `cfgbench lab` instead", file=sys.stderr)
+        return 2
+
+    def progress(line: str) -> None:
+        print(f"cfgbench: {line}", file=sys.stderr, flush=True)
+
+    try:
+        request = RunRequest.from_json(args[0])
+        if request.output is not None:
+            request.output = Path(os.environ[LAB_OUT_VAR]) / request.output
+        run(request, progress)
+    except CfgbenchError as exc:
+        progress(f"error: {exc.one_line()}")
+        return 2
+    return 0
+
+
+def default_outdir() -> Path:
+    return Path(f"cfgbench-lab-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _boot_dirs(outdir: Path, boots: int) -> list[Path]:
+    return [outdir] if boots == 1 else [outdir / f"boot-{k}" for k in range(1, boots + 1)]
+
+
+def _refuse_existing(outdir: Path, boots: int) -> None:
+    for directory in {outdir, *_boot_dirs(outdir, boots)}:
+        for path in result_paths(directory):
+            if path.exists():
+                raise CfgbenchError(f"{path} already exists", "choose another --out directory")
+
+
+def merge_boots(outdir: Path, boots: int) -> None:
+    """lab-<method>.json over all boots: each boot's runs are a session of their own."""
+    from cfgbench import results
+
+    for name in (p.name for p in result_paths(outdir)):
+        for directory in _boot_dirs(outdir, boots):
+            if (directory / name).exists():
+                results.save_suite(results.load_suite(directory / name), outdir / name, append=True)
+
+
+def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
+             output: Callable[[str], object] = sys.stderr.write, job: LabJob = LabJob(),
+             say: Callable[[str], object] = print) -> int:
+    """Boot the guest(s), time the methods there, print the headline; the exit code."""
+    from cfgbench.compare import headline as headlines
+    from cfgbench.report import breakdown_lines_of
+    from cfgbench.results import load_suite
+
+    outdir = outdir or default_outdir()
+    make_output_dir(outdir)
+    _refuse_existing(outdir, job.boots)
+    started = time.monotonic()
+    boot_times = []
+    for k, directory in enumerate(_boot_dirs(outdir, job.boots), 1):
+        if job.boots > 1:
+            progress(f"boot {k} of {job.boots}")
+        result = run_in_guest([sys.executable, "-m", "cfgbench.lab.mainjob", job.request()], cfg, outdir=directory,
+                              progress=progress, output=output)
+        if result.returncode != 0:
+            raise CfgbenchError(f"the measurement in the guest failed (exit code {result.returncode})",
+                                "see the guest output above")
+        boot_times.append(result.boot_seconds)
+    if job.boots > 1:
+        merge_boots(outdir, job.boots)
+    suites = {path.stem.removeprefix("lab-"): load_suite(path) for path in result_paths(outdir) if path.exists()}
+    lab = result.lab_metadata
+    context = headlines.HeadlineContext(
+        unit="boot", accel=lab["accel"], between_units_note=BETWEEN_BOOTS_NOTE,
+        values_advice="record more rounds (cfgbench lab --values N) or boots (--boots N)")
+    for line in headlines.headline(suites, context) + breakdown_lines_of(suites):
+        say(line)
+    say(f"lab: {lab['machine']} guest under {lab['accel']}, QEMU {lab['qemu']}, kernel {lab['kernel_release']}; "
+        f"{job.describe()} of {', '.join(f'{t:.1f}' for t in boot_times)} s, total {time.monotonic() - started:.1f} s")
+    say(f"the full tables: cfgbench compare {' '.join(str(p) for p in result_paths(outdir) if p.exists())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(guest_main())

@@ -1,0 +1,128 @@
+"""How a run times: one settings object, built once (from the CLI's options, a
+named preset, or the lab's job), checked up front, and handed as JSON to
+worker processes and to the lab guest. Every form of a setting is this one.
+
+The meanings and defaults are pyperf's: 20 worker processes of 3 values after
+1 warmup, loops calibrated to 0.1 s; `fast` and `rigorous` are pyperf's
+--fast and --rigorous."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from cfgbench.errors import CfgbenchError
+from cfgbench.platform import online_cpus, parse_cpu_list
+from cfgbench.schema import INTERLEAVED, SEQUENTIAL
+
+AUTO = "auto"
+SCHEDULES = (AUTO, INTERLEAVED, SEQUENTIAL)
+
+
+@dataclass(frozen=True)
+class Settings:
+    processes: int = 20  # worker processes, one after another
+    values: int = 3  # per process; interleaved: one value of every benchmark per round
+    warmups: int = 1  # values (rounds) timed and discarded first
+    loops: int = 0  # reads per value; 0: calibrate to min_time in the first process
+    min_time: float = 0.1  # seconds per value when calibrating
+    affinity: str = ""  # CPU list the timing processes are pinned to, e.g. "2-3"
+    in_process: bool = False  # time in the calling process: no Python start-up per process
+    samples: int = 10_000  # per-read timestamps per process and benchmark; 0: no distribution
+    schedule: str = AUTO  # interleaved | sequential | auto (resolved before timing)
+    seed: int | None = None  # the random order of the rounds; None: a fresh one, recorded
+    quiet: bool = False  # no progress output
+
+    def checked(self) -> Settings:
+        """These settings, or one line saying which is wrong and how to fix it."""
+        for name in ("processes", "values"):
+            if getattr(self, name) < 1:
+                raise CfgbenchError(f"--{name} {getattr(self, name)} is not a positive count", f"give --{name} 1 or more")
+        for name in ("warmups", "loops", "samples"):
+            if getattr(self, name) < 0:
+                raise CfgbenchError(f"--{name} {getattr(self, name)} is negative", f"give --{name} 0 or more")
+        if not self.min_time > 0:
+            raise CfgbenchError(f"--min-time {self.min_time:g} is not positive", "give seconds per value, e.g. 0.1")
+        if self.schedule not in SCHEDULES:
+            raise CfgbenchError(f"unknown schedule {self.schedule!r}", f"choose one of {', '.join(SCHEDULES)}")
+        if self.in_process and self.processes != 1:
+            raise CfgbenchError(f"--in-process times in this one process, not {self.processes}",
+                                "drop --processes, or drop --in-process")
+        if self.affinity:
+            check_cpus_online(self.affinity)
+        return self
+
+    def with_options(self, **options: Any) -> Settings:
+        """These settings with the options that were given (None: keep); --in-process means one process."""
+        given = {name: value for name, value in options.items() if value is not None}
+        if given.get("in_process") and "processes" not in given:
+            given["processes"] = 1
+        return replace(self, **given)
+
+    def resolved(self, several_methods: bool, split: bool) -> Settings:
+        """`auto` decided: interleave whenever methods are compared or a read is
+        split into its accesses (they pair with the whole read by round)."""
+        if self.schedule != AUTO:
+            return self
+        return replace(self, schedule=INTERLEAVED if several_methods or split else SEQUENTIAL)
+
+    def describe(self) -> str:
+        """What the files record (cfgbench_settings) and the progress line says."""
+        loops = f"{self.loops} reads per value" if self.loops else f"reads per value calibrated to {self.min_time:g} s"
+        where = "in this process" if self.in_process else f"{self.processes} processes"
+        pinned = f", pinned to CPU {self.affinity}" if self.affinity else ""
+        if self.schedule == SEQUENTIAL:
+            how = f"sequential: {where} x {self.values} values of each benchmark in turn (+{self.warmups} warmup)"
+        else:
+            how = f"{self.schedule}: {where} x {self.values} rounds (+{self.warmups} warmup)"
+        return f"{how}, {loops}{pinned}"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+# Named settings: what the CI job's root step may choose by name (sudoers can
+# allow a name, not free arguments), what --fast and --rigorous mean, and the
+# lab's job.
+PRESETS: dict[str, Settings] = {
+    "default": Settings(),
+    # pyperf's --fast: half the processes (at least 3), two thirds of the values (at least 2).
+    "fast": Settings(processes=10, values=2),
+    "rigorous": Settings(processes=40),
+    # A smoke test: one process, 12 rounds of ~4 ms values. Seconds on bare metal,
+    # well under a minute in an emulated guest.
+    "quick": Settings(in_process=True, processes=1, values=12, min_time=0.004, quiet=True),
+    # The lab guest: one process (Python starts slowly under TCG with a 9p root),
+    # many short rounds. A value of ~3 ms averages over timer interrupts; 32
+    # rounds of 3 ms against 24 of 4 ms and 48 of 2 ms: results/README.md.
+    "lab": Settings(in_process=True, processes=1, values=32, min_time=0.003, schedule=INTERLEAVED, quiet=True),
+}
+
+
+def preset(name: str) -> Settings:
+    if name not in PRESETS:
+        raise CfgbenchError(f"no settings named {name!r}", f"choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def check_cpus_online(affinity: str) -> set[int]:
+    """The CPUs of an --affinity list, all of them online and ours to use."""
+    cpus = parse_cpu_list(affinity)
+    online = online_cpus()
+    allowed = os.sched_getaffinity(0)
+    absent = sorted(cpus - online) if online is not None else []
+    forbidden = sorted(cpus - allowed - set(absent))
+    if absent or forbidden:
+        what = f"not online ({', '.join(map(str, absent))})" if absent else \
+            f"not allowed to this process ({', '.join(map(str, forbidden))})"
+        usable = ",".join(map(str, sorted(allowed & online if online is not None else allowed)))
+        raise CfgbenchError(f"--affinity {affinity}: CPUs {what}", f"choose from the CPUs online here: {usable}")
+    return cpus

@@ -1,0 +1,90 @@
+"""The layout shows the architecture (docs/design.md, "The map"): a module
+imports only from its own layer or below, wherever the import statement
+stands (inside a function too), and no chain of imports comes back to where
+it started."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cfgbench"
+
+# Lowest first: facts, format and helpers; access methods; planning, timing
+# and reading results; comparing; what builds on comparing; the CI job and
+# the lab; the CLI.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("errors", "units", "tables", "schema", "_native", "histogram"),
+    ("address", "mcfg", "platform", "kernelpath", "capabilities", "registers", "pci", "distribution"),
+    ("access",),
+    ("workloads", "plan", "settings", "timing", "processes", "engine", "results", "runs"),
+    ("compare",),
+    ("report", "session", "history", "plot"),
+    ("ci", "lab"),
+    ("cli", "__main__"),
+)
+LAYER = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+def unit(module: str) -> str:
+    """cfgbench.compare.stats -> compare; cfgbench.plan -> plan."""
+    return module.split(".")[1] if module.count(".") else ""
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def imports_of(path: Path, module: str) -> set[str]:
+    """Every cfgbench module the file imports, at any depth of its code."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cfgbench"):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)  # `from cfgbench import access`
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("cfgbench"))
+    known = modules()
+    return {name for name in found if name in known and name != module}
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    units = {unit(m) for m in modules()} - {""}
+    assert units <= set(LAYER), sorted(units - set(LAYER))
+
+
+@pytest.mark.parametrize("module", sorted(m for m in modules() if m != "cfgbench"))
+def test_no_import_runs_back_up_the_layers(module: str) -> None:
+    mine = LAYER[unit(module)]
+    upward = sorted(other for other in imports_of(modules()[module], module)
+                    if unit(other) and LAYER[unit(other)] > mine)
+    assert not upward, f"{module} (layer {mine}) imports {upward}"
+
+
+def test_no_import_cycles() -> None:
+    """Between packages and top-level modules; a package may use its own parts."""
+    graph: dict[str, set[str]] = {}
+    for module, path in modules().items():
+        if unit(module):
+            graph.setdefault(unit(module), set()).update(
+                unit(o) for o in imports_of(path, module) if unit(o) and unit(o) != unit(module))
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                pytest.fail(f"import cycle: {' -> '.join([*trail, node, nxt])}")
+            if nxt not in state:
+                visit(nxt, [*trail, node])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [])
