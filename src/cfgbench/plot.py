@@ -9,9 +9,7 @@ is one function and one dict entry.
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from cfgbench import access, runs
 from cfgbench.compare.breakdown import Breakdown, breakdowns
 from cfgbench.compare.files import ResultFile, load_result_files
 from cfgbench.errors import CfgbenchError
+from cfgbench.results import write_new
 from cfgbench.schema import display_name, is_split, target_of
 from cfgbench.units import format_time
 
@@ -444,20 +443,12 @@ def save_figure(figure: Figure, output: Path | str, force: bool = False) -> Path
     """Write to a temporary file beside the output, then link it into place (replace only with force)."""
     output = Path(output)
     fmt = _check_output(output, force, figure)
-    # Not mkstemp: its 0600 mode would hide the image from other users; savefig honours the umask.
-    temp = output.parent / f".cfgbench-plot-{uuid.uuid4().hex}{output.suffix}"
     try:
-        figure.savefig(temp, format=fmt)
-        if force:
-            os.replace(temp, output)
-        else:
-            os.link(temp, output)  # fails if the name was taken meanwhile: no clobber
+        write_new(output, lambda temp: figure.savefig(temp, format=fmt), replace=force)
     except FileExistsError:
         raise CfgbenchError(f"{output} appeared while plotting", "choose another -o name, or add --force") from None
     except OSError as exc:
         raise CfgbenchError(f"cannot write {output} ({exc.strerror or exc})", "choose another -o path") from None
-    finally:
-        temp.unlink(missing_ok=True)
     return output
 
 

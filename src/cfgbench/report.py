@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pyperf
 
 from cfgbench import access, distribution, runs
-from cfgbench.compare.render import breakdown_section
 from cfgbench.schema import READS_PER_PASS, display_name, method_of
 from cfgbench.units import format_time
 
@@ -53,13 +50,3 @@ def suite_lines(suite: pyperf.BenchmarkSuite, label: str = "") -> list[str]:
     for bench in suite.get_benchmarks():
         lines += bench_lines(bench, label or method_of(bench))
     return lines
-
-
-def breakdown_lines(suite: pyperf.BenchmarkSuite) -> list[str]:
-    """`cfgbench show`: where the time goes, when the file holds split benchmarks."""
-    return breakdown_section({"": suite})
-
-
-def breakdown_lines_of(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[str]:
-    """The end of a multi-method run and of the lab: where the time goes, per method."""
-    return breakdown_section(suites)

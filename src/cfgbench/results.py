@@ -8,6 +8,8 @@ import fcntl
 import json
 import os
 import tempfile
+import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,24 +67,29 @@ def _locked(directory: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def _write_temp(suite: pyperf.BenchmarkSuite, directory: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".cfgbench-", suffix=".json.tmp", dir=directory)
+def write_new(path: Path, write: Callable[[Path], object], replace: bool = False) -> None:
+    """Write through a temporary file beside path (`write(temp)`), then put it
+    in place at once: linked, so an existing file is never clobbered
+    (FileExistsError, even when a writer races us), or replacing it when
+    asked. Files are created as open() creates them (the umask decides)."""
+    temp = path.parent / f".cfgbench-{uuid.uuid4().hex}{path.suffix}.tmp"
     try:
-        with os.fdopen(fd, "w") as out:
-            os.fchmod(out.fileno(), 0o666 & ~current_umask())  # mkstemp's 0600 would hide results made under sudo
+        write(temp)
+        if replace:
+            os.replace(temp, path)
+        else:
+            os.link(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _dump_synced(suite: pyperf.BenchmarkSuite) -> Callable[[Path], None]:
+    def dump(temp: Path) -> None:
+        with temp.open("w") as out:
             suite.dump(out, compact=True)
             out.flush()
             os.fsync(out.fileno())
-    except BaseException:
-        os.unlink(name)
-        raise
-    return Path(name)
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return dump
 
 
 def make_output_dir(directory: Path) -> Path:
@@ -189,15 +196,12 @@ def save_suite(suite: pyperf.BenchmarkSuite, path: Path | str, append: bool = Fa
                 raise CfgbenchError(f"{path} already exists", "choose another -o name, or add --append")
             merged = load_suite(path)
             merge_into(merged, suite, path)
-            os.replace(_write_temp(merged, directory), path)
+            write_new(path, _dump_synced(merged), replace=True)
         else:
-            temp = _write_temp(suite, directory)
             try:
-                os.link(temp, path)  # fails if the name was taken meanwhile: no clobber
+                write_new(path, _dump_synced(suite))
             except FileExistsError:
                 raise CfgbenchError(f"{path} appeared while this run was writing", "choose another -o name") from None
-            finally:
-                os.unlink(temp)
         _fsync_dir(directory)
 
 

@@ -11,7 +11,6 @@ on the run and added up by runs.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pyperf
 
@@ -128,11 +127,6 @@ def lab_key(suffix: str) -> str:
 
 
 # --- reading a benchmark's own keys --------------------------------------------
-
-def metadata_of(bench: pyperf.Benchmark) -> dict[str, Any]:
-    """What every run of the benchmark shares (pyperf's and cfgbench's)."""
-    return dict(bench.get_metadata())
-
 
 def method_of(bench: pyperf.Benchmark) -> str:
     return str(bench.get_metadata().get(METHOD, "unknown"))

@@ -19,6 +19,7 @@ from typing import Any
 import pyperf
 
 from cfgbench import access, engine, report, results
+from cfgbench.compare.render import breakdown_section
 from cfgbench.errors import CfgbenchError, RunInterrupted
 from cfgbench.platform import host_path, lab_metadata
 from cfgbench.plan import Plan, PlanRequest, build_plan
@@ -200,4 +201,4 @@ def summary_lines(saved: Sequence[SavedRun], accel: str | None = None) -> list[s
         from cfgbench.compare.headline import HeadlineContext, headline
 
         lines += headline(suites, HeadlineContext(accel=accel or lab_metadata().get(LAB_ACCEL)))
-    return lines + report.breakdown_lines_of(suites)
+    return lines + breakdown_section(suites)

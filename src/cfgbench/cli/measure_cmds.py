@@ -8,6 +8,7 @@ import click
 
 from cfgbench import access, kernelpath, registers, report, results, workloads
 from cfgbench.access.base import raw_forbidden_reason
+from cfgbench.compare.render import breakdown_section
 from cfgbench.address import parse_bdf
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import read_ecam_windows
@@ -182,7 +183,7 @@ def show(files: tuple[Path, ...]) -> None:
     for path in files:
         suite = results.load_suite(path)
         click.echo(f"{path}:")
-        for line in report.suite_lines(suite) + report.breakdown_lines(suite):
+        for line in report.suite_lines(suite) + breakdown_section({"": suite}):
             click.echo(f"  {line}")
 
 

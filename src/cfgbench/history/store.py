@@ -17,10 +17,8 @@ session; an older file without it gives one point.
 from __future__ import annotations
 
 import io
-import os
 import re
 import statistics
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -31,7 +29,7 @@ import pyperf
 
 from cfgbench import access, runs
 from cfgbench.errors import CfgbenchError
-from cfgbench.results import load_suite
+from cfgbench.results import load_suite, write_new
 from cfgbench.schema import COMMIT, ENVIRONMENT_FIELDS, METHOD, PYPERF_DATE, PYPERF_HOSTNAME, method_of
 
 DATE_FORMAT = "%Y%m%dT%H%M%S"
@@ -176,10 +174,8 @@ def _write_new(prepared: _Prepared) -> bool:
     """Link the content into place; False if that very content is there already. Never replaces."""
     target = prepared.path
     _make_dir(target.parent)
-    temp = target.parent / f".cfgbench-history-{uuid.uuid4().hex}.json"
     try:
-        temp.write_bytes(prepared.content)
-        os.link(temp, target)  # fails if the name is taken, even by a writer racing us
+        write_new(target, lambda temp: temp.write_bytes(prepared.content))
         return True
     except FileExistsError:
         if target.read_bytes() == prepared.content:
@@ -188,8 +184,6 @@ def _write_new(prepared: _Prepared) -> bool:
                             "nothing was overwritten; check --commit and --machine") from None
     except OSError as exc:
         raise CfgbenchError(f"cannot write {target} ({exc.strerror or exc})", "check the history directory") from None
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def add_to_history(directory: Path | str, sources: Sequence[Path | str], commit: str,

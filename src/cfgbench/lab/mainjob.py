@@ -123,7 +123,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
              say: Callable[[str], object] = print) -> int:
     """Boot the guest(s), time the methods there, print the headline; the exit code."""
     from cfgbench.compare import headline as headlines
-    from cfgbench.report import breakdown_lines_of
+    from cfgbench.compare.render import breakdown_section
     from cfgbench.results import load_suite
 
     outdir = outdir or default_outdir()
@@ -147,7 +147,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     context = headlines.HeadlineContext(
         unit="boot", accel=lab["accel"], between_units_note=BETWEEN_BOOTS_NOTE,
         values_advice="record more rounds (cfgbench lab --values N) or boots (--boots N)")
-    for line in headlines.headline(suites, context) + breakdown_lines_of(suites):
+    for line in headlines.headline(suites, context) + breakdown_section(suites):
         say(line)
     say(f"lab: {lab['machine']} guest under {lab['accel']}, QEMU {lab['qemu']}, kernel {lab['kernel_release']}; "
         f"{job.describe()} of {', '.join(f'{t:.1f}' for t in boot_times)} s, total {time.monotonic() - started:.1f} s")
