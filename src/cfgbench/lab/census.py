@@ -132,6 +132,13 @@ class Tally:
                    {bdf: counter(counts) for bdf, counts in functions.items()},
                    int(data["address_writes"]), int(data["other"]))  # type: ignore[call-overload]
 
+    def disagreement(self, kernel: dict[str, int]) -> dict[str, tuple[int, int]]:
+        """Where the guest kernel's own count of its config accessor calls (KEYS -> calls) differs
+        from this one: key -> (emulator, kernel). Each pci_conf1_* call is one data-port access and
+        each pci_mmcfg_* call one ECAM access, absent functions included, so they must agree."""
+        return {key: (self.accesses[key], kernel.get(key, 0)) for key in KEYS
+                if self.accesses[key] != kernel.get(key, 0)}
+
     def describe(self) -> str:
         return (f"{self.reads:,} reads ({self.count('type1', 'read'):,} type 1, {self.count('ecam', 'read'):,} ECAM), "
                 f"{self.writes:,} writes ({self.count('type1', 'write'):,} type 1, {self.count('ecam', 'write'):,} ECAM)")
