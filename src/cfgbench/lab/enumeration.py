@@ -225,6 +225,7 @@ def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[
     finally:
         counter.close()
         marker.save_labels(outdir)
+        set_order(REFERENCE)  # the rest of the boot (and its shutdown) in the kernel's own order
     (outdir / "kernel-counts.json").write_text(json.dumps(rows, indent=1))
     return rows
 
