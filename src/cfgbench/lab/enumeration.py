@@ -69,6 +69,7 @@ def _write(path: Path, text: str) -> None:
 
 def set_order(order: str) -> None:
     """Switch the guest kernel's config order (the lab's module must be loaded)."""
+    _require_lab_guest()
     if order not in ORDERS:
         raise LabError(f"unknown config order {order!r}", f"use one of {', '.join(ORDERS)}")
     parameter = MODULE_PARAMETERS / "order"
@@ -168,6 +169,7 @@ class AccessorCount:
     (this kernel has no function profiler). Lost events would undercount: they are an error."""
 
     def __init__(self) -> None:
+        _require_lab_guest()
         if not (TRACEFS / "trace").exists():
             subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACEFS)], check=True)
         _write(TRACEFS / "tracing_on", "0")
