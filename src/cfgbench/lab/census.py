@@ -66,6 +66,9 @@ MARK_MASK = 0xFFFF_0000
 COMMAND_BEGIN, COMMAND_END, WINDOW_OPEN, WINDOW_CLOSE = (0 << 14, 1 << 14, 2 << 14, 3 << 14)
 MAX_WINDOWS = 1 << 14
 PHASES = ("firmware", "boot", "command", "shutdown")
+# The JSON form's version. 1 (2026-12-04): phases, windows, firmware_end, markers; per stretch
+# reads, writes, accesses and answered by KEYS, address_writes, other, functions.
+CENSUS_FORMAT = 1
 MECHANISMS = ("type1", "ecam")
 KEYS = ("type1-read", "type1-write", "ecam-read", "ecam-write")
 WINDOW_LABELS = "census-windows.json"  # written by the guest to the results share: index -> label
@@ -172,12 +175,14 @@ class Census:
         return total
 
     def to_json(self) -> dict[str, object]:
-        return {"format": 1, "firmware_end": self.firmware_end, "markers": self.markers,
+        return {"format": CENSUS_FORMAT, "firmware_end": self.firmware_end, "markers": self.markers,
                 "phases": {name: tally.to_json() for name, tally in self.phases.items()},
                 "windows": [{"index": w.index, "label": w.label, **w.tally.to_json()} for w in self.windows]}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Census:
+        if data.get("format") != CENSUS_FORMAT:
+            raise LabError(f"census format {data.get('format')!r} is not {CENSUS_FORMAT}", "re-record the census")
         phases = data["phases"]
         windows = data.get("windows", [])
         assert isinstance(phases, dict) and isinstance(windows, list)
@@ -202,15 +207,25 @@ def _function(bus: int, devfn: int) -> str:
     return f"{bus:02x}:{devfn >> 3:02x}.{devfn & 7}"
 
 
+@dataclass
+class _Record:
+    """One access to a config region, in trace order."""
+
+    kind: str  # "access" (reaches a function), "address" (a type 1 address written), "other"
+    key: str = ""  # KEYS, for an access
+    function: str = ""  # "bb:dd.f", for an access
+    answered: bool = False  # a device answered it (QEMU's pci_cfg_* event)
+
+
 class _Parser:
-    """One pass over the trace: config accesses as (key, function, answered) records, with the
-    positions of markers and of firmware's last fw_cfg selection among them."""
+    """One pass over the trace: the config regions' accesses as records, with the positions
+    of markers and of firmware's last fw_cfg selection among them."""
 
     def __init__(self) -> None:
-        self.records: list[list[object]] = []  # [stretch, key, function, answered] or ["other"] / ["address"]
+        self.records: list[_Record] = []
         self.latch = 0
         self.read_answered = False  # a pci_cfg_read came: the next config-region read is answered
-        self.last_write: list[object] | None = None  # the config write a pci_cfg_write may answer
+        self.last_write: _Record | None = None  # the config write a pci_cfg_write may answer
         self.marks: list[tuple[int, int]] = []  # (position in records, marker value)
         self.firmware_end_at = 0
         self.firmware_end = ""
@@ -222,7 +237,7 @@ class _Parser:
             if match["op"] == "read":
                 self.read_answered = True
             elif self.last_write is not None:
-                self.last_write[3] = True
+                self.last_write.answered = True
                 self.last_write = None
         elif (match := _FW_CFG.match(line)) is not None and not self.marks:
             self.firmware_end_at, self.firmware_end = len(self.records), match["key"]
@@ -237,21 +252,20 @@ class _Parser:
                 if value & MARK_MASK == MARK_MAGIC:
                     self.marks.append((len(self.records), value))
                 else:
-                    self.records.append(["address"])
+                    self.records.append(_Record("address"))
                 self.latch = value  # QEMU latches a marker too (pci_host_config_write)
             else:
-                self.records.append(["other"])
+                self.records.append(_Record("other"))
             return
         if name == DATA_REGION:
             if not self.latch & ENABLE:
-                self.records.append(["other"])
+                self.records.append(_Record("other"))
                 return
-            key, function = f"type1-{op}", _function((self.latch >> 16) & 0xFF, (self.latch >> 8) & 0xFF)
+            record = _Record("access", f"type1-{op}", _function((self.latch >> 16) & 0xFF, (self.latch >> 8) & 0xFF))
         else:
-            key, function = f"ecam-{op}", _function((addr >> 20) & 0xFF, (addr >> 12) & 0xFF)
-        record: list[object] = ["access", key, function, False]
+            record = _Record("access", f"ecam-{op}", _function((addr >> 20) & 0xFF, (addr >> 12) & 0xFF))
         if op == "read":
-            record[3], self.read_answered = self.read_answered, False
+            record.answered, self.read_answered = self.read_answered, False
         else:
             self.last_write = record
         self.records.append(record)
@@ -282,12 +296,12 @@ def parse(lines: Iterable[str], window_labels: Sequence[str] = ()) -> Census:
     return Census(phases, windows, parser.firmware_end, len(parser.marks))
 
 
-def _tally(records: list[list[object]], start: int, stop: int) -> Tally:
+def _tally(records: list[_Record], start: int, stop: int) -> Tally:
     tally = Tally()
     for record in records[start:stop]:
-        if record[0] == "access":
-            tally.add(str(record[1]), str(record[2]), bool(record[3]))
-        elif record[0] == "address":
+        if record.kind == "access":
+            tally.add(record.key, record.function, record.answered)
+        elif record.kind == "address":
             tally.address_writes += 1
         else:
             tally.other += 1
