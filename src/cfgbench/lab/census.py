@@ -69,7 +69,6 @@ PHASES = ("firmware", "boot", "command", "shutdown")
 # The JSON form's version. 1 (2026-12-04): phases, windows, firmware_end, markers; per stretch
 # reads, writes, accesses and answered by KEYS, address_writes, other, functions.
 CENSUS_FORMAT = 1
-MECHANISMS = ("type1", "ecam")
 KEYS = ("type1-read", "type1-write", "ecam-read", "ecam-write")
 WINDOW_LABELS = "census-windows.json"  # written by the guest to the results share: index -> label
 

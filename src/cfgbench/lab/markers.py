@@ -3,7 +3,8 @@ QEMU's trace, written to the type 1 address port. Port I/O: in the lab guest onl
 
 `python -m cfgbench.lab.markers run -- COMMAND...` runs a command between its start and end
 markers (run_in_guest does this when GuestConfig(census=True)); `Marker.open_window(label)` /
-`close_window(index)` mark a stretch inside it, such as one rescan.
+`close_window(index)` mark a stretch inside it, such as one rescan. Window indices count per
+Marker, and its labels land in one file of the results share: one process marks windows per boot.
 """
 
 from __future__ import annotations
