@@ -20,6 +20,8 @@ from pathlib import Path
 
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import RELAXED_IOMEM
+from cfgbench.lab import census as census_trace
+from cfgbench.lab.census import Census
 from cfgbench.lab.errors import LabError
 from cfgbench.platform import LAB_ACCEL_VAR, LAB_OUT_VAR, lab_host_variables
 from cfgbench.results import make_output_dir
@@ -32,8 +34,8 @@ from cfgbench.lab.initramfs import (
     command_script,
     marker_prefix,
 )
-from cfgbench.lab.kernel import find_kernel, module_load_order
-from cfgbench.lab.qemu import MACHINE, NinePShare, choose_accel, find_qemu, qemu_command, qemu_version
+from cfgbench.lab.kernel import find_kernel, module_load_order, pci_order_module
+from cfgbench.lab.qemu import MACHINE, NinePShare, choose_accel, find_qemu, find_tree, qemu_command, qemu_version
 
 # quiet/loglevel keep kernel chatter off the console the command's output shares;
 # panic=-1 (with QEMU's -no-reboot) turns a panic into a prompt exit instead of a hang;
@@ -58,6 +60,12 @@ class GuestConfig:
     extra_cmdline: tuple[str, ...] = ()
     pcie_target: bool = True
     relaxed_iomem: bool = True  # False: the stock kernel's STRICT_DEVMEM refuses the ECAM window
+    tree: str = "default"  # the PCI functions added (qemu.TREES); only with pcie_target
+    # Load the lab's config-order module (kernel.PCI_ORDER_MODULE, docs/safety.md) at boot.
+    pci_order_module: bool = False
+    # Count every config access (lab/census.py): QEMU traces them, the command runs between markers.
+    # Needs smp=1 (the markers are type 1 address writes, race-free on one CPU only).
+    census: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class GuestResult:
     lab_metadata: dict[str, str] = field(default_factory=dict)  # accel, qemu, machine, kernel_release, cmdline
     boot_seconds: float = 0.0  # QEMU start to the command's start
     wall_seconds: float = 0.0  # QEMU start to QEMU exit
+    census: Census | None = None  # with GuestConfig(census=True)
 
 
 class _Console:
@@ -259,8 +268,14 @@ def run_in_guest(
         raise LabError("no command given to run in the guest", "pass a command after --")
     say = progress or (lambda _line: None)
     accel = choose_accel(cfg.accel)  # first: an impossible kvm is refused before anything else
+    if cfg.census and cfg.smp != 1:
+        raise LabError(f"the census needs a guest with one vCPU (asked for {cfg.smp}): its markers are type 1 "
+                       "address writes, which another CPU's config access could interleave with",
+                       "use GuestConfig(smp=1, census=True)")
+    find_tree(cfg.tree)
     qemu = find_qemu()
     kernel = find_kernel(cfg.kernel)
+    modules = module_load_order(kernel.modules_dir) + ([pci_order_module(kernel)] if cfg.pci_order_module else [])
     version = qemu_version(qemu)
     relaxed = (RELAXED_IOMEM,) if cfg.relaxed_iomem else ()
     cmdline = " ".join((*BASE_CMDLINE, *relaxed, *cfg.extra_cmdline))
@@ -273,14 +288,18 @@ def run_in_guest(
         lab_variables.update(lab_host_variables(out))
         nonce = secrets.token_hex(8)
         initrd = workdir / "initramfs.cpio"
+        trace = workdir / "census.trace"
+        if cfg.census:
+            argv = [sys.executable, "-m", "cfgbench.lab.markers", "run", "--", *argv]
         build_initramfs(
-            initrd, nonce=nonce, modules=module_load_order(kernel.modules_dir),
+            initrd, nonce=nonce, modules=modules,
             command=command_script(argv, guest_environment(env, lab_variables), cwd or os.getcwd()),
         )
         shares = [NinePShare(ROOT_TAG, Path("/"), readonly=True), NinePShare(OUT_TAG, out.resolve(), readonly=False)]
         command = qemu_command(
             qemu, accel=accel, kernel=kernel.image, initrd=initrd, cmdline=cmdline,
-            memory_mb=cfg.memory_mb, smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target,
+            memory_mb=cfg.memory_mb, smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target, tree=cfg.tree,
+            extra=census_trace.qemu_options(trace) if cfg.census else (),
         )
         say(f"booting {MACHINE} guest ({accel}, {cfg.smp} vCPUs, kernel {kernel.release or kernel.image.name})...")
         console = _Console(nonce, output)
@@ -293,6 +312,10 @@ def run_in_guest(
         metadata = {"accel": accel, "qemu": version, "machine": MACHINE,
                     "kernel_release": console.reports.get("release", kernel.release),
                     "cmdline": console.reports.get("cmdline", cmdline)}
-        return GuestResult(returncode, "".join(console.output), metadata, boot_seconds, wall_seconds)
+        if cfg.pcie_target:
+            metadata["tree"] = cfg.tree
+        # QEMU has exited (the context above waited for it): its trace is complete.
+        census = census_trace.parse_file(trace, out / census_trace.WINDOW_LABELS) if cfg.census else None
+        return GuestResult(returncode, "".join(console.output), metadata, boot_seconds, wall_seconds, census)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

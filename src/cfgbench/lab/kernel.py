@@ -1,4 +1,5 @@
-"""Find the guest kernel (normally the one scripts/setup-lab.sh unpacked) and its 9p modules."""
+"""Find the guest kernel (normally the one scripts/setup-lab.sh unpacked), its 9p modules and the
+lab's config-order module built for it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from cfgbench.lab.errors import SETUP_FIX, LabError
 # (netfs, fscache, 9pnet, virtio_ring, virtio, virtio_pci_*_dev). A kernel with
 # these built in simply has no .ko for them.
 NINEP_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
+
+# The lab's own module (src/cfgbench/lab/kmod, docs/safety.md): switches the guest kernel between
+# type 1 first and ECAM only. scripts/setup-lab.sh builds it into cache_dir()/kmod/<release>.
+PCI_ORDER_MODULE = "cfgbench_pci_order"
 
 _IMAGE_NAME = re.compile(r"^vmlinu[xz]-(?P<release>.+)$")
 
@@ -110,3 +115,16 @@ def read_module(path: Path) -> bytes:
     if path.suffix == ".zst":
         raise LabError(f"module {path} is zstd-compressed", "use a kernel with .ko or .ko.xz modules")
     return data
+
+
+def pci_order_module(kernel: GuestKernel) -> Path:
+    """The config-order module built for this guest kernel's release, for the guest's initramfs
+    only: it must match the release exactly, so a kernel that does not name its release has none."""
+    if not kernel.release:
+        raise LabError(f"guest kernel {kernel.image.name} does not name its release, so no {PCI_ORDER_MODULE}.ko "
+                       "can match it", f"use a kernel named vmlinux-<release> and {SETUP_FIX}")
+    path = cache_dir() / "kmod" / kernel.release / f"{PCI_ORDER_MODULE}.ko"
+    if not path.is_file():
+        raise LabError(f"the lab's config-order module is not built for kernel {kernel.release} ({path} is missing)",
+                       SETUP_FIX)
+    return path

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,11 @@ from cfgbench.lab.errors import SETUP_FIX, LabError
 QEMU_BINARY = "qemu-system-x86_64"
 MACHINE = "q35"  # type 1 at 0xCF8/0xCFC plus an MCFG/ECAM window: the two paths we compare
 ACCELS = ("auto", "kvm", "tcg")
-# The device behind the guest's only root port: that port's secondary bus is 1.
+# The device behind the default tree's root port: that port's secondary bus is 1.
 PCIE_TARGET_BDF = "0000:01:00.0"
+# The functions q35 and the lab's two 9p shares bring without any tree: 00:00.0, 00:01.0, 00:02.0,
+# 00:1f.0, 00:1f.2, 00:1f.3.
+BASE_FUNCTIONS = 6
 
 
 def find_qemu() -> Path:
@@ -79,6 +83,88 @@ class NinePShare:
     readonly: bool
 
 
+@dataclass(frozen=True)
+class Tree:
+    """PCI functions added to the guest (one -device each) and the root port whose subtree the
+    enumeration A/B removes and rescans."""
+
+    name: str
+    help: str
+    devices: tuple[str, ...]
+    rescan_port: str  # as the guest sees it: addresses on bus 0 are pinned below
+
+    @property
+    def functions(self) -> int:
+        """Functions in the whole guest."""
+        return BASE_FUNCTIONS + len(self.devices)
+
+
+def _root_port(name: str, slot: int, function: int, chassis: int) -> str:
+    # io-reserve=0: SeaBIOS would otherwise reserve 4 KiB of I/O per hotplug port, and q35 has
+    # room for only a few such windows (it stops with "out of I/O address space").
+    multifunction = ",multifunction=on" if function == 0 else ""
+    return (f"pcie-root-port,id={name},bus=pcie.0,addr={slot:02x}.{function}{multifunction},"
+            f"chassis={chassis},io-reserve=0")
+
+
+def _endpoints(bus: str, count: int, serial: str) -> list[str]:
+    """count functions of one multi-function NVMe device. No guest driver binds NVMe (a module the
+    lab never loads), and it has no I/O BAR, so no port needs an I/O window."""
+    if count == 1:
+        return [f"nvme,bus={bus},addr=00.0,serial={serial}0"]
+    return [f"nvme,bus={bus},addr=00.{fn}{',multifunction=on' if fn == 0 else ''},serial={serial}{fn}"
+            for fn in range(count)]
+
+
+def _switch(root_port: str, downstream: int, functions_each: int, name: str, chassis: int) -> list[str]:
+    """A PCIe switch (TI X3130) below root_port: its upstream port, `downstream` downstream
+    ports, and a multi-function device of `functions_each` functions below each."""
+    devices = [f"x3130-upstream,id={name}_up,bus={root_port}"]
+    for port in range(downstream):
+        down = f"{name}_down{port}"
+        devices.append(f"xio3130-downstream,id={down},bus={name}_up,chassis={chassis},slot={port}")
+        devices += _endpoints(down, functions_each, f"{name}d{port}f")
+    return devices
+
+
+def _default_tree() -> tuple[str, ...]:
+    # Unchanged from the lab's first layout: 00:03.0 (QEMU's next free slot), an e1000e at 01:00.0.
+    return ("pcie-root-port,id=cfgbench_rp0,bus=pcie.0,chassis=1", "e1000e,bus=cfgbench_rp0")
+
+
+def _medium_tree() -> tuple[str, ...]:
+    # 00:04.0: a switch with 2 downstream ports, a 4-function device below each (11 functions
+    # below the port); 00:04.1: an 8-function device.
+    return (*_default_tree(),
+            _root_port("cfgbench_rp1", 4, 0, 2), *_switch("cfgbench_rp1", 2, 4, "cfgbench_sw1", 3),
+            _root_port("cfgbench_rp2", 4, 1, 4), *_endpoints("cfgbench_rp2", 8, "cfgbench_rp2f"))
+
+
+def _large_tree() -> tuple[str, ...]:
+    # 00:04.0: a switch with 8 downstream ports, an 8-function device below each (73 functions
+    # below the port, over 10 buses); 00:04.1: an 8-function device.
+    return (*_default_tree(),
+            _root_port("cfgbench_rp1", 4, 0, 2), *_switch("cfgbench_rp1", 8, 8, "cfgbench_sw1", 3),
+            _root_port("cfgbench_rp2", 4, 1, 4), *_endpoints("cfgbench_rp2", 8, "cfgbench_rp2f"))
+
+
+TREES = {
+    tree.name: tree for tree in (
+        Tree("default", "one root port (00:03.0) with an e1000e at 01:00.0", _default_tree(), "0000:00:03.0"),
+        Tree("medium", "default, plus a PCIe switch with two 4-function devices (00:04.0) and an 8-function "
+             "device (00:04.1)", _medium_tree(), "0000:00:04.0"),
+        Tree("large", "default, plus a PCIe switch with eight 8-function devices (00:04.0) and an 8-function "
+             "device (00:04.1)", _large_tree(), "0000:00:04.0"),
+    )
+}
+
+
+def find_tree(name: str) -> Tree:
+    if name not in TREES:
+        raise LabError(f"unknown PCI tree {name!r}", f"use one of {', '.join(TREES)}")
+    return TREES[name]
+
+
 def qemu_command(
     qemu: Path,
     *,
@@ -90,6 +176,8 @@ def qemu_command(
     smp: int,
     shares: list[NinePShare],
     pcie_target: bool,
+    tree: str = "default",
+    extra: Sequence[str] = (),
 ) -> list[str]:
     argv = [
         str(qemu),
@@ -112,10 +200,8 @@ def qemu_command(
             options += ",readonly=on"
         argv += ["-fsdev", options, "-device", f"virtio-9p-pci,fsdev={share.tag},mount_tag={share.tag}"]
     if pcie_target:
-        # A PCIe function with 4096 bytes of config space on a bus other than 0, with no
-        # driver in the guest: the target whose offset 0x100 only ECAM reaches.
-        argv += [
-            "-device", "pcie-root-port,id=cfgbench_rp0,bus=pcie.0,chassis=1",
-            "-device", "e1000e,bus=cfgbench_rp0",
-        ]
-    return argv
+        # At least a PCIe function with 4096 bytes of config space on a bus other than 0, with
+        # no driver in the guest: the target whose offset 0x100 only ECAM reaches.
+        for device in find_tree(tree).devices:
+            argv += ["-device", device]
+    return [*argv, *extra]

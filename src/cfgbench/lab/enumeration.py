@@ -1,0 +1,314 @@
+"""The guest kernel's own enumeration, type 1 first against ECAM only: guest side.
+
+A `Rescan` times the kernel re-enumerating the functions below one port: the port's children
+are removed through sysfs (untimed), then its secondary bus is rescanned
+(`/sys/bus/pci/devices/<port>/pci_bus/<bus>/rescan`, i.e. `pci_rescan_bus_bridge_resize()`:
+scan, resource assignment, device_add and built-in drivers' probes, as at boot), timed with
+perf_counter_ns around the write; the same functions must come back. (A port's own
+`.../rescan` attribute would rescan the bus the port sits on, bus 0 and everything below it.)
+Its order, set through the lab's config-order module before the rescans, is `type1-first` (the
+kernel's own: type 1 below 0x100) or `ecam-only`.
+
+Interface for a timing engine: `name`, `metadata()`, and `__call__(loops)` returning the
+seconds `loops` rescans took. `python -m cfgbench.lab.enumeration ab` interleaves both orders
+in paired rounds until that engine drives it; `... census` marks one rescan per order for the
+census and counts the kernel's own config accessor calls with ftrace beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cfgbench.lab.errors import LabError
+
+SYSFS_DEVICES = Path("/sys/bus/pci/devices")
+MODULE_PARAMETERS = Path("/sys/module/cfgbench_pci_order/parameters")
+# Our name for each order -> the module's value for it.
+ORDERS = {"type1-first": "native", "ecam-only": "ecam"}  # ours -> the module's words
+REFERENCE, CANDIDATE = "type1-first", "ecam-only"  # the ratio is reference / candidate
+TRACEFS = Path("/sys/kernel/tracing")
+# The kernel's config accessors behind raw_pci_ops (type 1) and raw_pci_ext_ops (ECAM).
+ACCESSORS = {"pci_conf1_read": "type1-read", "pci_conf1_write": "type1-write",
+             "pci_mmcfg_read": "ecam-read", "pci_mmcfg_write": "ecam-write"}
+TRACE_BUFFER_KB = 16384  # per CPU: a large tree's rescan makes ~10k accesses, ~100 bytes each in the buffer
+_BDF = re.compile(r"^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
+
+
+def _require_lab_guest() -> None:
+    from cfgbench.platform import in_lab_guest
+
+    if not in_lab_guest():
+        raise LabError("rescans and the config-order switch run only in the lab guest",
+                       "run this inside `cfgbench lab` or run_in_guest")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a sysfs or tracefs file, without truncating (set_ftrace_filter would forget its list) and
+    to the end: tracefs takes one word per write(2) and returns a short count."""
+    data = text.encode()
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        while True:
+            data = data[os.write(fd, data):]
+            if not data:
+                break
+    finally:
+        os.close(fd)
+
+
+def set_order(order: str) -> None:
+    """Switch the guest kernel's config order (the lab's module must be loaded)."""
+    _require_lab_guest()
+    if order not in ORDERS:
+        raise LabError(f"unknown config order {order!r}", f"use one of {', '.join(ORDERS)}")
+    parameter = MODULE_PARAMETERS / "order"
+    if not parameter.exists():
+        raise LabError("the lab's config-order module is not loaded in this guest",
+                       "boot the guest with GuestConfig(pci_order_module=True)")
+    _write(parameter, ORDERS[order])
+    if (now := parameter.read_text().strip()) != ORDERS[order]:
+        raise LabError(f"the config order did not switch to {order} (the module says {now})", "check the guest's dmesg")
+
+
+def current_order() -> str:
+    value = (MODULE_PARAMETERS / "order").read_text().strip()
+    return next(name for name, module_value in ORDERS.items() if module_value == value)
+
+
+def kernel_read_function() -> str:
+    """The accessor the kernel's own order reads registers below 0x100 with (pci_conf1_read)."""
+    return (MODULE_PARAMETERS / "kernel_read").read_text().strip()
+
+
+def children(device: Path) -> list[Path]:
+    """The functions directly below a device in sysfs (a bridge's secondary bus)."""
+    return sorted(path for path in device.iterdir() if _BDF.match(path.name) and path.is_dir())
+
+
+def subtree(port: str) -> list[str]:
+    """Every function below a port, depth first."""
+    found: list[str] = []
+    pending = children(SYSFS_DEVICES.joinpath(port).resolve())
+    while pending:
+        device = pending.pop(0)
+        found.append(device.name)
+        pending[:0] = children(device)
+    return found
+
+
+def secondary_bus(port: str) -> Path:
+    buses = sorted((SYSFS_DEVICES / port / "pci_bus").glob("*")) if (SYSFS_DEVICES / port / "pci_bus").is_dir() else []
+    if not buses:
+        raise LabError(f"{port} has no secondary bus (is it a bridge or port?)", "pick a root port or switch port")
+    return buses[0]
+
+
+class Rescan:
+    """The kernel's enumeration of everything below `port`, under one config order."""
+
+    def __init__(self, port: str, order: str) -> None:
+        _require_lab_guest()
+        if order not in ORDERS:
+            raise LabError(f"unknown config order {order!r}", f"use one of {', '.join(ORDERS)}")
+        if not (SYSFS_DEVICES / port).exists():
+            raise LabError(f"no PCI function {port} in this guest", "pick a port of the guest's tree")
+        self.port, self.order = port, order
+        self.name = f"rescan {port} {order}"
+        self.bus = secondary_bus(port)
+        self.functions = subtree(port)
+        if not self.functions:
+            raise LabError(f"nothing below {port} to rescan", "pick a port with functions below it")
+
+    def metadata(self) -> dict[str, str | int]:
+        return {"port": self.port, "bus": self.bus.name, "functions": len(self.functions),
+                "first": self.functions[0], "last": self.functions[-1], "order": self.order,
+                "kernel_read": kernel_read_function(), "rescan": str(self.bus / "rescan")}
+
+    def remove(self) -> None:
+        # Removing a child removes everything below it too.
+        for child in children(SYSFS_DEVICES.joinpath(self.port).resolve()):
+            _write(child / "remove", "1")
+        if left := subtree(self.port):
+            raise LabError(f"{len(left)} function(s) below {self.port} survived their removal", "check the guest's dmesg")
+
+    def rescan(self) -> int:
+        """One timed rescan (the functions must have been removed); nanoseconds."""
+        started = time.perf_counter_ns()
+        _write(self.bus / "rescan", "1")
+        elapsed = time.perf_counter_ns() - started
+        if (back := subtree(self.port)) != self.functions:
+            raise LabError(f"the rescan of {self.port} brought back {len(back)} function(s), not the "
+                           f"{len(self.functions)} removed", "check the guest's dmesg")
+        return elapsed
+
+    def __call__(self, loops: int) -> float:
+        set_order(self.order)
+        total = 0
+        for _ in range(loops):
+            self.remove()
+            total += self.rescan()
+        return total / 1e9
+
+
+# --- the kernel's own count: ftrace's function tracer on the four accessors -------------
+
+
+class AccessorCount:
+    """Counts calls of the kernel's config accessors (ACCESSORS) with ftrace's function tracer
+    (this kernel has no function profiler). Lost events would undercount: they are an error."""
+
+    def __init__(self) -> None:
+        _require_lab_guest()
+        if not (TRACEFS / "trace").exists():
+            subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACEFS)], check=True)
+        _write(TRACEFS / "tracing_on", "0")
+        _write(TRACEFS / "current_tracer", "nop")
+        _write(TRACEFS / "buffer_size_kb", str(TRACE_BUFFER_KB))
+        _write(TRACEFS / "set_ftrace_filter", " ".join(ACCESSORS))
+        _write(TRACEFS / "current_tracer", "function")
+
+    def __enter__(self) -> AccessorCount:
+        os.close(os.open(TRACEFS / "trace", os.O_WRONLY | os.O_TRUNC))  # clears the buffer, as `echo > trace`
+        _write(TRACEFS / "tracing_on", "1")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _write(TRACEFS / "tracing_on", "0")
+
+    def counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for line in (TRACEFS / "trace").read_text().splitlines():
+            if line.startswith("#"):
+                continue
+            for function, key in ACCESSORS.items():
+                if f" {function} <-" in line or line.rstrip().endswith(f" {function}"):
+                    counts[key] += 1
+        for stats in (TRACEFS / "per_cpu").glob("cpu*/stats"):
+            overrun = re.search(r"^overrun: (\d+)", stats.read_text(), re.M)
+            if overrun and int(overrun[1]):
+                raise LabError(f"ftrace lost {overrun[1]} events ({stats.parent.name})", "raise TRACE_BUFFER_KB")
+        return counts
+
+    def close(self) -> None:
+        _write(TRACEFS / "current_tracer", "nop")
+        _write(TRACEFS / "set_ftrace_filter", "")
+
+
+def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[str, object]]:
+    """One marked rescan per order, each counted by ftrace too; writes kernel-counts.json and the
+    window labels to outdir. The window covers exactly the rescan's write."""
+    from cfgbench.lab.markers import Marker
+
+    marker = Marker()
+    counter = AccessorCount()
+    rows: list[dict[str, object]] = []
+    try:
+        for order in orders:
+            rescan = Rescan(port, order)
+            set_order(order)
+            rescan.remove()
+            with counter:
+                index = marker.open_window(f"rescan {port} {order}")
+                ns = rescan.rescan()
+                marker.close_window(index)
+            rows.append({"window": index, "order": order, "port": port, "functions": len(rescan.functions),
+                         "ns": ns, "kernel_counts": dict(counter.counts())})
+    finally:
+        counter.close()
+        marker.save_labels(outdir)
+        set_order(REFERENCE)  # the rest of the boot (and its shutdown) in the kernel's own order
+    (outdir / "kernel-counts.json").write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+# --- the A/B driver, until the project's timing engine drives Rescan ---------------------
+
+
+def log_ratio_interval(reference: Sequence[float], candidate: Sequence[float]) -> tuple[float, float, float]:
+    """Geometric mean of reference/candidate over paired rounds, with a 95% t interval on the log ratios."""
+    from scipy import stats
+
+    logs = [math.log(r / c) for r, c in zip(reference, candidate, strict=True)]
+    n = len(logs)
+    mean = sum(logs) / n
+    if n < 2:
+        return math.exp(mean), math.nan, math.nan
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (n - 1))
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+
+
+def paired_rounds(benches: Sequence[Rescan], rounds: int, loops: int, warmups: int,
+                  seed: int | None = None, say: Callable[[str], object] = print) -> dict[str, list[float]]:
+    """Each round times every bench once (seconds per rescan), in a fresh random order."""
+    shuffle = random.Random(seed).shuffle
+    values: dict[str, list[float]] = {bench.name: [] for bench in benches}
+    for number in range(-warmups, rounds):
+        order = list(benches)
+        shuffle(order)
+        times = {bench.name: bench(loops) / loops for bench in order}
+        if number >= 0:
+            for name, seconds in times.items():
+                values[name].append(seconds)
+        label = "warmup" if number < 0 else f"round {number + 1:2d}"
+        say(f"{label}: " + ", ".join(f"{bench.order} {times[bench.name] * 1e3:.3f} ms" for bench in benches)
+            + f" (first: {order[0].order})")
+    return values
+
+
+def run_ab(port: str, rounds: int, loops: int, warmups: int, outdir: Path | None, seed: int | None) -> int:
+    benches = [Rescan(port, REFERENCE), Rescan(port, CANDIDATE)]
+    values = paired_rounds(benches, rounds, loops, warmups, seed)
+    reference, candidate = (values[bench.name] for bench in benches)
+    ratio, low, high = log_ratio_interval(reference, candidate)
+    set_order(REFERENCE)
+    print(f"rescan of {port} ({len(benches[0].functions)} functions): {REFERENCE} / {CANDIDATE} = {ratio:.3f} "
+          f"(95% CI {low:.3f}-{high:.3f}, {rounds} paired rounds of {loops} rescan(s) each)")
+    if outdir is not None:
+        result = {"port": port, "rounds": rounds, "loops": loops, "warmups": warmups, "seed": seed,
+                  "ratio": ratio, "ci95": [low, high], "reference": REFERENCE, "candidate": CANDIDATE,
+                  "metadata": {bench.order: bench.metadata() for bench in benches},
+                  "seconds_per_rescan": {bench.order: values[bench.name] for bench in benches}}
+        (outdir / f"ab-{port.replace(':', '_')}.json").write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cfgbench.lab.enumeration")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ab = sub.add_parser("ab", help="paired rounds of rescans, type 1 first against ECAM only")
+    ab.add_argument("--port", required=True)
+    ab.add_argument("--rounds", type=int, default=16)
+    ab.add_argument("--loops", type=int, default=1, help="rescans per value")
+    ab.add_argument("--warmups", type=int, default=1)
+    ab.add_argument("--seed", type=int)
+    ab.add_argument("--out", type=Path, help="write ab-<port>.json here")
+    census = sub.add_parser("census", help="one marked, ftrace-counted rescan per order (a census guest)")
+    census.add_argument("--port", required=True)
+    census.add_argument("--out", type=Path, required=True)
+    census.add_argument("--orders", nargs="+", default=[REFERENCE, CANDIDATE, REFERENCE], choices=list(ORDERS))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "ab":
+            return run_ab(args.port, args.rounds, args.loops, args.warmups, args.out, args.seed)
+        for row in census_rescans(args.port, args.orders, args.out):
+            print(json.dumps(row))
+        return 0
+    except LabError as exc:
+        print(f"cfgbench: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

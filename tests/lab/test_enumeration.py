@@ -1,0 +1,214 @@
+"""The enumeration A/B's lab side (issue 17): the config-order module, the census against the
+guest kernel's own count, and the paired rescans, in ONE census guest (medium tree: a switch
+and multi-function devices; one vCPU; the module loaded), plus one short boot without ECAM
+(the module must refuse to load there). The tests at the end boot nothing."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+import shlex
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cfgbench.lab import GuestConfig, GuestResult, LabError, run_in_guest
+from cfgbench.lab.census import KEYS
+from cfgbench.lab.kernel import GuestKernel, find_kernel, pci_order_module
+from cfgbench.lab.qemu import TREES
+
+PORT = TREES["medium"].rescan_port  # a switch (3 ports) and two 4-function devices below it
+SMALL_PORT = TREES["default"].rescan_port  # one e1000e below it (the medium tree keeps it)
+AB_ROUNDS = 4
+SRC = Path(__file__).resolve().parents[2] / "src" / "cfgbench"
+
+GUEST_SCRIPT = textwrap.dedent(r"""
+    set -u
+    out=$CFGBENCH_LAB_OUT
+    py={python}
+    $py -m cfgbench.lab.enumeration census --port {port} --out "$out" > "$out/census.out" 2>&1 || exit 10
+    $py -m cfgbench.lab.enumeration ab --port {small} --rounds {rounds} --warmups 0 --seed 7 --out "$out" \
+        > "$out/ab.txt" 2>&1 || exit 11
+    # Switch to ECAM only, unload the module, and count one more rescan: type 1 must be back.
+    $py - > "$out/unload.json" 2> "$out/unload.err" <<'PY' || exit 12
+    import json, subprocess
+    from cfgbench.lab.enumeration import MODULE_PARAMETERS, AccessorCount, Rescan, set_order
+    rescan = Rescan("{small}", "ecam-only")
+    set_order("ecam-only")
+    subprocess.run(["rmmod", "cfgbench_pci_order"], check=True)
+    counter = AccessorCount()
+    rescan.remove()
+    with counter:
+        rescan.rescan()
+    print(json.dumps({{"loaded": MODULE_PARAMETERS.exists(), "kernel_counts": dict(counter.counts())}}))
+    counter.close()
+    PY
+""")
+
+
+@dataclass
+class Boot:
+    result: GuestResult
+    out: Path
+
+    def json(self, name: str) -> object:
+        return json.loads((self.out / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def boot(lab_installed: None, tmp_path_factory: pytest.TempPathFactory) -> Boot:
+    out = tmp_path_factory.mktemp("enumeration")
+    script = GUEST_SCRIPT.format(python=shlex.quote(sys.executable), port=PORT, small=SMALL_PORT, rounds=AB_ROUNDS)
+    result = run_in_guest(["sh", "-c", script], GuestConfig(accel="tcg", smp=1, tree="medium", pci_order_module=True,
+                                                             census=True, timeout_s=300), outdir=out)
+    assert result.returncode == 0, f"{result.returncode}: {result.output}" + "".join(
+        f"\n--- {p.name}\n{p.read_text()}" for p in sorted(out.glob("*.out")) + sorted(out.glob("*.err")))
+    return Boot(result, out)
+
+
+@pytest.mark.lab
+def test_ecam_only_sends_every_access_of_a_rescan_through_ecam(boot: Boot) -> None:
+    rows = boot.json("kernel-counts.json")
+    assert isinstance(rows, list)
+    assert [row["order"] for row in rows] == ["type1-first", "ecam-only", "type1-first"]
+    first, ecam_only, back = (row["kernel_counts"] for row in rows)
+    assert first.get("type1-read", 0) > 0 and back.get("type1-read", 0) > 0
+    assert ecam_only.get("type1-read", 0) == ecam_only.get("type1-write", 0) == 0
+    assert ecam_only["ecam-read"] == first["type1-read"] + first.get("ecam-read", 0)  # the same reads, moved
+    # QEMU saw the same: no access of the ECAM-only rescan reached the type 1 ports.
+    windows = boot.result.census.windows if boot.result.census else []
+    assert windows[1].tally.count("type1") == 0 and windows[1].tally.address_writes == 0
+
+
+@pytest.mark.lab
+def test_the_emulator_and_the_guest_kernel_count_the_same_accesses(boot: Boot) -> None:
+    census = boot.result.census
+    assert census is not None
+    rows = boot.json("kernel-counts.json")
+    assert isinstance(rows, list)
+    assert [w.label for w in census.windows] == [f"rescan {PORT} {row['order']}" for row in rows]
+    for window, row in zip(census.windows, rows, strict=True):
+        assert window.tally.disagreement(row["kernel_counts"]) == {}, row["order"]
+        # Below a switch some probes find nothing (functions 1-7 of single-function ports):
+        # QEMU answers them without a pci_cfg event, and the kernel counts them all the same.
+        assert sum(window.tally.answered.values()) < window.tally.reads + window.tally.writes
+
+
+@pytest.mark.lab
+def test_the_census_splits_the_boot_into_its_phases(boot: Boot) -> None:
+    census = boot.result.census
+    assert census is not None and census.firmware_end == "kernel_entry"
+    phases = census.phases
+    assert phases["firmware"].reads > 0 and phases["boot"].reads > phases["firmware"].reads
+    assert phases["command"].reads >= sum(w.tally.reads for w in census.windows)
+    assert census.markers == 2 + 2 * len(census.windows)
+    assert set(phases["command"].accesses) <= set(KEYS)
+
+
+@pytest.mark.lab
+def test_the_ab_driver_times_paired_rounds_of_both_orders(boot: Boot) -> None:
+    result = boot.json(f"ab-{SMALL_PORT.replace(':', '_')}.json")
+    assert isinstance(result, dict)
+    reference, candidate = result["seconds_per_rescan"]["type1-first"], result["seconds_per_rescan"]["ecam-only"]
+    assert len(reference) == len(candidate) == AB_ROUNDS and all(v > 0 for v in reference + candidate)
+    logs = [math.log(r / c) for r, c in zip(reference, candidate, strict=True)]
+    assert result["ratio"] == pytest.approx(math.exp(sum(logs) / len(logs)))
+    low, high = result["ci95"]
+    assert low < result["ratio"] < high
+    for order in ("type1-first", "ecam-only"):
+        metadata = result["metadata"][order]
+        assert metadata["order"] == order and metadata["port"] == SMALL_PORT and metadata["functions"] == 1
+        assert metadata["kernel_read"] == "pci_conf1_read"
+    text = (boot.out / "ab.txt").read_text()
+    assert len(re.findall(r"^round +\d+: type1-first [\d.]+ ms, ecam-only [\d.]+ ms", text, re.M)) == AB_ROUNDS
+    # A fresh random order each round (seed 7 puts each order first in two of the four rounds).
+    assert sorted(re.findall(r"\(first: ([\w-]+)\)", text)) == ["ecam-only"] * 2 + ["type1-first"] * 2
+    assert "type1-first / ecam-only = " in text
+
+
+@pytest.mark.lab
+def test_unloading_the_module_restores_the_kernels_order(boot: Boot) -> None:
+    unload = boot.json("unload.json")
+    assert isinstance(unload, dict)
+    assert unload["loaded"] is False
+    assert unload["kernel_counts"].get("type1-read", 0) > 0
+
+
+@pytest.mark.lab
+def test_the_module_refuses_to_load_without_ecam(lab_installed: None, tmp_path: Path) -> None:
+    with pytest.raises(LabError, match="insmod cfgbench_pci_order") as refused:
+        run_in_guest(["true"], GuestConfig(accel="tcg", smp=1, pci_order_module=True, extra_cmdline=("pci=nommconf",),
+                                           timeout_s=120), outdir=tmp_path)
+    # ENODEV from the module's own check (not, say, an oops through the missing ECAM ops).
+    assert "cfgbench_pci_order.ko': No such device" in refused.value.console
+
+
+# --- no boot -----------------------------------------------------------------------------
+
+
+def code_words(path: Path) -> list[str]:
+    """The strings and names a module's code uses: no comments, no docstrings."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    words = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            words.append(node.value)
+        elif isinstance(node, ast.Name):
+            words.append(node.id)
+        elif isinstance(node, ast.Attribute):
+            words.append(node.attr)
+    return words
+
+
+def test_only_the_guests_init_loads_a_module() -> None:
+    loaders = re.compile(r"\b(insmod|modprobe|f?init_module)\b")
+    naming = sorted(str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
+                    if any(loaders.search(word) for word in code_words(path)))
+    assert naming == ["lab/initramfs.py"]  # the guest init's busybox insmod
+    callers = sorted(str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
+                     if any(isinstance(node, ast.Call) and ast.unparse(node.func).endswith("pci_order_module")
+                            for node in ast.walk(ast.parse(path.read_text()))))
+    assert callers == ["lab/guest.py"]
+
+
+def test_a_missing_module_build_names_the_setup_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CFGBENCH_LAB_CACHE", str(tmp_path))
+    kernel = GuestKernel(tmp_path / "vmlinux-6.1.0-57-amd64", "6.1.0-57-amd64", None)
+    with pytest.raises(LabError) as missing:
+        pci_order_module(kernel)
+    assert "\n" not in missing.value.one_line() and "run scripts/setup-lab.sh" in missing.value.one_line()
+    built = tmp_path / "kmod" / "6.1.0-57-amd64" / "cfgbench_pci_order.ko"
+    built.parent.mkdir(parents=True)
+    built.write_bytes(b"\x7fELF")
+    assert pci_order_module(kernel) == built
+
+
+def test_a_missing_module_stops_the_lab_before_qemu(lab_installed: None, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    image = find_kernel().image
+    monkeypatch.setenv("CFGBENCH_LAB_CACHE", str(tmp_path))
+    with pytest.raises(LabError, match="config-order module is not built"):
+        run_in_guest(["true"], GuestConfig(accel="tcg", kernel=image, pci_order_module=True))
+
+
+def test_rescans_and_markers_refuse_outside_the_lab_guest(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cfgbench.lab.enumeration import AccessorCount, Rescan, set_order
+    from cfgbench.lab.markers import Marker
+
+    monkeypatch.delenv("CFGBENCH_LAB_ACCEL", raising=False)
+    for make in (lambda: Rescan("0000:00:00.0", "ecam-only"), lambda: set_order("ecam-only"), AccessorCount, Marker):
+        with pytest.raises(LabError, match="lab guest"):
+            make()
+
+
+def test_a_census_guest_needs_one_vcpu() -> None:
+    with pytest.raises(LabError, match="one vCPU"):
+        run_in_guest(["true"], GuestConfig(accel="tcg", smp=2, census=True))
