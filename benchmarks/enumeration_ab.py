@@ -12,7 +12,8 @@ Two guests, one vCPU each, with the lab's config-order module loaded:
    the port (`cfgbench run -m pio -m mmio --in-process`), in the same boot.
 
 Writes census.json, kernel-counts.json, census.txt (the phases, the windows, the cross-check),
-ab-<port>.json, ab.txt, reads-pio.json, reads-mmio.json and summary.json (the A/B ratio and
+lab-rescan-type1-first.json and lab-rescan-ecam-only.json (the paired rounds, pyperf files
+that `cfgbench compare` pairs), ab.txt, reads-pio.json, reads-mmio.json and summary.json (the A/B ratio and
 the projection: type 1 accesses of one rescan x the per-read difference between type 1 and
 ECAM, over the ECAM-only rescan time) into --out, which must not exist yet.
 """
@@ -28,7 +29,10 @@ from pathlib import Path
 
 from cfgbench.lab import GuestConfig, run_in_guest
 from cfgbench.lab.census import Census
-from cfgbench.lab.enumeration import CANDIDATE, REFERENCE
+from cfgbench.compare import stats
+from cfgbench.lab.enumeration import CANDIDATE, REFERENCE, RESULT_NAME
+from cfgbench.results import load_suite
+from cfgbench.schema import RESCAN_FUNCTIONS
 from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
 
@@ -59,14 +63,14 @@ def census_boot(tree: str, out: Path, timeout: float) -> tuple[Census, list[dict
     return census, rows, lines
 
 
-def timing_script(port: str, rounds: int, loops: int, warmups: int, device: str, values: int) -> str:
+def timing_script(port: str, rounds: int, loops: int, device: str, values: int) -> str:
     python = shlex.quote(sys.executable)
     return "\n".join([
         "set -e",
         'out="$CFGBENCH_LAB_OUT"',
         # Output to files, not a pipe: a reader on the one vCPU would land in the timed rescans.
         f"{python} -m cfgbench.lab.enumeration ab --port {port} --rounds {rounds} --loops {loops} "
-        f'--warmups {warmups} --out "$out" > "$out/ab.txt" 2>&1',
+        f'--out "$out" > "$out/ab.txt" 2>&1',
         f"{python} -m cfgbench run -q -m pio -m mmio --in-process --values {values} -d {device} --offset 0 "
         f'-o "$out/reads-{{method}}.json" > "$out/reads.txt" 2>&1',
     ])
@@ -92,8 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tree", default="default")
     parser.add_argument("--rounds", type=int, default=16)
-    parser.add_argument("--loops", type=int, default=1, help="rescans per value")
-    parser.add_argument("--warmups", type=int, default=1)
+    parser.add_argument("--loops", type=int, default=0, help="rescans per value [default: calibrated]")
     parser.add_argument("--values", type=int, default=16, help="rounds of cfgbench's pio/mmio reads")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--out", type=Path, required=True)
@@ -103,27 +106,29 @@ def main() -> int:
     tree = find_tree(args.tree)
     census, _, _ = census_boot(args.tree, args.out, args.timeout)
     ab_device = busiest_function_below(census)
-    result = run_in_guest(["sh", "-c", timing_script(tree.rescan_port, args.rounds, args.loops, args.warmups,
-                                                      ab_device, args.values)],
+    result = run_in_guest(["sh", "-c", timing_script(tree.rescan_port, args.rounds, args.loops, ab_device,
+                                                      args.values)],
                           GuestConfig(accel="tcg", smp=1, tree=args.tree, pci_order_module=True, timeout_s=args.timeout),
                           outdir=args.out)
     print((args.out / "ab.txt").read_text() if (args.out / "ab.txt").exists() else result.output)
     if result.returncode != 0:
         raise SystemExit(f"timing guest failed ({result.returncode}):\n{result.output}")
-    ab = json.loads((args.out / f"ab-{tree.rescan_port.replace(':', '_')}.json").read_text())
+    benches = {order: load_suite(args.out / RESULT_NAME.format(order=order)).get_benchmarks()[0]
+               for order in (REFERENCE, CANDIDATE)}
+    ab = stats.estimate(benches[CANDIDATE], benches[REFERENCE])  # reference / candidate, paired by round
     pio, mmio = (median_seconds(args.out / f"reads-{method}.json") for method in ("pio", "mmio"))
     window = next(w for w in census.windows if w.label.endswith(REFERENCE))
     type1_reads, type1_writes = window.tally.count("type1", "read"), window.tally.count("type1", "write")
-    ecam_seconds = statistics.median(ab["seconds_per_rescan"][CANDIDATE])
+    ecam_seconds = benches[CANDIDATE].median()
     per_read = pio - mmio
     projection_reads = 1 + type1_reads * per_read / ecam_seconds
     projection_all = 1 + (type1_reads + type1_writes) * per_read / ecam_seconds
-    low, high = ab["ci95"]
+    low, high = ab.low or float("nan"), ab.high or float("nan")
     summary = {
         "tree": args.tree, "functions_in_guest": tree.functions, "port": tree.rescan_port,
-        "functions_rescanned": ab["metadata"][REFERENCE]["functions"],
-        "rescan_ms": {order: statistics.median(values) * 1e3 for order, values in ab["seconds_per_rescan"].items()},
-        "ratio": ab["ratio"], "ci95": ab["ci95"], "rounds": ab["rounds"],
+        "functions_rescanned": benches[REFERENCE].get_metadata()[RESCAN_FUNCTIONS],
+        "rescan_ms": {order: bench.median() * 1e3 for order, bench in benches.items()},
+        "ratio": ab.ratio, "ci95": [low, high], "rounds": ab.units,
         "type1_reads_per_rescan": type1_reads, "type1_writes_per_rescan": type1_writes,
         "read_ns": {"pio": pio * 1e9, "mmio": mmio * 1e9, "device": ab_device},
         "projected_ratio_reads": projection_reads, "projected_ratio_reads_and_writes": projection_all,
@@ -132,7 +137,7 @@ def main() -> int:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"{args.tree}: rescan of {tree.rescan_port} ({summary['functions_rescanned']} functions) "
           f"{summary['rescan_ms'][REFERENCE]:.2f} ms type 1 first, {summary['rescan_ms'][CANDIDATE]:.2f} ms ECAM only; "
-          f"ratio {ab['ratio']:.3f} (95% CI {low:.3f}-{high:.3f}, {ab['rounds']} rounds); projection "
+          f"ratio {ab.ratio:.3f} (95% CI {low:.3f}-{high:.3f}, {ab.units} rounds); projection "
           f"{type1_reads} type 1 reads x {per_read * 1e9:.0f} ns (pio {pio * 1e9:.0f} - mmio {mmio * 1e9:.0f}) "
           f"/ {ecam_seconds * 1e3:.2f} ms -> {projection_reads:.4f} ({projection_all:.4f} with the "
           f"{type1_writes} writes); inside the interval: {summary['projection_inside_ci']}")

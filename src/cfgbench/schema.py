@@ -41,8 +41,11 @@ ACCESS_ROLE = "cfgbench_access_role"
 MECHANISM = "cfgbench_mechanism"
 KERNEL_FLOOR = "cfgbench_floor"  # where the kernel floor's pread is made, and why it returns nothing
 KERNEL_FLOOR_RETURNS_IN = "cfgbench_floor_returns_in"
-# The kernel's own enumeration, timed in the lab (the rescan workload).
-KERNEL_ORDER = "cfgbench_kernel_order"
+# The kernel's own enumeration, timed in the lab (lab/enumeration.py: the rescan workload).
+KERNEL_ORDER = "cfgbench_kernel_order"  # type1-first (the kernel's own) or ecam-only (Kaher's)
+KERNEL_READ = "cfgbench_kernel_read"  # the function the kernel's own order reads below 0x100 with
+RESCAN_FUNCTIONS = "cfgbench_rescan_functions"  # functions below the port, removed and found again
+RESCAN_BUS = "cfgbench_rescan_bus"  # the port's secondary bus, whose rescan is timed
 
 # Where it ran (per benchmark; platform.Fingerprint).
 ENVIRONMENT = "cfgbench_environment"

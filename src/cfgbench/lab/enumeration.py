@@ -9,30 +9,49 @@ perf_counter_ns around the write; the same functions must come back. (A port's o
 Its order, set through the lab's config-order module before the rescans, is `type1-first` (the
 kernel's own: type 1 below 0x100) or `ecam-only`.
 
-Interface for a timing engine: `name`, `metadata()`, and `__call__(loops)` returning the
-seconds `loops` rescans took. `python -m cfgbench.lab.enumeration ab` interleaves both orders
-in paired rounds until that engine drives it; `... census` marks one rescan per order for the
-census and counts the kernel's own config accessor calls with ftrace beside it.
+A Rescan is one of the engine's timed things (engine.Timed): `time_ab` times both orders in
+interleaved, paired rounds, as the per-read benchmarks are, and writes one pyperf file per
+order (`lab-rescan-<order>.json`, benchmark `rescan <port>`), so `cfgbench compare` pairs them.
+`python -m cfgbench.lab.enumeration ab|census` runs it alone; `census` marks one rescan per
+order for the census and counts the kernel's own config accessor calls with ftrace beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import random
 import re
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from cfgbench import access
+from cfgbench.errors import CfgbenchError
 from cfgbench.lab.errors import LabError
+from cfgbench.pci import SYSFS_DEVICES
+from cfgbench.schema import (
+    KERNEL_ORDER,
+    KERNEL_READ,
+    METHOD,
+    RESCAN_BUS,
+    RESCAN_FUNCTIONS,
+    SESSION,
+    TARGET,
+    WORKLOAD,
+)
+from cfgbench.settings import PRESETS, Settings
 
-SYSFS_DEVICES = Path("/sys/bus/pci/devices")
+WORKLOAD_NAME = "rescan"
+RESULT_NAME = "lab-rescan-{order}.json"
+# The A/B's settings: paired rounds of rescans, each value at least 40 ms of rescans (4 of the
+# default tree's ~11 ms, one of the larger trees'), no per-read samples.
+AB_SETTINGS = replace(PRESETS["lab"], values=16, min_time=0.04, samples=0)
 MODULE_PARAMETERS = Path("/sys/module/cfgbench_pci_order/parameters")
 # Our name for each order -> the module's value for it.
 ORDERS = {"type1-first": "native", "ecam-only": "ecam"}  # ours -> the module's words
@@ -124,16 +143,23 @@ class Rescan:
         if not (SYSFS_DEVICES / port).exists():
             raise LabError(f"no PCI function {port} in this guest", "pick a port of the guest's tree")
         self.port, self.order = port, order
-        self.name = f"rescan {port} {order}"
+        self.name = f"{WORKLOAD_NAME} {port} {order}"  # within one process; each order's file drops the order
         self.bus = secondary_bus(port)
         self.functions = subtree(port)
         if not self.functions:
             raise LabError(f"nothing below {port} to rescan", "pick a port with functions below it")
 
-    def metadata(self) -> dict[str, str | int]:
-        return {"port": self.port, "bus": self.bus.name, "functions": len(self.functions),
-                "first": self.functions[0], "last": self.functions[-1], "order": self.order,
-                "kernel_read": kernel_read_function(), "rescan": str(self.bus / "rescan")}
+    def metadata(self) -> dict[str, Any]:
+        # The kernel's own path reads every register here: the method is the kernel's.
+        return {METHOD: access.REFERENCE_READER, WORKLOAD: WORKLOAD_NAME, TARGET: self.port,
+                KERNEL_ORDER: self.order, KERNEL_READ: kernel_read_function(), RESCAN_BUS: self.bus.name,
+                RESCAN_FUNCTIONS: len(self.functions)}
+
+    def sample(self, samples: int, budget_s: float) -> None:
+        """No per-read samples: a value is whole rescans."""
+
+    def run_metadata(self) -> dict[str, Any]:
+        return {}
 
     def remove(self) -> None:
         # Removing a child removes everything below it too.
@@ -232,56 +258,31 @@ def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[
     return rows
 
 
-# --- the A/B driver, until the project's timing engine drives Rescan ---------------------
+# --- the A/B, timed by the project's engine ---------------------------------------------
 
 
-def log_ratio_interval(reference: Sequence[float], candidate: Sequence[float]) -> tuple[float, float, float]:
-    """Geometric mean of reference/candidate over paired rounds, with a 95% t interval on the log ratios."""
-    from scipy import stats
+def time_ab(port: str, outdir: Path, settings: Settings = AB_SETTINGS) -> list[Path]:
+    """Both orders in interleaved, paired rounds (engine.time_here); one file per order, the
+    benchmark named `rescan <port>` in each, so their values pair by round across the files.
+    The kernel's own order is left in place afterwards."""
+    from cfgbench import engine, results
+    from cfgbench.platform import lab_metadata
+    from cfgbench.session import new_session_id
 
-    logs = [math.log(r / c) for r, c in zip(reference, candidate, strict=True)]
-    n = len(logs)
-    mean = sum(logs) / n
-    if n < 2:
-        return math.exp(mean), math.nan, math.nan
-    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (n - 1))
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
-
-
-def paired_rounds(benches: Sequence[Rescan], rounds: int, loops: int, warmups: int,
-                  seed: int | None = None, say: Callable[[str], object] = print) -> dict[str, list[float]]:
-    """Each round times every bench once (seconds per rescan), in a fresh random order."""
-    shuffle = random.Random(seed).shuffle
-    values: dict[str, list[float]] = {bench.name: [] for bench in benches}
-    for number in range(-warmups, rounds):
-        order = list(benches)
-        shuffle(order)
-        times = {bench.name: bench(loops) / loops for bench in order}
-        if number >= 0:
-            for name, seconds in times.items():
-                values[name].append(seconds)
-        label = "warmup" if number < 0 else f"round {number + 1:2d}"
-        say(f"{label}: " + ", ".join(f"{bench.order} {times[bench.name] * 1e3:.3f} ms" for bench in benches)
-            + f" (first: {order[0].order})")
-    return values
-
-
-def run_ab(port: str, rounds: int, loops: int, warmups: int, outdir: Path | None, seed: int | None) -> int:
     benches = [Rescan(port, REFERENCE), Rescan(port, CANDIDATE)]
-    values = paired_rounds(benches, rounds, loops, warmups, seed)
-    reference, candidate = (values[bench.name] for bench in benches)
-    ratio, low, high = log_ratio_interval(reference, candidate)
-    set_order(REFERENCE)
-    print(f"rescan of {port} ({len(benches[0].functions)} functions): {REFERENCE} / {CANDIDATE} = {ratio:.3f} "
-          f"(95% CI {low:.3f}-{high:.3f}, {rounds} paired rounds of {loops} rescan(s) each)")
-    if outdir is not None:
-        result = {"port": port, "rounds": rounds, "loops": loops, "warmups": warmups, "seed": seed,
-                  "ratio": ratio, "ci95": [low, high], "reference": REFERENCE, "candidate": CANDIDATE,
-                  "metadata": {bench.order: bench.metadata() for bench in benches},
-                  "seconds_per_rescan": {bench.order: values[bench.name] for bench in benches}}
-        (outdir / f"ab-{port.replace(':', '_')}.json").write_text(json.dumps(result, indent=1))
-    return 0
+    try:
+        suite, _ = engine.time_here(benches, settings, {**lab_metadata(), SESSION: new_session_id()})
+    finally:
+        set_order(REFERENCE)
+    if suite is None:
+        raise LabError(f"no rescan of {port} was timed", "see the guest output")
+    written = []
+    for bench, rescan in zip(suite.get_benchmarks(), benches, strict=True):
+        bench.update_metadata({"name": f"{WORKLOAD_NAME} {port}"})
+        path = outdir / RESULT_NAME.format(order=rescan.order)
+        results.save_suite(type(suite)([bench]), path)
+        written.append(path)
+    return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -289,11 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     ab = sub.add_parser("ab", help="paired rounds of rescans, type 1 first against ECAM only")
     ab.add_argument("--port", required=True)
-    ab.add_argument("--rounds", type=int, default=16)
-    ab.add_argument("--loops", type=int, default=1, help="rescans per value")
-    ab.add_argument("--warmups", type=int, default=1)
+    ab.add_argument("--rounds", type=int, default=AB_SETTINGS.values)
+    ab.add_argument("--loops", type=int, default=0, help="rescans per value [default: calibrated to 40 ms]")
     ab.add_argument("--seed", type=int)
-    ab.add_argument("--out", type=Path, help="write ab-<port>.json here")
+    ab.add_argument("--out", type=Path, required=True, help=f"write {RESULT_NAME} here")
     census = sub.add_parser("census", help="one marked, ftrace-counted rescan per order (a census guest)")
     census.add_argument("--port", required=True)
     census.add_argument("--out", type=Path, required=True)
@@ -301,11 +301,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "ab":
-            return run_ab(args.port, args.rounds, args.loops, args.warmups, args.out, args.seed)
+            settings = replace(AB_SETTINGS, values=args.rounds, loops=args.loops, seed=args.seed)
+            for path in time_ab(args.port, args.out, settings):
+                print(f"wrote {path}")
+            return 0
         for row in census_rescans(args.port, args.orders, args.out):
             print(json.dumps(row))
         return 0
-    except LabError as exc:
+    except CfgbenchError as exc:
         print(f"cfgbench: error: {exc.one_line()}", file=sys.stderr)
         return 2
 

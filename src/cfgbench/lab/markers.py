@@ -10,7 +10,6 @@ Marker, and its labels land in one file of the results share: one process marks 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -22,9 +21,9 @@ from cfgbench.lab.errors import LabError
 
 
 def _online_cpus() -> int:
-    from cfgbench.access.pio import online_cpu_count
+    from cfgbench.platform import online_cpu_count
 
-    return online_cpu_count() or os.cpu_count() or 1
+    return online_cpu_count()
 
 
 class Marker:
