@@ -38,8 +38,19 @@ from dataclasses import dataclass
 import pyperf
 
 from cfgbench import runs
-from cfgbench.compare.stats import Interval, grouped_median_interval
-from cfgbench.schema import EXTRA, FLOOR, PART, READ_WORKLOAD, SplitInfo, is_split, split_info, target_of, workload_of
+from cfgbench.compare.stats import Estimate, Interval, grouped_median_interval, paired
+from cfgbench.schema import (
+    EXTRA,
+    FLOOR,
+    KERNEL_PATH,
+    PART,
+    READ_WORKLOAD,
+    SplitInfo,
+    is_split,
+    split_info,
+    target_of,
+    workload_of,
+)
 
 
 @dataclass(frozen=True)
@@ -136,3 +147,42 @@ def _breakdown(target: str, mechanism: str, read: pyperf.Benchmark,
     if keys and floors:
         net = grouped_median_interval(grouped({k: full_rounds[k] - floor_rounds[0][k] for k in keys}))
     return Breakdown(target, mechanism, median(full_rounds, read), shares, floor, extras, ratio, net, len(keys))
+
+
+@dataclass(frozen=True)
+class KernelPaths:
+    """The kernel's own two paths to one function, each net of the floor: the
+    read of a register below 0x100 (the kernel uses type 1) against one from
+    0x100 (ECAM). Any root user in any VM can time this, with no raw access."""
+
+    device: str
+    type1_target: str
+    ecam_target: str
+    type1_net_s: float  # medians over the paired rounds
+    ecam_net_s: float
+    ratio: Estimate  # type 1 net / ECAM net, paired by round
+
+
+def kernel_paths(benchmarks: Iterable[pyperf.Benchmark]) -> list[KernelPaths]:
+    """Per function whose floor and reads through both of the kernel's paths the benchmarks hold."""
+    benches = list(benchmarks)
+    floors = {info.target: b for b in benches if (info := split_info(b)) is not None and info.role == FLOOR}
+    reads: dict[tuple[str, str], tuple[str, pyperf.Benchmark]] = {}
+    for bench in benches:
+        path = bench.get_metadata().get(KERNEL_PATH)
+        if not is_split(bench) and workload_of(bench) == READ_WORKLOAD and path is not None:
+            reads.setdefault((_device(target_of(bench)), str(path)), (target_of(bench), bench))
+    found = []
+    for device, floor in floors.items():
+        if (device, "type1") not in reads or (device, "ecam") not in reads:
+            continue
+        (t1_target, t1), (ecam_target, ecam) = reads[(device, "type1")], reads[(device, "ecam")]
+        rounds = [runs.values_by_round(b) for b in (floor, t1, ecam)]
+        keys = set.intersection(*(set(r) for r in rounds))
+        nets = {k: (rounds[1][k] - rounds[0][k], rounds[2][k] - rounds[0][k]) for k in keys}
+        nets = {k: n for k, n in nets.items() if n[0] > 0 and n[1] > 0}  # a ratio needs both nets positive
+        estimate = paired({k: n[1] for k, n in nets.items()}, {k: n[0] for k, n in nets.items()})
+        if estimate is not None:
+            found.append(KernelPaths(device, t1_target, ecam_target, statistics.median(n[0] for n in nets.values()),
+                                     statistics.median(n[1] for n in nets.values()), estimate))
+    return found
