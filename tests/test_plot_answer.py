@@ -10,11 +10,13 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
+from click.testing import CliRunner
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 
 from cfgbench import access, plot, runs
+from cfgbench.cli import main
 from cfgbench.compare import load_result_files
 from cfgbench.compare.headline import HeadlineContext, headline, short_target
 from cfgbench.errors import CfgbenchError
@@ -234,3 +236,33 @@ def test_ratio_ticks_read_as_factors_either_side_of_one() -> None:
     assert [answer.factor_label(t) for t in ticks] == ["2x", "1", "2x", "3x", "5x", "10x", "20x", "30x"]
     assert len(answer.factor_ticks(0.8, 1.3)) >= 5  # a narrow span still gets a scale
     assert answer.factor_label(1 / 36788) == "36,788x"
+
+
+# ----------------------------------------------------------------- cfgbench run --plot
+
+
+RUN = ("run", "-m", "fake", "-m", "kernel", "--in-process", "--values", "6", "--loops", "64", "--samples", "200", "-q")
+
+
+def test_run_writes_the_answer_figure_on_request(tmp_path: Path, fake_dump: Path) -> None:
+    figure = tmp_path / "answer.png"
+    result = CliRunner().invoke(main, [*RUN, "-o", str(tmp_path / "run-{method}.json"), "--plot", str(figure)])
+    assert result.exit_code == 0, result.output
+    assert matplotlib.image.imread(figure).shape == (answer.HEIGHT_PX, answer.WIDTH_PX, 4)
+    lines = result.stdout.splitlines()
+    answer_line = next(i for i, line in enumerate(lines) if line.startswith("00:00.0+0x000: fake "))
+    assert lines[answer_line + 1] == f"figure: {figure}"
+    # Left out (no split benchmarks in this run): one line on stderr.
+    assert [line for line in result.stderr.splitlines() if "left out" in line] == [
+        f"cfgbench: left out of {figure}: where the time goes (no split benchmarks: cfgbench run --workload split)"]
+
+
+@pytest.mark.parametrize(("name", "needle"), [("answer.png", "already exists: choose another --plot name"),
+                                              ("answer.txt", "unknown image type")])
+def test_run_refuses_a_figure_it_could_not_write_before_timing(tmp_path: Path, fake_dump: Path, name: str,
+                                                               needle: str) -> None:
+    (tmp_path / "answer.png").write_bytes(b"precious")
+    result = CliRunner().invoke(main, [*RUN, "-o", str(tmp_path / "run-{method}.json"), "--plot", str(tmp_path / name)])
+    assert result.exit_code == 2 and needle in result.stderr and result.stderr.count("\n") == 1
+    assert not list(tmp_path.glob("run-*.json"))  # nothing timed
+    assert (tmp_path / "answer.png").read_bytes() == b"precious"
