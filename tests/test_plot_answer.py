@@ -125,7 +125,7 @@ def test_the_forest_carries_the_ratios_and_intervals_the_headline_prints(directo
     if directory == LAB_BOOTS:
         assert all(per_run is not None and per_run.count(",") == 2 for *_, per_run in drawn.values())  # 3 boots
     # And the words beside each row are the headline's, as a reader sees them.
-    texts = {t.get_text() for ax in figure.axes for t in ax.texts}
+    texts = {label.get_text() for ax in figure.axes for right in ax.child_axes for label in right.get_yticklabels()}
     for (_, method), (factor, word, low, high, _) in printed.items():
         assert any(t.startswith(f"{method} {factor}x {word} than ") and f"({low}-{high}" in t for t in texts)
 

@@ -157,6 +157,7 @@ def draw_forest(ax: Axes, rows: Sequence[Ratio]) -> None:
     ticks: list[float] = []
     labels: list[str] = []
     headings: list[int] = []
+    words: list[tuple[float, Ratio]] = []  # each row's words, as tick labels on the right (the layout makes room)
     y = 0.0
     for workload, in_workload in groupby(rows, key=lambda r: r.workload):
         if ticks:
@@ -171,6 +172,7 @@ def draw_forest(ax: Axes, rows: Sequence[Ratio]) -> None:
             labels.append(_target_label(band[0]))
             for r in band:
                 _draw_ratio(ax, r, y)
+                words.append((y, r))
                 y += 1
             ax.axhline(y - 0.5, color="0.9", linewidth=0.6)
         y += 0.4
@@ -183,6 +185,11 @@ def draw_forest(ax: Axes, rows: Sequence[Ratio]) -> None:
     for index in headings:
         ax.get_yticklabels()[index].set_fontweight("bold")
     ax.tick_params(axis="y", length=0)
+    right = ax.secondary_yaxis("right")
+    right.set_yticks([row for row, _ in words], [r.words() for _, r in words], fontsize=10)
+    right.tick_params(axis="y", length=0)
+    for label, (_, r) in zip(right.get_yticklabels(), words, strict=True):
+        label.set_color(r.color)
     ax.xaxis.set_major_locator(FixedLocator(factor_ticks(low, high)))
     ax.xaxis.set_major_formatter(FuncFormatter(factor_label))
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -205,8 +212,6 @@ def _draw_ratio(ax: Axes, r: Ratio, y: float) -> None:
     if len(e.per_run) > 1:
         ax.scatter(list(e.per_run), [y + 0.32] * len(e.per_run), s=20, facecolors="none", edgecolors=r.color,
                    linewidths=1.2, zorder=3, gid=f"{r.gid}|runs")
-    ax.annotate(r.words(), (1.01, y), xycoords=("axes fraction", "data"), va="center", fontsize=10, color=r.color,
-                annotation_clip=False)
 
 
 def _split_read_groups(files: Sequence[ResultFile]) -> list[Group]:
@@ -255,11 +260,12 @@ def draw_tail(ax: Axes, files: Sequence[ResultFile], names: Sequence[str]) -> No
     ax.grid(True, alpha=0.3)
     methods = [Line2D([], [], color=file_color(files, i), label=f.label) for i, f in enumerate(files)
                if any(name in f.benchmarks for name in names)]
+    # Where an ECDF leaves room: right of its curves at the bottom, left of them at the top.
     shown = ax.legend(handles=methods, fontsize=9, loc="lower right")
     ax.add_artist(shown)
     styles = [Line2D([], [], color="black", linestyle=TAIL_STYLES[k], label=short_target(name))
               for k, name in enumerate(names)]
-    ax.legend(handles=styles, fontsize=9, loc="center right")
+    ax.legend(handles=styles, fontsize=9, loc="upper left")
     ax.set_title("The tail: every single read (ECDF; the timestamp pair included)", fontsize=11, loc="left")
 
 
@@ -290,8 +296,9 @@ def draw_answer(files: Sequence[ResultFile], size: tuple[int, int] | None = None
                             "choose a --panel: distribution and ecdf draw any result file")
     bands = len(rows) + len({r.workload for r in rows})
     figure = new_figure(size or _size(bands), dpi)
-    methods = ", ".join(f.label for f in files)
-    figure.suptitle(suptitle(files, f"cfgbench: how long a config read takes ({methods})"), fontsize=12)
+    methods = list(dict.fromkeys(f.env.get("method", f.label) for f in files))
+    what = ", ".join(methods) + (f"; {len(files)} files" if len(files) > len(methods) else "")
+    figure.suptitle(suptitle(files, f"cfgbench: how long a config read takes ({what})"), fontsize=12)
     below = int(bool(groups)) + int(bool(tail))
     top: Figure | SubFigure = figure
     bottom: Figure | SubFigure = figure
