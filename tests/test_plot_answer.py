@@ -134,8 +134,9 @@ def test_the_forest_carries_the_ratios_and_intervals_the_headline_prints(directo
 
 
 def result_sets() -> list[list[Path]]:
-    """The files of each result directory that `plot` takes together: lab-*.json,
-    run-*.json, or files named after a method ({method}.json)."""
+    """The files of each result directory that `plot` takes together (lab-*.json,
+    run-*.json, or files named after a method: {method}.json), and every result
+    file alone (those plot refuses, not being cfgbench results, are one-line errors)."""
     sets = []
     for directory in sorted({path.parent for path in RESULTS.rglob("*.json")}):
         for pattern in ("lab-*.json", "run-*.json"):
@@ -143,6 +144,12 @@ def result_sets() -> list[list[Path]]:
                 sets.append(found)
         if found := [directory / f"{m}.json" for m in access.METHODS if (directory / f"{m}.json").exists()]:
             sets.append(found)
+    for path in sorted(RESULTS.rglob("*.json")):
+        try:
+            load_result_files([str(path)])
+        except CfgbenchError:
+            continue
+        sets.append([path])
     return sets
 
 
@@ -150,7 +157,7 @@ def kind_of(paths: list[Path]) -> tuple[object, ...]:
     """What makes a set draw differently: the files' name, methods, workloads,
     several sessions, the file format, the schedule, per-read histograms."""
     benches = [b for f in load_result_files([str(p) for p in paths]) for b in f.benchmarks.values()]
-    return (paths[0].name.split("-")[0], tuple(sorted({method_of(b) for b in benches})),
+    return (len(paths) == 1, paths[0].name.split("-")[0], tuple(sorted({method_of(b) for b in benches})),
             tuple(sorted({workload_of(b) for b in benches})), any(len(runs.sessions(b)) > 1 for b in benches),
             tuple(sorted(runs.metadata_values(benches, FORMAT))), any(runs.is_legacy(b) for b in benches),
             tuple(sorted(runs.metadata_values(benches, SCHEDULE))),
@@ -158,7 +165,7 @@ def kind_of(paths: list[Path]) -> tuple[object, ...]:
 
 
 def one_set_per_kind() -> list[list[Path]]:
-    # Every set with every panel takes ~28 s here (32 sets); one set of each kind draws what they all do.
+    # Every set with every panel takes over a minute here (32 sets, 159 files); one of each kind draws what they all do.
     kinds: dict[tuple[object, ...], list[Path]] = {}
     for paths in RESULT_SETS:
         kinds.setdefault(kind_of(paths), paths)
@@ -166,7 +173,7 @@ def one_set_per_kind() -> list[list[Path]]:
 
 
 def _set_id(paths: list[Path]) -> str:
-    return str(paths[0].parent.relative_to(RESULTS))
+    return str((paths[0] if len(paths) == 1 else paths[0].parent).relative_to(RESULTS))
 
 
 RESULT_SETS = result_sets()
@@ -174,8 +181,8 @@ KINDS = one_set_per_kind()
 
 
 def test_the_sweep_finds_every_kind_of_result_directory() -> None:
-    assert {paths[0].name.split("-")[0] for paths in RESULT_SETS} >= {"lab", "run"}
-    assert len(RESULT_SETS) >= 30 and len(KINDS) >= 4
+    assert {paths[0].name.split("-")[0] for paths in RESULT_SETS if len(paths) > 1} >= {"lab", "run"}
+    assert len(RESULT_SETS) >= 30 and len(KINDS) >= 8
     ids = [_set_id(paths) for paths in KINDS]
     assert "lab-boots/lab-1" in ids and "false-alarms" in ids  # three boots in one file; run-*.json
     assert kind_of([Path(p) for p in lab_paths(LAB_MAIN)]) in map(kind_of, KINDS)  # one boot
