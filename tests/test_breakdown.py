@@ -15,6 +15,7 @@ from cfgbench.cli import main
 from cfgbench.compare import breakdown
 from cfgbench.compare.render import breakdown_line, breakdown_section
 from cfgbench.compare import compare_paths, headline, load_result_files
+from cfgbench.errors import CfgbenchError
 from cfgbench.results import load_suite
 from resultfiles import (
     ADDRESS_READ,
@@ -275,8 +276,17 @@ def test_plot_breakdown_cli_writes_an_image_and_keeps_other_panels(tmp_path: Pat
     assert run_cli("plot", *map(str, lab_like), "-o", str(plain))[0] == 0  # every target, as before
 
 
-def test_plot_breakdown_of_files_without_split_says_so(tmp_path: Path) -> None:
+def test_plot_breakdown_of_files_without_split_draws_no_empty_panel_and_says_why(tmp_path: Path) -> None:
     path = write_suite(tmp_path / "plain.json", [read_benchmark("pio", T0, const(275e-9), session="s1")])
-    figure = plot.build_figure(load_result_files([str(path)]), panels=("breakdown",))
-    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
-    assert any("no split benchmarks" in t for t in texts)
+    files = load_result_files([str(path)])
+    with pytest.raises(CfgbenchError, match="nothing to draw: the breakdown panel of every target: no split"):
+        plot.build_figure(files, panels=("breakdown",))
+    drawing = plot.draw_files(files, ("distribution", "breakdown"))
+    assert len(drawing.figure.axes) == 1 and not drawing.figure.axes[0].patches
+    assert drawing.left_out[0].startswith("the breakdown panel of every target: no split benchmarks")
+
+
+def test_plot_breakdown_draws_only_split_reads_and_never_a_split_part_as_a_target(lab_like: list[Path]) -> None:
+    files = load_result_files(list(map(str, lab_like)))
+    titles = {ax.get_title() for ax in plot.build_figure(files, panels=("distribution", "ecdf")).axes}
+    assert titles == {f"read {T0}", f"read {T1}", f"read {OTHER}"}  # the accesses timed alone are in the breakdown only

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pyperf
 
-from cfgbench.compare.headline import HeadlineContext, headline, short_target
+from cfgbench.compare.headline import HeadlineContext, headline, short_target, summarize
+from cfgbench.results import load_suite
 from resultfiles import HOST_BRIDGE, make_benchmark, metadata_for, read_histograms
 
 
@@ -100,3 +101,40 @@ def test_a_machine_wide_switch_is_one_line_not_one_per_figure() -> None:
     clusters = next(line for line in lines if "two clusters" in line)
     assert clusters.startswith("6 figures fall into two clusters 1.7") and clusters.endswith("which the paired ratios above cancel")
     assert lines[0].startswith("00:00.0+0x000: mmio 1.88x faster than pio") and "kernel 16.7x slower" in lines[0]
+
+
+def _switching_suites(session: str | None) -> dict[str, pyperf.BenchmarkSuite]:
+    suites = {}
+    for method, base in (("pio", 300e-9), ("mmio", 160e-9), ("kernel", 5e-6)):
+        values = steady(base, n=14, seed=1) + steady(base * 1.8, n=10, seed=2)
+        md = metadata_for(method, HOST_BRIDGE, {})
+        benches = [make_benchmark(values, md | {"name": name}, values_per_run=24, session=session)
+                   for name in (HOST_BRIDGE, "read 0000:01:00.0+0x000/4")]
+        suites[method] = pyperf.BenchmarkSuite(benches)
+    return suites
+
+
+def test_under_tcg_a_machine_that_changes_speed_is_said_once_and_each_figure_is_a_detail() -> None:
+    found = summarize(_switching_suites("lab"), HeadlineContext(accel="tcg", details_hint="`cfgbench lab -v` lists each"))
+    [speed] = [line for line in found.caveats if "changes speed" in line]
+    assert speed.startswith("this machine changes speed during a run (6 figures vary by over 10% of their mean, 6 fall "
+                            "into two clusters up to 1.7")
+    assert "the paired ratios above cancel it" in speed and speed.endswith("`cfgbench lab -v` lists each")
+    assert not [line for line in found.caveats if "unstable" in line or "two clusters," in line]
+    assert len(found.details) == 12 and all(d.startswith(("pio ", "mmio ", "kernel ")) for d in found.details)
+    assert found.lines() == found.answers + found.caveats and found.lines(details=True)[-12:] == found.details
+
+
+def test_under_tcg_without_paired_rounds_nothing_cancels_the_speed_so_each_figure_is_said() -> None:
+    found = summarize(_switching_suites(None), HeadlineContext(accel="tcg"))
+    assert not [line for line in found.caveats if "changes speed" in line]
+    assert any(line.startswith("6 figures are unstable") for line in found.caveats)
+
+
+def test_the_labs_answer_is_eight_lines_and_three_caveats() -> None:
+    """results/lab-main: every figure of that lab unstable or in two clusters, said in one line."""
+    suites = {m: load_suite(Path(__file__).parents[1] / "results" / "lab-main" / f"lab-{m}.json")
+              for m in ("pio", "mmio", "kernel")}
+    found = summarize(suites, HeadlineContext(unit="boot", accel="tcg", between_units_note="boots differ"))
+    assert len(found.answers) == 8 and len(found.caveats) == 3 and len(found.details) == 39
+    assert [c.split(" ")[0] for c in found.caveats] == ["one", "under", "this"]

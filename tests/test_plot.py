@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from cfgbench import plot
 from cfgbench.cli import main
+from cfgbench.plot import answer, panels
 from cfgbench.compare import load_result_files
 from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT, LAB_KVM, read_histograms, write_result
 
@@ -38,13 +39,22 @@ def image_shape(path: Path) -> tuple[int, ...]:
     return pixels.shape
 
 
-def test_default_png_has_one_row_per_target(tmp_path: Path, lab_files: list[Path]) -> None:
+def test_files_of_several_methods_get_the_answer_figure_one_screen(tmp_path: Path, lab_files: list[Path]) -> None:
     out = tmp_path / "out.png"
     code, stdout, err = run_cli("plot", *map(str, lab_files), "-o", str(out))
     assert code == 0, err
     assert str(out) in stdout
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert image_shape(out) == (2 * plot.HEIGHT_PER_TARGET_PX, plot.DEFAULT_WIDTH_PX, 4)
+    assert image_shape(out) == (answer.HEIGHT_PX, answer.WIDTH_PX, 4)
+    # No split benchmarks and no histograms here: the figure says what it left out, in one line.
+    assert err.count("\n") == 1 and "where the time goes (no split" in err and "the tail (no per-read" in err
+
+
+def test_one_methods_files_get_each_targets_distribution(tmp_path: Path, lab_files: list[Path]) -> None:
+    out = tmp_path / "out.png"
+    code, _, err = run_cli("plot", str(lab_files[0]), "-o", str(out))
+    assert code == 0 and not err
+    assert image_shape(out) == (panels.CELL_HEIGHT_PX, 2 * panels.CELL_WIDTH_PX, 4)  # two targets, side by side
 
 
 def test_size_and_panels(tmp_path: Path, lab_files: list[Path]) -> None:
@@ -53,7 +63,15 @@ def test_size_and_panels(tmp_path: Path, lab_files: list[Path]) -> None:
     assert image_shape(sized) == (600, 800, 4)
     both = tmp_path / "both.png"
     assert run_cli("plot", *map(str, lab_files), "-o", str(both), "--panel", "distribution", "--panel", "ecdf")[0] == 0
-    assert image_shape(both) == (900, plot.DEFAULT_WIDTH_PX + plot.EXTRA_PANEL_WIDTH_PX, 4)
+    # Two targets of two panels each: one row, each target's panels side by side.
+    assert image_shape(both) == (panels.CELL_HEIGHT_PX, 4 * panels.CELL_WIDTH_PX, 4)
+
+
+def test_the_answer_is_a_figure_of_its_own(tmp_path: Path, lab_files: list[Path]) -> None:
+    code, _, err = run_cli("plot", *map(str, lab_files), "-o", str(tmp_path / "x.png"), "--panel", "answer",
+                           "--panel", "ecdf")
+    assert code == 2 and "--panel answer is a figure of its own" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_never_overwrites_without_force(tmp_path: Path, lab_files: list[Path]) -> None:
@@ -101,7 +119,10 @@ def test_single_values_and_targets_missing_from_some_files(tmp_path: Path) -> No
     two = write_result(tmp_path / "two.json", "mmio", BOTH)
     out = tmp_path / "out.png"
     assert run_cli("plot", str(one), str(two), "-o", str(out))[0] == 0
-    assert image_shape(out)[:2] == (900, 1200)
+    assert image_shape(out)[:2] == (answer.HEIGHT_PX, answer.WIDTH_PX)
+    out = tmp_path / "values.png"
+    assert run_cli("plot", str(one), str(two), "-o", str(out), "--panel", "distribution")[0] == 0
+    assert image_shape(out)[:2] == (panels.CELL_HEIGHT_PX, 2 * panels.CELL_WIDTH_PX)
 
 
 @pytest.mark.parametrize(("name", "needle"), [("out.txt", "unknown image type"), ("missing/out.png", "does not exist")])
@@ -152,13 +173,21 @@ def test_reads_panel_draws_per_read_ecdfs(tmp_path: Path) -> None:
     assert guest_x.max() > 9 * 16e-6  # the 1% of reads that took a 10x exit are on the plot
     out = tmp_path / "reads.png"
     assert run_cli("plot", str(guest), str(metal), "-o", str(out), "--panel", "reads")[0] == 0
-    assert image_shape(out) == (450, 1200, 4)
+    assert image_shape(out) == (panels.CELL_HEIGHT_PX, panels.MIN_WIDTH_PX, 4)
 
 
-def test_reads_panel_says_when_files_have_no_histograms(tmp_path: Path, lab_files: list[Path]) -> None:
-    figure = plot.build_figure(load_result_files([str(p) for p in lab_files]), panels=["reads"])
-    assert not figure.axes[0].get_lines()
-    assert "no per-read histograms" in figure.axes[0].texts[0].get_text()
+def test_a_panel_without_data_is_left_out_and_stderr_says_why(tmp_path: Path, lab_files: list[Path]) -> None:
+    files = load_result_files([str(p) for p in lab_files])
+    drawing = plot.draw_files(files, ["distribution", "reads"])
+    assert [ax.get_title() for ax in drawing.figure.axes] == [HOST_BRIDGE, HOST_BRIDGE_EXT]  # no empty reads panels
+    assert drawing.left_out == ("the reads panel of every target: no per-read histograms (cfgbench run records "
+                                "them for the read workload, unless --samples 0)",)
+    out = tmp_path / "out.png"
+    code, _, err = run_cli("plot", *map(str, lab_files), "-o", str(out), "--panel", "distribution", "--panel", "reads")
+    assert code == 0 and err == f"cfgbench: left out of {out}: {drawing.left_out[0]}\n"
+    code, _, err = run_cli("plot", *map(str, lab_files), "-o", str(tmp_path / "none.png"), "--panel", "reads")
+    assert code == 2 and "nothing to draw: the reads panel of every target" in err and err.count("\n") == 1
+    assert not (tmp_path / "none.png").exists()
 
 
 def test_reads_panel_draws_the_reads_of_a_file_of_several_processes(tmp_path: Path, fake_dump: Path) -> None:

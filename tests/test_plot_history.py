@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from cfgbench import plot
+from cfgbench.plot import history
 from cfgbench.history import trend
 from cfgbench.cli import main
 from cfgbench.history.store import add_to_history
@@ -65,7 +66,7 @@ def test_cli_writes_a_png_and_never_overwrites(tmp_path: Path, hist: Path) -> No
     assert code == 0 and str(out) in stdout, err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = matplotlib.image.imread(out)
-    assert pixels.shape == (2 * plot.HEIGHT_PER_TARGET_PX, plot.DEFAULT_WIDTH_PX, 4) and pixels.max() > pixels.min()
+    assert pixels.shape == (2 * history.HEIGHT_PER_TARGET_PX, history.WIDTH_PX, 4) and pixels.max() > pixels.min()
     code, _, err = run_cli("plot", "--history", str(hist), "-o", str(out))
     assert code == 2 and "already exists" in err and "--force" in err
     assert run_cli("plot", "--history", str(hist), "-o", str(out), "--force")[0] == 0

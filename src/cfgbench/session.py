@@ -188,17 +188,22 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
     return _save(suite, plan, paths, append)
 
 
-def summary_lines(saved: Sequence[SavedRun], accel: str | None = None) -> list[str]:
+def summary_lines(saved: Sequence[SavedRun], accel: str | None = None, figure: Path | None = None) -> list[str]:
     """Per method and benchmark, where each file went; with several methods,
-    one headline per target; with split benchmarks, where the time goes."""
+    one headline per target, where the figure is, and the caveats; with
+    split benchmarks, where the time goes."""
     lines = []
     for run_ in saved:
         lines += report.suite_lines(run_.suite, label=run_.method)
         if run_.path is not None:
             lines.append(f"saved {host_path(run_.path)}")
     suites = {r.method: r.suite for r in saved}
+    figure_line = [f"figure: {host_path(figure)}"] if figure is not None else []
     if len(saved) > 1:
-        from cfgbench.compare.headline import HeadlineContext, headline
+        from cfgbench.compare.headline import HeadlineContext, summarize
 
-        lines += headline(suites, HeadlineContext(accel=accel or lab_metadata().get(LAB_ACCEL)))
-    return lines + breakdown_section(suites)
+        files = [str(host_path(r.path)) for r in saved if r.path is not None]
+        hint = f"`cfgbench compare {' '.join(files)}` lists each" if len(files) == len(saved) else ""
+        found = summarize(suites, HeadlineContext(accel=accel or lab_metadata().get(LAB_ACCEL), details_hint=hint))
+        return lines + found.answers + figure_line + found.caveats + breakdown_section(suites)
+    return lines + figure_line + breakdown_section(suites)

@@ -7,7 +7,7 @@ import sys
 import click
 
 from cfgbench.compare.render import RENDERERS
-from cfgbench.plot import PANELS
+from cfgbench.plot import ANSWER, CHOICES
 
 
 @click.command()
@@ -56,29 +56,35 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="image to write (.png, .svg or .pdf)")
 @click.option("--force", is_flag=True, help="replace the output if it exists")
-@click.option("--size", default=None, metavar="WxH", help="image size in pixels (default: 1200 wide, 450 per target)")
+@click.option("--size", default=None, metavar="WxH",
+              help=f"image size in pixels (default: 1600x1200 for {ANSWER}, else 540x420 per panel, in a grid)")
 @click.option("--dpi", default=100, show_default=True, type=click.IntRange(50, 600))
-@click.option("--panel", "panels", multiple=True, default=("distribution",), show_default=True,
-              type=click.Choice(list(PANELS)),
-              help="per target: distribution of values, their ECDF, ECDF of single reads, where the time goes "
-                   "(the read against its accesses, stacked per file: needs --workload split) (repeatable)")
+@click.option("--panel", "panels", multiple=True, type=click.Choice(CHOICES),
+              help=f"{ANSWER}: one figure of each target's ratios with their 95% intervals, where the time goes and "
+                   "the tail of single reads (the default for files of several methods); or, per target "
+                   "(repeatable): distribution (of the values; the default for one method's files), ecdf (of the "
+                   "values), reads (the ECDF of single reads), breakdown (where the time goes: --workload split)")
 @click.option("--history", "history_dir", default=None, type=click.Path(file_okay=False), metavar="DIR",
               help="instead of files: a history's trend (median per CI run, one line per method and machine, "
                    "change points dashed)")
 def plot(files: tuple[str, ...], output: str, force: bool, size: str | None, dpi: int,
          panels: tuple[str, ...], history_dir: str | None) -> None:
-    """Plot the distribution of the values per target and file, or a history's trend."""
+    """Plot result files (the answer figure for the files of a run of several
+    methods, else each target's values), or a history's trend. A part with
+    nothing to draw is left out, and stderr says which and why."""
     from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
 
     if (history_dir is None) == (not files):
         raise click.UsageError("give result files or --history DIR, not both" if files else
                                "give result files, or --history DIR")
     if history_dir is not None:
-        written = plotting.plot_history(history_dir, output, force=force, size=plotting.parse_size(size), dpi=dpi)
-    else:
-        written = plotting.plot_paths(files, output, force=force, size=plotting.parse_size(size), dpi=dpi,
-                                      panels=panels)
-    click.echo(f"wrote {written}")
+        history = plotting.plot_history(history_dir, output, force=force, size=plotting.parse_size(size), dpi=dpi)
+        click.echo(f"wrote {history}")
+        return
+    written = plotting.plot_paths(files, output, force=force, size=plotting.parse_size(size), dpi=dpi, panels=panels)
+    click.echo(f"wrote {written.path}")
+    if (note := written.left_out_line()) is not None:
+        click.echo(f"cfgbench: {note}", err=True)
 
 
 COMMANDS: list[click.Command] = [compare, plot]

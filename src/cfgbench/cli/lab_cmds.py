@@ -44,13 +44,18 @@ def _stream(text: str) -> None:
 @click.option("--min-time", type=click.FloatRange(min=1e-5), default=LAB.min_time, show_default=True,
               help="seconds per value when calibrating loops")
 @click.option("--quiet", "-q", is_flag=True, help="print only the headline (not the boot and guest output)")
+@click.option("--verbose", "-v", is_flag=True,
+              help="also print each figure's caveats and where the time goes (cfgbench compare prints them too)")
+@click.option("--figure/--no-figure", default=True, show_default=True,
+              help="write the answer figure (each target's ratios with their intervals, where the time goes, the "
+                   "tail of single reads) as lab.png into --out; needs matplotlib (the plot extra)")
 @click.option("--schedule", type=click.Choice((INTERLEAVED, SEQUENTIAL)), default=INTERLEAVED, show_default=True,
               help="sequential: each benchmark's values back to back, one benchmark after another (pyperf's "
                    "order, for comparison: drift of the host lands in the ratios)")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND [ARGS]...]")
 @click.pass_context
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
-        values: int, loops: int | None, min_time: float, quiet: bool, schedule: str,
+        values: int, loops: int | None, min_time: float, quiet: bool, verbose: bool, figure: bool, schedule: str,
         command: tuple[str, ...]) -> None:
     """Boot a q35 guest that shares this machine's root read-only and measure PIO
     against ECAM there, interleaved in rounds; with a COMMAND, run that in the
@@ -61,8 +66,8 @@ def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, out
         from cfgbench.lab.mainjob import LabJob, main_job
 
         settings = LAB.with_options(values=values, min_time=min_time, loops=loops, schedule=schedule).checked()
-        ctx.exit(main_job(cfg, _ignore if quiet else _progress, outdir,
-                          output=_ignore if quiet else _stream, job=LabJob(settings, boots)))
+        ctx.exit(main_job(cfg, _ignore if quiet else _progress, outdir, output=_ignore if quiet else _stream,
+                          job=LabJob(settings, boots), say=click.echo, verbose=verbose, figure=figure))
     result = run_in_guest(list(command), cfg, outdir=outdir, progress=_progress, output=_stream)
     ctx.exit(result.returncode)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +17,9 @@ from cfgbench.mcfg import read_ecam_windows
 from cfgbench.pci import list_functions, listing_lines
 from cfgbench.platform import fingerprint
 from cfgbench.settings import PRESETS, SCHEDULES, Settings
+
+if TYPE_CHECKING:
+    from cfgbench.session import SavedRun
 
 
 class MethodType(click.ParamType):
@@ -79,11 +84,15 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--resume", is_flag=True, help="measure only the benchmarks the result file lacks, into it (after an interruption)")
 @click.option("--metadata", "metadata_items", multiple=True, metavar="KEY=VALUE", help="extra metadata to record; repeatable")
 @click.option("--seed", type=int, help="the rounds' random order [default: a fresh one, recorded in the files]")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="also write the answer figure of the run (each target's ratios with their 95% intervals, where the "
+                   "time goes, the tail of single reads) to FILE (.png, .svg, .pdf); needs matplotlib")
 def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, ...], width: str,
         workload_names: tuple[str, ...], buses: str | None, samples: int, allow_any_offset: bool, schedule: str,
         fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
         warmups: int | None, min_time: float | None, affinity: str, in_process: bool, quiet: bool,
-        output: Path | None, append: bool, resume: bool, metadata_items: tuple[str, ...], seed: int | None) -> None:
+        output: Path | None, append: bool, resume: bool, metadata_items: tuple[str, ...], seed: int | None,
+        plot_path: Path | None) -> None:
     """Time config-space reads of each device and offset through each method.
 
     The settings used are recorded in the files. Values are timed by
@@ -96,6 +105,11 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
         raise CfgbenchError(f"{'--resume' if resume else '--append'} needs -o FILE", "name the result file to add to")
     if fast and rigorous:
         raise CfgbenchError("--fast and --rigorous contradict each other", "choose one")
+    if plot_path is not None:
+        from cfgbench import plot
+
+        plot.require_matplotlib()
+        plot.check_output(plot_path, option="--plot")  # now, not after the timing
     base = PRESETS["fast" if fast else "rigorous" if rigorous else "default"]
     settings = base.with_options(processes=processes, values=values, warmups=warmups, loops=loops, min_time=min_time,
                                  affinity=affinity or None, in_process=in_process or None, samples=samples,
@@ -109,8 +123,29 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
                        buses=workloads.parse_bus_range(buses) if buses else None, allow_any_offset=allow_any_offset)
     request = session.RunRequest(what, settings, output=output, append=append, resume=resume,
                                  metadata=_parse_metadata(metadata_items))
-    for line in session.summary_lines(session.run(request, _progress)):
+    saved = session.run(request, _progress)
+    figure = _answer_figure(saved, plot_path) if plot_path is not None else None
+    for line in session.summary_lines(saved, figure=figure):
         click.echo(line)
+
+
+def _answer_figure(saved: Sequence[SavedRun], path: Path) -> Path:
+    """The answer figure of what the run saved (with --append, every run in
+    the files), or of what it timed when it saved nothing."""
+    from cfgbench import plot
+
+    files = [str(s.path) for s in saved if s.path is not None]
+    try:
+        if len(files) == len(saved):
+            written = plot.plot_paths(files, path, panels=(plot.ANSWER,))
+        else:
+            written = plot.save_answer({s.method: s.suite for s in saved}, path)
+    except CfgbenchError as exc:
+        kept = f"; the results are saved: cfgbench plot {' '.join(files)} -o OTHER.png" if files else ""
+        raise CfgbenchError(f"no figure: {exc.cause}{kept}", exc.fix) from None
+    if (note := written.left_out_line()) is not None:
+        _progress(note)
+    return written.path
 
 
 @click.command()

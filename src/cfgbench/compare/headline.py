@@ -1,7 +1,9 @@
-"""The end of `cfgbench lab` and of a multi-method `cfgbench run`: one line
-per target with the answer and its interval, then one line per thing to
-distrust (unstable figures, values in two clusters, a loop mean that the
-per-read median contradicts). The full tables are `cfgbench compare`'s."""
+"""The end of `cfgbench lab` and of a multi-method `cfgbench run`: the
+answer, one line per target with its interval; then the caveats, one line
+each with what to do about it (one boot, emulation, unstable figures, values
+in two clusters, a loop mean that the per-read median contradicts); then
+each figure's own caveats, which the lab prints only when asked (-v). The
+full tables are `cfgbench compare`'s."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pyperf
 from cfgbench import access, runs
 from cfgbench.compare.model import UNSTABLE_RELATIVE_STDEV, describe_clusters, is_unstable, unstable_line
 from cfgbench.compare.render import factor_words, interval_words, per_run_words
-from cfgbench.compare.stats import Clusters, Sample, estimate, two_clusters
+from cfgbench.compare.stats import PAIRED, Clusters, Estimate, Sample, estimate, two_clusters
 from cfgbench.schema import is_split
 from cfgbench.units import format_time
 
@@ -31,6 +33,21 @@ class HeadlineContext:
     values_advice: str = "record more values (--values, --processes)"
     accel: str | None = None  # "tcg": the figures are emulation costs
     between_units_note: str = ""  # shown when the answer rests on one unit
+    details_hint: str = ""  # where each figure's caveats are when a line sums them up ("`cfgbench lab -v` lists ...")
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What a run found, for a person: `answers` one line per target,
+    `caveats` one line each with what to do about it, `details` each
+    figure's own caveats where a caveat sums them up."""
+
+    answers: list[str]
+    caveats: list[str]
+    details: list[str]
+
+    def lines(self, details: bool = False) -> list[str]:
+        return self.answers + self.caveats + (self.details if details else [])
 
 
 def short_target(name: str) -> str:
@@ -42,23 +59,23 @@ def short_target(name: str) -> str:
     return f"{workload} {target}"
 
 
-def _target_line(name: str, benches: Mapping[str, pyperf.Benchmark], context: HeadlineContext) -> tuple[str, int]:
-    """The line, and how many runs (boots) its intervals rest on."""
+def _target_line(name: str, benches: Mapping[str, pyperf.Benchmark]) -> tuple[str, list[Estimate]]:
+    """The line, and the estimates it gives."""
     # The registry's first method is the reference where it reaches (pio: the question is PIO against ECAM).
     methods = access.ordered(benches)
     ref = methods[0]
-    parts, units = [], 1
+    parts, estimates = [], []
     for method in methods[1:]:
         e = estimate(benches[ref], benches[method])
-        units = max(units, len(e.per_run))
+        estimates.append(e)
         details = "; ".join(p for p in (interval_words(e), per_run_words(e)) if p)
         if not e.significant and e.p_value is not None:
             details += "; not significant"
         parts.append(f"{method} {factor_words(e)} than {ref} ({details})")
     if not parts:
         only = benches[ref]
-        return f"{short_target(name)}: {ref} {format_time(only.median())} (no other method reaches it)", 1
-    return f"{short_target(name)}: " + "; ".join(parts), units
+        return f"{short_target(name)}: {ref} {format_time(only.median())} (no other method reaches it)", []
+    return f"{short_target(name)}: " + "; ".join(parts), estimates
 
 
 def _per_read_line(method: str, name: str, bench: pyperf.Benchmark) -> str | None:
@@ -80,39 +97,69 @@ def _per_read_line(method: str, name: str, bench: pyperf.Benchmark) -> str | Non
 MAX_LISTED = 3
 
 
-def _unstable_lines(found: list[tuple[str, Sample]], context: HeadlineContext) -> list[str]:
-    if len(found) <= MAX_LISTED:
-        return [line for where, sample in found if (line := unstable_line(where, sample, context.values_advice))]
-    listed = ", ".join(f"{where} {sample.std / sample.mean:.0%}" for where, sample in found[:MAX_LISTED])
-    return [f"{len(found)} figures are unstable (std dev over {UNSTABLE_RELATIVE_STDEV:.0%} of the mean: {listed}, "
-            f"...): {context.values_advice}"]
+def _summed_up(listed: list[str], summary: str) -> tuple[list[str], list[str]]:
+    """(caveats, details): the lines themselves when they are few, else one line and the lines as details."""
+    return (listed, []) if len(listed) <= MAX_LISTED else ([summary], listed)
 
 
-def _cluster_lines(found: list[tuple[str, Clusters]]) -> list[str]:
-    if len(found) <= MAX_LISTED:
-        return [describe_clusters(where, clusters) for where, clusters in found]
+def _hint(context: HeadlineContext) -> str:
+    return f"; {context.details_hint}" if context.details_hint else ""
+
+
+def _unstable_lines(found: list[tuple[str, Sample]], context: HeadlineContext) -> tuple[list[str], list[str]]:
+    listed = [line for where, sample in found if (line := unstable_line(where, sample, context.values_advice))]
+    examples = ", ".join(f"{where} {sample.std / sample.mean:.0%}" for where, sample in found[:MAX_LISTED])
+    return _summed_up(listed, f"{len(found)} figures are unstable (std dev over {UNSTABLE_RELATIVE_STDEV:.0%} of the "
+                              f"mean: {examples}, ...): {context.values_advice}{_hint(context)}")
+
+
+def _cluster_lines(found: list[tuple[str, Clusters]], context: HeadlineContext) -> tuple[list[str], list[str]]:
+    listed = [describe_clusters(where, clusters) for where, clusters in found]
+    if not found:
+        return [], []
     factors = [c.high / c.low for _, c in found]
     where, example = found[0]
-    return [f"{len(found)} figures fall into two clusters {min(factors):.2f}-{max(factors):.2f}x apart (e.g. {where}: "
-            f"{format_time(example.low)} and {format_time(example.high)}): the machine switched state during the "
-            "run; the values of one round met the same state, which the paired ratios above cancel"]
+    return _summed_up(listed, f"{len(found)} figures fall into two clusters {min(factors):.2f}-{max(factors):.2f}x apart "
+                              f"(e.g. {where}: {format_time(example.low)} and {format_time(example.high)}): the machine "
+                              "switched state during the run; the values of one round met the same state, which the "
+                              f"paired ratios above cancel{_hint(context)}")
 
 
-def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineContext) -> list[str]:
-    """One line per target, then the caveats. Split benchmarks (one access of
-    a read, one method's own) have their lines in the breakdown instead."""
+def _speed_line(unstable: list[tuple[str, Sample]], clustered: list[tuple[str, Clusters]],
+                context: HeadlineContext) -> str:
+    """Under TCG every figure moves with the machine: one line says so, instead of one per figure."""
+    said = []
+    if unstable:
+        said.append(f"{len(unstable)} figures vary by over {UNSTABLE_RELATIVE_STDEV:.0%} of their mean")
+    if clustered:
+        said.append(f"{len(clustered)} fall into two clusters up to {max(c.high / c.low for _, c in clustered):.2f}x "
+                    "apart")
+    return (f"this machine changes speed during a run ({', '.join(said)}): each round times every method at the "
+            "same speed, so the paired ratios above cancel it; compare ratios, not times" + _hint(context))
+
+
+def _per_read_lines(listed: list[str], context: HeadlineContext) -> tuple[list[str], list[str]]:
+    return _summed_up(listed, f"{len(listed)} loop means disagree with their per-read median by more than their "
+                              f"spread (e.g. {listed[0].split(':')[0]}); the headline uses the loop values"
+                              f"{_hint(context)}" if listed else "")
+
+
+def summarize(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineContext) -> Headline:
+    """One line per target, then the caveats, then each figure's own. Split
+    benchmarks (one access of a read, one method's own) have their lines in
+    the breakdown instead."""
     by_target: dict[str, dict[str, pyperf.Benchmark]] = {}
     for method, suite in suites.items():
         for bench in suite.get_benchmarks():
             if not is_split(bench):
                 by_target.setdefault(bench.get_name(), {})[method] = bench
-    lines, per_read, most_units = [], [], 1
+    answers, per_read, estimates = [], [], []
     unstable: list[tuple[str, Sample]] = []
     clustered: list[tuple[str, Clusters]] = []
     for name, benches in by_target.items():
-        line, units = _target_line(name, benches, context)
-        lines.append(line)
-        most_units = max(most_units, units)
+        line, found = _target_line(name, benches)
+        answers.append(line)
+        estimates += found
         for method, bench in benches.items():
             where = f"{method} {short_target(name)}"
             sample = Sample.of(bench)
@@ -123,9 +170,26 @@ def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineConte
             for values in runs.values_by_session(bench).values():
                 if (clusters := two_clusters(values)) is not None:
                     clustered.append((where, clusters))
-    if most_units == 1 and context.between_units_note:
-        lines.append(f"one {context.unit}: the intervals above are within it; {context.between_units_note}")
+    caveats, details = [], []
+    if max((len(e.per_run) for e in estimates), default=1) <= 1 and context.between_units_note:
+        caveats.append(f"one {context.unit}: the intervals above are within it; {context.between_units_note}")
     if context.accel == "tcg":
-        lines.append("under TCG these are QEMU's emulation costs, not VM exits: they show the mechanism "
-                     "(two port accesses against one load), not a hypervisor's price")
-    return lines + _unstable_lines(unstable, context) + _cluster_lines(clustered) + per_read
+        caveats.append("under TCG these are QEMU's emulation costs, not VM exits: they show the mechanism "
+                       "(two port accesses against one load), not a hypervisor's price; KVM or bare metal give "
+                       "that (`cfgbench lab --accel kvm` where the CPU allows)")
+    paired = bool(estimates) and all(e.design == PAIRED for e in estimates)
+    if context.accel == "tcg" and paired and (unstable or clustered):
+        caveats.append(_speed_line(unstable, clustered, context))
+        details += [text for where, sample in unstable if (text := unstable_line(where, sample, context.values_advice))]
+        details += [describe_clusters(where, clusters) for where, clusters in clustered]
+    else:
+        for more_caveats, more_details in (_unstable_lines(unstable, context), _cluster_lines(clustered, context)):
+            caveats += more_caveats
+            details += more_details
+    more_caveats, more_details = _per_read_lines(per_read, context)
+    return Headline(answers, caveats + more_caveats, details + more_details)
+
+
+def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineContext) -> list[str]:
+    """The answers and the caveats."""
+    return summarize(suites, context).lines()

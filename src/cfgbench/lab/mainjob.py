@@ -1,8 +1,9 @@
 """The lab's main job: every method on the lab's targets in the guest, interleaved, compared on the host.
 
 Host side: `main_job()` boots the guest (`--boots N` times, one after
-another), hands each one the run as data (session.RunRequest as JSON), and
-prints one headline per target. Guest side: `python -m cfgbench.lab.mainjob
+another), hands each one the run as data (session.RunRequest as JSON),
+prints one line per target, then the caveats, and writes the answer figure
+(lab.png) beside the files. Guest side: `python -m cfgbench.lab.mainjob
 REQUEST_JSON` runs that request in this very process (Python starts slowly
 under TCG) and writes lab-<method>.json to the share. Every boot is its own
 run (session) in those files; the headline's interval spans the boots when
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cfgbench import access
 from cfgbench.address import parse_bdf
@@ -26,6 +28,11 @@ from cfgbench.lab.qemu import PCIE_TARGET_BDF
 from cfgbench.plan import PlanRequest, Target
 from cfgbench.results import make_output_dir
 from cfgbench.settings import PRESETS, Settings
+
+if TYPE_CHECKING:
+    import pyperf
+
+    from cfgbench.compare.headline import Headline, HeadlineContext  # the guest imports only what it needs
 
 # The host bridge (type 1 and ECAM both reach it), and the PCIe function below
 # the root port at offset 0 and at 0x100, which only ECAM reaches (the kernel
@@ -38,6 +45,7 @@ WORKLOADS = ("read", "scan", "sweep", "split")
 # bus 1 (the whole window's 256 buses take ~25 s here).
 SCAN_BUSES = range(0x00, 0x02)
 RESULT_NAME = "lab-{method}.json"
+FIGURE_NAME = "lab.png"  # the answer figure, beside the files, when matplotlib is installed
 # What results/README.md measured across boots (lab-interleaved/, lab-boots/),
 # for a one-boot headline to say.
 BETWEEN_BOOTS_NOTE = ("boots differed by more than that when measured (14 boots: one register's ratio "
@@ -103,7 +111,7 @@ def _boot_dirs(outdir: Path, boots: int) -> list[Path]:
 
 def _refuse_existing(outdir: Path, boots: int) -> None:
     for directory in {outdir, *_boot_dirs(outdir, boots)}:
-        for path in result_paths(directory):
+        for path in [*result_paths(directory), directory / FIGURE_NAME]:
             if path.exists():
                 raise CfgbenchError(f"{path} already exists", "choose another --out directory")
 
@@ -118,10 +126,42 @@ def merge_boots(outdir: Path, boots: int) -> None:
                 results.save_suite(results.load_suite(directory / name), outdir / name, append=True)
 
 
+def headline_context(accel: str) -> HeadlineContext:
+    from cfgbench.compare.headline import HeadlineContext
+
+    return HeadlineContext(unit="boot", accel=accel, between_units_note=BETWEEN_BOOTS_NOTE,
+                           values_advice="record more rounds (cfgbench lab --values N) or boots (--boots N)",
+                           details_hint="`cfgbench lab -v` lists each, as does cfgbench compare")
+
+
+def _figure_line(suites: dict[str, pyperf.BenchmarkSuite], path: Path) -> str:
+    """Draw the answer figure; the line that says where it is, or why there is none.
+    The files are what matters: a figure that cannot be drawn does not fail the lab."""
+    from cfgbench import plot
+
+    if not plot.matplotlib_available():
+        return f"figure: none, matplotlib is not installed ({plot.PLOT_EXTRA})"
+    try:
+        written = plot.save_answer(suites, path)
+    except CfgbenchError as exc:
+        return f"figure: none, {exc.one_line()}"
+    return f"figure: {path}" + (f" (left out: {'; '.join(written.left_out)})" if written.left_out else "")
+
+
+def report_lines(found: Headline, where: Sequence[str], verbose: bool, details: Sequence[str] = (),
+                 answers: Sequence[str] = ()) -> list[str]:
+    """What the lab prints, the answer first: one line per target, then
+    `answers` (one line per further result of the lab), then where the figure
+    and the tables are (`where`), the caveats; with verbose, each figure's
+    caveats and where the time goes (`details`)."""
+    return [*found.answers, *answers, *where, *found.caveats, *((*found.details, *details) if verbose else ())]
+
+
 def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
              output: Callable[[str], object] = sys.stderr.write, job: LabJob = LabJob(),
-             say: Callable[[str], object] = print) -> int:
-    """Boot the guest(s), time the methods there, print the headline; the exit code."""
+             say: Callable[[str], object] = print, verbose: bool = True, figure: bool = True) -> int:
+    """Boot the guest(s), time the methods there, print the headline (every
+    line with verbose, the CLI's -v) and write the answer figure; the exit code."""
     from cfgbench.compare import headline as headlines
     from cfgbench.compare.render import breakdown_section
     from cfgbench.results import load_suite
@@ -142,16 +182,18 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
         boot_times.append(result.boot_seconds)
     if job.boots > 1:
         merge_boots(outdir, job.boots)
-    suites = {path.stem.removeprefix("lab-"): load_suite(path) for path in result_paths(outdir) if path.exists()}
+    paths = [path for path in result_paths(outdir) if path.exists()]
+    suites = {path.stem.removeprefix("lab-"): load_suite(path) for path in paths}
     lab = result.lab_metadata
-    context = headlines.HeadlineContext(
-        unit="boot", accel=lab["accel"], between_units_note=BETWEEN_BOOTS_NOTE,
-        values_advice="record more rounds (cfgbench lab --values N) or boots (--boots N)")
-    for line in headlines.headline(suites, context) + breakdown_section(suites):
+    files = " ".join(str(p) for p in paths)
+    where = [_figure_line(suites, outdir / FIGURE_NAME)] if figure else []
+    where.append(f"the full tables, each figure's caveats and where the time goes: cfgbench compare {files}")
+    found = headlines.summarize(suites, headline_context(lab["accel"]))
+    # A further result of the lab (one line each) goes in report_lines' `answers`, after the targets'.
+    for line in report_lines(found, where, verbose, breakdown_section(suites)):
         say(line)
     say(f"lab: {lab['machine']} guest under {lab['accel']}, QEMU {lab['qemu']}, kernel {lab['kernel_release']}; "
         f"{job.describe()} of {', '.join(f'{t:.1f}' for t in boot_times)} s, total {time.monotonic() - started:.1f} s")
-    say(f"the full tables: cfgbench compare {' '.join(str(p) for p in result_paths(outdir) if p.exists())}")
     return 0
 
 

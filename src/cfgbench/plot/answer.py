@@ -1,0 +1,323 @@
+"""The answer figure: what a run of several methods (a lab) found, on one screen.
+
+- The answer: per target, grouped by workload (read, scan, sweep), each
+  method's time ratio against the reference with its 95% interval on a log
+  axis around 1.0, faster to the left; the reference is the registry's first
+  method that reaches the target and the ratio is compare.stats.estimate's,
+  as in the headline. With several runs (boots) each run's own ratio is a
+  dot below its interval.
+- Where the time goes, when the files hold split benchmarks (plot/bars.py).
+- The tail: the ECDF of every single read of the read targets, methods
+  overlaid, on a log time axis.
+
+A part without data is left out, and the drawing names it and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import TYPE_CHECKING
+
+import pyperf
+
+from cfgbench import access, runs
+from cfgbench.compare.files import ResultFile, label_files
+from cfgbench.compare.headline import short_target
+from cfgbench.compare.render import factor_words, interval_words
+from cfgbench.compare.stats import CONFIDENCE, Estimate, estimate
+from cfgbench.errors import CfgbenchError
+from cfgbench.plot.bars import BREAKDOWN_GID, AccessColors, Group, draw_groups, groups_of
+from cfgbench.plot.output import Drawing, new_figure
+from cfgbench.plot.panels import step_ecdf
+from cfgbench.plot.series import file_breakdowns, read_ecdf, series_for, target_names
+from cfgbench.plot.style import file_color, suptitle, time_axis
+from cfgbench.schema import READ_WORKLOAD, workload_of
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+    from matplotlib.typing import LineStyleType
+
+ANSWER = "answer"  # `plot --panel answer`
+ANSWER_GID = "answer"  # tests find the rows by it: answer|<target>|<method>|ratio, interval or runs
+TAIL_GID = "tail"  # tail|<target>|<method>
+
+WIDTH_PX, HEIGHT_PX = 1600, 1200
+# Past this many rows the forest grows taller (never beyond twice the width).
+ROWS_AT_DEFAULT_HEIGHT = 32
+ROW_PX = 30
+FOREST_ROW_WEIGHT = 0.75  # a forest row's height against a twelfth of the panels below
+# Beyond this many read targets the tail's line styles would repeat.
+TAIL_TARGETS = 4
+TAIL_STYLES: tuple[LineStyleType, ...] = ("-", "--", ":", "-.")
+TAIL_FRACTIONS = (0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
+
+WORKLOAD_ORDER = ("read", "scan", "sweep")
+WORKLOAD_TITLES = {"read": "read: one register", "scan": "scan: the kernel's enumeration of a bus range",
+                   "sweep": "sweep: every dword of a region that may be read"}
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """One row of the forest: a method's time per read over the reference's, for one target."""
+
+    target: str  # the benchmark name
+    workload: str
+    method: str  # the file's label
+    reference: str
+    color: str
+    estimate: Estimate
+
+    @property
+    def gid(self) -> str:
+        return f"{ANSWER_GID}|{self.target}|{self.method}"
+
+    def words(self) -> str:
+        """'mmio 1.83x faster than pio (1.69-1.98)': the headline's figures."""
+        e = self.estimate
+        interval = interval_words(e).removesuffix(f", {e.rests_on()}").removeprefix(f"{CONFIDENCE:.0%} CI ") \
+            if e.has_interval else "no interval"
+        verdict = "; not significant" if e.p_value is not None and not e.significant else ""
+        return f"{self.method} {factor_words(e)} than {self.reference} ({interval}{verdict})"
+
+
+def _workload_rank(workload: str) -> int:
+    return WORKLOAD_ORDER.index(workload) if workload in WORKLOAD_ORDER else len(WORKLOAD_ORDER)
+
+
+def ratios(files: Sequence[ResultFile]) -> list[Ratio]:
+    """Every target's ratios against its reference, grouped by workload in WORKLOAD_ORDER."""
+    found = []
+    for name in target_names(files):
+        holders = sorted((i for i, f in enumerate(files) if name in f.benchmarks),
+                         key=lambda i: (access.rank(files[i].env.get("method", "")), i))
+        ref = files[holders[0]]
+        for i in holders[1:]:
+            bench = files[i].benchmarks[name]
+            found.append(Ratio(name, workload_of(bench), files[i].label, ref.label, file_color(files, i),
+                               estimate(ref.benchmarks[name], bench)))
+    return sorted(found, key=lambda r: _workload_rank(r.workload))  # stable: files' order within a workload
+
+
+def _target_label(r: Ratio) -> str:
+    """The target without its workload (the heading says it); a long one on two lines."""
+    target = short_target(r.target).removeprefix(f"{r.workload} ")
+    head, _, tail = target.rpartition(" ")
+    return f"{head}\n{tail}" if len(target) > 20 and head else target
+
+
+# Tick mantissas per decade, finest first: the first that labels the span in
+# at most MAX_TICKS ticks wins.
+FACTOR_LADDERS = ((1.0, 1.05, 1.1, 1.2, 1.3, 1.5, 2.0, 3.0, 5.0, 7.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0), (1.0, 2.0, 3.0, 5.0),
+                  (1.0, 2.0, 5.0), (1.0,))
+MAX_TICKS = 11
+
+
+def factor_ticks(low: float, high: float) -> list[float]:
+    """Ticks at factors either side of 1 (1.5x faster is 1/1.5) over [low, high]."""
+    ticks: list[float] = [1.0]
+    for ladder in FACTOR_LADDERS:
+        factors = [m * 10 ** k for k in range(8) for m in ladder if m * 10 ** k > 1]
+        ticks = sorted([1.0] + [f for f in factors if f <= high] + [1 / f for f in factors if 1 / f >= low])
+        if len(ticks) <= MAX_TICKS:
+            break
+    return ticks
+
+
+def factor_label(x: float, _position: object = None) -> str:
+    """A tick as a factor on its own side of 1: 0.5 -> '2x', 1 -> '1', 20 -> '20x'."""
+    if abs(x - 1) < 1e-9:
+        return "1"
+    factor = 1 / x if x < 1 else x
+    return f"{factor:,.0f}x" if factor >= 100 else f"{factor:.3g}x"
+
+
+def _span(rows: Sequence[Ratio]) -> tuple[float, float]:
+    points = [1.0]
+    for r in rows:
+        e = r.estimate
+        points += [e.ratio, *e.per_run] + ([e.low, e.high] if e.low is not None and e.high is not None else [])
+    return min(points) / 1.3, max(points) * 1.3
+
+
+def _forest_subtitle(rows: Sequence[Ratio]) -> str:
+    backing = {r.estimate.rests_on() for r in rows if r.estimate.has_interval}
+    over = f" over {backing.pop()}" if len(backing) == 1 else ""
+    dots = "; dots: each run's own ratio" if any(len(r.estimate.per_run) > 1 for r in rows) else ""
+    return f"time per read against the reference's, with its {CONFIDENCE:.0%} confidence interval{over}{dots}"
+
+
+def draw_forest(ax: Axes, rows: Sequence[Ratio]) -> None:
+    """A band per target under a heading per workload, a line per method in
+    it; each line's words in a column to the right."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    ticks: list[float] = []
+    labels: list[str] = []
+    headings: list[int] = []
+    words: list[tuple[float, Ratio]] = []  # each row's words, as tick labels on the right (the layout makes room)
+    y = 0.0
+    for workload, in_workload in groupby(rows, key=lambda r: r.workload):
+        if ticks:
+            ax.axhline(y - 0.7, color="0.6", linewidth=0.8)
+        headings.append(len(ticks))
+        ticks.append(y)
+        labels.append(WORKLOAD_TITLES.get(workload, workload))
+        y += 1
+        for _, in_target in groupby(in_workload, key=lambda r: r.target):
+            band = list(in_target)
+            ticks.append(y + (len(band) - 1) / 2)
+            labels.append(_target_label(band[0]))
+            for r in band:
+                _draw_ratio(ax, r, y)
+                words.append((y, r))
+                y += 1
+            ax.axhline(y - 0.5, color="0.9", linewidth=0.6)
+        y += 0.4
+    ax.axvline(1.0, color="black", linewidth=1, zorder=1)
+    low, high = _span(rows)
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ax.set_ylim(y - 0.5, -0.9)  # the first heading on top
+    ax.set_yticks(ticks, labels, fontsize=10)
+    for index in headings:
+        ax.get_yticklabels()[index].set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
+    right = ax.secondary_yaxis("right")
+    right.set_yticks([row for row, _ in words], [r.words() for _, r in words], fontsize=10)
+    right.tick_params(axis="y", length=0)
+    for label, (_, r) in zip(right.get_yticklabels(), words, strict=True):
+        label.set_color(r.color)
+    ax.xaxis.set_major_locator(FixedLocator(factor_ticks(low, high)))
+    ax.xaxis.set_major_formatter(FuncFormatter(factor_label))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.grid(True, axis="x", alpha=0.3)
+    # Under the factors, either side of 1: which way is faster, for a reader who reads no text.
+    for text, offset, align in (("\u2190 faster than the reference", -8, "right"),
+                                ("slower than the reference \u2192", 8, "left")):
+        ax.annotate(text, (1.0, 0.0), xycoords=("data", "axes fraction"), xytext=(offset, -22),
+                    textcoords="offset points", ha=align, va="top", fontsize=10, fontweight="bold")
+    ax.set_title(f"The answer: {_forest_subtitle(rows)}", fontsize=11, loc="left")
+
+
+def _draw_ratio(ax: Axes, r: Ratio, y: float) -> None:
+    e = r.estimate
+    if e.low is not None and e.high is not None:
+        ax.hlines(y, e.low, e.high, color=r.color, linewidth=3, gid=f"{r.gid}|interval")
+        # Caps: an interval narrower than the dot still shows its ends.
+        ax.vlines([e.low, e.high], y - 0.22, y + 0.22, color=r.color, linewidth=1.5)
+    ax.scatter([e.ratio], [y], s=36, color=r.color, edgecolors="black", linewidths=0.6, zorder=3, gid=f"{r.gid}|ratio")
+    if len(e.per_run) > 1:
+        ax.scatter(list(e.per_run), [y + 0.32] * len(e.per_run), s=20, facecolors="none", edgecolors=r.color,
+                   linewidths=1.2, zorder=3, gid=f"{r.gid}|runs")
+
+
+def _split_read_groups(files: Sequence[ResultFile]) -> list[Group]:
+    """Every split read's bars, target by target (type 1 and ECAM beside each other, then the next target)."""
+    per_file = [file_breakdowns(f) for f in files]
+    groups = []
+    for name in target_names(files):
+        series = series_for(files, name, per_file)
+        groups += groups_of(series, gid=f"{BREAKDOWN_GID}[{name}]", extras=False,
+                            label=short_target(name).replace("+", "\n+"))
+    return groups
+
+
+def draw_where_the_time_goes(ax: Axes, groups: Sequence[Group]) -> None:
+    axes = draw_groups(ax, groups, AccessColors(), fontsize=8, narrow=True)
+    axes[0].set_title("Where the time goes: medians per read; each access timed alone beside its full read",
+                      fontsize=11, loc="left")
+
+
+def _tail_targets(files: Sequence[ResultFile]) -> list[str]:
+    """Read targets with per-read histograms in some file."""
+    return [name for name in target_names(files)
+            if any(name in f.benchmarks and workload_of(f.benchmarks[name]) == READ_WORKLOAD
+                   and read_ecdf(f.benchmarks[name]) is not None for f in files)]
+
+
+def draw_tail(ax: Axes, files: Sequence[ResultFile], names: Sequence[str]) -> None:
+    """Each file's single reads per read target: colour the method, line style the target."""
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    for k, name in enumerate(names):
+        for i, f in enumerate(files):
+            ecdf = read_ecdf(f.benchmarks[name]) if name in f.benchmarks else None
+            if ecdf is not None:
+                step_ecdf(ax, *ecdf, color=file_color(files, i), linestyle=TAIL_STYLES[k], linewidth=1.4,
+                          gid=f"{TAIL_GID}|{name}|{f.label}")
+    # logit: p50, p90, p99 and p99.9 a step apart each, where a linear axis hides the tail in its last pixel.
+    ax.set_yscale("logit", nonpositive="clip")
+    ax.set_ylim(TAIL_FRACTIONS[0], 0.9995)
+    ax.yaxis.set_major_locator(FixedLocator(TAIL_FRACTIONS))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{100 * y:g}%"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylabel("reads that took at most this long (logit scale)")
+    time_axis(ax, "x", log=True, label="time of one read, timed one by one")
+    ax.grid(True, alpha=0.3)
+    methods = [Line2D([], [], color=file_color(files, i), label=f.label) for i, f in enumerate(files)
+               if any(name in f.benchmarks for name in names)]
+    # Where an ECDF leaves room: right of its curves at the bottom, left of them at the top.
+    shown = ax.legend(handles=methods, fontsize=9, loc="lower right")
+    ax.add_artist(shown)
+    styles = [Line2D([], [], color="black", linestyle=TAIL_STYLES[k], label=short_target(name))
+              for k, name in enumerate(names)]
+    ax.legend(handles=styles, fontsize=9, loc="upper left")
+    ax.set_title("The tail: every single read (ECDF; the timestamp pair included)", fontsize=11, loc="left")
+
+
+def _size(rows: int) -> tuple[int, int]:
+    extra = max(0, rows - ROWS_AT_DEFAULT_HEIGHT) * ROW_PX
+    return WIDTH_PX, min(2 * WIDTH_PX, HEIGHT_PX + extra)
+
+
+def draw_answer(files: Sequence[ResultFile], size: tuple[int, int] | None = None, dpi: int = 100) -> Drawing:
+    """The answer figure for the files (each its own method, or run); what it leaves out, and why."""
+    rows = ratios(files)
+    groups = _split_read_groups(files)
+    tail = _tail_targets(files)
+    left_out = []
+    if not rows:
+        left_out.append("the answer (no target is measured by two of the files: give the files of every method "
+                        "of a run)")
+    if not groups:
+        left_out.append("where the time goes (no split benchmarks: cfgbench run --workload split)")
+    if not tail:
+        left_out.append("the tail (no per-read histograms of a read target: cfgbench run records them unless "
+                        "--samples 0)")
+    elif len(tail) > TAIL_TARGETS:
+        left_out.append(f"the tail of {len(tail) - TAIL_TARGETS} more read targets (--panel reads draws each)")
+        tail = tail[:TAIL_TARGETS]
+    if not (rows or groups or tail):
+        raise CfgbenchError(f"nothing to draw: {'; '.join(left_out)}",
+                            "choose a --panel: distribution and ecdf draw any result file")
+    bands = len(rows) + len({r.workload for r in rows})
+    figure = new_figure(size or _size(bands), dpi)
+    methods = list(dict.fromkeys(f.env.get("method", f.label) for f in files))
+    what = ", ".join(methods) + (f"; {len(files)} files" if len(files) > len(methods) else "")
+    figure.suptitle(suptitle(files, f"cfgbench: how long a config read takes ({what})"), fontsize=12)
+    below = int(bool(groups)) + int(bool(tail))
+    top: Figure | SubFigure = figure
+    bottom: Figure | SubFigure = figure
+    if rows and below:
+        # The forest as tall as its rows ask, the rest below it, side by side.
+        top, bottom = figure.subfigures(2, 1, squeeze=False, height_ratios=(bands * FOREST_ROW_WEIGHT + 3, 12))[:, 0]
+    if rows:
+        draw_forest(top.subplots(), rows)
+    if below:
+        axes = bottom.subplots(1, below, squeeze=False, width_ratios=(1.25, 1)[:below] if below == 2 else None)[0]
+        if groups:
+            draw_where_the_time_goes(axes[0], groups)
+        if tail:
+            draw_tail(axes[-1], files, tail)
+    return Drawing(figure, tuple(left_out))
+
+
+def files_of(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ResultFile]:
+    """A run's suites (method -> suite, as `run` and the lab hold them) as the files they are saved to."""
+    return label_files([ResultFile(method, {b.get_name(): b for b in suite.get_benchmarks()},
+                                   runs.environment(suite.get_benchmarks()))
+                        for method, suite in suites.items()])

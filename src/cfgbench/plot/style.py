@@ -1,0 +1,75 @@
+"""What every figure shares: one colour per method (the registry's), labels
+that say where a file ran, time axes in seconds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from cfgbench import access
+from cfgbench.compare.files import ResultFile
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+# Beyond this max/min ratio a linear axis squashes the fast files into a line:
+# a guest at tens of microseconds next to bare metal at hundreds of nanoseconds.
+LOG_SCALE_SPAN = 10.0
+
+LOG_LABEL_STEPS_MAX_DECADES = 2.5
+
+
+def file_color(files: Sequence[ResultFile], index: int) -> str:
+    """A file's colour in every panel: its method's (the registry's) when no
+    other file has that method, else one per file."""
+    methods = [f.env.get("method", "") for f in files]
+    method = methods[index]
+    return access.color_of(method) if methods.count(method) == 1 else f"C{index % 10}"
+
+
+def env_caption(result: ResultFile) -> str:
+    # Where it ran and how: the lab accelerator already names the hypervisor.
+    env = result.env
+    how = env.get("lab accel") or env.get("hypervisor")
+    parts = [env.get("environment"), how if how != "none" else None]
+    return " · ".join(p for p in parts if p)
+
+
+def series_label(result: ResultFile) -> str:
+    # One line per part, so that five files fit side by side under a panel.
+    label = result.label.replace(" (", "\n(", 1)
+    caption = env_caption(result)
+    return f"{label}\n{caption}" if caption else label
+
+
+def one_line(label: str) -> str:
+    """A series label for a legend: `pio (guest) · guest · kvm`."""
+    return label.replace("\n(", " (").replace("\n", " · ")
+
+
+def suptitle(files: Sequence[ResultFile], title: str = "cfgbench: time per config read") -> str:
+    """The title, and what every file shares (where it ran, the kernel, the CPU)."""
+    shared = [f"{label} {value}" for label, value in files[0].env.items()
+              if label in ("kernel release", "CPU") and all(f.env.get(label) == value for f in files)]
+    where = {env_caption(f) for f in files}
+    if len(where) == 1 and (caption := where.pop()):
+        shared.insert(0, caption)
+    return title + (f"\n{'; '.join(shared)}" if shared else "")
+
+
+def time_axis(ax: Axes, axis: str, log: bool, label: str = "time per read") -> None:
+    import numpy as np
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if log:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+        low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
+        # 1-2-5 steps over a decade or two, which would otherwise get one or two
+        # labels; decades alone beyond that, or the labels run into each other.
+        subs = (1.0, 2.0, 5.0) if np.log10(high / low) <= LOG_LABEL_STEPS_MAX_DECADES else (1.0,)
+        target.set_major_locator(LogLocator(subs=subs))
+        target.set_minor_formatter(NullFormatter())
+    target.set_major_formatter(EngFormatter(unit="s"))
+    text = label + (" (log scale)" if log else "")
+    (ax.set_ylabel if axis == "y" else ax.set_xlabel)(text)

@@ -1,0 +1,127 @@
+"""What `cfgbench lab` prints and leaves in --out, without booting a guest:
+the guest is played by a stand-in that prints what a real boot printed and
+writes results/lab-main's files. The answer comes first, then where the
+figure and the tables are, then the caveats; the rest is behind -v."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+from click.testing import CliRunner
+
+from cfgbench import plot
+from cfgbench.cli import main
+from cfgbench.compare.headline import summarize
+from cfgbench.errors import CfgbenchError
+from cfgbench.lab import mainjob
+from cfgbench.lab.guest import GuestConfig, GuestResult
+from cfgbench.results import load_suite
+
+LAB_MAIN = Path(__file__).resolve().parents[1] / "results" / "lab-main"
+METHODS = ("pio", "mmio", "kernel")
+# What a real `cfgbench lab` printed before the headline (2026-12-05, this
+# branch): QEMU's progress on stderr, and the guest's own notes (the plan
+# skips what a method cannot reach; pio's warning) on stdout.
+BOOT_PROGRESS = ("booting q35 guest (tcg, 2 vCPUs, kernel 6.1.0-57-amd64)...", "guest up in 2.2 s")
+BOOT_DONE = "command exited with 0; guest done in 15.1 s"
+GUEST_LINES = (
+    "cfgbench: skipping pio on 0000:01:00.0+0x100/4: type 1 reaches only the first 256 bytes of config space, not "
+    "offset 0x100: use --method=mmio or --method=kernel for extended config space",
+    "cfgbench: planning a scan of buses 00-01 through pio",
+    "cfgbench: skipping pio on 0000:01:00.0+0x100/4: type 1 reaches only the first 256 bytes of config space, not "
+    "offset 0x100: use --method=mmio or --method=kernel for extended config space",
+    "cfgbench: warning: pio writes 0xCF8 without the kernel's pci_config_lock; with 2 CPUs online ...",
+    "cfgbench: planning a scan of buses 00-01 through mmio",
+    "cfgbench: skipping a kernel scan: a scan needs a raw method: kernel shows only the functions the kernel "
+    "enumerated; use --method=pio or --method=mmio",
+)
+LAB = {"accel": "tcg", "qemu": "7.2.22", "machine": "q35", "kernel_release": "6.1.0-57-amd64"}
+MAX_DEFAULT_LINES = 25
+
+
+def stand_in_guest(argv: Sequence[str], cfg: GuestConfig, *, outdir: Path, progress: Callable[[str], None],
+                   output: Callable[[str], object], **_: object) -> GuestResult:
+    for line in BOOT_PROGRESS:
+        progress(line)
+    for line in GUEST_LINES:
+        output(f"{line}\n")
+    for method in METHODS:
+        shutil.copy(LAB_MAIN / f"lab-{method}.json", outdir / f"lab-{method}.json")
+    progress(BOOT_DONE)
+    return GuestResult(0, "", dict(LAB), boot_seconds=2.2, wall_seconds=15.1)
+
+
+@pytest.fixture
+def lab(monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, list[str], list[str]]]:
+    monkeypatch.setattr(mainjob, "run_in_guest", stand_in_guest)
+
+    def run(*args: str) -> tuple[int, list[str], list[str]]:
+        result = CliRunner().invoke(main, ["lab", *args])
+        return result.exit_code, result.stdout.splitlines(), result.stderr.splitlines()
+
+    return run
+
+
+def test_the_default_output_is_the_answer_first_and_at_most_25_lines(lab: Callable[..., tuple[int, list[str], list[str]]],
+                                                                       tmp_path: Path) -> None:
+    code, out, err = lab("--out", str(tmp_path))
+    assert code == 0, err
+    assert len(out) + len(err) <= MAX_DEFAULT_LINES
+    ours = out[len(GUEST_LINES):]
+    assert [line.split(":")[0] for line in ours[:8]] == [
+        "00", "01", "scan 00-01", "sweep 00", "sweep 01", "sweep 01", "01", "sweep 01"]
+    assert ours[8] == f"figure: {tmp_path / 'lab.png'}"
+    assert ours[9].startswith("the full tables, each figure's caveats and where the time goes: cfgbench compare ")
+    assert [line.split(" ")[0] for line in ours[10:13]] == ["one", "under", "this"]  # one boot, TCG, its speed
+    assert ours[13].startswith("lab: q35 guest under tcg") and len(ours) == 14
+    assert matplotlib.image.imread(tmp_path / "lab.png").shape == (1200, 1600, 4)
+    code, out, err = lab("--out", str(tmp_path / "quiet"), "-q")
+    assert code == 0 and out == ours[:8] + [f"figure: {tmp_path / 'quiet' / 'lab.png'}"] + \
+        [ours[9].replace(str(tmp_path), str(tmp_path / "quiet"))] + ours[10:13] + out[-1:] and not err
+
+
+def test_verbose_adds_each_figures_caveats_and_where_the_time_goes(lab: Callable[..., tuple[int, list[str], list[str]]],
+                                                                     tmp_path: Path) -> None:
+    code, out, _ = lab("--out", str(tmp_path), "-q", "-v", "--no-figure")
+    assert code == 0
+    assert not (tmp_path / "lab.png").exists() and not any(line.startswith("figure") for line in out)
+    start = out.index("where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):")
+    assert len(out[start + 1:-1]) == 8 and out[-1].startswith("lab: ")
+    assert sum("std dev is" in line for line in out) == 21 and sum("values fall into two clusters" in line for line in out) == 18
+
+
+def test_a_lab_refuses_an_out_directory_that_holds_a_figure(lab: Callable[..., tuple[int, list[str], list[str]]],
+                                                              tmp_path: Path) -> None:
+    (tmp_path / "lab.png").write_bytes(b"precious")
+    code, out, err = lab("--out", str(tmp_path))
+    assert code == 2 and err[-1].endswith("lab.png already exists: choose another --out directory")
+    assert (tmp_path / "lab.png").read_bytes() == b"precious" and not list(tmp_path.glob("lab-*.json"))
+
+
+def test_without_matplotlib_the_lab_says_how_to_get_the_figure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(plot, "matplotlib_available", lambda: False)
+    suites = {m: load_suite(LAB_MAIN / f"lab-{m}.json") for m in METHODS}
+    assert mainjob._figure_line(suites, tmp_path / "lab.png") == \
+        "figure: none, matplotlib is not installed (pip install 'cfgbench[plot]')"
+    assert not (tmp_path / "lab.png").exists()
+
+
+def test_one_more_answer_per_lab_goes_after_the_targets_and_before_the_rest() -> None:
+    suites = {m: load_suite(LAB_MAIN / f"lab-{m}.json") for m in METHODS}
+    found = summarize(suites, mainjob.headline_context("tcg"))
+    lines = mainjob.report_lines(found, ["figure: x"], verbose=False, answers=["kernel enumeration: ..."])
+    assert lines[:9] == [*found.answers, "kernel enumeration: ..."] and lines[9] == "figure: x"
+    assert lines[10:] == found.caveats
+
+
+def test_a_figure_that_cannot_be_drawn_does_not_fail_the_lab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise CfgbenchError("nothing to draw: x", "choose a --panel")
+
+    monkeypatch.setattr(plot, "save_answer", refuse)
+    suites = {m: load_suite(LAB_MAIN / f"lab-{m}.json") for m in METHODS}
+    assert mainjob._figure_line(suites, tmp_path / "lab.png") == "figure: none, nothing to draw: x: choose a --panel"
