@@ -14,6 +14,7 @@ from cfgbench.access.fake import FAKE_DUMP_ENV
 from cfgbench.errors import CfgbenchError
 
 STOP_GRACE_S = 5.0
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Variables a worker must see even where pyperf scrubs the environment: the
 # raw-access guard of the test suite, and the fake backend's dump.
 INHERITED_ENV = (FORBID_RAW_ENV, FAKE_DUMP_ENV)
@@ -27,13 +28,22 @@ def run_worker_process(command: Sequence[str]) -> int:
         stderr = sys.stderr.fileno()
     except (OSError, ValueError):
         stderr = 2  # a stand-in stderr (a test's capture): the process's own
+    # An interruption inside Popen would leave the worker running unknown to us:
+    # while it starts, Ctrl-C and SIGTERM are only noted, and acted on once we have its pid.
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum)) for sig in STOP_SIGNALS}
     try:
         worker = subprocess.Popen(list(command), stdout=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
     except OSError as exc:
         # e.g. a normal user whose virtualenv's python links into root's home
         raise CfgbenchError(f"cannot start a worker process ({command[0]}: {exc.strerror or exc})",
                             "time in this process with --in-process, or run with a Python this user may execute") from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     try:
+        if held:
+            raise KeyboardInterrupt
         return worker.wait()
     except BaseException:
         stop_group(worker)
