@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -283,8 +284,10 @@ class _Planner:
     what the method cannot do is skipped with a note; with one of each, it is
     the error."""
 
-    def __init__(self, request: PlanRequest, accessor: ConfigAccessor, reference: Reference, progress: Progress) -> None:
+    def __init__(self, request: PlanRequest, accessor: ConfigAccessor, reference: Reference, progress: Progress,
+                 quiet: bool = False) -> None:
         self.request, self.accessor, self.reference, self.progress = request, accessor, reference, progress
+        self.note = (lambda _line: None) if quiet else progress  # what is skipped by design: not a warning
         self.method = accessor.name
         combinations = len(request.methods) * len(request.targets) * len(request.workloads)
         self.several = combinations > 1
@@ -292,7 +295,7 @@ class _Planner:
     def skip(self, what: str, why_not: str) -> None:
         if not self.several:
             raise CfgbenchError(why_not)
-        self.progress(f"skipping {what}: {why_not}")
+        self.note(f"skipping {what}: {why_not}")
 
     def benches(self) -> list[BenchSpec]:
         planners = {READ_WORKLOAD: self.reads, SPLIT_WORKLOAD: self.splits, workloads.SCAN: self.scan,
@@ -305,7 +308,11 @@ class _Planner:
             unique.setdefault(spec.bench_name, spec)
         return list(unique.values())
 
-    def _register_values(self) -> Iterator[tuple[Target, int]]:
+    @cached_property
+    def _register_values(self) -> list[tuple[Target, int]]:
+        """Each target the method reaches and its checked value, once for
+        every workload that reads registers (read, split)."""
+        found = []
         for target in self.request.targets:
             why_not = why_unreachable(self.accessor, target)
             if why_not:
@@ -313,14 +320,15 @@ class _Planner:
                 continue
             if not self.request.allow_any_offset:
                 check_offset_safe(self.accessor, self.reference, target)
-            yield target, verified_value(self.accessor, self.reference, target)
+            found.append((target, verified_value(self.accessor, self.reference, target)))
+        return found
 
     def _read(self, target: Target, value: int) -> BenchSpec:
         reads = [ReadSpec(str(target.bdf), target.offset, target.width, value)]
         return _spec(self.method, READ_WORKLOAD, str(target), reads, self.accessor.target_metadata(target.bdf))
 
     def reads(self) -> list[BenchSpec]:
-        return [self._read(target, value) for target, value in self._register_values()]
+        return [self._read(target, value) for target, value in self._register_values]
 
     def splits(self) -> list[BenchSpec]:
         """The whole read of each register, and each access it is made of
@@ -330,7 +338,7 @@ class _Planner:
         Each access is checked first with one untimed read; one that does not
         return what it must is not timed, and the progress line says why."""
         planned = []
-        for target, value in self._register_values():
+        for target, value in self._register_values:
             read = self._read(target, value)
             planned.append(read)
             bdf = target.bdf
@@ -353,7 +361,7 @@ class _Planner:
                       "the kernel enumerated; use --method=pio or --method=mmio")
             return []
         buses = self.request.buses or _default_scan_buses()
-        self.progress(f"planning a scan of buses {buses.start:02x}-{buses.stop - 1:02x} through {self.method}")
+        self.note(f"planning a scan of buses {buses.start:02x}-{buses.stop - 1:02x} through {self.method}")
         reads, functions = [], 0
         for bdf, offset, value in workloads.scan_reads(self._checked_read, 0, buses):
             reads.append(ReadSpec(str(bdf), offset, 4, value))
@@ -405,15 +413,17 @@ def _default_scan_buses() -> range:
     return range(window.start_bus, window.end_bus + 1)
 
 
-def build_plan(request: PlanRequest, progress: Progress) -> Plan:
-    """Open each method, check it reads what the kernel reads, and fix the plan."""
+def build_plan(request: PlanRequest, progress: Progress, quiet: bool = False) -> Plan:
+    """Open each method, check it reads what the kernel reads, and fix the plan.
+    Warnings go to progress; with quiet, the notes of what is skipped do not."""
     benches: list[BenchSpec] = []
     with reference_for(request.methods) as reference:
         for method in request.methods:
             with access.create(method) as accessor:
                 if accessor.raw:
                     sanity_check(accessor)
-                planned = _Planner(request, accessor, reference if accessor.raw else Reference(None), progress).benches()
+                checker = reference if accessor.raw else Reference(None)
+                planned = _Planner(request, accessor, checker, progress, quiet).benches()
                 if planned and (warning := accessor.run_warning()):
                     progress(warning)
                 benches += planned

@@ -170,7 +170,7 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
     for path in paths.values():
         if path is not None:
             results.check_writable(path, append)
-    plan = build_plan(what, progress)
+    plan = build_plan(what, progress, settings.quiet)
     if request.resume:
         plan = _drop_measured(plan, paths, progress)
     _check_appends(plan, paths, append)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cfgbench.lab import GuestConfig, run_in_guest
-from cfgbench.lab.qemu import ACCELS
+from cfgbench.lab.qemu import ACCELS, TREES
 from cfgbench.schema import INTERLEAVED, SEQUENTIAL
 from cfgbench.settings import PRESETS
 
@@ -49,25 +49,32 @@ def _stream(text: str) -> None:
 @click.option("--figure/--no-figure", default=True, show_default=True,
               help="write the answer figure (each target's ratios with their intervals, where the time goes, the "
                    "tail of single reads) as lab.png into --out; needs matplotlib (the plot extra)")
+@click.option("--tree", type=click.Choice(list(TREES)), default="default", show_default=True,
+              help="the PCI functions the guest has: default (a root port with an e1000e), medium (29 functions: a "
+                   "switch, multi-function devices), large (91 functions over 12 buses)")
+@click.option("--enumeration/--no-enumeration", default=True, show_default=True,
+              help="also time the guest kernel's own enumeration, type 1 first against ECAM only (paired rescans of "
+                   "the tree's port), and count every config access in a census boot (about 10 s more here)")
 @click.option("--schedule", type=click.Choice((INTERLEAVED, SEQUENTIAL)), default=INTERLEAVED, show_default=True,
               help="sequential: each benchmark's values back to back, one benchmark after another (pyperf's "
                    "order, for comparison: drift of the host lands in the ratios)")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND [ARGS]...]")
 @click.pass_context
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
-        values: int, loops: int | None, min_time: float, quiet: bool, verbose: bool, figure: bool, schedule: str,
-        command: tuple[str, ...]) -> None:
+        values: int, loops: int | None, min_time: float, quiet: bool, verbose: bool, figure: bool, tree: str,
+        enumeration: bool, schedule: str, command: tuple[str, ...]) -> None:
     """Boot a q35 guest that shares this machine's root read-only and measure PIO
     against ECAM there, interleaved in rounds; with a COMMAND, run that in the
     guest instead and exit with its status (raw port I/O and /dev/mem are
     allowed there)."""
-    cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout)
+    cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout, tree=tree)
     if not command:
         from cfgbench.lab.mainjob import LabJob, main_job
 
         settings = LAB.with_options(values=values, min_time=min_time, loops=loops, schedule=schedule).checked()
         ctx.exit(main_job(cfg, _ignore if quiet else _progress, outdir, output=_ignore if quiet else _stream,
-                          job=LabJob(settings, boots), say=click.echo, verbose=verbose, figure=figure))
+                          job=LabJob(settings, boots, tree, enumeration), say=click.echo, verbose=verbose,
+                          figure=figure))
     result = run_in_guest(list(command), cfg, outdir=outdir, progress=_progress, output=_stream)
     ctx.exit(result.returncode)
 

@@ -40,9 +40,9 @@ def census_boot(cfg: GuestConfig, outdir: Path, progress: Progress,
     port = find_tree(cfg.tree).rescan_port
     census_cfg = GuestConfig(accel=cfg.accel, kernel=cfg.kernel, timeout_s=cfg.timeout_s, tree=cfg.tree, smp=1,
                              pci_order_module=True, census=True)
-    progress("census boot: one vCPU, QEMU counting every config access")
     argv = [sys.executable, "-m", "cfgbench.lab.enumeration", "census", "--port", port, "--out", GUEST_OUT]
-    result = run_in_guest(argv, census_cfg, outdir=outdir, progress=progress, output=output)
+    result = run_in_guest(argv, census_cfg, outdir=outdir, progress=progress, output=output,
+                          purpose="for the census")
     if result.returncode != 0 or result.census is None:
         raise LabError(f"the census guest failed (exit code {result.returncode})", "see the guest output above")
     (outdir / CENSUS_NAME).write_text(json.dumps(result.census.to_json()))
@@ -111,7 +111,8 @@ def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str
                     if answer.low is not None and answer.high is not None else f"{answer.rounds} paired rounds")
         where = "inside" if answer.projection_inside else "OUTSIDE"
         lines.append(
-            f"rescan of {answer.port.removeprefix('0000:')} ({answer.functions} function(s)): type 1 first took "
+            f"rescan of {answer.port.removeprefix('0000:')} ({answer.functions} function"
+            f"{'s' * (answer.functions != 1)} below it): type 1 first took "
             f"{answer.ratio:.3f}x ECAM only ({interval}; {format_time(answer.type1_first_s)} against "
             f"{format_time(answer.ecam_only_s)}); projected from {answer.type1_reads:,} type 1 reads at "
             f"{format_time(answer.per_read_s)} more each: {answer.projection:.4f}x, {where} the interval")

@@ -255,6 +255,7 @@ def run_in_guest(
     progress: Progress | None = None,
     output: Callable[[str], object] | None = None,
     cwd: str | None = None,
+    purpose: str = "",
 ) -> GuestResult:
     """Run argv in a fresh q35 guest chrooted into the host root (read-only).
 
@@ -301,7 +302,9 @@ def run_in_guest(
             memory_mb=cfg.memory_mb, smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target, tree=cfg.tree,
             extra=census_trace.qemu_options(trace) if cfg.census else (),
         )
-        say(f"booting {MACHINE} guest ({accel}, {cfg.smp} vCPUs, kernel {kernel.release or kernel.image.name})...")
+        vcpus = f"{cfg.smp} vCPU{'s' * (cfg.smp != 1)}"
+        say(f"booting {MACHINE} guest{purpose and f' {purpose}'} ({accel}, {vcpus}, kernel "
+            f"{kernel.release or kernel.image.name})...")
         console = _Console(nonce, output)
         started = time.monotonic()
         with _qemu(command) as proc:

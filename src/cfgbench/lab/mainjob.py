@@ -1,30 +1,36 @@
 """The lab's main job: every method on the lab's targets in the guest, interleaved, compared on the host.
 
-Host side: `main_job()` boots the guest (`--boots N` times, one after
-another), hands each one the run as data (session.RunRequest as JSON),
-prints one line per target, then the caveats, and writes the answer figure
-(lab.png) beside the files. Guest side: `python -m cfgbench.lab.mainjob
-REQUEST_JSON` runs that request in this very process (Python starts slowly
-under TCG) and writes lab-<method>.json to the share. Every boot is its own
-run (session) in those files; the headline's interval spans the boots when
-there are several.
+Host side: `main_job()` boots a census guest (the kernel's enumeration,
+counted by QEMU: lab/enumeration_job.py), then the timing guest (`--boots N`
+times, one after another), hands each one the job as data (session.RunRequest
+as JSON, and the port whose rescans it times), prints one line per target and
+one on the kernel's enumeration, then the caveats, and writes the answer
+figure (lab.png) beside the files. Guest side: `python -m cfgbench.lab.mainjob
+JOB_JSON` runs that request in this very process (Python starts slowly under
+TCG), writes lab-<method>.json to the share, then times the rescan A/B
+(lab-rescan-<order>.json). Every boot is its own run (session) in those
+files; the headline's interval spans the boots when there are several.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cfgbench import access
 from cfgbench.address import parse_bdf
 from cfgbench.errors import CfgbenchError
+from cfgbench.lab.enumeration import CANDIDATE, REFERENCE
+from cfgbench.lab.enumeration import RESULT_NAME as RESCAN_NAME
+from cfgbench.lab.enumeration_job import CENSUS_NAME
 from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
-from cfgbench.lab.qemu import PCIE_TARGET_BDF
+from cfgbench.lab.qemu import PCIE_TARGET_BDF, find_tree
 from cfgbench.plan import PlanRequest, Target
 from cfgbench.results import make_output_dir
 from cfgbench.settings import PRESETS, Settings
@@ -59,26 +65,40 @@ class LabJob:
 
     settings: Settings = field(default_factory=lambda: PRESETS["lab"])
     boots: int = 1
+    tree: str = "default"  # the PCI functions the guest has (lab/qemu.py TREES)
+    enumeration: bool = True  # the census boot, and the rescan A/B after the reads
+
+    @property
+    def rescan_port(self) -> str | None:
+        return find_tree(self.tree).rescan_port if self.enumeration else None
 
     def request(self) -> str:
-        """The run each guest makes, as the data it is handed; its output is
-        relative to the results share, which the guest sees at its own path."""
+        """What each timing guest does, as the data it is handed: the run (its
+        output relative to the results share, which the guest sees at its own
+        path), then the rescans of the port, if any."""
         from cfgbench.session import RunRequest
 
         targets = [Target(parse_bdf(bdf), offset, WIDTH) for bdf, offset in TARGETS]
         what = PlanRequest(methods=access.user_methods(), targets=targets, workloads=list(WORKLOADS), buses=SCAN_BUSES)
-        return RunRequest(what, self.settings, output=Path(RESULT_NAME)).to_json()
+        run = RunRequest(what, self.settings, output=Path(RESULT_NAME)).to_json()
+        return json.dumps({"run": json.loads(run), "rescan_port": self.rescan_port})
 
     def describe(self) -> str:
-        return f"{self.settings.describe()}; {self.boots} boot(s)"
+        rescans = "; the rescan A/B of 16 paired rounds and a census boot" if self.enumeration else ""
+        return f"{self.tree} tree; {self.settings.describe()}{rescans}; {self.boots} boot(s)"
 
 
 def result_paths(outdir: Path) -> list[Path]:
     return [outdir / RESULT_NAME.format(method=method) for method in access.user_methods()]
 
 
+def rescan_paths(outdir: Path) -> list[Path]:
+    return [outdir / RESCAN_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)]
+
+
 def guest_main(argv: Sequence[str] | None = None) -> int:
-    """Runs in the guest: `python -m cfgbench.lab.mainjob REQUEST_JSON`."""
+    """Runs in the guest: `python -m cfgbench.lab.mainjob JOB_JSON`."""
+    from cfgbench.lab.enumeration import time_ab
     from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
     from cfgbench.session import RunRequest, run
 
@@ -91,10 +111,16 @@ def guest_main(argv: Sequence[str] | None = None) -> int:
         print(f"cfgbench: {line}", file=sys.stderr, flush=True)
 
     try:
-        request = RunRequest.from_json(args[0])
+        job = json.loads(args[0])
+        out = Path(os.environ[LAB_OUT_VAR])
+        request = RunRequest.from_json(json.dumps(job["run"]))
         if request.output is not None:
-            request.output = Path(os.environ[LAB_OUT_VAR]) / request.output
+            request.output = out / request.output
         run(request, progress)
+        if job.get("rescan_port"):
+            if not request.settings.quiet:
+                progress(f"timing the rescans of {job['rescan_port']}: type 1 first against ECAM only")
+            time_ab(job["rescan_port"], out)
     except CfgbenchError as exc:
         progress(f"error: {exc.one_line()}")
         return 2
@@ -111,7 +137,8 @@ def _boot_dirs(outdir: Path, boots: int) -> list[Path]:
 
 def _refuse_existing(outdir: Path, boots: int) -> None:
     for directory in {outdir, *_boot_dirs(outdir, boots)}:
-        for path in [*result_paths(directory), directory / FIGURE_NAME]:
+        for path in [*result_paths(directory), *rescan_paths(directory), directory / FIGURE_NAME,
+                     directory / CENSUS_NAME]:
             if path.exists():
                 raise CfgbenchError(f"{path} already exists", "choose another --out directory")
 
@@ -120,7 +147,7 @@ def merge_boots(outdir: Path, boots: int) -> None:
     """lab-<method>.json over all boots: each boot's runs are a session of their own."""
     from cfgbench import results
 
-    for name in (p.name for p in result_paths(outdir)):
+    for name in (p.name for p in [*result_paths(outdir), *rescan_paths(outdir)]):
         for directory in _boot_dirs(outdir, boots):
             if (directory / name).exists():
                 results.save_suite(results.load_suite(directory / name), outdir / name, append=True)
@@ -164,12 +191,15 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     line with verbose, the CLI's -v) and write the answer figure; the exit code."""
     from cfgbench.compare import headline as headlines
     from cfgbench.compare.render import breakdown_section
+    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer
     from cfgbench.results import load_suite
 
     outdir = outdir or default_outdir()
     make_output_dir(outdir)
     _refuse_existing(outdir, job.boots)
     started = time.monotonic()
+    cfg = replace(cfg, tree=job.tree, pci_order_module=job.enumeration)
+    census = census_boot(cfg, outdir, progress, output) if job.enumeration else None
     boot_times = []
     for k, directory in enumerate(_boot_dirs(outdir, job.boots), 1):
         if job.boots > 1:
@@ -189,8 +219,8 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     where = [_figure_line(suites, outdir / FIGURE_NAME)] if figure else []
     where.append(f"the full tables, each figure's caveats and where the time goes: cfgbench compare {files}")
     found = headlines.summarize(suites, headline_context(lab["accel"]))
-    # A further result of the lab (one line each) goes in report_lines' `answers`, after the targets'.
-    for line in report_lines(found, where, verbose, breakdown_section(suites)):
+    enumeration = answer_lines(rescan_answer(outdir, census, suites) if census else None, census)
+    for line in report_lines(found, where, verbose, breakdown_section(suites), answers=enumeration):
         say(line)
     say(f"lab: {lab['machine']} guest under {lab['accel']}, QEMU {lab['qemu']}, kernel {lab['kernel_release']}; "
         f"{job.describe()} of {', '.join(f'{t:.1f}' for t in boot_times)} s, total {time.monotonic() - started:.1f} s")
