@@ -1,4 +1,5 @@
-"""The CLI end to end on the fake backend: everything above the accessor, no hardware."""
+"""The CLI end to end on the fake backend: everything above the accessor, no
+hardware. Bad input of every kind is tests/test_bad_input.py's."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from cfgbench import runs
 from cfgbench.results import load_suite
 
-from cli_helpers import HOST_DUMP, QUICK, QUICK_IN_PROCESS, assert_one_line_error, cfgbench
+from cli_helpers import HOST_DUMP, QUICK, QUICK_IN_PROCESS, cfgbench
 
 FAKE = {"CFGBENCH_FAKE_DUMP": str(HOST_DUMP)}
 
@@ -63,14 +63,6 @@ def test_names_are_per_target_so_pyperf_compares_methods(tmp_path: Path) -> None
     assert "faster" in compared.stdout or "slower" in compared.stdout
 
 
-def test_existing_output_is_never_overwritten(tmp_path: Path) -> None:
-    out = tmp_path / "keep.json"
-    out.write_text("precious")
-    result = cfgbench("run", "-m", "fake", "-o", str(out), *QUICK, env=FAKE)
-    assert_one_line_error(result, "already exists", "--append")
-    assert out.read_text() == "precious"
-
-
 def test_append_adds_runs_and_a_new_target(tmp_path: Path) -> None:
     out = tmp_path / "a.json"
     assert cfgbench("run", "-m", "fake", "-o", str(out), *QUICK_IN_PROCESS, env=FAKE).returncode == 0
@@ -84,49 +76,10 @@ def test_append_adds_runs_and_a_new_target(tmp_path: Path) -> None:
     assert "read 0000:00:00.0+0x008/4" in by_name
 
 
-def test_append_of_another_method_to_the_same_target_is_refused(tmp_path: Path) -> None:
-    out = tmp_path / "a.json"
-    assert cfgbench("run", "-m", "fake", "-o", str(out), *QUICK_IN_PROCESS, env=FAKE).returncode == 0
-    before = out.read_bytes()
-    result = cfgbench("run", "-m", "kernel", "-o", str(out), "--append", *QUICK_IN_PROCESS, env=FAKE)
-    assert_one_line_error(result, "already has", "own file")
-    assert out.read_bytes() == before
-
-
-def test_several_methods_need_a_method_placeholder(tmp_path: Path) -> None:
-    result = cfgbench("run", "-m", "fake", "-m", "kernel", "-o", str(tmp_path / "x.json"), *QUICK, env=FAKE)
-    assert_one_line_error(result, "{method}")
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_read_prints_like_setpci() -> None:
     assert cfgbench("read", "-m", "fake", "00:00.0", "0", env=FAKE).stdout == "0d578086\n"
     assert cfgbench("read", "-m", "fake", "-w", "2", "00:00.0", "0x0a", env=FAKE).stdout == "0600\n"
     assert cfgbench("read", "-m", "fake", "-w", "1", "00:00.0", "0x0b", env=FAKE).stdout == "06\n"
-
-
-def test_the_fake_method_is_not_offered_without_its_dump() -> None:
-    assert_one_line_error(cfgbench("read", "-m", "fake", "00:00.0", "0", env={"CFGBENCH_FAKE_DUMP": ""}), "unknown method")
-
-
-@pytest.mark.parametrize(
-    ("args", "needles"),
-    [
-        (["read", "-m", "fake", "00:00.0", "0x2"], ["aligned"]),
-        (["read", "-m", "fake", "00:09.0", "0"], ["no device answers"]),
-        (["read", "-m", "fake", "00:09.0", "0x2c"], ["no device answers"]),
-        (["read", "-m", "fake", "00:01.0", "0x100"], ["outside"]),
-        (["run", "-m", "fake", "--device", "0000:zz:00.0"], ["not a PCI address"]),
-        (["run", "-m", "fake", "--offset", "-4"], ["not a config-space offset"]),
-        (["run", "-m", "fake", "--fast", "--rigorous"], ["contradict"]),
-        (["run", "-m", "fake", "--append"], ["needs -o"]),
-        (["run", "-m", "fake", "-o", "/nonexistent-dir/x.json"], ["does not exist"]),
-        (["run", "-m", "fake", "--metadata", "novalue"], ["KEY=VALUE"]),
-        (["run", "-m", "pio", "--offset", "0x100"], ["forbidden"]),
-    ],
-)
-def test_bad_input_gets_one_line(args: list[str], needles: list[str]) -> None:
-    assert_one_line_error(cfgbench(*args, env=FAKE), *needles)
 
 
 def test_a_run_without_output_says_so_before_timing() -> None:
