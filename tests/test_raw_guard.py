@@ -7,6 +7,11 @@ happen only in the QEMU lab guest (tests/lab) or on the fake backend."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from cfgbench.access.ecam import EcamAccessor
@@ -55,3 +60,32 @@ def test_a_non_x86_machine_gets_a_clear_refusal(monkeypatch: pytest.MonkeyPatch)
     assert not detection.ok and "only on x86" in detection.reason and "--method=mmio" in detection.fix
     with pytest.raises(CfgbenchError, match="only on x86"):
         PioAccessor()._open()
+
+
+AS_IF_NULL_WERE_RAW = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from devicehook import refusing
+sys.addaudithook(refusing(frozenset({(os.major(os.stat(os.devnull).st_rdev), os.minor(os.stat(os.devnull).st_rdev))})))
+refused = []
+for attempt in (lambda: open(os.devnull, "rb"), lambda: os.open(sys.argv[2], os.O_RDONLY), lambda: open(sys.argv[3])):
+    try:
+        attempt()
+        refused.append(False)
+    except PermissionError:
+        refused.append(True)
+print(refused)
+"""
+
+
+def test_the_suites_audit_hook_refuses_a_device_by_its_numbers(tmp_path: Path) -> None:
+    """The hook conftest installs against /dev/mem and /dev/port, shown on
+    /dev/null instead (opening the real ones is what it exists to prevent): the
+    device itself and a symlink to it are refused, an ordinary file is not."""
+    link, plain = tmp_path / "null-by-another-name", tmp_path / "plain"
+    link.symlink_to(os.devnull)
+    plain.write_text("x")
+    done = subprocess.run([sys.executable, "-c", AS_IF_NULL_WERE_RAW, str(Path(__file__).parent), str(link), str(plain)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[True, True, False]"
