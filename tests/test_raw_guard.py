@@ -14,9 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from cfgbench import access, engine, runs
+from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import EcamAccessor
 from cfgbench.access.pio import PioAccessor
 from cfgbench.errors import CfgbenchError
+from cfgbench.plan import BenchSpec, Plan, ReadSpec
+from cfgbench.settings import Settings
+from rawdouble import GuardedRawDump, sitecustomize_for
 
 
 def test_raw_methods_refuse_before_touching_anything(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,3 +94,28 @@ def test_the_suites_audit_hook_refuses_a_device_by_its_numbers(tmp_path: Path) -
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[True, True, False]"
+
+
+def test_a_worker_process_refuses_a_raw_method_because_the_guard_reached_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], fake_dump: Path) -> None:
+    """The engine's workers (`python -m cfgbench.engine`, started by
+    processes.py) inherit CFGBENCH_FORBID_RAW: one asked to time a raw method
+    refuses to open it, and says so. The method is a double over the fake
+    dump that keeps the guard (tests/rawdouble.py), made known to the worker
+    by a sitecustomize on PYTHONPATH; without the variable the same worker
+    times it, so the refusal is the guard's."""
+    site = sitecustomize_for(tmp_path / "site")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setitem(access.METHODS, GuardedRawDump.name, GuardedRawDump)
+    target = "0000:00:00.0+0x000/4"
+    plan = Plan([BenchSpec(GuardedRawDump.name, "read", target, [ReadSpec("0000:00:00.0", 0, 4, 0x0D578086)])])
+    settings = Settings(processes=1, values=2, warmups=0, loops=64, samples=0, schedule="sequential", quiet=True)
+    (tmp_path / "refused").mkdir()
+    with pytest.raises(CfgbenchError, match=r"worker process 1 failed \(exit code 2\)"):
+        engine.time_plan(plan, settings, tmp_path / "refused")
+    assert ("cfgbench worker: error: raw method rawdump-guarded is forbidden in this environment "
+            "(CFGBENCH_FORBID_RAW is set)") in capfd.readouterr().err
+    monkeypatch.delenv(FORBID_RAW_ENV)
+    (tmp_path / "timed").mkdir()
+    [bench] = engine.time_plan(plan, settings, tmp_path / "timed").get_benchmarks()
+    assert bench.get_nvalue() == 2 and runs.totals(bench).mismatches == 0
