@@ -94,9 +94,13 @@ def test_a_run_without_output_says_so_before_timing() -> None:
 
 
 def test_quiet_keeps_the_warnings_and_drops_the_progress() -> None:
-    args = ("run", "-m", "fake", "--loops", "64", "--values", "2", "--processes", "1", "--samples", "0")
+    """Progress: the line of the run, then a dot per worker process with the
+    time left after the first (tests/test_progress.py has the estimate's
+    arithmetic); -q drops both."""
+    args = ("run", "-m", "fake", "--loops", "64", "--values", "1", "--warmups", "0", "--processes", "2", "--samples", "0")
     loud, quiet = cfgbench(*args, env=FAKE), cfgbench(*args, "-q", env=FAKE)
     assert loud.returncode == quiet.returncode == 0, quiet.stderr
     assert "timing 1 benchmark" in loud.stderr and "timing" not in quiet.stderr
+    assert re.search(r"^cfgbench: timing 2 processes \. \(about \d+ s to go\) \.$", loud.stderr, re.MULTILINE), loud.stderr
     assert "nothing saved" in quiet.stderr  # a warning, not progress
     assert "read 0000:00:00.0+0x000/4" in quiet.stdout  # the result itself

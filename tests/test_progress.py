@@ -1,16 +1,13 @@
 """The progress line of a run in worker processes (README: a dot per finished
 worker process, with an estimate of the time left after the first; -q
-silences it): engine._Dots and time_left."""
+silences it): engine._Dots and time_left. A real run prints it in
+tests/test_cli_fake.py (test_quiet_keeps_the_warnings_and_drops_the_progress)."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 
 from cfgbench.engine import _Dots, time_left
-
-from cli_helpers import HOST_DUMP, cfgbench
 
 
 @pytest.mark.parametrize(("elapsed", "done", "total", "left"), [
@@ -50,11 +47,3 @@ def test_one_process_has_nothing_to_estimate_and_quiet_says_nothing(capsys: pyte
         quiet.dot()
     quiet.end()
     assert capsys.readouterr().err == ""
-
-
-def test_a_run_in_worker_processes_prints_the_line() -> None:
-    result = cfgbench("run", "-m", "fake", "--processes", "2", "--loops", "64", "--values", "1", "--warmups", "0",
-                      "--samples", "0", env={"CFGBENCH_FAKE_DUMP": str(HOST_DUMP)})
-    assert result.returncode == 0, result.stderr
-    assert re.search(r"^cfgbench: timing 2 processes \. \(about \d+ s to go\) \.$", result.stderr, re.MULTILINE), \
-        result.stderr

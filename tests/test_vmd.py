@@ -112,8 +112,12 @@ def test_cfgbench_run_times_a_vmd_function_through_the_kernel_method(tmp_path: P
     assert md["cfgbench_value"] == "0x0a548086"  # NVME_HEADER's vendor and device
     assert md["cfgbench_kernel_path"] == "ecam" and "VMD domain" in md["cfgbench_kernel_path_source"]
     assert runs.totals(bench).mismatches == 0
-    listed = cfgbench("list", env=env)
-    assert listed.returncode == 0 and "10000:e1:00.0  8086:0a54" in listed.stdout
+
+
+def test_the_test_suites_sysfs_tree_is_what_list_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SYSFS_DEVICES_ENV, str(fake_sysfs(tmp_path)))
+    assert [f.bdf for f in list_functions()] == [HOST_BRIDGE, VMD_NVME]
+    assert SysfsAccessor().enumerated() == {HOST_BRIDGE, VMD_NVME}
 
 
 def test_type1_cannot_reach_a_vmd_domain_and_says_use_the_kernel() -> None:
