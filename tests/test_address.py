@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,18 +38,38 @@ def test_parse_bdf_rejects_malformed_and_out_of_range(text: str) -> None:
         parse_bdf(text)
 
 
-@given(st.integers(0, 0x7FFF_FFFF), st.integers(0, 0xFF), st.integers(0, 0x1F), st.integers(0, 7))
-def test_bdf_text_round_trips(domain: int, bus: int, device: int, function: int) -> None:
-    bdf = Bdf(domain, bus, device, function)
-    assert parse_bdf(str(bdf)) == bdf
+@given(st.one_of(st.none(), st.integers(0, 0x7FFF_FFFF)), st.integers(0, 0xFF), st.integers(0, 0x1F), st.integers(0, 7),
+       st.booleans(), st.sampled_from(["", " ", "\t", " \n"]))
+def test_lspci_forms_parse_to_the_numbers_they_spell(domain: int | None, bus: int, device: int, function: int,
+                                                    upper: bool, space: str) -> None:
+    """Written here as lspci -D (or lspci) prints them, upper or lower case, spaces around."""
+    text = (f"{domain:04x}:" if domain is not None else "") + f"{bus:02x}:{device:02x}.{function}"
+    assert parse_bdf(space + (text.upper() if upper else text) + space) == Bdf(domain or 0, bus, device, function)
 
 
-@given(st.text(max_size=20))
-def test_parse_bdf_never_escapes_with_another_exception(text: str) -> None:
+LIMITS = (0x7FFF_FFFF, 0xFF, 0x1F, 0x7)  # domain (Linux's int), bus, device, function
+
+
+@given(st.one_of(st.text(max_size=20),
+                 st.from_regex(r"\A\s?([0-9a-fA-F]{1,9}:)?[0-9a-fA-F]{1,3}:[0-9a-fA-F]{1,2}\.[0-9a-fA-F]\s?\Z")))
+def test_any_text_is_the_address_it_spells_or_one_clear_refusal(text: str) -> None:
+    """No other exception escapes; a text that parses spells exactly the
+    numbers returned; one refused as out of range has a field beyond its
+    limit; anything else is not a PCI address."""
+    fields = re.split(r"[:.]", text.strip())
     try:
-        parse_bdf(text)
-    except CfgbenchError:
-        pass
+        bdf = parse_bdf(text)
+    except CfgbenchError as exc:
+        line = exc.one_line()
+        if "is out of range" in line:
+            numbers = [int(f, 16) for f in fields]
+            assert any(n > limit for n, limit in zip(numbers, LIMITS[-len(numbers):], strict=True)), line
+        else:
+            assert "is not a PCI address" in line, line
+        return
+    numbers = [int(f, 16) for f in fields]
+    assert numbers == [bdf.domain, bdf.bus, bdf.device, bdf.function][-len(numbers):]
+    assert len(numbers) == 4 or bdf.domain == 0
 
 
 def test_type1_address_layout() -> None:

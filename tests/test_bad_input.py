@@ -82,6 +82,7 @@ CASES = [
     Bad("device-out-of-range", (*RUN, "-d", "00:20.0"), ("out of range", "0x20")),
     Bad("function-out-of-range", (*READ, "00:00.8", "0"), ("00:00.8", "out of range")),
     Bad("function-absent", (*RUN, "-d", "00:09.0"), ("no device", "0000:00:09.0")),
+    Bad("function-absent-read-past-its-vendor-id", (*READ, "00:09.0", "0x2c"), ("no device answers", "0000:00:09.0")),
     # --- offsets
     Bad("offset-negative", (*RUN, "--offset", "-4"), ("not a config-space offset",)),
     Bad("offset-unaligned-dword", (*RUN, "--offset", "0x2"), ("not aligned",)),
@@ -111,6 +112,7 @@ CASES = [
     Bad("method-second-unknown", (*RUN, "-m", "nosuch"), ("unknown method", "nosuch")),
     Bad("method-fake-without-dump", (*READ, "00:00.0", "0"), ("unknown method", "fake"), env={"CFGBENCH_FAKE_DUMP": ""}),
     Bad("method-raw-forbidden-here", ("run", "-m", "mmio", "-o", "out.json"), ("forbidden",)),
+    Bad("method-pio-forbidden-here", ("read", "-m", "pio", "00:00.0", "0"), ("raw method pio is forbidden",)),
     Bad("method-missing", ("run", "-o", "out.json"), ("--method",)),
     Bad("command-unknown", ("nosuch",), ("nosuch",)),
     # --- run options
@@ -135,6 +137,7 @@ CASES = [
     Bad("compare-socket", ("compare", "a-socket", "good.json"), ("a-socket",)),
     # --- output paths
     Bad("output-exists", ("run", "-m", "fake", "-o", "precious.json"), ("already exists", "--append")),
+    Bad("output-directory-missing", ("run", "-m", "fake", "-o", "no-such-dir/out.json"), ("no-such-dir", "does not exist")),
     Bad("output-parent-is-a-file", ("run", "-m", "fake", "-o", "a-file/out.json"), ("a-file", "not a directory")),
     Bad("output-is-a-directory", ("run", "-m", "fake", "-o", "a-dir"), ("a-dir", "directory")),
     Bad("output-in-proc", ("run", "-m", "fake", "-o", "/proc/cfgbench-bad-input.json", *QUICK_IN_PROCESS),

@@ -7,17 +7,20 @@ chains that are well formed, looped, or pointing where they must not."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from cli_helpers import HOST_DUMP
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cfgbench.access.fake import FakeAccessor
-from cfgbench.access.sysfs import SysfsAccessor
 from cfgbench.address import Bdf, parse_bdf
 from cfgbench.capabilities import (
     ALLOW_FLAG,
@@ -395,13 +398,51 @@ def _a_function_with_capabilities() -> Bdf | None:
     return None
 
 
-def test_a_normal_user_can_still_check_the_header(monkeypatch: pytest.MonkeyPatch) -> None:
+SETPRIV = shutil.which("setpriv")
+AS_A_NORMAL_USER = """
+import json, sys
+from cfgbench.access.sysfs import SysfsAccessor
+from cfgbench.address import parse_bdf
+from cfgbench.capabilities import check_offset_allowed, map_config_space
+from cfgbench.errors import CfgbenchError
+bdf = parse_bdf(sys.argv[1])
+with SysfsAccessor() as kernel:
+    size = kernel.space_size(bdf)
+    check_offset_allowed(kernel.read, bdf, 0, 4, size)
+    allowed = [[r.start, r.end] for r in map_config_space(kernel.read, bdf, size).allowed]
+    try:
+        check_offset_allowed(kernel.read, bdf, int(sys.argv[2]), 4, size)
+        beyond = ""
+    except CfgbenchError as exc:
+        beyond = exc.one_line()
+    print(json.dumps({"size": size, "id": kernel.read(bdf, 0, 4), "pointer": kernel.read(bdf, 0x34, 1),
+                      "allowed": allowed, "beyond": beyond}))
+"""
+
+
+def test_a_normal_user_can_still_check_the_header() -> None:
+    """As a real normal user (nobody, through setpriv, when the suite runs as
+    root): the kernel shows 64 bytes, the header check passes on them, and the
+    first capability, past them, is out of reach."""
     bdf = _a_function_with_capabilities()
     if bdf is None:
         pytest.skip("no PCI function with a capability list in sysfs here")
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # what the kernel method sees as a normal user
-    with SysfsAccessor() as kernel:
-        check_offset_allowed(kernel.read, bdf, 0, 4, kernel.space_size(bdf))
+    config = Path(f"/sys/bus/pci/devices/{bdf}/config").read_bytes()
+    if os.geteuid() == 0:
+        if SETPRIV is None:
+            pytest.skip("root without setpriv cannot become a normal user here")
+        become = [SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    else:
+        become = []
+    capability = config[0x34] & 0xFC
+    done = subprocess.run([*become, sys.executable, "-c", AS_A_NORMAL_USER, str(bdf), str(capability)],
+                          capture_output=True, text=True, timeout=120, cwd="/", check=False)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["size"] == 64
+    assert seen["id"] == int.from_bytes(config[:4], "little") and seen["pointer"] == config[0x34]
+    assert seen["allowed"] == [[0x00, 0x40]]  # the header; its capabilities are beyond what it may read
+    assert "outside the 64-byte config space" in seen["beyond"]
 
 
 # --------------------------------------------------------------------------- arbitrary bytes
@@ -423,30 +464,48 @@ class CountingRead:
 MAX_WALK_READS = 8 + 2 * 48 * 2 + 2 * 480 * 2
 
 
-def _map_arbitrary(directory: Path, data: bytes) -> tuple[SpaceMap | None, CountingRead]:
+def _map_arbitrary(directory: Path, data: bytes) -> tuple[SpaceMap | None, str, CountingRead]:
     accessor = fake_serving(directory, data)
     counting = CountingRead(accessor.read)
     try:
-        return map_config_space(counting, BDF, len(data)), counting
-    except CfgbenchError:
-        return None, counting
+        return map_config_space(counting, BDF, len(data)), "", counting
+    except CfgbenchError as exc:
+        return None, exc.one_line(), counting
     finally:
         accessor.close()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.one_of(st.binary(min_size=256, max_size=256), st.binary(min_size=4096, max_size=4096)))
+@example(data=b"\xff\xff" + bytes(254))  # absent: random bytes seldom start so
+@example(data=b"\xff\xfe" + bytes(254))
 def test_arbitrary_bytes_give_a_map_or_a_clear_error_and_the_walk_ends(tmp_path: Path, data: bytes) -> None:
-    space, counting = _map_arbitrary(tmp_path, data)
+    """The one refusal is an absent function (vendor ID all ones, as hardware
+    reads one); any other bytes map, inside the space, with the offsets the
+    project exists to measure open."""
+    space, refusal, counting = _map_arbitrary(tmp_path, data)
     assert counting.count <= MAX_WALK_READS
-    if space is None:
+    if data[0:2] == b"\xff\xff":
+        assert space is None and "no device answers" in refusal
         return
+    assert space is not None, refusal
     for region in space.allowed + space.refused:
         assert 0 <= region.start < region.end <= len(data), region
-    # The offsets the project exists to measure stay open on every device.
     assert space.why_refused(0x00, 4) == ""
     if len(data) == 4096:
         assert space.why_refused(0x100, 4) == ""
+
+
+def hand_walk(space: bytes) -> list[int]:
+    """The standard list as the PCI spec links it, walked here by hand: from
+    the pointer at 0x34, low two bits reserved, ending below 0x40, at a
+    position seen before, at ID 0xFF or past the 256 bytes."""
+    found: list[int] = []
+    position = space[0x34] & 0xFC
+    while position >= 0x40 and position not in found and position + 2 <= 256 and space[position] != 0xFF:
+        found.append(position)
+        position = space[position + 1] & 0xFC
+    return found
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -454,12 +513,16 @@ def test_arbitrary_bytes_give_a_map_or_a_clear_error_and_the_walk_ends(tmp_path:
     data=st.binary(min_size=256, max_size=256),
     pointers=st.lists(st.integers(0, 0xFF), min_size=1, max_size=8),
     offset=st.integers(-8, 0x110),
-    width=st.sampled_from([1, 2, 3, 4]),
+    width=st.sampled_from([1, 2, 4, 3]),
 )
-def test_arbitrary_chains_and_offsets_only_ever_raise_cfgbench_errors(
+def test_arbitrary_chains_and_offsets_are_judged_by_the_header_and_the_chain(
     tmp_path: Path, data: bytes, pointers: list[int], offset: int, width: int
 ) -> None:
-    """Random bytes with a capability list switched on and random links planted."""
+    """Random bytes with a capability list switched on and random links
+    planted. A read the access rules forbid (width, alignment, range) is that
+    error; one inside the type 0 header is allowed; one past it is allowed
+    only at or after a capability of the chain, walked by hand here;
+    everything refused says why and how to allow it."""
     space = bytearray(data)
     space[0:2] = b"\xf4\x1a"
     space[0x06] |= 1 << 4
@@ -470,7 +533,20 @@ def test_arbitrary_chains_and_offsets_only_ever_raise_cfgbench_errors(
     accessor = fake_serving(tmp_path, bytes(space))
     try:
         check_offset_allowed(accessor.read, BDF, offset, width, 256)
+        refusal = ""
     except CfgbenchError as exc:
-        assert exc.one_line()
+        refusal = exc.one_line()
     finally:
         accessor.close()
+    if width == 3:
+        assert "is not a config access width" in refusal
+    elif offset < 0 or offset + width > 256:
+        assert "outside the 256-byte config space" in refusal
+    elif offset % width:
+        assert "is not aligned" in refusal
+    elif offset + width <= 0x40:
+        assert refusal == ""
+    elif refusal:
+        assert "where a read may have side effects" in refusal and ALLOW_FLAG in refusal
+    else:
+        assert any(start <= offset for start in hand_walk(bytes(space))), hand_walk(bytes(space))

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from cfgbench.ci import promote, summary, timing
 from cfgbench.ci.gate import ERROR, gate_run
 from cfgbench.cli import main
-from cfgbench.compare import INCONCLUSIVE, NO_REGRESSION, REGRESSION
+from cfgbench.compare import NO_REGRESSION, REGRESSION
 from cfgbench.settings import Settings
 from historyfiles import ci_runs
 from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT, LAB_KVM, write_runs
@@ -180,7 +180,9 @@ def test_a_baseline_from_another_environment_is_an_error_in_the_summary(tmp_path
     assert "another environment" in report.methods[0].error
     markdown = summary.render_markdown(report)
     assert "**error**" in markdown and "git rm -r" in markdown
-    assert gate_run(results, baseline, [RULE], allow_other_environment=True).exit_code != EXIT_ERROR
+    # Allowed, the gate judges the values: a run 1.5x the baseline is a regression.
+    slower = gate_run(write_run(tmp_path / "slower", 101, factor=1.5), baseline, [RULE], allow_other_environment=True)
+    assert (slower.outcome, slower.exit_code) == (REGRESSION, EXIT_REGRESSION)
 
 
 def test_a_method_the_run_lacks_is_an_error(tmp_path: Path) -> None:
@@ -238,7 +240,8 @@ def test_promote_appends_runs_and_never_loses_one(tmp_path: Path) -> None:
     assert {p.runs for p in both} == {3} and all(p.enough for p in both)
     for target, sessions in sessions_in(baseline / "mmio.json").items():
         assert sessions == before[target] + ["run-2", "run-3"]
-    assert gate_run(write_run(tmp_path / "r4", 4), baseline, [RULE]).outcome in (NO_REGRESSION, INCONCLUSIVE)
+    # Three promoted runs are a baseline the gate judges with (fewer would be inconclusive whatever came).
+    assert gate_run(write_run(tmp_path / "r4", 4, factor=1.5), baseline, [RULE]).outcome == REGRESSION
 
 
 def test_promote_refuses_another_environment_and_writes_nothing(tmp_path: Path) -> None:

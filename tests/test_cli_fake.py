@@ -1,20 +1,23 @@
-"""The CLI end to end on the fake backend: everything above the accessor, no hardware."""
+"""The CLI end to end on the fake backend: everything above the accessor, no
+hardware. Bad input of every kind is tests/test_bad_input.py's."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from cfgbench import runs
 from cfgbench.results import load_suite
 
-from cli_helpers import HOST_DUMP, QUICK, QUICK_IN_PROCESS, assert_one_line_error, cfgbench
+from cli_helpers import HOST_DUMP, QUICK, QUICK_IN_PROCESS, cfgbench
 
 FAKE = {"CFGBENCH_FAKE_DUMP": str(HOST_DUMP)}
+# What the kernel says of the CPUID "hypervisor present" bit (the flag in /proc/cpuinfo).
+THIS_MACHINE = "guest" if re.search(r"^flags\s*:.*\bhypervisor\b", Path("/proc/cpuinfo").read_text(), re.M) else "bare-metal"
 
 
 def pyperf_stats(path: Path) -> str:
@@ -41,7 +44,7 @@ def test_run_writes_a_pyperf_file_with_cfgbench_metadata(tmp_path: Path) -> None
     assert md["cfgbench_value"] == "0x0d578086"
     assert md["cfgbench_target"] == "0000:00:00.0+0x000/4"
     assert md["cfgbench_kernel_path"] == "type1"
-    assert md["cfgbench_environment"] in ("guest", "bare-metal")
+    assert md["cfgbench_environment"] == THIS_MACHINE
     assert md["cfgbench_schedule"] == "sequential" and md["cfgbench_session"]
     for key in ("cfgbench_version", "cfgbench_hypervisor", "cfgbench_kernel_release", "cfgbench_cpu_model"):
         assert key in md
@@ -60,15 +63,8 @@ def test_names_are_per_target_so_pyperf_compares_methods(tmp_path: Path) -> None
     assert names(fake_file) == names(kernel_file) == ["read 0000:00:00.0+0x000/4", "read 0000:00:00.0+0x100/4"]
     compared = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", str(kernel_file), str(fake_file)], capture_output=True, text=True)
     assert compared.returncode == 0, compared.stderr
-    assert "faster" in compared.stdout or "slower" in compared.stdout
-
-
-def test_existing_output_is_never_overwritten(tmp_path: Path) -> None:
-    out = tmp_path / "keep.json"
-    out.write_text("precious")
-    result = cfgbench("run", "-m", "fake", "-o", str(out), *QUICK, env=FAKE)
-    assert_one_line_error(result, "already exists", "--append")
-    assert out.read_text() == "precious"
+    # A load from memory against a system call: thousands of times apart, whatever the machine's state.
+    assert re.search(r"\[run-kernel\] .* -> \[run-fake\] .*: \d[\d.]* ?x faster", compared.stdout), compared.stdout
 
 
 def test_append_adds_runs_and_a_new_target(tmp_path: Path) -> None:
@@ -84,49 +80,10 @@ def test_append_adds_runs_and_a_new_target(tmp_path: Path) -> None:
     assert "read 0000:00:00.0+0x008/4" in by_name
 
 
-def test_append_of_another_method_to_the_same_target_is_refused(tmp_path: Path) -> None:
-    out = tmp_path / "a.json"
-    assert cfgbench("run", "-m", "fake", "-o", str(out), *QUICK_IN_PROCESS, env=FAKE).returncode == 0
-    before = out.read_bytes()
-    result = cfgbench("run", "-m", "kernel", "-o", str(out), "--append", *QUICK_IN_PROCESS, env=FAKE)
-    assert_one_line_error(result, "already has", "own file")
-    assert out.read_bytes() == before
-
-
-def test_several_methods_need_a_method_placeholder(tmp_path: Path) -> None:
-    result = cfgbench("run", "-m", "fake", "-m", "kernel", "-o", str(tmp_path / "x.json"), *QUICK, env=FAKE)
-    assert_one_line_error(result, "{method}")
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_read_prints_like_setpci() -> None:
     assert cfgbench("read", "-m", "fake", "00:00.0", "0", env=FAKE).stdout == "0d578086\n"
     assert cfgbench("read", "-m", "fake", "-w", "2", "00:00.0", "0x0a", env=FAKE).stdout == "0600\n"
     assert cfgbench("read", "-m", "fake", "-w", "1", "00:00.0", "0x0b", env=FAKE).stdout == "06\n"
-
-
-def test_the_fake_method_is_not_offered_without_its_dump() -> None:
-    assert_one_line_error(cfgbench("read", "-m", "fake", "00:00.0", "0", env={"CFGBENCH_FAKE_DUMP": ""}), "unknown method")
-
-
-@pytest.mark.parametrize(
-    ("args", "needles"),
-    [
-        (["read", "-m", "fake", "00:00.0", "0x2"], ["aligned"]),
-        (["read", "-m", "fake", "00:09.0", "0"], ["no device answers"]),
-        (["read", "-m", "fake", "00:09.0", "0x2c"], ["no device answers"]),
-        (["read", "-m", "fake", "00:01.0", "0x100"], ["outside"]),
-        (["run", "-m", "fake", "--device", "0000:zz:00.0"], ["not a PCI address"]),
-        (["run", "-m", "fake", "--offset", "-4"], ["not a config-space offset"]),
-        (["run", "-m", "fake", "--fast", "--rigorous"], ["contradict"]),
-        (["run", "-m", "fake", "--append"], ["needs -o"]),
-        (["run", "-m", "fake", "-o", "/nonexistent-dir/x.json"], ["does not exist"]),
-        (["run", "-m", "fake", "--metadata", "novalue"], ["KEY=VALUE"]),
-        (["run", "-m", "pio", "--offset", "0x100"], ["forbidden"]),
-    ],
-)
-def test_bad_input_gets_one_line(args: list[str], needles: list[str]) -> None:
-    assert_one_line_error(cfgbench(*args, env=FAKE), *needles)
 
 
 def test_a_run_without_output_says_so_before_timing() -> None:
@@ -137,9 +94,13 @@ def test_a_run_without_output_says_so_before_timing() -> None:
 
 
 def test_quiet_keeps_the_warnings_and_drops_the_progress() -> None:
-    args = ("run", "-m", "fake", "--loops", "64", "--values", "2", "--processes", "1", "--samples", "0")
+    """Progress: the line of the run, then a dot per worker process with the
+    time left after the first (tests/test_progress.py has the estimate's
+    arithmetic); -q drops both."""
+    args = ("run", "-m", "fake", "--loops", "64", "--values", "1", "--warmups", "0", "--processes", "2", "--samples", "0")
     loud, quiet = cfgbench(*args, env=FAKE), cfgbench(*args, "-q", env=FAKE)
     assert loud.returncode == quiet.returncode == 0, quiet.stderr
     assert "timing 1 benchmark" in loud.stderr and "timing" not in quiet.stderr
+    assert re.search(r"^cfgbench: timing 2 processes \. \(about \d+ s to go\) \.$", loud.stderr, re.MULTILINE), loud.stderr
     assert "nothing saved" in quiet.stderr  # a warning, not progress
     assert "read 0000:00:00.0+0x000/4" in quiet.stdout  # the result itself

@@ -4,13 +4,14 @@ bus range once."""
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cfgbench.access import ecam
+from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import PAGE_BYTES, EcamAccessor
 from cfgbench.address import Bdf
 from cfgbench.errors import CfgbenchError
@@ -36,14 +37,31 @@ def window_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def accessor(window_file: Path) -> Iterator[EcamAccessor]:
-    """Opened by hand on the file: open() itself refuses here (CFGBENCH_FORBID_RAW)."""
+def accessor(window_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EcamAccessor]:
+    """The accessor's own open() on the file. The windows come from WINDOW
+    instead of this machine's MCFG (mcfg.py's job, tests/test_mcfg.py), and
+    CFGBENCH_FORBID_RAW is lifted for this test alone: the accessor is raw by
+    kind, but its /dev/mem here is an ordinary file (and conftest's audit hook
+    refuses the real /dev/mem and /dev/port in this process whatever happens)."""
+    monkeypatch.setattr(ecam, "read_ecam_windows", lambda: [WINDOW])
+    monkeypatch.delenv(FORBID_RAW_ENV)
     mmio = EcamAccessor(dev_mem=window_file)
-    mmio.windows = [WINDOW]
-    mmio._fd = os.open(window_file, os.O_RDONLY)
-    mmio._opened = True
+    mmio.open()
     yield mmio
     mmio.close()
+
+
+def test_open_refuses_while_the_guard_is_set(window_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ecam, "read_ecam_windows", lambda: pytest.fail("windows read before the guard refused"))
+    with pytest.raises(CfgbenchError, match="forbidden in this environment"):
+        EcamAccessor(dev_mem=window_file).open()
+
+
+def test_open_names_a_missing_device_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ecam, "read_ecam_windows", lambda: [WINDOW])
+    monkeypatch.delenv(FORBID_RAW_ENV)
+    with pytest.raises(CfgbenchError, match=f"{tmp_path / 'no-mem'} does not exist"):
+        EcamAccessor(dev_mem=tmp_path / "no-mem").open()
 
 
 def mapped_lengths(mmio: EcamAccessor) -> list[int]:

@@ -7,8 +7,11 @@ Proved from the sources, without touching hardware:
   else; it never stores through a pointer into device memory (the compiler is
   made to check that too);
 - no accessor, and no native function, offers a write;
-- nothing in src/ opens /dev/mem, /dev/port or a sysfs config file writably,
-  and /dev/mem is mapped read-only, only inside an ECAM window;
+- nothing in src/ opens a file under /dev, /sys or /proc writably, however
+  its path is built (tests/devicepaths.py follows the values; an audit hook
+  watches the commands at run time); only the mmio accessor opens /dev/mem,
+  nothing opens /dev/port, and /dev/mem is mapped read-only, only inside an
+  ECAM window;
 - the built code loads device memory through %eax/%ax/%al only (the AMD
   family 10h MMCONFIG rule Linux follows);
 - ioperm is asked for 0xCF8-0xCFF only (iopl(3), all ports, is the fallback
@@ -17,9 +20,12 @@ Proved from the sources, without touching hardware:
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +37,7 @@ from cfgbench.access import ecam, pio
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.address import TYPE1_ADDRESS_PORT, type1_data_port
 
+from devicepaths import WILD, device_opens, opens, violations
 from disasm import OBJDUMP, device_accesses, disassemble
 
 SRC = Path(cfgbench.__file__).parent
@@ -78,12 +85,6 @@ def calls(path: Path, name: str) -> list[ast.Call]:
             if (isinstance(func, ast.Name) and func.id == name) or (isinstance(func, ast.Attribute) and func.attr == name):
                 found.append(node)
     return found
-
-
-def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
-        n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
-    }
 
 
 # --------------------------------------------------------------------------- native code: ports
@@ -211,70 +212,163 @@ def test_the_native_library_exports_no_write() -> None:
 # --------------------------------------------------------------------------- device files opened read-only
 
 
-WRITE_FLAGS = {"O_RDWR", "O_WRONLY", "O_CREAT", "O_TRUNC", "O_APPEND"}
-# What names a device file in the sources: /dev/mem, /dev/port, sysfs config files.
-DEVICE_NAMES = {"DEV_MEM", "dev_mem", "config_path", "SYSFS_DEVICES"}
-DEVICE_PATHS = ("/dev/mem", "/dev/port", "/sys/bus/pci")
+def copy_of_the_sources(directory: Path) -> Path:
+    """src/cfgbench as text, to plant a module in (never in src/ itself)."""
+    copy = directory / "cfgbench"
+    shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.c", "*.h"))
+    return copy
 
 
-def opens(path: Path) -> list[ast.Call]:
-    return calls(path, "open")
+def test_the_scan_sees_every_device_open_of_the_sources() -> None:
+    """However the path is built: /dev/mem from a parameter's default, the
+    sysfs config files from the accessor's root (pci.sysfs_devices(), through
+    config_path() and a local variable), /dev/kmsg through a module constant. (Pinned, so a scan
+    that stops seeing them fails here instead of passing with nothing to check.)"""
+    found = [(o.module, o.paths) for o in device_opens(SRC)]
+    assert ("access/ecam.py", frozenset({"/dev/mem"})) in found
+    config = f"/sys/bus/pci/devices/{WILD}/config"
+    assert [module for module, paths in found if config in paths] == ["access/sysfs.py", "access/sysfs.py"]
+    assert ("kernelpath.py", frozenset({"/dev/kmsg"})) in found
 
 
-def is_read_only(call: ast.Call) -> bool:
-    """os.open with O_RDONLY and no write flag, or open()/Path.open() with a constant read mode."""
-    func = call.func
-    if isinstance(func, ast.Attribute) and ast.unparse(func.value) == "os":
-        return "O_RDONLY" in names_in(call) and not names_in(call) & WRITE_FLAGS
-    positional = call.args[1:] if isinstance(func, ast.Name) or ast.unparse(func) == "io.open" else call.args
-    modes = [*positional[:1], *(k.value for k in call.keywords if k.arg == "mode")]
-    return all(isinstance(m, ast.Constant) and isinstance(m.value, str) and not set(m.value) & set("wax+")
-               for m in modes)
-
-
-def touches_a_device(call: ast.Call) -> bool:
-    constants = [n.value for n in ast.walk(call) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-    return bool(names_in(call) & DEVICE_NAMES) or any(p in c for c in constants for p in DEVICE_PATHS)
-
-
-def test_only_the_ecam_accessor_opens_dev_mem_and_nothing_names_dev_port() -> None:
-    device_opens = {
-        str(path.relative_to(SRC)) for path in SRC.rglob("*.py") for call in opens(path) if touches_a_device(call)
-    }
-    assert device_opens == {"access/ecam.py"}
+def test_no_device_file_is_opened_for_writing_and_only_the_ecam_accessor_opens_dev_mem() -> None:
+    """Every open of a path under /dev, /sys or /proc is read-only; /dev/mem is
+    opened by access/ecam.py alone; /dev/port by nothing (byte-wide only: a
+    4-byte access to 0xCF8 through it is wrong)."""
+    assert violations(SRC) == []
     naming_dev_port = [str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
                        if any("/dev/port" in text for text in python_code_strings(p))]
-    assert naming_dev_port == []  # byte-wide only: a 4-byte access to 0xCF8 through it is wrong
+    assert naming_dev_port == []
 
 
-@pytest.mark.parametrize("module", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
-def test_device_files_are_opened_read_only(module: Path) -> None:
-    for call in opens(module):
-        if touches_a_device(call):
-            assert is_read_only(call), ast.unparse(call)
+# Modules that break the rules, each hiding the path another way. The first is
+# issue 19's: /dev/mem opened through a variable built from pieces.
+PLANTED = {
+    "through-a-variable": ({"peek.py": """
+import os
+DEVICE = "/dev/" + "mem"
+def peek(offset):
+    fd = os.open(DEVICE, os.O_RDONLY)
+    return os.pread(fd, 4, offset)
+"""}, "opens /dev/mem outside access/ecam.py: peek.py:4"),
+    "through-a-parameter-and-os-path-join": ({"peek.py": """
+import os.path
+def device(name):
+    return os.path.join("/dev", name)
+def peek():
+    with open(device("mem"), "rb") as memory:
+        return memory.read(4)
+"""}, "opens /dev/mem outside access/ecam.py: peek.py:5"),
+    "through-an-attribute-and-path-division": ({"peek.py": """
+from pathlib import Path
+class Peek:
+    def __init__(self, where=Path("/dev") / "port"):
+        self.where = where
+    def peek(self):
+        return self.where.read_bytes()
+"""}, "opens /dev/port: peek.py:6"),
+    "through-another-module-and-an-f-string": ({"places.py": 'BASE = "/dev"\n', "peek.py": """
+from cfgbench.places import BASE
+def peek():
+    return open(f"{BASE}/mem", "rb").read(4)
+"""}, "opens /dev/mem outside access/ecam.py: peek.py:3"),
+    "through-percent-formatting": ({"peek.py": """
+def peek():
+    return open("%s/%s" % ("/dev", "mem"), "rb").read(4)
+"""}, "opens /dev/mem outside access/ecam.py: peek.py:2"),
+    "through-str-join": ({"peek.py": """
+def peek():
+    return open("/".join(["", "dev", "mem"]), "rb").read(4)
+"""}, "opens /dev/mem outside access/ecam.py: peek.py:2"),
+    "a-config-file-opened-writable-through-a-flags-variable": ({"poke.py": """
+import os
+from cfgbench.access.sysfs import config_path
+FLAGS = os.O_RDWR
+def poke(bdf):
+    return os.open(config_path(bdf), FLAGS)
+"""}, "opens a device path for writing: poke.py:5"),
+    "a-config-file-opened-for-appending": ({"poke.py": """
+from cfgbench.pci import SYSFS_DEVICES
+def poke(name):
+    with (SYSFS_DEVICES / name / "config").open("ab") as config:
+        config.write(b"x")
+"""}, "opens a device path for writing: poke.py:3"),
+}
+
+
+@pytest.mark.parametrize("plant", PLANTED, ids=str)
+def test_a_planted_module_breaks_the_rules_and_the_scan_says_where(tmp_path: Path, plant: str) -> None:
+    """The check above, on a copy of the sources with one module added."""
+    modules, expected = PLANTED[plant]
+    copy = copy_of_the_sources(tmp_path)
+    for name, text in modules.items():
+        (copy / name).write_text(text.lstrip("\n"))
+    found = violations(copy)
+    assert [line for line in found if line.startswith(expected)], found
 
 
 @pytest.mark.parametrize("module", ACCESS_MODULES, ids=lambda p: p.name)
 def test_accessors_open_everything_read_only_and_write_nothing(module: Path) -> None:
-    for call in opens(module):
-        assert is_read_only(call), ast.unparse(call)
+    for opened in opens(SRC):
+        if opened.module == f"access/{module.name}":
+            assert not opened.writes, str(opened)
     for name in ("write_bytes", "write_text", "pwrite", "write", "fdopen"):
         assert calls(module, name) == [], f"{module.name} calls {name}"
 
 
-def test_the_read_only_check_has_teeth() -> None:
-    samples = {
-        "os.open(DEV_MEM, os.O_RDWR | os.O_SYNC)": False,
-        "os.open(self.dev_mem, os.O_RDONLY | os.O_SYNC)": True,
-        "open('/dev/port', 'r+b')": False,
-        "open('/dev/port', 'rb')": True,
-        "Path('/dev/mem').open('wb')": False,
-        "open(config_path(bdf), mode)": False,
-    }
-    for source, read_only in samples.items():
-        call = ast.parse(source).body[0].value  # type: ignore[attr-defined]
-        assert touches_a_device(call), source
-        assert is_read_only(call) == read_only, source
+def test_python_maps_nothing_itself() -> None:
+    """The one mapping is native (cfg_map_config, checked below): no module calls mmap."""
+    assert [str(path.relative_to(SRC)) for path in SRC.rglob("*.py") if calls(path, "mmap")] == []
+
+
+# Run as a separate Python with an audit hook: every file the commands open,
+# with its flags. The raw methods are refused by CFGBENCH_FORBID_RAW, inherited.
+TRACE = """
+import json, os, sys
+opened = []
+
+def record(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        opened.append([os.path.abspath(os.fsdecode(args[0])), args[2]])
+
+sys.addaudithook(record)
+from cfgbench.cli import main
+exits = []
+for argv in json.loads(sys.argv[1]):
+    try:
+        main.main(argv, prog_name="cfgbench")
+    except SystemExit as exit:
+        exits.append(exit.code)
+with open(sys.argv[2], "w") as out:
+    json.dump({"opened": opened, "exits": exits}, out)
+"""
+TRACED_COMMANDS = [
+    ["info"], ["list"], ["read", "00:00.0", "0"], ["read", "-m", "kernel", "00:00.0", "0x100"],
+    ["run", "-m", "kernel", "--workload", "split", "--in-process", "--loops", "64", "--values", "1", "--warmups", "0",
+     "--samples", "16", "-q"],
+    ["read", "-m", "pio", "00:00.0", "0"], ["read", "-m", "mmio", "00:00.0", "0"],
+]
+
+
+@pytest.mark.skipif(not Path("/sys/bus/pci/devices/0000:00:00.0").exists(), reason="no 0000:00:00.0 in sysfs here")
+def test_what_the_commands_open_at_run_time_is_read_only(tmp_path: Path) -> None:
+    """The same rules at run time, whatever builds the paths: every file the
+    commands open under /dev, /sys or /proc is opened without a write flag,
+    /dev/mem and /dev/port are never opened, and the config files the kernel
+    method reads are among the opens (the trace has something to check)."""
+    out = tmp_path / "trace.json"
+    done = subprocess.run([sys.executable, "-c", TRACE, json.dumps(TRACED_COMMANDS), str(out)], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    trace = json.loads(out.read_text())
+    assert trace["exits"] == [0, 0, 0, 0, 0, 2, 2], done.stderr  # pio and mmio refused here
+    # /dev/null is a child's stdin (subprocess.DEVNULL opens it read-write): no device behind it.
+    devices = [(path, flags) for path, flags in trace["opened"]
+               if path.startswith(("/dev/", "/sys/", "/proc/")) and path != os.devnull]
+    write = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+    assert [(path, flags) for path, flags in devices if flags & write] == []
+    assert not {path for path, _ in devices} & {"/dev/mem", "/dev/port"}
+    assert "/sys/bus/pci/devices/0000:00:00.0/config" in {path for path, _ in devices}
 
 
 def test_dev_mem_is_mapped_read_only_in_pages_up_to_one_segment() -> None:
@@ -295,7 +389,6 @@ def test_dev_mem_is_mapped_read_only_in_pages_up_to_one_segment() -> None:
     assert re.search(r"#define CFG_PAGE 4096\b", code)
     assert re.search(r"#define CFG_MAX_MAP \(256u << 20\)", code)
     assert "PROT_WRITE" not in code and "mprotect" not in code
-    assert calls(Path(ecam.__file__), "mmap") == []
 
 
 def test_the_ecam_accessor_maps_only_pages_and_bus_ranges_of_its_windows() -> None:

@@ -4,7 +4,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cfgbench.address import Bdf
@@ -77,13 +77,54 @@ def test_end_bus_before_start_bus() -> None:
         parse_mcfg(build_mcfg([(0xB000_0000, 0, 0x20, 0x10)]))
 
 
-@given(st.binary(max_size=200))
-def test_arbitrary_bytes_give_a_table_or_a_clear_error(data: bytes) -> None:
-    try:
-        windows = parse_mcfg(data)
-    except CfgbenchError:
+def acpi_says_valid(table: bytes) -> list[tuple[int, int, int, int]] | None:
+    """The entries of a well-formed MCFG, or None, by the ACPI layout alone:
+    a 36-byte header ('MCFG', its length, a checksum that makes every byte
+    sum to 0), 8 reserved bytes, then 16-byte entries whose end bus is not
+    before their start bus."""
+    if len(table) < 44 or table[:4] != b"MCFG" or int.from_bytes(table[4:8], "little") != len(table):
+        return None
+    if sum(table) % 256 or (len(table) - 44) % 16:
+        return None
+    entries = [(int.from_bytes(table[i:i + 8], "little"), int.from_bytes(table[i + 8:i + 10], "little"), table[i + 10],
+                table[i + 11]) for i in range(44, len(table), 16)]
+    return entries if all(start <= end for _, _, start, end in entries) else None
+
+
+@st.composite
+def tables_with_one_fault(draw: st.DrawFn) -> bytes:
+    """A well-formed table with at most one byte changed, its checksum fixed
+    again or not, or cut short: most such tables are corrupt, some valid.
+    End buses fall near their start bus, on either side."""
+    starts = draw(st.lists(st.integers(0, 0xFF), max_size=3))
+    entries = [(draw(st.integers(0, 2**64 - 1)), draw(st.integers(0, 0xFFFF)), start,
+                min(0xFF, max(0, start + draw(st.integers(-2, 2))))) for start in starts]
+    table = bytearray(build_mcfg(entries))
+    fault = draw(st.sampled_from(["none", "byte", "byte, checksum fixed", "cut", "ragged"]))
+    if fault.startswith("byte"):
+        # The length field's bytes as often as any other byte of the table.
+        where = draw(st.one_of(st.integers(4, 7), st.integers(0, len(table) - 1)))
+        table[where] = draw(st.integers(0, 0xFF))
+    elif fault == "cut":
+        del table[draw(st.integers(0, len(table) - 1)):]
+    elif fault == "ragged":  # bytes that are no whole entry, the length saying so
+        table += bytes(draw(st.integers(1, 15)))
+        table[4:8] = len(table).to_bytes(4, "little")
+    if fault in ("byte, checksum fixed", "ragged"):
+        table[9] = (table[9] - sum(table)) & 0xFF
+    return bytes(table)
+
+
+@given(st.one_of(st.binary(max_size=200), tables_with_one_fault()))
+@example(build_mcfg([(0xB000_0000, 0, 0x10, 0x0F)]))  # ends one bus before it starts
+@example(build_mcfg([(0xB000_0000, 0, 0, 0xFF)], length=36))  # says it is shorter than it is
+def test_arbitrary_bytes_give_the_table_acpi_describes_or_a_clear_error(data: bytes) -> None:
+    expected = acpi_says_valid(data)
+    if expected is None:
+        with pytest.raises(CfgbenchError):
+            parse_mcfg(data)
         return
-    assert all(w.start_bus <= w.end_bus for w in windows)
+    assert [(w.base, w.segment, w.start_bus, w.end_bus) for w in parse_mcfg(data)] == expected
 
 
 @given(st.lists(st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 0xFFFF), st.integers(0, 0xFF), st.integers(0, 0xFF)), max_size=6))

@@ -14,7 +14,9 @@ from cfgbench.timing import null_loop_ns, null_target, run_loop
 
 from disasm import OBJDUMP, disassemble, loops
 
-CONFIG = Path("/sys/bus/pci/devices/0000:00:00.0/config")
+# Whichever function the kernel lists first: no machine is promised a 0000:00:00.0.
+CONFIG = next(iter(sorted(Path("/sys/bus/pci/devices").glob("*/config"))), None)
+needs_sysfs = pytest.mark.skipif(CONFIG is None, reason="no PCI function in sysfs here")
 
 
 def memory_target(buffer: bytearray, offset: int, width: int, expected: int):  # type: ignore[no-untyped-def]
@@ -81,7 +83,9 @@ def test_invalid_width_is_refused_by_the_c_code() -> None:
     assert lib.cfg_time_loop(target, 10, result) == 22  # EINVAL
 
 
+@needs_sysfs
 def test_pread_loop_reads_the_kernels_value() -> None:
+    assert CONFIG is not None
     expected = struct.unpack("<I", CONFIG.read_bytes()[:4])[0]
     fd = os.open(CONFIG, os.O_RDONLY)
     try:
@@ -114,10 +118,12 @@ def pread_target(kind: int, fd: int, offset: int, expected: int):  # type: ignor
     return target
 
 
+@needs_sysfs
 def test_the_floor_loop_counts_the_bytes_it_got_and_expects_none() -> None:
     """The kernel floor: a pread at the end of what the descriptor may read
     returns 0 bytes (0 mismatches); one that returns bytes is a mismatch,
     never an error, so a wrong floor shows in the counts."""
+    assert CONFIG is not None
     size = CONFIG.stat().st_size
     fd = os.open(CONFIG, os.O_RDONLY)
     try:

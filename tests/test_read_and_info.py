@@ -3,16 +3,20 @@ says when raw methods are forbidden here, and why."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from cfgbench import access
 from cfgbench.plan import PlanRequest, Target, build_plan, read_once
 from cfgbench.access.fake import FakeAccessor
 from cfgbench.access.pio import PioAccessor
 from cfgbench.address import Bdf
+from cfgbench.cli import main
 from cfgbench.errors import CfgbenchError
+from cfgbench.results import load_suite
 
 from cli_helpers import cfgbench
 
@@ -50,6 +54,31 @@ def test_run_and_read_give_the_same_reason(monkeypatch: pytest.MonkeyPatch, fake
             attempt()
         reasons.add(refused.value.one_line())
     assert len(reasons) == 1, reasons
+
+
+VIRTIO_NET = "0000:00:01.0"
+# Inside its first vendor-specific capability (0x40-0x4f, its body from 0x43):
+# the dump's row "40: 09 50 10 01 00 00 00 00 00 00 00 00 38 00 00 00".
+IN_A_VENDOR_CAPABILITY, ITS_VALUE = "0x4c", 0x00000038
+
+
+@pytest.mark.usefixtures("fake_dump")
+@pytest.mark.parametrize("command", ["read", "run"])
+def test_allow_any_offset_reads_what_is_refused_without_it(tmp_path: Path, command: str) -> None:
+    out = tmp_path / "any.json"
+    args = ["read", "-m", "fake", VIRTIO_NET, IN_A_VENDOR_CAPABILITY] if command == "read" else \
+        ["run", "-m", "fake", "-d", VIRTIO_NET, "--offset", IN_A_VENDOR_CAPABILITY, "-o", str(out), "--in-process",
+         "--loops", "64", "--values", "2", "--warmups", "0", "--samples", "0", "-q"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2 and "vendor-specific" in refused.stderr and "--allow-any-offset" in refused.stderr
+    assert not out.exists()
+    allowed = CliRunner().invoke(main, [*args, "--allow-any-offset"])
+    assert allowed.exit_code == 0, allowed.stderr
+    if command == "read":
+        assert allowed.stdout == f"{ITS_VALUE:08x}\n"
+    else:
+        [bench] = load_suite(out).get_benchmarks()
+        assert bench.get_metadata()["cfgbench_value"] == f"{ITS_VALUE:#010x}"
 
 
 def test_info_says_raw_methods_are_forbidden_here_and_why() -> None:

@@ -173,12 +173,44 @@ def test_a_write_is_refused() -> None:
         parse_register("COMMAND=0")
 
 
-@given(st.text(max_size=16))
-def test_arbitrary_text_parses_or_is_a_cfgbench_error(text: str) -> None:
+@given(st.integers(0, 0xFFF), st.integers(0, 0xFFF), st.sampled_from(["", ".b", ".W", ".l", ".L"]), st.booleans(),
+       st.booleans())
+def test_hex_forms_parse_to_the_offset_and_width_they_spell(address: int, extra: int, suffix: str, prefix: bool,
+                                                             plus: bool) -> None:
+    """setpci's numbers are hex, 0x optional; +hex adds; .B/.W/.L is 1, 2 or 4 bytes, any case."""
+    text = f"{'0x' if prefix else ''}{address:x}{f'+{extra:x}' if plus else ''}{suffix}"
+    total = address + (extra if plus else 0)
+    width = {"": None, ".b": 1, ".w": 2, ".l": 4}[suffix.lower()]
+    if total >= 0x1000:
+        with pytest.raises(CfgbenchError, match="outside the 4096-byte config space"):
+            parse_register(text)
+        return
+    spec = parse_register(f" {text} ")
+    assert (spec.address, spec.width, spec.needs_device) == (total, width, False)
+
+
+HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]+")
+REFUSALS = ("is not a config-space offset", "outside the 4096-byte config space", "writes a value")
+
+
+@given(st.one_of(st.text(max_size=16), st.from_regex(r"\A[0-9a-fA-FxX_A-Z]{0,8}(\+[0-9a-fA-Fx]{0,4})?(\.[BWLbwlq])?(@[0-9a-f])?\Z")))
+def test_any_text_is_a_register_or_one_of_the_refusals(text: str) -> None:
+    """No other exception escapes; a write is always refused; a plain hex
+    text is the offset it spells; whatever parses stays inside config space."""
     try:
-        parse_register(text)
-    except CfgbenchError:
-        pass
+        spec = parse_register(text)
+    except CfgbenchError as exc:
+        assert any(refusal in exc.one_line() for refusal in REFUSALS), exc.one_line()
+        return
+    assert "=" not in text  # setpci's REG=VALUE writes: never taken
+    assert spec.width in (None, 1, 2, 4)
+    base = re.split(r"[@.+]", text.strip())[0]
+    if spec.capability is None:
+        assert 0 <= spec.address < 0x1000
+    if HEX.fullmatch(base) and "@" not in text:
+        extra = text.strip().split("@")[0].split(".")[0].partition("+")[2]
+        assert spec.address == int(base, 16) + (int(extra, 16) if extra else 0)
+        assert spec.name == "" and spec.capability is None
 
 
 def test_every_text_is_parsed_before_any_device_is_read() -> None:

@@ -24,6 +24,7 @@ def suite(name: str = "read 0000:00:00.0+0x000/4", method: str = "kernel", value
         ("[1, 2]", "not a pyperf result"),
         ('{"version": "1.0", "benchmarks": []}', "not a readable pyperf"),
         ('{"version": "1.0", "benchmarks": [{"runs": "x"}]}', "not a readable pyperf"),
+        ('{"version": "1.0", "benchmarks": 7}', "not a readable pyperf"),
     ],
 )
 def test_load_refuses_bad_files_with_one_clear_error(tmp_path: Path, content: str, message: str) -> None:

@@ -17,9 +17,11 @@ from cfgbench.access.sysfs import SysfsAccessor
 from cfgbench.address import Bdf, parse_bdf, type1_address
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import EcamWindow
-from cfgbench.pci import list_functions, listing_lines
+from cfgbench import runs
+from cfgbench.pci import SYSFS_DEVICES_ENV, list_functions, listing_lines
+from cfgbench.results import load_suite
 
-from cli_helpers import HOST_DUMP, cfgbench
+from cli_helpers import HOST_DUMP, QUICK_IN_PROCESS, cfgbench
 
 VMD_NVME = Bdf(0x10000, 0xE1, 0, 0)
 HOST_BRIDGE = Bdf(0, 0, 0, 0)
@@ -93,6 +95,29 @@ def test_cfgbench_read_of_a_vmd_function(tmp_path: Path) -> None:
     result = cfgbench("read", "-m", "fake", "10000:e1:00.0", "0", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "0a548086\n"
+
+
+def test_cfgbench_run_times_a_vmd_function_through_the_kernel_method(tmp_path: Path) -> None:
+    """`cfgbench run -d 10000:...` end to end, the kernel method reading a
+    sysfs tree of ordinary files (CFGBENCH_SYSFS_DEVICES): the value read,
+    and the kernel's path for a VMD domain recorded as assumed, with why."""
+    env = {SYSFS_DEVICES_ENV: str(fake_sysfs(tmp_path))}
+    out = tmp_path / "vmd.json"
+    result = cfgbench("run", "-m", "kernel", "-d", "10000:e1:00.0", "--offset", "0", "-o", str(out), *QUICK_IN_PROCESS,
+                      env=env)
+    assert result.returncode == 0, result.stderr
+    [bench] = load_suite(out).get_benchmarks()
+    md = bench.get_metadata()
+    assert bench.get_name() == "read 10000:e1:00.0+0x000/4"
+    assert md["cfgbench_value"] == "0x0a548086"  # NVME_HEADER's vendor and device
+    assert md["cfgbench_kernel_path"] == "ecam" and "VMD domain" in md["cfgbench_kernel_path_source"]
+    assert runs.totals(bench).mismatches == 0
+
+
+def test_the_test_suites_sysfs_tree_is_what_list_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SYSFS_DEVICES_ENV, str(fake_sysfs(tmp_path)))
+    assert [f.bdf for f in list_functions()] == [HOST_BRIDGE, VMD_NVME]
+    assert SysfsAccessor().enumerated() == {HOST_BRIDGE, VMD_NVME}
 
 
 def test_type1_cannot_reach_a_vmd_domain_and_says_use_the_kernel() -> None:

@@ -270,8 +270,9 @@ class _Dots:
     """pyperf-style progress: one dot per finished process on one stderr line,
     and after the first, the time left."""
 
-    def __init__(self, total: int, quiet: bool) -> None:
-        self.total, self.done, self.started, self.quiet = total, 0, time.monotonic(), quiet
+    def __init__(self, total: int, quiet: bool, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total, self.done, self.quiet, self.clock = total, 0, quiet, clock  # clock: a test gives its own
+        self.started = clock()
         self._write(f"cfgbench: timing {total} processes ")
 
     def _write(self, text: str) -> None:
@@ -283,7 +284,7 @@ class _Dots:
         self.done += 1
         self._write(".")
         if self.done == 1 and self.total > 1:
-            self._write(f" (about {time_left(time.monotonic() - self.started, self.done, self.total):.0f} s to go) ")
+            self._write(f" (about {time_left(self.clock() - self.started, self.done, self.total):.0f} s to go) ")
 
     def end(self) -> None:
         self._write("\n")  # also before an error, which must start its own line

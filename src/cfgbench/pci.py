@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cfgbench.address import Bdf, parse_bdf
 
 SYSFS_DEVICES = Path("/sys/bus/pci/devices")  # one directory per function the kernel enumerated
+# Tests only: a directory laid out as SYSFS_DEVICES, of ordinary files (a VMD
+# domain, say, on a machine without one). It moves what the kernel method
+# reads and what `cfgbench list` lists; it reaches no hardware.
+SYSFS_DEVICES_ENV = "CFGBENCH_SYSFS_DEVICES"
+
+
+def sysfs_devices() -> Path:
+    """Where the kernel lists its functions (or the test suite's stand-in)."""
+    return Path(os.environ.get(SYSFS_DEVICES_ENV) or SYSFS_DEVICES)
 
 
 @dataclass(frozen=True)
@@ -23,8 +33,9 @@ def _hex_attr(path: Path) -> int:
     return int(path.read_text().strip(), 16)
 
 
-def list_functions(root: Path = SYSFS_DEVICES) -> list[PciFunction]:
+def list_functions(root: Path | None = None) -> list[PciFunction]:
     functions: list[PciFunction] = []
+    root = root or sysfs_devices()
     if not root.is_dir():
         return functions
     for entry in sorted(root.iterdir()):

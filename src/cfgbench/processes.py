@@ -9,21 +9,17 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from cfgbench.access.base import FORBID_RAW_ENV
-from cfgbench.access.fake import FAKE_DUMP_ENV
 from cfgbench.errors import CfgbenchError
 
 STOP_GRACE_S = 5.0
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-# Variables a worker must see even where pyperf scrubs the environment: the
-# raw-access guard of the test suite, and the fake backend's dump.
-INHERITED_ENV = (FORBID_RAW_ENV, FAKE_DUMP_ENV)
 
 
 def run_worker_process(command: Sequence[str]) -> int:
     """Run a worker to completion; its exit code. Output goes straight to our
     stderr (no pipe: a reader on the same CPU would skew the timing). Its own
-    session: on Ctrl-C or SIGTERM we stop it and all its children at once."""
+    session: on Ctrl-C or SIGTERM we stop it and all its children at once. It
+    inherits our whole environment, the test suite's raw-access guard with it."""
     try:
         stderr = sys.stderr.fileno()
     except (OSError, ValueError):

@@ -1,5 +1,6 @@
-"""Error paths of the lab: missing pieces fail fast with the setup command; a hung guest
-or a Ctrl-C leaves no QEMU process and no temporary directory behind."""
+"""Error paths of the lab that boot a guest: a hung guest or a Ctrl-C leaves no
+QEMU process and no temporary directory behind. (The ones that need no guest
+are in tests/test_lab_errors.py.)"""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cfgbench.lab import SETUP_FIX, GuestConfig, LabError, run_in_guest
-from cfgbench.lab import guest, qemu
+from cfgbench.lab import GuestConfig, LabError, run_in_guest
 from cfgbench.lab.kernel import find_kernel
 
 
@@ -42,66 +42,6 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _assert_nothing_left(tmp: Path) -> None:
     assert not list(tmp.glob("cfgbench-lab-*")), "temporary directory left behind"
     assert not _processes_mentioning(str(tmp)), "QEMU process left behind"
-
-
-def test_missing_kernel_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(guest, "find_qemu", lambda: Path("/nonexistent/qemu"))
-    with pytest.raises(LabError) as excinfo:
-        run_in_guest(["true"], GuestConfig(kernel=tmp_path / "vmlinux-missing"))
-    assert "vmlinux-missing" in excinfo.value.cause
-    assert SETUP_FIX in excinfo.value.fix
-
-
-def test_empty_kernel_cache_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CFGBENCH_LAB_CACHE", str(tmp_path))
-    with pytest.raises(LabError) as excinfo:
-        find_kernel()
-    assert excinfo.value.fix == SETUP_FIX
-    assert str(tmp_path) in excinfo.value.cause
-
-
-def test_missing_qemu_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(LabError) as excinfo:
-        run_in_guest(["true"], GuestConfig(accel="tcg"))
-    assert qemu.QEMU_BINARY in excinfo.value.cause
-    assert excinfo.value.fix == SETUP_FIX
-    assert excinfo.value.one_line().count("\n") == 0
-
-
-@pytest.mark.parametrize(("problem", "requested", "chosen"), [
-    ("no vmx", "auto", "tcg"), (None, "auto", "kvm"), ("no vmx", "tcg", "tcg"), (None, "kvm", "kvm"),
-])
-def test_accel_choice(monkeypatch: pytest.MonkeyPatch, problem: str | None, requested: str, chosen: str) -> None:
-    monkeypatch.setattr(qemu, "kvm_problem", lambda: problem)
-    assert qemu.choose_accel(requested) == chosen
-
-
-def test_unknown_accel_is_refused() -> None:
-    with pytest.raises(LabError, match="unknown accelerator"):
-        qemu.choose_accel("hvf")
-
-
-def test_explicit_kvm_that_cannot_work_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    if qemu.kvm_problem() is None:
-        # Hardware virtualisation here: pretend it is missing to check the refusal itself.
-        monkeypatch.setattr(qemu, "kvm_problem", lambda: "the CPU flags have neither vmx nor svm")
-    monkeypatch.setattr(guest, "find_qemu", lambda: pytest.fail("kvm must be refused before looking for QEMU"))
-    started = time.monotonic()
-    with pytest.raises(LabError) as excinfo:
-        run_in_guest(["true"], GuestConfig(accel="kvm"))
-    assert time.monotonic() - started < 1
-    assert "kvm" in excinfo.value.cause
-    assert "tcg" in excinfo.value.fix
-
-
-def test_guest_environment_drops_the_raw_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CFGBENCH_FORBID_RAW", "1")
-    env = guest.guest_environment({"CFGBENCH_FORBID_RAW": "1", "EXTRA": "x"}, {"CFGBENCH_LAB_OUT": "/out"})
-    assert "CFGBENCH_FORBID_RAW" not in env
-    assert env["EXTRA"] == "x"
-    assert env["CFGBENCH_LAB_OUT"] == "/out"
-    assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
 
 
 @pytest.mark.lab

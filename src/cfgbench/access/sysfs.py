@@ -16,7 +16,7 @@ from cfgbench._native import lib
 from cfgbench.access.base import NOTHING_READ, ConfigAccessor, Detection, SplitPart
 from cfgbench.address import Bdf, check_access, parse_bdf
 from cfgbench.errors import CfgbenchError
-from cfgbench.pci import SYSFS_DEVICES
+from cfgbench.pci import sysfs_devices
 from cfgbench.platform import SUDO_FIX
 from cfgbench.schema import FLOOR as FLOOR_ROLE
 from cfgbench.schema import KERNEL_FLOOR, KERNEL_FLOOR_RETURNS_IN
@@ -49,8 +49,8 @@ def _descriptor_without_admin(path: Path) -> int | None:
         os.seteuid(0)
 
 
-def config_path(bdf: Bdf, root: Path = SYSFS_DEVICES) -> Path:
-    return root / str(bdf) / "config"
+def config_path(bdf: Bdf, root: Path | None = None) -> Path:
+    return (root or sysfs_devices()) / str(bdf) / "config"
 
 
 def floor_part(metadata: dict[str, str] | None = None) -> SplitPart:
@@ -65,9 +65,9 @@ class SysfsAccessor(ConfigAccessor):
     color = "tab:green"
     accesses = (FLOOR,)
 
-    def __init__(self, root: Path = SYSFS_DEVICES, floor_without_admin: bool = True) -> None:
+    def __init__(self, root: Path | None = None, floor_without_admin: bool = True) -> None:
         super().__init__()
-        self.root = root
+        self.root = root or sysfs_devices()
         # False: root's floor is the end-of-file fallback (lab/calltrace.py traces it)
         self.floor_without_admin = floor_without_admin
         self._fds: dict[Bdf, int] = {}
