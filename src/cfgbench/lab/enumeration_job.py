@@ -20,11 +20,12 @@ import pyperf
 
 from cfgbench import access
 from cfgbench.lab.census import Census, Window
-from cfgbench.lab.enumeration import CANDIDATE, REFERENCE, RESULT_NAME
+from cfgbench.lab.enumeration import CANDIDATE, REFERENCE, RESULT_NAME, WORKLOAD_NAME
 from cfgbench.lab.errors import LabError
 from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
+from cfgbench.plot.answer import Ratio
 
 CENSUS_NAME = "census.json"
 KERNEL_COUNTS = "kernel-counts.json"
@@ -99,6 +100,19 @@ def rescan_answer(outdir: Path, census: Census, suites: dict[str, pyperf.Benchma
     return RescanAnswer(str(md["cfgbench_target"]), int(md["cfgbench_rescan_functions"]), type1_first.median(),
                         ecam_only.median(), e.ratio, e.low, e.high, e.units,
                         _type1_first_window(census).tally.count("type1", "read"), type1 - ecam, _agree(census, outdir))
+
+
+def rescan_ratio(outdir: Path) -> Ratio | None:
+    """The A/B as a row of the answer figure: ECAM only against type 1 first, the kernel's own order."""
+    from cfgbench.compare.stats import estimate
+    from cfgbench.results import load_suite
+
+    paths = {order: outdir / RESULT_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)}
+    if not all(p.exists() for p in paths.values()):
+        return None
+    [type1_first], [ecam_only] = (load_suite(paths[o]).get_benchmarks() for o in (REFERENCE, CANDIDATE))
+    return Ratio(type1_first.get_name(), WORKLOAD_NAME, "ECAM only", "type 1 first",
+                 access.color_of(access.MECHANISMS[1]), estimate(type1_first, ecam_only))
 
 
 def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str]:

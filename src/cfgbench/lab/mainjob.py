@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import pyperf
 
     from cfgbench.compare.headline import Headline, HeadlineContext  # the guest imports only what it needs
+    from cfgbench.plot.answer import Ratio
 
 # The host bridge (type 1 and ECAM both reach it), and the PCIe function below
 # the root port at offset 0 and at 0x100, which only ECAM reaches (the kernel
@@ -161,7 +162,7 @@ def headline_context(accel: str) -> HeadlineContext:
                            details_hint="`cfgbench lab -v` lists each, as does cfgbench compare")
 
 
-def _figure_line(suites: dict[str, pyperf.BenchmarkSuite], path: Path) -> str:
+def _figure_line(suites: dict[str, pyperf.BenchmarkSuite], path: Path, more: Sequence[Ratio] = ()) -> str:
     """Draw the answer figure; the line that says where it is, or why there is none.
     The files are what matters: a figure that cannot be drawn does not fail the lab."""
     from cfgbench import plot
@@ -169,7 +170,7 @@ def _figure_line(suites: dict[str, pyperf.BenchmarkSuite], path: Path) -> str:
     if not plot.matplotlib_available():
         return f"figure: none, matplotlib is not installed ({plot.PLOT_EXTRA})"
     try:
-        written = plot.save_answer(suites, path)
+        written = plot.save_answer(suites, path, more=more)
     except CfgbenchError as exc:
         return f"figure: none, {exc.one_line()}"
     return f"figure: {path}" + (f" (left out: {'; '.join(written.left_out)})" if written.left_out else "")
@@ -191,7 +192,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     line with verbose, the CLI's -v) and write the answer figure; the exit code."""
     from cfgbench.compare import headline as headlines
     from cfgbench.compare.render import breakdown_section
-    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer
+    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer, rescan_ratio
     from cfgbench.results import load_suite
 
     outdir = outdir or default_outdir()
@@ -216,7 +217,8 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     suites = {path.stem.removeprefix("lab-"): load_suite(path) for path in paths}
     lab = result.lab_metadata
     files = " ".join(str(p) for p in paths)
-    where = [_figure_line(suites, outdir / FIGURE_NAME)] if figure else []
+    rescans = [ratio] if job.enumeration and (ratio := rescan_ratio(outdir)) is not None else []
+    where = [_figure_line(suites, outdir / FIGURE_NAME, rescans)] if figure else []
     where.append(f"the full tables, each figure's caveats and where the time goes: cfgbench compare {files}")
     found = headlines.summarize(suites, headline_context(lab["accel"]))
     enumeration = answer_lines(rescan_answer(outdir, census, suites) if census else None, census)

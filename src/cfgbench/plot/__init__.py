@@ -23,7 +23,7 @@ import pyperf
 
 from cfgbench.compare.files import ResultFile, load_result_files
 from cfgbench.errors import CfgbenchError
-from cfgbench.plot.answer import ANSWER, ANSWER_GID, TAIL_GID, draw_answer, files_of, ratios
+from cfgbench.plot.answer import ANSWER, ANSWER_GID, TAIL_GID, Ratio, draw_answer, files_of, ratios
 from cfgbench.plot.bars import BREAKDOWN_GID
 from cfgbench.plot.history import CHANGE_POINT_GID, build_history_figure, plot_history
 from cfgbench.plot.output import (
@@ -70,14 +70,16 @@ def plot_paths(paths: Sequence[str], output: Path | str, force: bool = False,
     return save_drawing(draw(load_result_files(paths), panels, size, dpi), output, force)
 
 
-def save_answer(suites: Mapping[str, pyperf.BenchmarkSuite], output: Path | str, force: bool = False) -> Written:
-    """The answer figure of a run's suites (method -> suite), as `lab` and `run --plot` write it."""
+def save_answer(suites: Mapping[str, pyperf.BenchmarkSuite], output: Path | str, force: bool = False,
+                more: Sequence[Ratio] = ()) -> Written:
+    """The answer figure of a run's suites (method -> suite), as `lab` and `run --plot` write it,
+    with `more` rows (the lab's rescan A/B)."""
     require_matplotlib()
     check_output(output, force)
-    return save_drawing(draw_answer(files_of(suites)), output, force)
+    return save_drawing(draw_answer(files_of(suites), more=more), output, force)
 
 
 __all__ = ["ANSWER", "ANSWER_GID", "BREAKDOWN_GID", "CHANGE_POINT_GID", "CHOICES", "PANELS", "PLOT_EXTRA", "TAIL_GID", "Drawing",
-           "Written", "build_figure", "build_history_figure", "check_output", "default_panels", "draw", "draw_answer",
+           "Ratio", "Written", "build_figure", "build_history_figure", "check_output", "default_panels", "draw", "draw_answer",
            "draw_files", "files_of", "matplotlib_available", "parse_size", "plot_history", "plot_paths", "ratios",
            "require_matplotlib", "save_answer", "save_figure"]

@@ -54,9 +54,10 @@ TAIL_TARGETS = 4
 TAIL_STYLES: tuple[LineStyleType, ...] = ("-", "--", ":", "-.")
 TAIL_FRACTIONS = (0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
 
-WORKLOAD_ORDER = ("read", "scan", "sweep")
+WORKLOAD_ORDER = ("read", "scan", "sweep", "rescan")
 WORKLOAD_TITLES = {"read": "read: one register", "scan": "scan: the kernel's enumeration of a bus range",
-                   "sweep": "sweep: every dword of a region that may be read"}
+                   "sweep": "sweep: every dword of a region that may be read",
+                   "rescan": "rescan: the guest kernel's own enumeration, in its two orders"}
 
 
 @dataclass(frozen=True)
@@ -274,9 +275,11 @@ def _size(rows: int) -> tuple[int, int]:
     return WIDTH_PX, min(2 * WIDTH_PX, HEIGHT_PX + extra)
 
 
-def draw_answer(files: Sequence[ResultFile], size: tuple[int, int] | None = None, dpi: int = 100) -> Drawing:
-    """The answer figure for the files (each its own method, or run); what it leaves out, and why."""
-    rows = ratios(files)
+def draw_answer(files: Sequence[ResultFile], size: tuple[int, int] | None = None, dpi: int = 100,
+                more: Sequence[Ratio] = ()) -> Drawing:
+    """The answer figure for the files (each its own method, or run), with `more`
+    rows of the same kind (the lab's rescan A/B); what it leaves out, and why."""
+    rows = sorted([*ratios(files), *more], key=lambda r: _workload_rank(r.workload))
     groups = _split_read_groups(files)
     tail = _tail_targets(files)
     left_out = []
