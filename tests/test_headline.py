@@ -132,9 +132,10 @@ def test_under_tcg_without_paired_rounds_nothing_cancels_the_speed_so_each_figur
 
 
 def test_the_labs_answer_is_eight_lines_and_three_caveats() -> None:
-    """results/lab-main: every figure of that lab unstable or in two clusters, said in one line."""
-    suites = {m: load_suite(Path(__file__).parents[1] / "results" / "lab-main" / f"lab-{m}.json")
+    """A lab whose figures moved with the machine (11 unstable, one in two clusters,
+    results/redesign/before/lab-1): said in one line, each figure behind -v."""
+    suites = {m: load_suite(Path(__file__).parents[1] / "results" / "redesign" / "before" / "lab-1" / f"lab-{m}.json")
               for m in ("pio", "mmio", "kernel")}
     found = summarize(suites, HeadlineContext(unit="boot", accel="tcg", between_units_note="boots differ"))
-    assert len(found.answers) == 8 and len(found.caveats) == 3 and len(found.details) == 39
+    assert len(found.answers) == 8 and len(found.caveats) == 3 and len(found.details) == 11 + 1
     assert [c.split(" ")[0] for c in found.caveats] == ["one", "under", "this"]

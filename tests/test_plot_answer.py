@@ -135,13 +135,15 @@ def test_the_forest_carries_the_ratios_and_intervals_the_headline_prints(directo
 
 def result_sets() -> list[list[Path]]:
     """The files of each result directory that `plot` takes together (lab-*.json,
-    run-*.json, or files named after a method: {method}.json), and every result
+    the lab's rescan pair, run-*.json, or files named after a method: {method}.json), and every result
     file alone (those plot refuses, not being cfgbench results, are one-line errors)."""
     sets = []
     for directory in sorted({path.parent for path in RESULTS.rglob("*.json")}):
-        for pattern in ("lab-*.json", "run-*.json"):
-            if found := sorted(directory.glob(pattern), key=lambda p: (access.rank(p.stem.removeprefix("lab-")), p)):
-                sets.append(found)
+        rescans = sorted(directory.glob("lab-rescan-*.json"))  # the lab's A/B: one pair, its own set
+        for found in ([p for p in directory.glob("lab-*.json") if p not in rescans], rescans,
+                      list(directory.glob("run-*.json"))):
+            if found:
+                sets.append(sorted(found, key=lambda p: (access.rank(p.stem.removeprefix("lab-")), p)))
         if found := [directory / f"{m}.json" for m in access.METHODS if (directory / f"{m}.json").exists()]:
             sets.append(found)
     for path in sorted(RESULTS.rglob("*.json")):
