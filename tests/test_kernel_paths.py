@@ -5,6 +5,7 @@ with `cfgbench run -m kernel --workload read --workload split --offset 0
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -58,3 +59,20 @@ def test_without_a_floor_or_one_of_the_paths_there_is_no_comparison(tmp_path: Pa
     benches = load_suite(kernel_file(tmp_path / "k.json")).get_benchmarks()
     assert kernel_paths([b for b in benches if "floor" not in b.get_name()]) == []
     assert kernel_paths([b for b in benches if "+0x100" not in b.get_name()]) == []
+
+
+def test_compare_the_run_summary_and_the_json_say_it(tmp_path: Path) -> None:
+    """Where a user meets it: compare's text, markdown and JSON, and the summary after a run."""
+    from cfgbench.compare.model import compare_paths
+    from cfgbench.compare.render import breakdown_section, render_json, render_markdown, render_text
+
+    kernel = kernel_file(tmp_path / "k.json")
+    other = kernel_file(tmp_path / "k2.json")
+    report = compare_paths([str(kernel), str(other)])
+    line = kernel_paths_line(kernel_paths(load_suite(kernel).get_benchmarks())[0])
+    assert f"  {report.files[0].label}: {line}" in render_text(report).splitlines()
+    assert line in render_markdown(report)
+    [first, second] = json.loads(render_json(report))["kernel_paths"]
+    assert (first["file"], second["file"]) == (0, 1)
+    assert first["ratio"] == pytest.approx(math.sqrt(1.6 * 1.8)) and first["ecam_net_s"] == pytest.approx(9.1e-6)
+    assert breakdown_section({"kernel": load_suite(kernel)})[-1] == f"  {line}"

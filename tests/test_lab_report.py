@@ -98,7 +98,9 @@ def test_verbose_adds_each_figures_caveats_and_where_the_time_goes(lab: Callable
     assert code == 0
     assert not (tmp_path / "lab.png").exists() and not any(line.startswith("figure") for line in out)
     start = out.index("where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):")
-    assert len(out[start + 1:-1]) == 8 and out[-1].startswith("lab: ")
+    # 8 breakdowns, then the kernel's two paths to the e1000e (+0x000 type 1, +0x100 ECAM, its floor)
+    assert len(out[start + 1:-1]) == 9 and out[-1].startswith("lab: ")
+    assert out[-2].startswith("  the kernel's own paths to 01:00.0: type 1 (+0x000) ") and " ECAM (+0x100) " in out[-2]
     assert sum("std dev is" in line for line in out) == 11 and sum("values fall into two clusters" in line for line in out) == 1
 
 

@@ -1,13 +1,12 @@
 """The enumeration A/B's lab side (issue 17): the config-order module, the census against the
 guest kernel's own count, and the paired rescans, in ONE census guest (medium tree: a switch
 and multi-function devices; one vCPU; the module loaded), plus one short boot without ECAM
-(the module must refuse to load there). The tests at the end boot nothing."""
+(the module must refuse to load there). (The guards that need no
+guest are in tests/test_enumeration_guards.py.)"""
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 import shlex
 import sys
 import textwrap
@@ -20,7 +19,6 @@ from cfgbench import runs
 from cfgbench.compare import stats
 from cfgbench.lab import GuestConfig, GuestResult, LabError, run_in_guest
 from cfgbench.lab.census import KEYS
-from cfgbench.lab.kernel import GuestKernel, find_kernel, pci_order_module
 from cfgbench.lab.qemu import TREES
 from cfgbench.results import load_suite
 
@@ -146,69 +144,3 @@ def test_the_module_refuses_to_load_without_ecam(lab_installed: None, tmp_path: 
                                            timeout_s=120), outdir=tmp_path)
     # ENODEV from the module's own check (not, say, an oops through the missing ECAM ops).
     assert "cfgbench_pci_order.ko': No such device" in refused.value.console
-
-
-# --- no boot -----------------------------------------------------------------------------
-
-
-def code_words(path: Path) -> list[str]:
-    """The strings and names a module's code uses: no comments, no docstrings."""
-    tree = ast.parse(path.read_text())
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
-    words = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            words.append(node.value)
-        elif isinstance(node, ast.Name):
-            words.append(node.id)
-        elif isinstance(node, ast.Attribute):
-            words.append(node.attr)
-    return words
-
-
-def test_only_the_guests_init_loads_a_module() -> None:
-    loaders = re.compile(r"\b(insmod|modprobe|f?init_module)\b")
-    naming = sorted(str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
-                    if any(loaders.search(word) for word in code_words(path)))
-    assert naming == ["lab/initramfs.py"]  # the guest init's busybox insmod
-    callers = sorted(str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
-                     if any(isinstance(node, ast.Call) and ast.unparse(node.func).endswith("pci_order_module")
-                            for node in ast.walk(ast.parse(path.read_text()))))
-    assert callers == ["lab/guest.py"]
-
-
-def test_a_missing_module_build_names_the_setup_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CFGBENCH_LAB_CACHE", str(tmp_path))
-    kernel = GuestKernel(tmp_path / "vmlinux-6.1.0-57-amd64", "6.1.0-57-amd64", None)
-    with pytest.raises(LabError) as missing:
-        pci_order_module(kernel)
-    assert "\n" not in missing.value.one_line() and "run scripts/setup-lab.sh" in missing.value.one_line()
-    built = tmp_path / "kmod" / "6.1.0-57-amd64" / "cfgbench_pci_order.ko"
-    built.parent.mkdir(parents=True)
-    built.write_bytes(b"\x7fELF")
-    assert pci_order_module(kernel) == built
-
-
-def test_a_missing_module_stops_the_lab_before_qemu(lab_installed: None, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    image = find_kernel().image
-    monkeypatch.setenv("CFGBENCH_LAB_CACHE", str(tmp_path))
-    with pytest.raises(LabError, match="config-order module is not built"):
-        run_in_guest(["true"], GuestConfig(accel="tcg", kernel=image, pci_order_module=True))
-
-
-def test_rescans_and_markers_refuse_outside_the_lab_guest(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cfgbench.lab.enumeration import AccessorCount, Rescan, set_order
-    from cfgbench.lab.markers import Marker
-
-    monkeypatch.delenv("CFGBENCH_LAB_ACCEL", raising=False)
-    for make in (lambda: Rescan("0000:00:00.0", "ecam-only"), lambda: set_order("ecam-only"), AccessorCount, Marker):
-        with pytest.raises(LabError, match="lab guest"):
-            make()
-
-
-def test_a_census_guest_needs_one_vcpu() -> None:
-    with pytest.raises(LabError, match="one vCPU"):
-        run_in_guest(["true"], GuestConfig(accel="tcg", smp=2, census=True))

@@ -1,5 +1,6 @@
-"""The low-level items of issue 10, checked where raw access is allowed: in a
-lab guest (2 vCPUs, q35, e1000e with 4096 bytes of config space at 01:00.0).
+"""The low-level items of issue 10, checked where raw access is allowed: in the
+default lab guest, shared_boots.LOW_LEVEL (2 vCPUs, q35, e1000e with 4096
+bytes of config space at 01:00.0).
 
 - `cfgbench run -m pio` warns once about the unlocked 0xCF8 (two CPUs online);
 - `cfgbench read -m pio` at 0x100 names type 1's reach, as `run` does;
@@ -11,63 +12,18 @@ lab guest (2 vCPUs, q35, e1000e with 4096 bytes of config space at 01:00.0).
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from cfgbench.lab import GuestConfig, run_in_guest
+from .shared_boots import REGISTERS, DefaultBoot
 
 pytestmark = pytest.mark.lab
 
-REGISTERS = ("COMMAND", "2c.w", "VENDOR_ID+1.b", "CAP_EXP+2.w")
-GUEST_SCRIPT = textwrap.dedent(r"""
-    set -u
-    out=$CFGBENCH_LAB_OUT
-    cfgbench run -m pio --quiet --in-process --loops 256 --values 1 --samples 0 -o "$out/pio.json" \
-        > "$out/run-pio.out" 2> "$out/run-pio.err"; echo $? > "$out/run-pio.rc"
-    cfgbench read -m pio 01:00.0 0x100 > "$out/reach.out" 2> "$out/reach.err"; echo $? > "$out/reach.rc"
-    for reg in REGISTERS; do
-        setpci -A intel-conf1 -s 01:00.0 $reg >> "$out/regs-setpci.txt"
-    done
-    # The register reads, the kernel's paths and the scan's mapping in one Python (each process
-    # start costs seconds under TCG); the reads as a user types them, through click's runner.
-    python3 - <<'PY'
-    import json
-    import os
-    from pathlib import Path
-    from click.testing import CliRunner
-    from cfgbench import access
-    from cfgbench.address import Bdf
-    from cfgbench.cli import main
-    from cfgbench.kernelpath import metadata_for
-    out = Path(os.environ["CFGBENCH_LAB_OUT"])
-    for reg in "REGISTERS".split():
-        for method in ("pio", "mmio", "kernel"):
-            done = CliRunner().invoke(main, ["read", "-m", method, "01:00.0", reg])
-            with open(out / f"regs-{method}.txt", "a") as stdout, open(out / f"regs-{method}.err", "a") as stderr:
-                stdout.write(done.stdout)
-                stderr.write(done.stderr + ("" if done.exit_code == 0 else f"exit {done.exit_code}\n"))
-    paths = {"base": metadata_for(Bdf(0, 0, 0, 0), 0), "extended": metadata_for(Bdf(0, 1, 0, 0), 0x100)}
-    (out / "paths.json").write_text(json.dumps(paths))
-    scanned = [Bdf(0, bus, device, 0) for bus in (0, 1) for device in range(32)]
-    with access.create("mmio") as paged:
-        pages = {str(b): paged.read(b, 0, 4) for b in scanned}
-    with access.create("mmio") as mapped:
-        mapped.prepare_targets(scanned)
-        ranged = {str(b): mapped.read(b, 0, 4) for b in scanned}
-        lengths = [length for _, length in mapped._mappings]
-    (out / "busmap.json").write_text(json.dumps({"pages": pages, "ranged": ranged, "lengths": lengths}))
-    PY
-""").replace("REGISTERS", " ".join(REGISTERS))
-
 
 @pytest.fixture(scope="module")
-def out(lab_installed: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    outdir = tmp_path_factory.mktemp("low-level")
-    result = run_in_guest(["sh", "-c", GUEST_SCRIPT], GuestConfig(accel="tcg", timeout_s=300), outdir=outdir)
-    assert result.returncode == 0, result.output
-    return outdir
+def out(default_boot: DefaultBoot) -> Path:
+    return default_boot.part("low-level")
 
 
 def test_pio_run_warns_once_about_the_unlocked_address_port(out: Path) -> None:

@@ -13,7 +13,7 @@ import pyperf
 
 from cfgbench import access, runs
 from cfgbench.compare import threshold as gate
-from cfgbench.compare.breakdown import Breakdown, breakdowns
+from cfgbench.compare.breakdown import Breakdown, KernelPaths, breakdowns, kernel_paths
 from cfgbench.compare.files import ResultFile, load_result_files
 from cfgbench.compare.stats import (
     MIN_PAIRS,
@@ -66,6 +66,7 @@ class Report:
     verdicts: list[gate.GateVerdict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     breakdowns: list[tuple[int, list[Breakdown]]] = field(default_factory=list)  # per file with split benchmarks
+    kernel_paths: list[tuple[int, list[KernelPaths]]] = field(default_factory=list)  # per file with both paths and a floor
 
     @property
     def gate_outcome(self) -> str | None:
@@ -203,7 +204,8 @@ def build_report(files: Sequence[ResultFile], thresholds: Sequence[gate.Threshol
     warnings = _coverage_warnings(files) + _sample_warnings(files, targets) + _design_warnings(files, targets)
     verdicts = _judge_all(thresholds, targets, files)
     found = [(i, b) for i, f in enumerate(files) if (b := breakdowns(f.benchmarks.values()))]
-    return Report(list(files), targets, list(thresholds), verdicts, warnings, found)
+    paths = [(i, k) for i, f in enumerate(files) if (k := kernel_paths(f.benchmarks.values()))]
+    return Report(list(files), targets, list(thresholds), verdicts, warnings, found, paths)
 
 
 def _judge_all(thresholds: Sequence[gate.Threshold], targets: Sequence[TargetReport],

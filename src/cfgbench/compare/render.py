@@ -12,7 +12,7 @@ from typing import Any
 import pyperf
 
 from cfgbench.compare import threshold
-from cfgbench.compare.breakdown import Breakdown, KernelPaths, breakdowns
+from cfgbench.compare.breakdown import Breakdown, KernelPaths, breakdowns, kernel_paths
 from cfgbench.compare.model import Report, TargetReport
 from cfgbench.compare.stats import ALPHA, CONFIDENCE, Estimate, Interval
 from cfgbench.tables import markdown_table, md_escape, text_table
@@ -129,15 +129,21 @@ def render_text(report: Report) -> str:
         lines += ["", target.title]
         lines += text_table([list(_TABLE_HEADERS), *_target_rows(report, target)], indent="  ")
         lines += [f"  {s}" for s in _target_sentences(report, target)]
-    if report.breakdowns:
+    if report.breakdowns or report.kernel_paths:
         lines += ["", f"{BREAKDOWN_TITLE.capitalize()} ({BREAKDOWN_HOW}):"]
-        lines += [f"  {report.files[i].label}: {breakdown_line(b)}" for i, found in report.breakdowns for b in found]
+        lines += [f"  {label}: {text}" for label, text in _where_lines(report)]
     if report.warnings:
         lines += ["", *(f"warning: {w}" for w in report.warnings)]
     gate_lines = _gate_lines(report)
     if gate_lines:
         lines += ["", *gate_lines]
     return "\n".join(lines) + "\n"
+
+
+def _where_lines(report: Report) -> list[tuple[str, str]]:
+    """Where the time goes, per file: each breakdown, then the kernel's two paths compared."""
+    return ([(report.files[i].label, breakdown_line(b)) for i, found in report.breakdowns for b in found]
+            + [(report.files[i].label, kernel_paths_line(k)) for i, found in report.kernel_paths for k in found])
 
 
 def render_markdown(report: Report) -> str:
@@ -156,10 +162,9 @@ def render_markdown(report: Report) -> str:
         lines += ["", f"### `{target.title}`", ""]
         lines += markdown_table(_TABLE_HEADERS, _target_rows(report, target))
         lines += [""] + [f"- {s}" for s in _target_sentences(report, target)]
-    if report.breakdowns:
+    if report.breakdowns or report.kernel_paths:
         lines += ["", f"### {BREAKDOWN_TITLE.capitalize()}", "", f"{BREAKDOWN_HOW.capitalize()}.", ""]
-        lines += [f"- **{md_escape(report.files[i].label)}**: {md_escape(breakdown_line(b))}"
-                  for i, found in report.breakdowns for b in found]
+        lines += [f"- **{md_escape(label)}**: {md_escape(text)}" for label, text in _where_lines(report)]
     if report.warnings:
         lines += ["", "### Warnings", ""] + [f"- {md_escape(w)}" for w in report.warnings]
     gate_lines = _gate_lines(report)
@@ -208,6 +213,10 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "targets": [_target_json(report, target) for target in report.targets],
         "warnings": report.warnings,
         "breakdowns": [{"file": i, **breakdown_json(b)} for i, found in report.breakdowns for b in found],
+        "kernel_paths": [{"file": i, "device": k.device, "type1_target": k.type1_target, "ecam_target": k.ecam_target,
+                          "type1_net_s": k.type1_net_s, "ecam_net_s": k.ecam_net_s, "ratio": k.ratio.ratio,
+                          "low": k.ratio.low, "high": k.ratio.high, "rests_on": k.ratio.rests_on()}
+                         for i, found in report.kernel_paths for k in found],
         "gate": {"thresholds": [t.text for t in report.thresholds], "outcome": outcome,
                  "exit_code": report.exit_code,
                  "verdicts": [_verdict_json(v, report) for v in report.verdicts]},
@@ -277,6 +286,7 @@ def breakdown_section(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[str]:
     split benchmarks."""
     found = [f"{label} {breakdown_line(b)}".lstrip() for label, suite in suites.items()
              for b in breakdowns(suite.get_benchmarks())]
+    found += [kernel_paths_line(k) for suite in suites.values() for k in kernel_paths(suite.get_benchmarks())]
     return [f"{BREAKDOWN_TITLE} ({BREAKDOWN_HOW}):", *(f"  {t}" for t in found)] if found else []
 
 

@@ -7,9 +7,14 @@ Raw config-space access (port I/O, /dev/mem) happens only in such a guest::
                           outdir=Path("out"), progress=print)
     result.returncode, result.output, result.lab_metadata, result.boot_seconds
 
-Modules: kernel.py (guest kernel and 9p modules in the cache), qemu.py (QEMU, accelerator,
-command line), initramfs.py (busybox init and the console protocol), guest.py (boot, run,
-timeouts, teardown), mainjob.py (the `cfgbench lab` main job).
+Modules: kernel.py (guest kernel, 9p modules and the config-order module in the cache),
+qemu.py (QEMU, accelerator, command line, the trees), initramfs.py (busybox init and the
+console protocol), guest.py (boot, run, timeouts, teardown), mainjob.py (the `cfgbench lab`
+main job), calltrace.py (ftrace call graphs of the kernel method), census.py and markers.py
+(every config access of a boot, counted from QEMU's trace, by phase and window),
+enumeration.py (in the guest: rescans in both orders, timed and counted) and
+enumeration_job.py (the host side: the census boot, the answer lines); kmod/ is the
+config-order module's source.
 """
 
 from cfgbench.lab.errors import SETUP_FIX, LabError

@@ -61,7 +61,7 @@ class RescanAnswer:
     ratio: float  # type 1 first / ECAM only, paired by round
     low: float | None
     high: float | None
-    rounds: int
+    rests_on: str  # '16 paired rounds', or with several boots '3 runs of 48 paired rounds in all'
     type1_reads: int  # of one rescan, type 1 first (the census)
     per_read_s: float  # a type 1 read less an ECAM read (medians, the same boots)
     agree: bool  # QEMU's count and the guest kernel's of the marked rescans
@@ -98,7 +98,7 @@ def rescan_answer(outdir: Path, census: Census, suites: dict[str, pyperf.Benchma
     type1, ecam = (suites[m].get_benchmark(PER_READ_TARGET).median() for m in access.MECHANISMS)
     md = type1_first.get_metadata()
     return RescanAnswer(str(md["cfgbench_target"]), int(md["cfgbench_rescan_functions"]), type1_first.median(),
-                        ecam_only.median(), e.ratio, e.low, e.high, e.units,
+                        ecam_only.median(), e.ratio, e.low, e.high, e.rests_on(),
                         _type1_first_window(census).tally.count("type1", "read"), type1 - ecam, _agree(census, outdir))
 
 
@@ -121,8 +121,8 @@ def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str
 
     lines = []
     if answer is not None:
-        interval = (f"95% CI {answer.low:.3f}-{answer.high:.3f}, {answer.rounds} paired rounds"
-                    if answer.low is not None and answer.high is not None else f"{answer.rounds} paired rounds")
+        interval = (f"95% CI {answer.low:.3f}-{answer.high:.3f}, {answer.rests_on}"
+                    if answer.low is not None and answer.high is not None else answer.rests_on)
         where = "inside" if answer.projection_inside else "OUTSIDE"
         lines.append(
             f"rescan of {answer.port.removeprefix('0000:')} ({answer.functions} function"
