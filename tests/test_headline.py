@@ -139,3 +139,22 @@ def test_the_labs_answer_is_eight_lines_and_three_caveats() -> None:
     found = summarize(suites, HeadlineContext(unit="boot", accel="tcg", between_units_note="boots differ"))
     assert len(found.answers) == 8 and len(found.caveats) == 3 and len(found.details) == 11 + 1
     assert [c.split(" ")[0] for c in found.caveats] == ["one", "under", "this"]
+
+
+def test_a_scan_says_what_a_pass_and_a_function_cost_each_way() -> None:
+    """Issue 17, real machines: the scan's pass is the kernel's enumeration reads of the
+    functions found, in the kernel's order (pio) and in ECAM only (mmio)."""
+    scan = "scan 0000:00-01"
+
+    def scan_suite(method: str, per_read_s: float, seed: int) -> pyperf.BenchmarkSuite:
+        md = metadata_for(method, scan, {}, cfgbench_reads_per_pass=77, cfgbench_scan_functions=8)
+        md.pop("cfgbench_value")
+        values = [per_read_s * (1 + 0.001 * k) for k in (-1, 0, 1)] * 8  # median: per_read_s
+        return pyperf.BenchmarkSuite([make_benchmark(values, md, values_per_run=len(values), session="lab")])
+
+    [line] = summarize({"pio": scan_suite("pio", 210e-9, 0), "mmio": scan_suite("mmio", 100e-9, 1)},
+                       HeadlineContext()).answers
+    # By hand: 77 reads x 210 ns = 16.17 us a pass, / 8 functions = 2.02 us; mmio 7.70 us, 962.5 ns.
+    assert line.startswith("scan 00-01: mmio 2.10x faster than pio (95% CI ")
+    assert line.endswith("; a pass of 77 reads finds 8 functions: pio 16.2 us (2.02 us per function), "
+                         "mmio 7.70 us (962.5 ns per function)"), line

@@ -16,7 +16,7 @@ from cfgbench import access, runs
 from cfgbench.compare.model import UNSTABLE_RELATIVE_STDEV, describe_clusters, is_unstable, unstable_line
 from cfgbench.compare.render import factor_words, interval_words, per_run_words
 from cfgbench.compare.stats import PAIRED, Clusters, Estimate, Sample, estimate, two_clusters
-from cfgbench.schema import is_split
+from cfgbench.schema import READS_PER_PASS, SCAN_FUNCTIONS, is_split
 from cfgbench.units import format_time
 
 # The loop mean and the per-read median "disagree" beyond this share of the
@@ -75,7 +75,21 @@ def _target_line(name: str, benches: Mapping[str, pyperf.Benchmark]) -> tuple[st
     if not parts:
         only = benches[ref]
         return f"{short_target(name)}: {ref} {format_time(only.median())} (no other method reaches it)", []
-    return f"{short_target(name)}: " + "; ".join(parts), estimates
+    return f"{short_target(name)}: " + "; ".join(parts) + _pass_words(benches), estimates
+
+
+def _pass_words(benches: Mapping[str, pyperf.Benchmark]) -> str:
+    """A scan's pass as the kernel's enumeration pays it, per method: over the
+    window's buses (the default) the functions found are the machine's own, so
+    the pio and mmio figures are its enumeration reads in the kernel's order
+    (type 1 below 0x100) and in ECAM only."""
+    metadata = next(iter(benches.values())).get_metadata()
+    reads, functions = metadata.get(READS_PER_PASS), metadata.get(SCAN_FUNCTIONS)
+    if not reads or not functions:
+        return ""
+    costs = [f"{method} {format_time(b.median() * int(reads))} ({format_time(b.median() * int(reads) / int(functions))} "
+             "per function)" for method, b in ((m, benches[m]) for m in access.ordered(benches))]
+    return f"; a pass of {int(reads):,} reads finds {int(functions)} functions: {', '.join(costs)}"
 
 
 def _per_read_line(method: str, name: str, bench: pyperf.Benchmark) -> str | None:
