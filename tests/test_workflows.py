@@ -240,3 +240,23 @@ def test_tests_workflow_stays_on_hosted_runners() -> None:
     for job in workflow["jobs"].values():
         assert "self-hosted" not in str(job["runs-on"])
     assert any(step.get("run") == "bash .ci/run" for step in all_steps(workflow))
+
+
+LAB_KVM = WORKFLOWS / "lab-kvm.yml"
+
+
+def test_the_kvm_lab_runs_the_readmes_command_on_a_hosted_runner_and_keeps_its_files() -> None:
+    """Issue 17: the lab under KVM where it exists. The step is the README's command,
+    word for word, and what it writes (--out) is what is uploaded."""
+    workflow = load(LAB_KVM)
+    assert "pull_request_target" not in workflow["on"] and workflow["permissions"] == {"contents": "read"}
+    [job] = workflow["jobs"].values()
+    assert "self-hosted" not in str(job["runs-on"]) and "--device /dev/kvm" in job["container"]["options"]
+    [run] = [step for step in job["steps"] if "demo.sh" in step.get("run", "")]
+    command = run["run"].strip()
+    assert f"\n{command}\n" in (ROOT / "README.md").read_text()
+    assert "--accel kvm" in command
+    out = command.split("--out ")[1].split()[0]
+    [upload] = [step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["with"]["path"].rstrip("/") == out and upload["if"] == "always()"
+    assert all(PINNED.match(step["uses"]) for step in job["steps"] if "uses" in step)
