@@ -26,6 +26,7 @@ from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
 from cfgbench.plot.answer import Ratio
+from cfgbench.schema import RESCAN_FUNCTIONS, TARGET
 
 CENSUS_NAME = "census.json"
 KERNEL_COUNTS = "kernel-counts.json"
@@ -97,7 +98,7 @@ def rescan_answer(outdir: Path, census: Census, suites: dict[str, pyperf.Benchma
     e = estimate(ecam_only, type1_first)  # type 1 first over ECAM only
     type1, ecam = (suites[m].get_benchmark(PER_READ_TARGET).median() for m in access.MECHANISMS)
     md = type1_first.get_metadata()
-    return RescanAnswer(str(md["cfgbench_target"]), int(md["cfgbench_rescan_functions"]), type1_first.median(),
+    return RescanAnswer(str(md[TARGET]), int(md[RESCAN_FUNCTIONS]), type1_first.median(),
                         ecam_only.median(), e.ratio, e.low, e.high, e.rests_on(),
                         _type1_first_window(census).tally.count("type1", "read"), type1 - ecam, _agree(census, outdir))
 
