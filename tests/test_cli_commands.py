@@ -1,0 +1,28 @@
+"""The CLI loads each command's module only when that command is used (cli.COMMAND_MODULES)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+
+import cfgbench.cli
+from cfgbench.cli import COMMAND_MODULES
+
+
+def test_every_command_is_found_in_the_module_that_defines_it() -> None:
+    defined = {}
+    for info in pkgutil.iter_modules(cfgbench.cli.__path__):
+        module = importlib.import_module(f"cfgbench.cli.{info.name}")
+        defined |= {command.name: info.name for command in getattr(module, "COMMANDS", ())}
+    assert defined == COMMAND_MODULES
+
+
+def test_running_a_command_imports_no_other_commands_module() -> None:
+    # `cfgbench run` in a TCG guest: the plotting, CI, history and lab code would cost seconds there.
+    code = ("import sys, click; from cfgbench.cli import main; main.get_command(click.Context(main), 'run'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('cfgbench.cli.', 'cfgbench.plot', "
+            "'cfgbench.ci', 'cfgbench.history', 'cfgbench.lab'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['cfgbench.cli.measure_cmds']"
