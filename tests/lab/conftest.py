@@ -13,8 +13,6 @@ from cfgbench.lab.initramfs import find_busybox
 from cfgbench.lab.kernel import find_kernel
 from cfgbench.lab.qemu import find_qemu
 
-from labboots import BOOTED
-
 from .shared_boots import DefaultBoot, MainJob, boot_default, run_main_job
 
 
@@ -52,6 +50,9 @@ def main_job_run(lab_installed: None, tmp_path_factory: pytest.TempPathFactory) 
     return run_main_job(tmp_path_factory.mktemp("main-job"))
 
 
+BOOTED: list[str] = []  # one entry per QEMU command line built in this process
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _count_boots() -> Iterator[None]:
     """Counts the guests the suite boots (a Ctrl-C test's `cfgbench lab` runs in a process of its own)."""
@@ -67,3 +68,7 @@ def _count_boots() -> Iterator[None]:
     yield
     guest.qemu_command = built
 
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if BOOTED:
+        terminalreporter.write_line(f"lab guests booted by this process: {len(BOOTED)}")
