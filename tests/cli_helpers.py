@@ -34,6 +34,14 @@ def start_cfgbench(*args: str, cwd: Path | None = None, env: dict[str, str] | No
                             env=_environ(env), start_new_session=True)
 
 
+def modules_left_imported(code: str, *names: str) -> list[str]:
+    """The modules among `names`, and their submodules, that a fresh Python has imported after `code`
+    (what a command costs to start in a TCG guest, where each of numpy, scipy, matplotlib costs seconds)."""
+    probe = (f"{code}\nimport sys\nnames = {names!r}\n"
+             "print(*sorted(m for m in sys.modules if m in names or m.startswith(tuple(n + '.' for n in names))))")
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
     """Exit 2, one line on stderr, no traceback, and it names the cause."""
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)

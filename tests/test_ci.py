@@ -21,6 +21,7 @@ from cfgbench.ci.gate import ERROR, gate_run
 from cfgbench.cli import main
 from cfgbench.compare import NO_REGRESSION, REGRESSION
 from cfgbench.settings import Settings
+from cli_helpers import modules_left_imported
 from historyfiles import ci_runs
 from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT, LAB_KVM, write_runs
 
@@ -102,11 +103,8 @@ def test_run_is_one_cfgbench_run_and_refuses_raw_access_here(tmp_path: Path) -> 
 
 
 def test_the_root_step_imports_no_numpy_or_scipy() -> None:
-    code = ("import sys; from cfgbench.cli import main; from cfgbench.ci import timing; "
-            "from cfgbench.cli import measure_cmds; "
-            "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'otava') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    code = "from cfgbench.cli import main, measure_cmds; from cfgbench.ci import timing"
+    assert modules_left_imported(code, "numpy", "scipy", "matplotlib", "otava") == []
 
 
 # ----------------------------------------------------------------------------- ci gate

@@ -18,6 +18,7 @@ from scipy import stats as scipy_stats
 from cfgbench import compare
 from cfgbench.cli import main
 from cfgbench.compare import stats
+from cli_helpers import modules_left_imported
 from resultfiles import (
     BARE_METAL,
     HOST_BRIDGE,
@@ -490,10 +491,7 @@ def test_a_target_the_first_file_lacks_is_compared_with_the_first_that_has_it(tm
 
 def test_importing_compare_loads_no_numpy_or_scipy() -> None:
     """`ci promote` and a gate's environment check run in a TCG guest, where importing scipy costs ~25 s."""
-    done = subprocess.run([sys.executable, "-c", "import sys, cfgbench.compare, cfgbench.ci.promote; "
-                           "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"],
-                          capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert modules_left_imported("import cfgbench.compare, cfgbench.ci.promote", "numpy", "scipy") == []
 
 
 def test_runs_that_agree_by_chance_do_not_shrink_the_interval_below_their_own_noise() -> None:
