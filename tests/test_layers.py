@@ -88,3 +88,24 @@ def test_no_import_cycles() -> None:
     for node in sorted(graph):
         if node not in state:
             visit(node, [])
+
+
+def _strings(path: Path) -> list[str]:
+    """Every string constant in a module, and the text before the first field of each f-string."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append(node.value)
+        elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            found.append(str(node.values[0].value))
+    return found
+
+
+def test_metadata_keys_are_spelled_only_in_the_schema() -> None:
+    """Every other module names a `cfgbench_*` key through schema.py's names, and builds none
+    from its prefix. (Other cfgbench_ strings, the lab's QEMU device ids and module name, are not keys.)"""
+    keys = {s for s in _strings(PACKAGE / "schema.py") if s.startswith("cfgbench_")}
+    assert len(keys) >= 40
+    spelled = [(name, s) for name, path in modules().items() if name != "cfgbench.schema"
+               for s in _strings(path) if s in keys or (s.startswith("cfgbench_") and s.endswith("_"))]
+    assert spelled == []
