@@ -109,3 +109,13 @@ def test_metadata_keys_are_spelled_only_in_the_schema() -> None:
     spelled = [(name, s) for name, path in modules().items() if name != "cfgbench.schema"
                for s in _strings(path) if s in keys or (s.startswith("cfgbench_") and s.endswith("_"))]
     assert spelled == []
+
+
+def test_no_module_outside_access_spells_a_method_name() -> None:
+    """Method names, order, colours come from the registry (access.METHODS): a new method is one module
+    there and one registry line. ("ecam" and "type1" outside access/ name the kernel's mechanisms.)"""
+    from cfgbench import access
+
+    spelled = [(name, s) for name, path in modules().items() if unit(name) != "access"
+               for s in _strings(path) if s in access.METHODS]
+    assert spelled == []
