@@ -26,7 +26,7 @@ def _fail(message: str, exit_code: int) -> None:
 
 # Which module (each exporting COMMANDS) holds each command. A module is imported
 # only when one of its commands runs or is listed: `cfgbench run` in an emulated
-# guest then skips the comparison, plotting and CI code (a second or two under TCG).
+# guest then skips the plotting, CI, history and lab code (about a second under TCG).
 COMMAND_MODULES = {
     "run": "measure_cmds", "info": "measure_cmds", "read": "measure_cmds", "list": "measure_cmds",
     "show": "measure_cmds", "lab": "lab_cmds", "compare": "compare_cmds", "plot": "compare_cmds",
