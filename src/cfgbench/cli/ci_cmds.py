@@ -15,6 +15,7 @@ import click
 from cfgbench.ci.gate import DEFAULT_RULE
 from cfgbench.ci.recent import DEFAULT_LAST
 from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS
+from cfgbench.cli import BOUNDED, bounded_rules, say
 from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.errors import CfgbenchError
 
@@ -23,7 +24,7 @@ DIR = click.Path(file_okay=False, path_type=Path)
 
 def _append(path: Path, text: str) -> None:
     try:
-        with path.open("a", encoding="utf-8") as out:
+        with path.open("a", encoding="utf-8", errors="surrogateescape") as out:  # a non-UTF-8 name as given
             out.write(text)
     except OSError as exc:
         raise CfgbenchError(f"cannot append to {path} ({exc.strerror or exc})", "check --summary") from None
@@ -52,8 +53,8 @@ def ci_run(results: Path, settings: str) -> None:
     from cfgbench.ci.timing import describe, run_request
 
     request = run_request(results, settings)
-    click.echo(f"cfgbench: ci run: {describe(request)}", err=True)
-    for line in session.summary_lines(session.run(request, lambda line: click.echo(f"cfgbench: {line}", err=True))):
+    say(f"ci run: {describe(request)}")
+    for line in session.summary_lines(session.run(request, say)):
         click.echo(line)
 
 
@@ -62,13 +63,14 @@ def ci_run(results: Path, settings: str) -> None:
 @click.option("--baseline", required=True, type=DIR,
               help="the runner's baseline directory ({method}.json); missing: report only, exit 0")
 @click.option("--fail-if", "fail_if", multiple=True, default=(DEFAULT_RULE,), show_default=True, metavar="STAT:LIMIT",
+              callback=bounded_rules,
               help="the rule, as for cfgbench compare (repeatable)")
 @click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), envvar="GITHUB_STEP_SUMMARY",
               show_envvar=True, help="append the markdown report here [default: stdout]")
 @click.option("--runner", default=None, metavar="NAME", help="the runner's label, for the report and the history")
 @click.option("--history", "history_dir", type=DIR, default=None,
               help="a history (cfgbench history add): show the runner's trend with this run as the newest point")
-@click.option("--last", type=click.IntRange(min=1), default=DEFAULT_LAST, show_default=True,
+@click.option("--last", type=BOUNDED, default=DEFAULT_LAST, show_default=True,
               help="with --history: runs of each series to show")
 @click.option("--artifact", default=None, metavar="NAME", help="the artifact holding this run, for the promote commands")
 @click.option("--run-id", envvar="GITHUB_RUN_ID", show_envvar=True, default=None, help="for the promote commands")
@@ -120,7 +122,7 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
         click.echo(markdown, nl=False)
     else:
         _append(summary, markdown)
-    click.echo(f"cfgbench: ci gate: {report.outcome} (exit {report.exit_code})", err=True)
+    say(f"ci gate: {report.outcome} (exit {report.exit_code})")
     sys.exit(report.exit_code)
 
 
@@ -146,8 +148,8 @@ def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
                    f"run{'s' * (promoted.runs != 1)})")
     short = sorted({p.baseline.name for p in done if not p.enough})
     if short:
-        click.echo(f"cfgbench: {', '.join(short)} in {baseline} hold fewer than {MIN_BASELINE_RUNS} runs: "
-                   "the gate stays inconclusive until you promote more", err=True)
+        say(f"{', '.join(short)} in {baseline} hold fewer than {MIN_BASELINE_RUNS} runs: "
+            "the gate stays inconclusive until you promote more")
 
 
 @ci.command("fleet")
@@ -159,7 +161,7 @@ def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
               show_envvar=True, help="append the markdown here [default: stdout]")
 @click.option("--trend", "trend_png", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="also draw the history's trend into this image (never replaced)")
-@click.option("--last", type=click.IntRange(min=1), default=DEFAULT_LAST, show_default=True,
+@click.option("--last", type=BOUNDED, default=DEFAULT_LAST, show_default=True,
               help="runs of each series to show")
 def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | None, trend_png: Path | None,
              last: int) -> None:
@@ -171,6 +173,11 @@ def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | Non
     """
     from cfgbench.ci import record as recording
 
+    if trend_png is not None:  # refused now, before anything is added to the history
+        from cfgbench import plot as plotting
+
+        plotting.require_matplotlib()
+        plotting.check_output(trend_png, option="--trend")
     recorded = recording.record(runs_dir, history_dir, commit, last)
     for added in recorded.added:
         click.echo(f"{'already in the history' if added.already_there else 'added'}: {added.path} ({added.source})")
@@ -180,8 +187,6 @@ def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | Non
     else:
         _append(summary, markdown)
     if trend_png is not None:
-        from cfgbench import plot as plotting
-
         click.echo(f"wrote {plotting.plot_history(history_dir, trend_png)}")
 
 
