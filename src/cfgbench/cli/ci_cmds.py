@@ -173,7 +173,14 @@ def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | Non
     """
     from cfgbench.ci import record as recording
 
-    if trend_png is not None:  # refused now, before anything is added to the history
+    # Refused before anything is added to the history: a summary that cannot be appended to, two outputs in one place.
+    if summary is not None and (summary.is_dir() or not summary.parent.is_dir()):
+        raise CfgbenchError(f"cannot append to {summary} (a directory, or in none)", "check --summary")
+    outputs = {"--history": history_dir, "--summary": summary, "--trend": trend_png}
+    named = [(option, path.resolve()) for option, path in outputs.items() if path is not None]
+    if clash := next(((a, b) for i, a in enumerate(named) for b in named[i + 1:] if a[1] == b[1]), None):
+        raise CfgbenchError(f"{clash[0][0]} and {clash[1][0]} both name {clash[0][1]}", "give each its own path")
+    if trend_png is not None:
         from cfgbench import plot as plotting
 
         plotting.require_matplotlib()

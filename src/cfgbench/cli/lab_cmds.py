@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -10,8 +11,7 @@ import click
 from cfgbench.cli import BOUNDED, say
 from cfgbench.lab import GuestConfig, run_in_guest
 from cfgbench.errors import CfgbenchError
-from cfgbench.lab.kernel import find_kernel
-from cfgbench.lab.qemu import ACCELS, TREES, choose_accel, find_qemu, find_tree
+from cfgbench.lab.qemu import ACCELS, TREES
 from cfgbench.schema import INTERLEAVED, SEQUENTIAL
 from cfgbench.settings import PRESETS
 
@@ -78,17 +78,20 @@ def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, out
         if text != text.encode(errors="replace").decode():  # a non-UTF-8 name, which the guest's script cannot carry
             raise CfgbenchError(f"{what} {text!r} is not UTF-8, as the guest's command script must be", "rename it")
     if not command:
-        from cfgbench.lab.mainjob import LabJob, main_job
+        from cfgbench.lab.mainjob import LabJob, default_outdir, main_job
 
         settings = LAB.with_options(values=values, min_time=min_time, loops=loops, schedule=schedule).checked()
-        # What the guest needs from this host, before the main job creates --out: a refusal leaves nothing behind.
-        choose_accel(accel)
-        find_tree(tree)
-        find_qemu()
-        find_kernel(kernel)
-        ctx.exit(main_job(cfg, _ignore if quiet else say, outdir, output=_ignore if quiet else _stream,
-                          job=LabJob(settings, boots, tree, enumeration), say=click.echo, verbose=verbose,
-                          figure=figure))
+        outdir = outdir or default_outdir()
+        existed = outdir.exists()
+        try:
+            ctx.exit(main_job(cfg, _ignore if quiet else say, outdir, output=_ignore if quiet else _stream,
+                              job=LabJob(settings, boots, tree, enumeration), say=click.echo, verbose=verbose,
+                              figure=figure))
+        except CfgbenchError:
+            if not existed:  # a refusal (no kernel, no kvm, ...) leaves nothing behind: the --out it made, still empty
+                with contextlib.suppress(OSError):
+                    outdir.rmdir()
+            raise
     result = run_in_guest(list(command), cfg, outdir=outdir, progress=say, output=_stream)
     ctx.exit(result.returncode)
 
