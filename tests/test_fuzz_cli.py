@@ -126,7 +126,7 @@ HINTS["device"], HINTS["register"] = HINTS["devices"], HINTS["offsets"]
 ODD_HINTS = {
     "devices": ["ffff:ff:1f.7", "0000:00:00.0.0"], "offsets": ["0xffc", "0x1000", "-4"], "buses": ["00-ff", "ff-00"],
     "metadata_items": ["=", "novalue"], "affinity": ["0-8191", "0-8192", "0-99999999999", "1,0"],
-    "size": ["100x100", "4000x4000", "4001x100", "99999x99999", "0x0", "1x1"],
+    "size": ["100x100", "16000x1500", "16001x100", "70000x100", "16000x16000", "99999x99999", "0x0", "1x1"],
     "fail_if": ["mean:1000%", "mean:1001%", "median:1s", "mean:" + "9" * 400 + "%"], "commit": ["abc1234", "xyz"],
     "machine": ["..", "a/b"], "command": ["sh", "-c"], "reference": ["nosuch"],
 }
@@ -151,7 +151,7 @@ def odd(param: click.Parameter) -> list[str]:
     if kind.name == "number":
         bound = limits.BOUNDS[max(param.opts, key=len)]
         ends = [bound.low, bound.high if bound.high is not None else 10**9]
-        found += [str(n) for end in ends for n in (end, end - 1, end + 1, end * 10)]
+        found += [str(n) for end in ends for n in (end, end - 1, end + 1, end * 10)] + NUMBERS[5:]
     elif isinstance(kind, click.IntRange | click.FloatRange):
         found += [str(n) for n in (kind.min, kind.max) if n is not None]
     elif kind.name == "method":
