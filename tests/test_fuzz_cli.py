@@ -22,7 +22,7 @@ Two paths are changed, after every check cfgbench makes before them:
 Reproduce a failure: hypothesis prints the falsifying command line (and a blob for
 @reproduce_failure); the examples come from CFGBENCH_FUZZ_SEED (default 25), so
 `CFGBENCH_FUZZ_SEED=N pytest tests/test_fuzz_cli.py` replays a run, and another N explores others.
-CFGBENCH_FUZZ_SCALE multiplies the examples (two per parameter of each command, ten at least);
+CFGBENCH_FUZZ_SCALE multiplies the examples (three per parameter of each command, ten at least);
 CFGBENCH_FUZZ_LOG=FILE writes every call and how it ended, one JSON line each."""
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ from cfgbench.history.store import add_to_history
 from cfgbench.settings import Settings
 
 SEED = int(os.environ.get("CFGBENCH_FUZZ_SEED", "25"))
-SCALE = float(os.environ.get("CFGBENCH_FUZZ_SCALE", "1"))  # examples per command: SCALE x 2 per parameter, 10 at least
+SCALE = float(os.environ.get("CFGBENCH_FUZZ_SCALE", "1"))  # examples per command: SCALE x 3 per parameter, 10 at least
 LOG = os.environ.get("CFGBENCH_FUZZ_LOG")
 CALL_LIMIT_S = 20.0
 MEMORY_HEADROOM = 1 << 30
@@ -168,11 +168,14 @@ def values_for(param: click.Parameter, mutated: bool) -> st.SearchStrategy[str]:
 
 @st.composite
 def command_lines(draw: st.DrawFn, leaf: tuple[tuple[str, ...], click.Command]) -> list[str]:
-    """Mostly ordinary values, with up to three parameters given odd ones."""
+    """Ordinary values, and up to three parameters (of any, given or not) with odd ones."""
     words, command = leaf
-    chosen = [p for p in command.params
-              if isinstance(p, click.Argument) or p.required or draw(st.integers(0, 9)) < 2]
-    mutated = set(draw(st.lists(st.sampled_from(chosen), max_size=3))) if chosen else set()
+    valued = [p for p in command.params if not (isinstance(p, click.Option) and p.is_flag)]
+    odd_ones = draw(st.integers(0, 3)) if valued else 0
+    mutated = set(draw(st.lists(st.sampled_from(valued), min_size=odd_ones, max_size=odd_ones))) if valued else set()
+    # Each option in one call of five, a flag in one of ten: flags that contradict each other stay rare.
+    chosen = [p for p in command.params if isinstance(p, click.Argument) or p.required or p in mutated
+              or draw(st.integers(0, 9)) < (1 if getattr(p, "is_flag", False) else 2)]
     args, positional = list(words), []
     for param in chosen:
         if isinstance(param, click.Argument):
@@ -419,7 +422,7 @@ def test_no_traceback_and_no_hang_whatever_the_input(leaf: tuple[tuple[str, ...]
     assert os.environ.get(FORBID_RAW_ENV) == "1"
 
     @seed(SEED)
-    @settings(max_examples=round(SCALE * max(10, 2 * len(leaf[1].params))), deadline=None, database=None, print_blob=True,
+    @settings(max_examples=round(SCALE * max(10, 3 * len(leaf[1].params))), deadline=None, database=None, print_blob=True,
               suppress_health_check=list(HealthCheck))
     @given(command_lines(leaf))
     def fuzz(args: list[str]) -> None:
