@@ -96,7 +96,7 @@ def leaves() -> list[tuple[tuple[str, ...], click.Command]]:
     return found
 
 
-NUMBERS = ["0", "-1", "0.5", "-0", "1e-9", "1e308", "-1e308", "1e309", "inf", "-inf", "nan", "-nan", "4294967296",
+NUMBERS = ["0", "-1", "0.5", "-0", "1e-9", "1000000000", "1e308", "-1e308", "1e309", "inf", "-inf", "nan", "-nan", "4294967296",
            "18446744073709551616", "99999999999999999999999", "-99999999999999999999999", "9" * 4300, "9" * 4301,
            "0x10", "1_000", " 7 "]
 WORDS = ["", " ", "-", "abc", "\udcff\udcfe", "é", "a" * 300, "%s{}\\n"]
@@ -151,7 +151,7 @@ def odd(param: click.Parameter) -> list[str]:
     if kind.name == "number":
         bound = limits.BOUNDS[max(param.opts, key=len)]
         ends = [bound.low, bound.high if bound.high is not None else 10**9]
-        found += [str(n) for end in ends for n in (end, end - 1, end + 1, end * 10)] + NUMBERS[5:]
+        found += [str(n) for end in ends for n in (end, end - 1, end + 1, end * 10, end * 1000)] + NUMBERS
     elif isinstance(kind, click.IntRange | click.FloatRange):
         found += [str(n) for n in (kind.min, kind.max) if n is not None]
     elif kind.name == "method":
