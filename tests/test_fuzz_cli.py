@@ -22,7 +22,7 @@ Two paths are changed, after every check cfgbench makes before them:
 Reproduce a failure: hypothesis prints the falsifying command line (and a blob for
 @reproduce_failure); the examples come from CFGBENCH_FUZZ_SEED (default 25), so
 `CFGBENCH_FUZZ_SEED=N pytest tests/test_fuzz_cli.py` replays a run, and another N explores others.
-CFGBENCH_FUZZ_SCALE multiplies the examples (three per parameter of each command, ten at least);
+CFGBENCH_FUZZ_SCALE multiplies the examples (two per parameter of each command, ten at least);
 CFGBENCH_FUZZ_LOG=FILE writes every call and how it ended, one JSON line each."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ from cfgbench.history.store import add_to_history
 from cfgbench.settings import Settings
 
 SEED = int(os.environ.get("CFGBENCH_FUZZ_SEED", "25"))
-SCALE = float(os.environ.get("CFGBENCH_FUZZ_SCALE", "1"))  # examples per command: SCALE x 3 per parameter, 10 at least
+SCALE = float(os.environ.get("CFGBENCH_FUZZ_SCALE", "1"))  # examples per command: SCALE x 2 per parameter, 10 at least
 LOG = os.environ.get("CFGBENCH_FUZZ_LOG")
 CALL_LIMIT_S = 20.0
 MEMORY_HEADROOM = 1 << 30
@@ -100,10 +100,12 @@ def leaves() -> list[tuple[tuple[str, ...], click.Command]]:
 NUMBERS = ["0", "-1", "0.5", "-0", "1e-9", "1000000000", "1e308", "-1e308", "1e309", "inf", "-inf", "nan", "-nan", "4294967296",
            "18446744073709551616", "99999999999999999999999", "-99999999999999999999999", "9" * 4300, "9" * 4301,
            "0x10", "1_000", " 7 "]
+SHORT_NUMBERS = ["0", "nan", "inf", "1e308", "9" * 4300, "abc"]
 WORDS = ["", " ", "-", "abc", "\udcff\udcfe", "é", "a" * 300, "%s{}\\n"]
-FILES = ["pio.json", "kernel.json", "run00-bm-1/mmio.json", "new.json", "new.png", "new.svg", "new-{method}.json"]
+FILES = ["new.png", "new.json", "new.svg", "new-{method}.json", "pio.json", "kernel.json", "run00-bm-1/mmio.json"]
 ODD_FILES = ["empty.json", "trunc.json", "fifo", "big.json", "a-dir", "missing.json", "/dev/zero", "/dev/null",
              "\udcff.json", "pio.json/x"]
+SHORT_PATHS = ["fifo", "big.json", "/dev/zero", "a-dir", "pio.json/x", "\udcff.json"]
 DIRS = ["run00-bm-1", "run01-bm-1", "hist", "artifacts", "new-dir"]
 ODD_DIRS = ["a-dir", "fifo", "pio.json", "/dev", "missing"]
 ODD = NUMBERS + WORDS + ODD_FILES + ODD_DIRS
@@ -118,11 +120,12 @@ HINTS = {
     "min_time": ["0.001"], "samples": ["0", "100"], "boots": ["1", "2"], "timeout": ["10"], "dpi": ["72", "100"],
     "last": ["1", "5"], "max_pvalue": ["0.001", "0.05"], "min_change": ["0", "5"], "seed": ["0", "7"],
     "files": ["pio.json", "kernel.json", "run00-bm-1/mmio.json", "run01-bm-1/pio.json"],
-    "methods": ["pio", "kernel"], "directory": ["hist"], "history_dir": ["hist", "new-hist"], "directories": ["run00-bm-1", "run01-bm-1"],
+    "methods": ["kernel", "pio"], "directory": ["hist"], "history_dir": ["hist", "new-hist"], "directories": ["run00-bm-1", "run01-bm-1"],
     "results": ["run00-bm-1"], "results_dirs": ["run00-bm-1", "run01-bm-1"], "baseline": ["run01-bm-1", "new-dir"],
     "runs_dir": ["artifacts"],
 }
 HINTS["device"], HINTS["register"] = HINTS["devices"], HINTS["offsets"]
+PATHS = {"files", "directory", "directories", "history_dir", "results", "results_dirs", "baseline", "runs_dir"}
 # Odd values of a parameter's own kind: a size past its bound, a rule of a thousand percent.
 ODD_HINTS = {
     "devices": ["ffff:ff:1f.7", "0000:00:00.0.0"], "offsets": ["0xffc", "0x1000", "-4"], "buses": ["00-ff", "ff-00"],
@@ -146,17 +149,20 @@ def ordinary(param: click.Parameter) -> list[str]:
     return found
 
 
-def odd(param: click.Parameter) -> list[str]:
-    """Values at and past the parameter's limits, of other types, and special files."""
+def odd(param: click.Parameter, short: bool = False) -> list[str]:
+    """Values at and past the parameter's limits, of other types, and special files (short: the sharpest)."""
     kind, found = param.type, list(ODD_HINTS.get(param.name or "", []))
+    numbers, paths = (SHORT_NUMBERS, SHORT_PATHS) if short else (NUMBERS, ODD_FILES + ODD_DIRS)
     if kind.name == "number":
         bound = limits.BOUNDS[max(param.opts, key=len)]
-        ends = [bound.low, bound.high if bound.high is not None else 10**9]
-        found += [str(n) for end in ends for n in (end, end - 1, end + 1, end * 10, end * 1000)] + NUMBERS
+        high = bound.high if bound.high is not None else 10**9
+        found += [str(n) for n in (bound.low - 1, high + 1, high * 1000)] + numbers
     elif isinstance(kind, click.IntRange | click.FloatRange):
-        found += [str(n) for n in (kind.min, kind.max) if n is not None]
+        found += [str(n - 1) for n in (kind.min,) if n is not None] + numbers
     elif kind.name == "method":
         found += [*access.METHODS, "ecam", "nosuch"]  # pio and mmio refuse: the suite forbids raw access
+    if isinstance(kind, click.Path) or param.name in PATHS:
+        found += paths
     return found
 
 
@@ -188,6 +194,37 @@ def command_lines(draw: st.DrawFn, leaf: tuple[tuple[str, ...], click.Command]) 
             for _ in range(draw(st.integers(1, 2 if param.multiple else 1))):
                 args += [draw(st.sampled_from(param.opts)), draw(values_for(param, param in mutated))]
     return args + (["--"] if positional and draw(st.booleans()) else []) + positional
+
+
+def cheapest(command: click.Command) -> dict[click.Parameter, list[str]]:
+    """An ordinary call at its cheapest: its arguments and required options, every bounded option at its low end."""
+    base = {}
+    for param in command.params:
+        kind, good = param.type, ordinary(param)
+        if isinstance(param, click.Argument) and good and not isinstance(kind, click.types.UnprocessedParamType):
+            base[param] = good[:1 if param.nargs == 1 else 2]
+        elif param.required and good:
+            base[param] = good[:1]
+        elif kind.name == "number":
+            base[param] = [limits.shown(limits.BOUNDS[max(param.opts, key=len)].low)]
+        elif isinstance(kind, click.IntRange) and kind.min is not None:
+            base[param] = [str(kind.min)]
+    return base
+
+
+def one_odd_value_at_a_time(words: tuple[str, ...], command: click.Command) -> Iterator[list[str]]:
+    """The cheapest call with one parameter at each of its own odd values in turn: every bound is reached alone."""
+    base = cheapest(command)
+    for param in command.params:
+        for value in odd(param, short=True):
+            given = {**base, param: [*base.get(param, [])[: 0 if param.nargs == 1 else 1], value]}
+            args, positional = list(words), []
+            for p, values in given.items():
+                if isinstance(p, click.Argument):
+                    positional += values
+                else:
+                    args += [item for v in values for item in (p.opts[0], v)]
+            yield args + (["--"] if positional else []) + positional
 
 
 # --- one call, in a forked copy of this process ---------------------------------
@@ -409,6 +446,15 @@ def check(args: list[str], template: Path, root: Path) -> None:
         assert snapshot(work, streams / "tmp") == before, shown
 
 
+@pytest.mark.parametrize("leaf", leaves(), ids=lambda leaf: " ".join(leaf[0]))
+def test_each_parameter_alone_at_its_odd_values(leaf: tuple[tuple[str, ...], click.Command], template: Path,
+                                                 scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deterministic, beside the random combinations below: each bound and special file meets its value."""
+    monkeypatch.setenv(FAKE_DUMP_ENV, str(HOST_DUMP))
+    for args in one_odd_value_at_a_time(*leaf):
+        check(args, template, scratch / "call")
+
+
 @pytest.fixture
 def scratch(tmp_path: Path) -> Iterator[Path]:
     """Where the calls run: in memory where it can be (a directory made and removed costs a millisecond on ext4)."""
@@ -425,7 +471,7 @@ def test_no_traceback_and_no_hang_whatever_the_input(leaf: tuple[tuple[str, ...]
     assert os.environ.get(FORBID_RAW_ENV) == "1"
 
     @seed(SEED)
-    @settings(max_examples=round(SCALE * max(10, 3 * len(leaf[1].params))), deadline=None, database=None, print_blob=True,
+    @settings(max_examples=round(SCALE * max(10, 2 * len(leaf[1].params))), deadline=None, database=None, print_blob=True,
               suppress_health_check=list(HealthCheck))
     @given(command_lines(leaf))
     def fuzz(args: list[str]) -> None:

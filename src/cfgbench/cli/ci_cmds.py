@@ -7,6 +7,7 @@ do): `ci run` runs as root and must start as fast as `cfgbench run`.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,9 @@ DIR = click.Path(file_okay=False, path_type=Path)
 
 def _append(path: Path, text: str) -> None:
     try:
-        with path.open("a", encoding="utf-8", errors="surrogateescape") as out:  # a non-UTF-8 name as given
+        # Non-blocking: a FIFO nobody reads is refused (ENXIO) instead of waiting; a non-UTF-8 name goes out as given.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
+        with open(fd, "a", encoding="utf-8", errors="surrogateescape") as out:
             out.write(text)
     except OSError as exc:
         raise CfgbenchError(f"cannot append to {path} ({exc.strerror or exc})", "check --summary") from None
