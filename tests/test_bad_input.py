@@ -134,7 +134,7 @@ CASES = [
     Bad("append-and-resume", (*RUN, "--append", "--resume"), ("--append", "--resume", "cannot go together")),
     Bad("plot-is-the-output", ("run", "-m", "fake", "-o", "out.png", "--plot", "out.png"), ("--plot", "-o")),
     Bad("fail-if-infinite", ("compare", "good.json", "good.json", "--fail-if", "mean:" + "9" * 400 + "%"), ("--fail-if",)),
-    Bad("plot-size-huge", ("plot", "good.json", "-o", "x.png", "--size", "100000x100000"), ("--size", "16000")),
+    Bad("plot-size-huge", ("plot", "good.json", "-o", "x.png", "--size", "100000x100000"), ("--size", "25000000")),
     Bad("plot-dpi-huge", ("plot", "good.json", "-o", "x.png", "--dpi", "1000000"), ("--dpi", "600")),
     Bad("history-max-pvalue-nan", ("history", "show", "a-dir", "--max-pvalue", "nan"), ("--max-pvalue", "nan")),
     Bad("lab-timeout-infinite", ("lab", "--timeout", "inf"), ("--timeout", "inf")),

@@ -196,8 +196,8 @@ def command_lines(draw: st.DrawFn, leaf: tuple[tuple[str, ...], click.Command]) 
     return args + (["--"] if positional and draw(st.booleans()) else []) + positional
 
 
-def cheapest(command: click.Command) -> dict[click.Parameter, list[str]]:
-    """An ordinary call at its cheapest: its arguments and required options, every bounded option at its low end."""
+def ordinary_call(command: click.Command, cheapest: bool) -> dict[click.Parameter, list[str]]:
+    """Its arguments and required options; cheapest: every bounded option at its low end too."""
     base = {}
     for param in command.params:
         kind, good = param.type, ordinary(param)
@@ -205,26 +205,29 @@ def cheapest(command: click.Command) -> dict[click.Parameter, list[str]]:
             base[param] = good[:1 if param.nargs == 1 else 2]
         elif param.required and good:
             base[param] = good[:1]
-        elif kind.name == "number":
+        elif cheapest and kind.name == "number":
             base[param] = [limits.shown(limits.BOUNDS[max(param.opts, key=len)].low)]
-        elif isinstance(kind, click.IntRange) and kind.min is not None:
+        elif cheapest and isinstance(kind, click.IntRange) and kind.min is not None:
             base[param] = [str(kind.min)]
     return base
 
 
 def one_odd_value_at_a_time(words: tuple[str, ...], command: click.Command) -> Iterator[list[str]]:
-    """The cheapest call with one parameter at each of its own odd values in turn: every bound is reached alone."""
-    base = cheapest(command)
+    """An ordinary call with one parameter at each of its own odd values in turn, so that every bound is met alone:
+    a number both in the cheapest call (--processes past its bound with one read a value) and with the defaults
+    (--min-time past the hour when the loops are calibrated)."""
+    cheap, plain = ordinary_call(command, True), ordinary_call(command, False)
     for param in command.params:
-        for value in odd(param, short=True):
-            given = {**base, param: [*base.get(param, [])[: 0 if param.nargs == 1 else 1], value]}
-            args, positional = list(words), []
-            for p, values in given.items():
-                if isinstance(p, click.Argument):
-                    positional += values
-                else:
-                    args += [item for v in values for item in (p.opts[0], v)]
-            yield args + (["--"] if positional else []) + positional
+        for base in (cheap, plain) if param in cheap and param not in plain else (cheap,):
+            for value in odd(param, short=True):
+                given = {**base, param: [*base.get(param, [])[: 0 if param.nargs == 1 else 1], value]}
+                args, positional = list(words), []
+                for p, values in given.items():
+                    if isinstance(p, click.Argument):
+                        positional += values
+                    else:
+                        args += [item for v in values for item in (p.opts[0], v)]
+                yield args + (["--"] if positional else []) + positional
 
 
 # --- one call, in a forked copy of this process ---------------------------------
