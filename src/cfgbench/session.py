@@ -18,12 +18,12 @@ from typing import Any
 
 import pyperf
 
-from cfgbench import access, engine, report, results
+from cfgbench import access, engine, report, results, workloads
 from cfgbench.compare.render import breakdown_section
 from cfgbench.errors import CfgbenchError, RunInterrupted
 from cfgbench.platform import host_path, lab_metadata
 from cfgbench.plan import Plan, PlanRequest, build_plan
-from cfgbench.schema import LAB_ACCEL, SESSION, SPLIT_WORKLOAD
+from cfgbench.schema import LAB_ACCEL, SESSION
 from cfgbench.settings import Settings
 
 Progress = Callable[[str], None]
@@ -162,7 +162,7 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
     """Plan, time and save one session; the saved runs, one per method."""
     methods = access.ordered(access.canonical_method(m) for m in request.plan.methods)
     what = replace(request.plan, methods=methods)
-    settings = request.settings.resolved(len(methods) > 1, SPLIT_WORKLOAD in what.workloads).checked()
+    settings = request.settings.resolved(len(methods) > 1, bool(set(workloads.PAIRED) & set(what.workloads))).checked()
     if settings.seed is None:
         settings = replace(settings, seed=secrets.randbits(32))  # recorded: the order can be replayed
     paths = output_paths(methods, request.output)
@@ -198,6 +198,9 @@ def summary_lines(saved: Sequence[SavedRun], accel: str | None = None, figure: P
         if run_.path is not None:
             lines.append(f"saved {host_path(run_.path)}")
     suites = {r.method: r.suite for r in saved}
+    from cfgbench.compare import pattern
+
+    cold = pattern.lines(pattern.cold_hot(suites))
     figure_line = [f"figure: {host_path(figure)}"] if figure is not None else []
     if len(saved) > 1:
         from cfgbench.compare.headline import HeadlineContext, summarize
@@ -205,5 +208,5 @@ def summary_lines(saved: Sequence[SavedRun], accel: str | None = None, figure: P
         files = [str(host_path(r.path)) for r in saved if r.path is not None]
         hint = f"`cfgbench compare {' '.join(files)}` lists each" if len(files) == len(saved) else ""
         found = summarize(suites, HeadlineContext(accel=accel or lab_metadata().get(LAB_ACCEL), details_hint=hint))
-        return lines + found.answers + figure_line + found.caveats + breakdown_section(suites)
-    return lines + figure_line + breakdown_section(suites)
+        return lines + found.answers + cold + figure_line + found.caveats + breakdown_section(suites)
+    return lines + cold + figure_line + breakdown_section(suites)

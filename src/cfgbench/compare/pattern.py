@@ -1,0 +1,57 @@
+"""Cold against hot: a pass that reads a new function at every read (probe, peer-probe) over its hot
+partner, one register of the kind the pass mostly reads read over and over, per read, paired by round."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pyperf
+
+from cfgbench.compare.stats import Estimate, estimate
+from cfgbench.schema import HOT_PARTNER, READS_PER_PASS, SCAN_FUNCTIONS
+
+
+@dataclass(frozen=True)
+class ColdHot:
+    method: str
+    cold: pyperf.Benchmark
+    hot: pyperf.Benchmark
+    estimate: Estimate  # cold over hot, per read
+
+    @property
+    def absent(self) -> int:
+        md = self.cold.get_metadata()
+        return int(md[READS_PER_PASS]) - int(md[SCAN_FUNCTIONS])
+
+
+def cold_hot(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ColdHot]:
+    """Every pass with its hot partner, method by method (the suites' order)."""
+    found = []
+    for method, suite in suites.items():
+        names = set(suite.get_benchmark_names())
+        for bench in suite.get_benchmarks():
+            if (hot := bench.get_metadata().get(HOT_PARTNER)) in names:
+                partner = suite.get_benchmark(str(hot))
+                found.append(ColdHot(method, bench, partner, estimate(partner, bench)))
+    return found
+
+
+def find(rows: Sequence[ColdHot], method: str, workload: str) -> ColdHot | None:
+    return next((r for r in rows if r.method == method and r.cold.get_name().split()[0] == workload), None)
+
+
+def lines(rows: Sequence[ColdHot]) -> list[str]:
+    """One line per pass: each method's time per read cold and hot, and the paired ratio."""
+    from cfgbench.units import format_time
+
+    by_pass: dict[str, list[str]] = {}
+    for row in rows:
+        e, hot = row.estimate, row.hot.get_name().removeprefix("hot 0000:")
+        kind = "absent" if 2 * row.absent > int(row.cold.get_metadata()[READS_PER_PASS]) else "present"
+        interval = f", 95% CI {e.low:.2f}-{e.high:.2f}" if e.low is not None and e.high is not None else ""
+        by_pass.setdefault(row.cold.get_name().replace(" 0000:", " "), []).append(
+            f"{row.method} {format_time(row.cold.median())} against {format_time(row.hot.median())} "
+            f"({kind} {hot}) = {e.ratio:.2f}x{interval}")
+    return [f"{name} cold (a new function every read) against hot (one register), per read: " + "; ".join(parts)
+            for name, parts in by_pass.items()]
