@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from cfgbench import access
 from cfgbench.address import parse_bdf
 from cfgbench.errors import CfgbenchError
-from cfgbench.lab.enumeration import CANDIDATE, REFERENCE
+from cfgbench.lab.enumeration import CANDIDATE, COLD_NAME, REFERENCE
 from cfgbench.lab.enumeration import RESULT_NAME as RESCAN_NAME
 from cfgbench.lab.enumeration_job import CENSUS_NAME
 from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
@@ -48,6 +48,7 @@ TARGETS = (("0000:00:00.0", 0x000), (PCIE_TARGET_BDF, 0x000), (PCIE_TARGET_BDF, 
 WIDTH = 4
 # split: each read target's accesses alone, paired with the read by round.
 WORKLOADS = ("read", "scan", "sweep", "split")
+TRACED_RESCANS = 16  # per order, after the A/B: their config accessors timed in situ (the projection's writes)
 # The kernel's enumeration in this guest: bus 0 and the root port's secondary
 # bus 1 (the whole window's 256 buses take ~25 s here).
 SCAN_BUSES = range(0x00, 0x02)
@@ -85,7 +86,8 @@ class LabJob:
         return json.dumps({"run": json.loads(run), "rescan_port": self.rescan_port})
 
     def describe(self) -> str:
-        rescans = "; the rescan A/B of 16 paired rounds and a census boot" if self.enumeration else ""
+        rescans = (f"; the rescan A/B of 16 paired rounds, {TRACED_RESCANS} traced rescans per order and a census boot"
+                   if self.enumeration else "")
         return f"{self.tree} tree; {self.settings.describe()}{rescans}; {self.boots} boot(s)"
 
 
@@ -94,12 +96,13 @@ def result_paths(outdir: Path) -> list[Path]:
 
 
 def rescan_paths(outdir: Path) -> list[Path]:
-    return [outdir / RESCAN_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)]
+    return [*(outdir / RESCAN_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)),
+            *(outdir / COLD_NAME.format(method=method) for method in access.MECHANISMS)]
 
 
 def guest_main(argv: Sequence[str] | None = None) -> int:
     """Runs in the guest: `python -m cfgbench.lab.mainjob JOB_JSON`."""
-    from cfgbench.lab.enumeration import time_ab
+    from cfgbench.lab.enumeration import time_ab, time_accessors, time_cold
     from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
     from cfgbench.session import RunRequest, run
 
@@ -122,6 +125,8 @@ def guest_main(argv: Sequence[str] | None = None) -> int:
             if not request.settings.quiet:
                 progress(f"timing the rescans of {job['rescan_port']}: type 1 first against ECAM only")
             time_ab(job["rescan_port"], out)
+            time_accessors(job["rescan_port"], TRACED_RESCANS, out)
+            time_cold(out, request.settings)
     except CfgbenchError as exc:
         progress(f"error: {exc.one_line()}")
         return 2
@@ -192,7 +197,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     line with verbose, the CLI's -v) and write the answer figure; the exit code."""
     from cfgbench.compare import headline as headlines
     from cfgbench.compare.render import breakdown_section
-    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer, rescan_ratio
+    from cfgbench.lab.enumeration_job import answer_lines, census_boot, cold_lines, rescan_answer, rescan_ratio
     from cfgbench.results import load_suite
 
     outdir = outdir or default_outdir()
@@ -222,9 +227,11 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     where.append(f"the full tables, each figure's caveats and where the time goes: cfgbench compare {files}")
     found = headlines.summarize(suites, headline_context(lab["accel"]))
     enumeration = answer_lines(rescan_answer(outdir, census, suites) if census else None, census)
+    enumeration = [*cold_lines(outdir), *enumeration]
     for line in report_lines(found, where, verbose, breakdown_section(suites), answers=enumeration):
         say(line)
-    say(f"lab: {lab['machine']} guest under {lab['accel']}, QEMU {lab['qemu']}, kernel {lab['kernel_release']}; "
+    say(f"lab: {lab['machine']} guest ({cfg.smp} vCPU{'s' * (cfg.smp != 1)}) under {lab['accel']}, QEMU {lab['qemu']}, "
+        f"kernel {lab['kernel_release']}; "
         f"{job.describe()} of {', '.join(f'{t:.1f}' for t in boot_times)} s, total {time.monotonic() - started:.1f} s")
     return 0
 
