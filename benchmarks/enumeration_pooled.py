@@ -1,0 +1,127 @@
+"""The rescan A/B pooled over boots (the boot is the unit), with its A/A, the accessors timed in
+situ, the cold pattern and the projection, at one vCPU count.
+
+    python benchmarks/enumeration_pooled.py --vcpus 1 --boots 16 --rounds 48 --out results/enumeration/pooled-1vcpu
+
+One census guest (one vCPU, QEMU's trace: lab/enumeration_job.census_boot), then --boots timing
+guests of --vcpus vCPUs, one after another, each running
+`python -m cfgbench.lab.enumeration ab --aa --cold --traced N`: the A/B of --rounds paired rounds
+(both orders the same rescans per value), the A/A of each order (each value after a real switch
+to the other order and back), the cold pattern by pio and mmio (peer-probe and its hot partner),
+and N rescans per order with their config accessor calls timed by ftrace's function_graph.
+Writes boot-K/ per boot, the merged pyperf files, summary.json and summary.txt into --out, which
+must not exist yet. `uptime` is recorded before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from cfgbench import results
+from cfgbench.compare.stats import estimate
+from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.enumeration import AA_NAME, ACCESSOR_TIMES, CANDIDATE, COLD_NAME, ORDERS, REFERENCE, RESULT_NAME
+from cfgbench.lab.enumeration_job import CENSUS_NAME, answer_lines, census_boot, cold_lines, rescan_answer, write_extra
+from cfgbench.lab.census import Census
+from cfgbench.lab.qemu import find_tree
+
+MERGED = [RESULT_NAME.format(order=o) for o in ORDERS] + [AA_NAME.format(order=o) for o in ORDERS] + \
+    [COLD_NAME.format(method=m) for m in ("pio", "mmio")]
+
+
+def boot(k: int, args: argparse.Namespace, port: str) -> Path:
+    directory = args.out / f"boot-{k}"
+    python = shlex.quote(sys.executable)
+    # Output to a file, not a pipe: a reader on a lone vCPU would land in the timed rescans.
+    script = (f'{python} -m cfgbench.lab.enumeration ab --port {port} --rounds {args.rounds} --aa --cold '
+              f'--traced {args.traced} --out "$CFGBENCH_LAB_OUT" > "$CFGBENCH_LAB_OUT/ab.txt" 2>&1')
+    result = run_in_guest(["sh", "-c", script], GuestConfig(accel="tcg", smp=args.vcpus, tree=args.tree,
+                                                            pci_order_module=True, timeout_s=args.timeout),
+                          outdir=directory, progress=lambda line: print(f"boot {k}: {line}", flush=True))
+    if result.returncode != 0:
+        raise SystemExit(f"boot {k} failed ({result.returncode}): {(directory / 'ab.txt').read_text()[-2000:]}")
+    return directory
+
+
+def loops_of(path: Path) -> list[int]:
+    return sorted({int(b.get_metadata()["loops"]) for b in results.load_suite(path).get_benchmarks()})
+
+
+def interval(e: object) -> str:
+    return f"{e.ratio:.4f} (95% CI {e.low:.4f}-{e.high:.4f}, {e.rests_on()})"  # type: ignore[attr-defined]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tree", default="default")
+    parser.add_argument("--vcpus", type=int, default=1)
+    parser.add_argument("--boots", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=48)
+    parser.add_argument("--traced", type=int, default=32, help="rescans per order timed in situ, per boot")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    if args.out.exists():
+        raise SystemExit(f"{args.out} exists: choose another --out")
+    args.out.mkdir(parents=True)
+    uptime = [subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()]
+    port = find_tree(args.tree).rescan_port
+    census_boot(GuestConfig(accel="tcg", tree=args.tree, timeout_s=args.timeout), args.out, print)
+    census = Census.from_json(json.loads((args.out / CENSUS_NAME).read_text()))
+    dirs = [boot(k, args, port) for k in range(1, args.boots + 1)]
+    uptime.append(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    for name in MERGED:
+        for directory in dirs:
+            results.save_suite(results.load_suite(directory / name), args.out / name, append=True)
+
+    lines = [f"uptime before: {uptime[0]}", f"uptime after: {uptime[1]}",
+             f"{args.boots} boots of {args.vcpus} vCPU(s), {args.tree} tree, {args.rounds} paired rounds each"]
+    ab = {o: results.load_suite(args.out / RESULT_NAME.format(order=o)).get_benchmarks()[0] for o in ORDERS}
+    pooled = estimate(ab[CANDIDATE], ab[REFERENCE])  # type 1 first over ECAM only, boots as units
+    se = math.log(pooled.high / pooled.low) / 2 / 1.96 if pooled.low and pooled.high else float("nan")
+    lines.append(f"A/B type 1 first / ECAM only: {interval(pooled)}; per boot "
+                 + ", ".join(f"{r:.3f}" for r in pooled.per_run)
+                 + f"; the smallest effect 80% power detects: {100 * (math.exp(2.8 * se) - 1):.1f}%")
+    lines.append("rescans per value by boot (type 1 first / ECAM only): "
+                 + ", ".join("/".join(str(loops_of(d / RESULT_NAME.format(order=o))) for o in ORDERS) for d in dirs))
+    aa = {}
+    for order in ORDERS:
+        a, again = results.load_suite(args.out / AA_NAME.format(order=order)).get_benchmarks()
+        aa[order] = estimate(a, again)
+        lines.append(f"A/A {order} (each value after a real switch): {interval(aa[order])}")
+    rows_by_boot = [json.loads((d / ACCESSOR_TIMES).read_text()) for d in dirs]
+    per_boot_writes = [w[0] for rows in rows_by_boot if (w := write_extra(rows)) is not None]
+    mean_w = statistics.fmean(per_boot_writes)
+    half = 2.13 * statistics.stdev(per_boot_writes) / math.sqrt(len(per_boot_writes)) if len(per_boot_writes) > 2 else math.nan
+    traced = {o: [r["ns"] for rows in rows_by_boot for r in rows if r["order"] == o] for o in ORDERS}
+    sums = {o: {op: statistics.fmean(sum(v[1] for key, v in r["accessors"].items() if key.endswith(op))
+                                      for rows in rows_by_boot for r in rows if r["order"] == o) * 1e6
+                for op in ("read", "write")} for o in ORDERS}
+    lines.append(f"in situ (ftrace function_graph, {len(traced[REFERENCE])} rescans per order): traced rescan mean "
+                 + ", ".join(f"{o} {statistics.fmean(traced[o]) / 1e6:.2f} ms" for o in ORDERS)
+                 + "; accessor time per rescan " + ", ".join(
+                     f"{o} reads {sums[o]['read']:.0f} us, writes {sums[o]['write']:.0f} us" for o in ORDERS)
+                 + f"; writes ECAM only less type 1 first by boot: mean {mean_w * 1e6:+.0f} us "
+                 f"(approx. 95% CI +-{half * 1e6:.0f} us over {len(per_boot_writes)} boots)")
+    answer = rescan_answer(args.out, census, {})
+    lines += cold_lines(args.out) + answer_lines(answer, census)
+    (args.out / "summary.txt").write_text("\n".join(lines) + "\n")
+    summary = {"tree": args.tree, "vcpus": args.vcpus, "boots": args.boots, "rounds": args.rounds,
+               "ab": {"ratio": pooled.ratio, "ci95": [pooled.low, pooled.high], "per_boot": pooled.per_run},
+               "aa": {o: {"ratio": e.ratio, "ci95": [e.low, e.high], "per_boot": e.per_run} for o, e in aa.items()},
+               "write_extra_s_per_boot": per_boot_writes, "accessor_us_per_rescan": sums,
+               "projection": answer.projection if answer else None, "uptime": uptime}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
