@@ -16,9 +16,10 @@ from click.testing import CliRunner
 from cfgbench import plan, results
 from cfgbench.compare import pattern
 from cfgbench.lab import GuestConfig, enumeration, enumeration_job, mainjob
-from cfgbench.lab.census import parse_file
+from cfgbench.address import parse_bdf
+from cfgbench.lab.census import Census, parse_file
 from cfgbench.pci import SYSFS_DEVICES_ENV
-from cfgbench.plan import PlanRequest, build_plan
+from cfgbench.plan import PlanRequest, Target, build_plan
 from cfgbench.schema import HOT_PARTNER, ROUNDS, SCAN_FUNCTIONS, SESSION
 from cfgbench.settings import PRESETS
 
@@ -75,13 +76,13 @@ def paired_bench(name: str, values: list[float], session: str = "boot-1", **meta
 def test_cold_over_hot_is_paired_by_round() -> None:
     # the machine changes speed from round to round; the cold pass costs 2x its hot register in each
     speed = [1.0, 1.5, 0.8, 1.2, 2.0, 1.0, 0.9, 1.1]
-    hot = paired_bench("hot 0000:ff:1f.0+0x000/4", [100e-9 * s for s in speed])
+    hot = paired_bench("hot 0000:ff:1f.0+0x000/4", [100e-9 * s for s in speed], cfgbench_value="0xffffffff")
     cold = paired_bench("peer-probe 0000:00-ff", [200e-9 * s for s in speed],
                         cfgbench_reads_per_pass=8192, cfgbench_scan_functions=6, **{HOT_PARTNER: hot.get_name()})
     [row] = pattern.cold_hot({"mmio": pyperf.BenchmarkSuite([cold, hot])})
     assert row.estimate.ratio == pytest.approx(2.0) and row.estimate.low == pytest.approx(2.0)
     [line] = pattern.lines([row])
-    assert line.startswith("peer-probe 00-ff cold (a new function every read) against hot (one register)")
+    assert line.startswith("peer-probe 00-ff, per read, against one of its registers read over and over: ")
     assert "mmio 210.0 ns against 105.0 ns (absent ff:1f.0+0x000/4) = 2.00x" in line  # medians
 
 
@@ -175,3 +176,24 @@ def test_lab_vcpus_reach_the_timing_guest(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert seen == [1]
     assert CliRunner().invoke(main, ["lab", "--vcpus", "0"]).exit_code == 2
 
+
+
+def test_a_census_window_keeps_its_accesses_in_order_with_their_registers() -> None:
+    census = parse_file(DATA / "census-default-rescan.trace")
+    sequence = census.windows[0].sequence
+    assert len(sequence) == 221 and sum(key == "type1-read" for key, *_ in sequence) == 124
+    # the rescan starts with the e1000e's vendor ID, header type and status, then its first ECAM read
+    assert [(key, function, register) for key, function, register, _ in sequence[:3]] == [
+        ("type1-read", "01:00.0", 0x0), ("type1-read", "01:00.0", 0xE), ("type1-read", "01:00.0", 0x6)]
+    assert sequence[10][:3] == ("ecam-read", "01:00.0", 0x100)
+    again = Census.from_json(json.loads(json.dumps(census.to_json())))
+    assert again.windows[0].sequence == sequence
+
+
+def test_a_sequence_reads_its_targets_in_the_order_given(fake_dump: Path) -> None:
+    order = [("0000:00:02.0", 0x04), ("0000:00:00.0", 0x00), ("0000:00:02.0", 0x00)]
+    targets = [Target(parse_bdf(bdf), offset, 4) for bdf, offset in order]
+    [cold, hot] = build_plan(PlanRequest(["fake"], targets, ["sequence"]), print).benches
+    assert [(r.device, r.offset) for r in cold.reads] == order
+    assert cold.bench_name == "sequence 0000:00:02.0+0x004/4 3 reads" and cold.metadata[SCAN_FUNCTIONS] == 2
+    assert hot.bench_name == cold.metadata[HOT_PARTNER] == "hot 0000:00:02.0+0x004/4"

@@ -301,7 +301,7 @@ class _Planner:
     def benches(self) -> list[BenchSpec]:
         planners = {READ_WORKLOAD: self.reads, SPLIT_WORKLOAD: self.splits, workloads.SCAN: self.scan,
                     workloads.SWEEP: self.sweeps, workloads.PROBE: lambda: self.probes(workloads.PROBE),
-                    workloads.PEER_PROBE: lambda: self.probes(workloads.PEER_PROBE)}
+                    workloads.PEER_PROBE: lambda: self.probes(workloads.PEER_PROBE), workloads.SEQUENCE: self.sequence}
         planned = [spec for workload in self.request.workloads for spec in planners[workload]()]
         # split brings the read it splits (read may be asked for too) and one
         # floor per function: each benchmark once.
@@ -392,12 +392,26 @@ class _Planner:
                 continue
             reads = [ReadSpec(str(bdf), offset, 4, self._checked_read(bdf, offset, 4)) for bdf, offset in where]
             absent = [r for r in reads if not workloads.present(r.expected)]
-            hot = absent[-1] if 2 * len(absent) > len(reads) else reads[0]
-            extra = self.accessor.target_metadata(hot.bdf)
-            hot_spec = _spec(self.method, workloads.HOT, str(Target(hot.bdf, hot.offset, 4)), [hot], extra)
-            planned += [_spec(self.method, workload, name, reads, {SCAN_FUNCTIONS: len(reads) - len(absent),
-                                                                   HOT_PARTNER: hot_spec.bench_name, **extra}), hot_spec]
+            planned += self._with_hot(workload, name, reads, absent[-1] if 2 * len(absent) > len(reads) else reads[0],
+                                      {SCAN_FUNCTIONS: len(reads) - len(absent)})
         return planned
+
+    def sequence(self) -> list[BenchSpec]:
+        """One pass over the targets in the order given, and its hot partner: the first target."""
+        found = self._register_values
+        if len(found) < 2:
+            self.skip(f"a {self.method} sequence", "a sequence needs two targets or more that the method reaches")
+            return []
+        reads = [ReadSpec(str(t.bdf), t.offset, t.width, value) for t, value in found]
+        label = f"{found[0][0]} {len(reads)} reads"
+        return self._with_hot(workloads.SEQUENCE, label, reads, reads[0], {SCAN_FUNCTIONS: len({r.bdf for r in reads})})
+
+    def _with_hot(self, workload: str, label: str, reads: list[ReadSpec], hot: ReadSpec,
+                  extra: dict[str, Any]) -> list[BenchSpec]:
+        """A pass and its hot partner (one of its reads, over and over), which its metadata names."""
+        extra = {**extra, **self.accessor.target_metadata(hot.bdf)}
+        hot_spec = _spec(self.method, workloads.HOT, str(Target(hot.bdf, hot.offset, hot.width)), [hot], extra)
+        return [_spec(self.method, workload, label, reads, {HOT_PARTNER: hot_spec.bench_name, **extra}), hot_spec]
 
     def _offset_filter(self, bdf: Bdf) -> workloads.OffsetFilter:
         if self.request.allow_any_offset:

@@ -1,5 +1,5 @@
-"""Cold against hot: a pass that reads a new function at every read (probe, peer-probe) over its hot
-partner, one register of the kind the pass mostly reads read over and over, per read, paired by round."""
+"""Cold against hot: a pass (probe and peer-probe read a new function at every read; sequence, the
+targets in turn) over its hot partner, one of its registers read over and over, per read, paired by round."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import pyperf
 
 from cfgbench.compare.stats import Estimate, estimate
-from cfgbench.schema import HOT_PARTNER, READS_PER_PASS, SCAN_FUNCTIONS
+from cfgbench.schema import HOT_PARTNER, VALUE
+
+ABSENT_VALUE = "0xffffffff"  # what a function that is not there answers
 
 
 @dataclass(frozen=True)
@@ -18,11 +20,6 @@ class ColdHot:
     cold: pyperf.Benchmark
     hot: pyperf.Benchmark
     estimate: Estimate  # cold over hot, per read
-
-    @property
-    def absent(self) -> int:
-        md = self.cold.get_metadata()
-        return int(md[READS_PER_PASS]) - int(md[SCAN_FUNCTIONS])
 
 
 def cold_hot(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ColdHot]:
@@ -48,10 +45,10 @@ def lines(rows: Sequence[ColdHot]) -> list[str]:
     by_pass: dict[str, list[str]] = {}
     for row in rows:
         e, hot = row.estimate, row.hot.get_name().removeprefix("hot 0000:")
-        kind = "absent" if 2 * row.absent > int(row.cold.get_metadata()[READS_PER_PASS]) else "present"
+        kind = "absent" if row.hot.get_metadata().get(VALUE) == ABSENT_VALUE else "present"
         interval = f", 95% CI {e.low:.2f}-{e.high:.2f}" if e.low is not None and e.high is not None else ""
         by_pass.setdefault(row.cold.get_name().replace(" 0000:", " "), []).append(
             f"{row.method} {format_time(row.cold.median())} against {format_time(row.hot.median())} "
             f"({kind} {hot}) = {e.ratio:.2f}x{interval}")
-    return [f"{name} cold (a new function every read) against hot (one register), per read: " + "; ".join(parts)
+    return [f"{name}, per read, against one of its registers read over and over: " + "; ".join(parts)
             for name, parts in by_pass.items()]
