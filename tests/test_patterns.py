@@ -23,6 +23,8 @@ from cfgbench.plan import PlanRequest, Target, build_plan
 from cfgbench.schema import HOT_PARTNER, ROUNDS, SCAN_FUNCTIONS, SESSION
 from cfgbench.settings import PRESETS
 
+from cli_helpers import QUICK_IN_PROCESS, cfgbench
+
 DATA = Path(__file__).parent / "data"
 LABELS = ["rescan 0000:00:03.0 type1-first", "rescan 0000:00:03.0 ecam-only"]
 
@@ -198,3 +200,13 @@ def test_a_sequence_reads_its_targets_in_the_order_given(fake_dump: Path) -> Non
     assert [(r.device, r.offset) for r in cold.reads] == order
     assert cold.bench_name == "sequence 0000:00:02.0+0x004/4 3 reads" and cold.metadata[SCAN_FUNCTIONS] == 2
     assert hot.bench_name == cold.metadata[HOT_PARTNER] == "hot 0000:00:02.0+0x004/4"
+
+
+def test_cfgbench_run_interleaves_a_pass_with_its_hot_register_and_prints_the_pair(fake_dump: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fake.json"
+    result = cfgbench("run", "-m", "fake", "--workload", "peer-probe", "-o", str(out), *QUICK_IN_PROCESS)
+    assert result.returncode == 0, result.stderr
+    benches = results.load_suite(out).get_benchmarks()
+    assert {b.get_metadata()["cfgbench_schedule"] for b in benches} == {"interleaved"}  # one method: auto pairs them
+    [line] = [line for line in result.stdout.splitlines() if ", per read, against one of its registers" in line]
+    assert line.startswith("peer-probe ") and ": fake " in line
