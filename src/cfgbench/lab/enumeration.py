@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -249,23 +250,25 @@ class AccessorCount:
 
 
 def time_accessors(port: str, rescans: int, outdir: Path) -> list[dict[str, object]]:
-    """`rescans` rescans per order, the orders in turn, each timed whole and its accessor calls by
-    function_graph: per rescan, its order, ns, and per KEYS [calls, seconds] (ACCESSOR_TIMES)."""
+    """`rescans` rescans per order, the two in a random order each time, each timed whole and its
+    accessor calls by function_graph: per rescan, its order, ns, per KEYS [calls, seconds], and every
+    call in order, [key, seconds] (ACCESSOR_TIMES)."""
     tracer = AccessorCount(timed=True)
     rows: list[dict[str, object]] = []
     try:
         for _ in range(rescans):
-            for order in (REFERENCE, CANDIDATE):
+            for order in random.sample((REFERENCE, CANDIDATE), 2):
                 rescan = Rescan(port, order)
                 set_order(order)
                 rescan.remove()
                 with tracer:
                     ns = rescan.rescan()
                 per_key: dict[str, list[float]] = {}
-                for key, seconds in tracer.calls():
+                calls = tracer.calls()
+                for key, seconds in calls:
                     total = per_key.setdefault(key, [0, 0.0])
                     total[0], total[1] = total[0] + 1, total[1] + seconds
-                rows.append({"order": order, "ns": ns, "accessors": per_key})
+                rows.append({"order": order, "ns": ns, "accessors": per_key, "calls": calls})
     finally:
         tracer.close()
         set_order(REFERENCE)
