@@ -10,7 +10,9 @@ guests of --vcpus vCPUs, one after another, each running
 to the other order and back), the cold pattern by pio and mmio (peer-probe and its hot partner),
 and N rescans per order with their config accessor calls timed by ftrace's function_graph.
 Writes boot-K/ per boot, the merged pyperf files, summary.json and summary.txt into --out, which
-must not exist yet. `uptime` is recorded before and after.
+must not exist yet; with --add, --out holds such a run already, its census is reused, --boots more
+boots are timed and everything is merged and summarised again over every boot. `uptime` is
+recorded before and after each invocation (uptime.txt).
 """
 
 from __future__ import annotations
@@ -67,22 +69,30 @@ def main() -> int:
     parser.add_argument("--traced", type=int, default=32, help="rescans per order timed in situ, per boot")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--add", action="store_true", help="add --boots boots to the run already in --out")
     args = parser.parse_args()
-    if args.out.exists():
-        raise SystemExit(f"{args.out} exists: choose another --out")
-    args.out.mkdir(parents=True)
-    uptime = [subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()]
+    if args.out.exists() != args.add:
+        raise SystemExit(f"{args.out} {'exists: choose another --out, or --add' if args.out.exists() else 'does not exist'}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "uptime.txt").open("a") as log:
+        log.write(f"before {args.boots} boots: {subprocess.run(['uptime'], capture_output=True, text=True).stdout}")
     port = find_tree(args.tree).rescan_port
-    census_boot(GuestConfig(accel="tcg", tree=args.tree, timeout_s=args.timeout), args.out, print)
+    if not args.add:
+        census_boot(GuestConfig(accel="tcg", tree=args.tree, timeout_s=args.timeout), args.out, print)
     census = Census.from_json(json.loads((args.out / CENSUS_NAME).read_text()))
-    dirs = [boot(k, args, port) for k in range(1, args.boots + 1)]
-    uptime.append(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    first = len(list(args.out.glob("boot-*"))) + 1
+    for k in range(first, first + args.boots):
+        boot(k, args, port)
+    with (args.out / "uptime.txt").open("a") as log:
+        log.write(f"after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout}")
+    uptime = (args.out / "uptime.txt").read_text().splitlines()
+    dirs = sorted(args.out.glob("boot-*"), key=lambda d: int(d.name.split("-")[1]))
     for name in MERGED:
+        (args.out / name).unlink(missing_ok=True)
         for directory in dirs:
             results.save_suite(results.load_suite(directory / name), args.out / name, append=True)
 
-    lines = [f"uptime before: {uptime[0]}", f"uptime after: {uptime[1]}",
-             f"{args.boots} boots of {args.vcpus} vCPU(s), {args.tree} tree, {args.rounds} paired rounds each"]
+    lines = [*uptime, f"{len(dirs)} boots of {args.vcpus} vCPU(s), {args.tree} tree, {args.rounds} paired rounds each"]
     ab = {o: results.load_suite(args.out / RESULT_NAME.format(order=o)).get_benchmarks()[0] for o in ORDERS}
     pooled = estimate(ab[CANDIDATE], ab[REFERENCE])  # type 1 first over ECAM only, boots as units
     se = math.log(pooled.high / pooled.low) / 2 / 1.96 if pooled.low and pooled.high else float("nan")
@@ -113,7 +123,7 @@ def main() -> int:
     answer = rescan_answer(args.out, census, {})
     lines += cold_lines(args.out) + answer_lines(answer, census)
     (args.out / "summary.txt").write_text("\n".join(lines) + "\n")
-    summary = {"tree": args.tree, "vcpus": args.vcpus, "boots": args.boots, "rounds": args.rounds,
+    summary = {"tree": args.tree, "vcpus": args.vcpus, "boots": len(dirs), "rounds": args.rounds,
                "ab": {"ratio": pooled.ratio, "ci95": [pooled.low, pooled.high], "per_boot": pooled.per_run},
                "aa": {o: {"ratio": e.ratio, "ci95": [e.low, e.high], "per_boot": e.per_run} for o, e in aa.items()},
                "write_extra_s_per_boot": per_boot_writes, "accessor_us_per_rescan": sums,
