@@ -82,6 +82,7 @@ def test_cold_over_hot_is_paired_by_round() -> None:
     cold = paired_bench("peer-probe 0000:00-ff", [200e-9 * s for s in speed],
                         cfgbench_reads_per_pass=8192, cfgbench_scan_functions=6, **{HOT_PARTNER: hot.get_name()})
     [row] = pattern.cold_hot({"mmio": pyperf.BenchmarkSuite([cold, hot])})
+    assert row.estimate is not None
     assert row.estimate.ratio == pytest.approx(2.0) and row.estimate.low == pytest.approx(2.0)
     [line] = pattern.lines([row])
     assert line.startswith("peer-probe 00-ff, per read, against one of its registers read over and over: ")

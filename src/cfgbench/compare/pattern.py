@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pyperf
 
-from cfgbench.compare.stats import Estimate, estimate
+from cfgbench import runs
+from cfgbench.compare.stats import Estimate, paired
 from cfgbench.schema import HOT_PARTNER, VALUE
 
 ABSENT_VALUE = "0xffffffff"  # what a function that is not there answers
@@ -19,7 +20,7 @@ class ColdHot:
     method: str
     cold: pyperf.Benchmark
     hot: pyperf.Benchmark
-    estimate: Estimate  # cold over hot, per read
+    estimate: Estimate | None  # cold over hot, per read; None when they were not timed in rounds
 
 
 def cold_hot(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ColdHot]:
@@ -30,7 +31,8 @@ def cold_hot(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ColdHot]:
         for bench in suite.get_benchmarks():
             if (hot := bench.get_metadata().get(HOT_PARTNER)) in names:
                 partner = suite.get_benchmark(str(hot))
-                found.append(ColdHot(method, bench, partner, estimate(partner, bench)))
+                found.append(ColdHot(method, bench, partner, paired(runs.values_by_round(partner),
+                                                                    runs.values_by_round(bench))))
     return found
 
 
@@ -46,9 +48,10 @@ def lines(rows: Sequence[ColdHot]) -> list[str]:
     for row in rows:
         e, hot = row.estimate, row.hot.get_name().removeprefix("hot 0000:")
         kind = "absent" if row.hot.get_metadata().get(VALUE) == ABSENT_VALUE else "present"
-        interval = f", 95% CI {e.low:.2f}-{e.high:.2f}" if e.low is not None and e.high is not None else ""
+        ratio = "" if e is None else f" = {e.ratio:.2f}x"
+        interval = f", 95% CI {e.low:.2f}-{e.high:.2f}" if e is not None and e.low and e.high else ""
         by_pass.setdefault(row.cold.get_name().replace(" 0000:", " "), []).append(
             f"{row.method} {format_time(row.cold.median())} against {format_time(row.hot.median())} "
-            f"({kind} {hot}) = {e.ratio:.2f}x{interval}")
+            f"({kind} {hot}){ratio}{interval}")
     return [f"{name}, per read, against one of its registers read over and over: " + "; ".join(parts)
             for name, parts in by_pass.items()]
