@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from cfgbench import results
 from cfgbench.compare.stats import estimate
@@ -58,6 +59,23 @@ def loops_of(path: Path) -> list[int]:
 
 def interval(e: object) -> str:
     return f"{e.ratio:.4f} (95% CI {e.low:.4f}-{e.high:.4f}, {e.rests_on()})"  # type: ignore[attr-defined]
+
+
+def position_medians(rows: list[dict[str, Any]]) -> list[str]:
+    """Each call of a rescan against the same call (same position) of the other order, by their medians
+    over the rescans: robust to the rare long call (an interrupt taken inside one, a stall of the host)."""
+    by_order = {o: [r["calls"] for r in rows if r["order"] == o] for o in ORDERS}
+    if not all(by_order.values()) or len({len(c) for calls in by_order.values() for c in calls}) != 1:
+        return []
+    n = len(by_order[REFERENCE][0])
+    median = {o: [statistics.median(c[k][1] for c in calls) for k in range(n)] for o, calls in by_order.items()}
+    kinds = [key.split("-")[1] for key, _ in by_order[REFERENCE][0]]
+    parts = []
+    for kind in ("read", "write"):
+        diff = sum(median[CANDIDATE][k] - median[REFERENCE][k] for k in range(n) if kinds[k] == kind)
+        parts.append(f"{kind}s {diff * 1e6:+.0f} us")
+    return [f"position by position ({len(by_order[REFERENCE])} rescans per order with every call kept; medians): "
+            "ECAM only less type 1 first per rescan, " + ", ".join(parts)]
 
 
 def main() -> int:
@@ -120,6 +138,7 @@ def main() -> int:
                      f"{o} reads {sums[o]['read']:.0f} us, writes {sums[o]['write']:.0f} us" for o in ORDERS)
                  + f"; writes ECAM only less type 1 first by boot: mean {mean_w * 1e6:+.0f} us "
                  f"(approx. 95% CI +-{half * 1e6:.0f} us over {len(per_boot_writes)} boots)")
+    lines += position_medians([r for rows in rows_by_boot for r in rows if "calls" in r])
     answer = rescan_answer(args.out, census, {})
     lines += cold_lines(args.out) + answer_lines(answer, census)
     (args.out / "summary.txt").write_text("\n".join(lines) + "\n")
