@@ -29,7 +29,7 @@ from typing import Any
 
 from cfgbench import results
 from cfgbench.compare.stats import estimate
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab import GuestConfig, LabError, run_in_guest
 from cfgbench.lab.enumeration import AA_NAME, ACCESSOR_TIMES, CANDIDATE, COLD_NAME, ORDERS, REFERENCE, RESULT_NAME
 from cfgbench.lab.enumeration_job import CENSUS_NAME, answer_lines, census_boot, cold_lines, rescan_answer, write_extra
 from cfgbench.lab.census import Census
@@ -39,17 +39,25 @@ MERGED = [RESULT_NAME.format(order=o) for o in ORDERS] + [AA_NAME.format(order=o
     [COLD_NAME.format(method=m) for m in ("pio", "mmio")]
 
 
-def boot(k: int, args: argparse.Namespace, port: str) -> Path:
+def boot(k: int, args: argparse.Namespace, port: str) -> Path | None:
     directory = args.out / f"boot-{k}"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "ab.txt").touch()
     python = shlex.quote(sys.executable)
     # Output to a file, not a pipe: a reader on a lone vCPU would land in the timed rescans.
     script = (f'{python} -m cfgbench.lab.enumeration ab --port {port} --rounds {args.rounds} --aa --cold '
               f'--traced {args.traced} --out "$CFGBENCH_LAB_OUT" > "$CFGBENCH_LAB_OUT/ab.txt" 2>&1')
-    result = run_in_guest(["sh", "-c", script], GuestConfig(accel="tcg", smp=args.vcpus, tree=args.tree,
-                                                            pci_order_module=True, timeout_s=args.timeout),
-                          outdir=directory, progress=lambda line: print(f"boot {k}: {line}", flush=True))
-    if result.returncode != 0:
-        raise SystemExit(f"boot {k} failed ({result.returncode}): {(directory / 'ab.txt').read_text()[-2000:]}")
+    try:
+        result = run_in_guest(["sh", "-c", script], GuestConfig(accel="tcg", smp=args.vcpus, tree=args.tree,
+                                                                pci_order_module=True, timeout_s=args.timeout),
+                              outdir=directory, progress=lambda line: print(f"boot {k}: {line}", flush=True))
+        failed = "" if result.returncode == 0 else f"exit code {result.returncode}"
+    except LabError as exc:  # a hung guest: kept, with how far it got, and left out of the pooled figures
+        failed = exc.one_line()
+    if failed:
+        (directory / "FAILED").write_text(f"{failed}\n")
+        print(f"boot {k} failed ({failed}); ab.txt: {(directory / 'ab.txt').read_text()[-500:]}", flush=True)
+        return None
     return directory
 
 
@@ -85,7 +93,7 @@ def main() -> int:
     parser.add_argument("--boots", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=48)
     parser.add_argument("--traced", type=int, default=32, help="rescans per order timed in situ, per boot")
-    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--add", action="store_true", help="add --boots boots to the run already in --out")
     args = parser.parse_args()
@@ -104,13 +112,17 @@ def main() -> int:
     with (args.out / "uptime.txt").open("a") as log:
         log.write(f"after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout}")
     uptime = (args.out / "uptime.txt").read_text().splitlines()
-    dirs = sorted(args.out.glob("boot-*"), key=lambda d: int(d.name.split("-")[1]))
+    every = sorted(args.out.glob("boot-*"), key=lambda d: int(d.name.split("-")[1]))
+    dirs = [d for d in every if not (d / "FAILED").exists()]
     for name in MERGED:
         (args.out / name).unlink(missing_ok=True)
         for directory in dirs:
             results.save_suite(results.load_suite(directory / name), args.out / name, append=True)
 
     lines = [*uptime, f"{len(dirs)} boots of {args.vcpus} vCPU(s), {args.tree} tree, {args.rounds} paired rounds each"]
+    lines += [f"{d.name} left out: {(d / 'FAILED').read_text().strip()}; it got as far as: "
+              + " ".join(line.split("/")[-1] for line in (d / "ab.txt").read_text().split() if line.endswith(".json"))
+              for d in every if (d / "FAILED").exists()]
     ab = {o: results.load_suite(args.out / RESULT_NAME.format(order=o)).get_benchmarks()[0] for o in ORDERS}
     pooled = estimate(ab[CANDIDATE], ab[REFERENCE])  # type 1 first over ECAM only, boots as units
     se = math.log(pooled.high / pooled.low) / 2 / 1.96 if pooled.low and pooled.high else float("nan")

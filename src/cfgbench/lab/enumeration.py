@@ -389,15 +389,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "ab":
             settings = replace(AB_SETTINGS, values=args.rounds, loops=args.loops, seed=args.seed)
-            written = time_ab(args.port, args.out, settings)
-            written += [time_aa(args.port, order, args.out, settings) for order in ORDERS if args.aa]
+            for path in time_ab(args.port, args.out, settings):
+                print(f"wrote {path}", flush=True)
+            for order in ORDERS if args.aa else ():
+                print(f"wrote {time_aa(args.port, order, args.out, settings)}", flush=True)
             if args.cold:
                 time_cold(args.out, PRESETS["lab"])
+                print(f"wrote {args.out / COLD_NAME}", flush=True)
             if args.traced:
                 time_accessors(args.port, args.traced, args.out)
-                written.append(args.out / ACCESSOR_TIMES)
-            for path in written:
-                print(f"wrote {path}")
+                print(f"wrote {args.out / ACCESSOR_TIMES}", flush=True)
             return 0
         census_rescans(args.port, args.orders, args.out)  # the counts are in kernel-counts.json
         return 0
