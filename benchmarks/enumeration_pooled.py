@@ -54,6 +54,7 @@ def boot(k: int, args: argparse.Namespace, port: str) -> Path | None:
         failed = "" if result.returncode == 0 else f"exit code {result.returncode}"
     except LabError as exc:  # a hung guest: kept, with how far it got, and left out of the pooled figures
         failed = exc.one_line()
+        (directory / "console.txt").write_text(exc.console)
     if failed:
         (directory / "FAILED").write_text(f"{failed}\n")
         print(f"boot {k} failed ({failed}); ab.txt: {(directory / 'ab.txt').read_text()[-500:]}", flush=True)
