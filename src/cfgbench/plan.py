@@ -392,7 +392,7 @@ class _Planner:
                 continue
             self.accessor.prepare_targets(bdf for bdf, _ in where)  # mmio: one mapping, not a page per function
             reads = [ReadSpec(str(bdf), offset, 4, self._checked_read(bdf, offset, 4)) for bdf, offset in where]
-            absent = [r for r in reads if not workloads.present(r.expected)]
+            absent = [r for r in reads if r.offset == workloads.VENDOR_DWORD and not workloads.present(r.expected)]
             planned += self._with_hot(workload, name, reads, absent[-1] if 2 * len(absent) > len(reads) else reads[0],
                                       {SCAN_FUNCTIONS: len(reads) - len(absent)})
         return planned
