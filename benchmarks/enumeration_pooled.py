@@ -66,6 +66,12 @@ def loops_of(path: Path) -> list[int]:
     return sorted({int(b.get_metadata()["loops"]) for b in results.load_suite(path).get_benchmarks()})
 
 
+def stats_t(dof: int) -> float:
+    from scipy import stats as scipy_stats
+
+    return float(scipy_stats.t.ppf(0.975, dof))
+
+
 def interval(e: object) -> str:
     return f"{e.ratio:.4f} (95% CI {e.low:.4f}-{e.high:.4f}, {e.rests_on()})"  # type: ignore[attr-defined]
 
@@ -101,8 +107,9 @@ def main() -> int:
     if args.out.exists() != args.add:
         raise SystemExit(f"{args.out} {'exists: choose another --out, or --add' if args.out.exists() else 'does not exist'}")
     args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "uptime.txt").open("a") as log:
-        log.write(f"before {args.boots} boots: {subprocess.run(['uptime'], capture_output=True, text=True).stdout}")
+    if args.boots:  # --add --boots 0 only merges and summarises again
+        with (args.out / "uptime.txt").open("a") as log:
+            log.write(f"before {args.boots} boots: {subprocess.run(['uptime'], capture_output=True, text=True).stdout}")
     port = find_tree(args.tree).rescan_port
     if not args.add:
         census_boot(GuestConfig(accel="tcg", tree=args.tree, timeout_s=args.timeout), args.out, print)
@@ -110,8 +117,9 @@ def main() -> int:
     first = len(list(args.out.glob("boot-*"))) + 1
     for k in range(first, first + args.boots):
         boot(k, args, port)
-    with (args.out / "uptime.txt").open("a") as log:
-        log.write(f"after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout}")
+    if args.boots:
+        with (args.out / "uptime.txt").open("a") as log:
+            log.write(f"after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout}")
     uptime = (args.out / "uptime.txt").read_text().splitlines()
     every = sorted(args.out.glob("boot-*"), key=lambda d: int(d.name.split("-")[1]))
     dirs = [d for d in every if not (d / "FAILED").exists()]
@@ -138,20 +146,22 @@ def main() -> int:
         aa[order] = estimate(a, again)
         lines.append(f"A/A {order} (each value after a real switch): {interval(aa[order])}")
     rows_by_boot = [json.loads((d / ACCESSOR_TIMES).read_text()) for d in dirs]
-    per_boot_writes = [w[0] for rows in rows_by_boot if (w := write_extra(rows)) is not None]
-    mean_w = statistics.fmean(per_boot_writes)
-    half = 2.13 * statistics.stdev(per_boot_writes) / math.sqrt(len(per_boot_writes)) if len(per_boot_writes) > 2 else math.nan
     traced = {o: [r["ns"] for rows in rows_by_boot for r in rows if r["order"] == o] for o in ORDERS}
     sums = {o: {op: statistics.fmean(sum(v[1] for key, v in r["accessors"].items() if key.endswith(op))
                                       for rows in rows_by_boot for r in rows if r["order"] == o) * 1e6
                 for op in ("read", "write")} for o in ORDERS}
     lines.append(f"in situ (ftrace function_graph, {len(traced[REFERENCE])} rescans per order): traced rescan mean "
                  + ", ".join(f"{o} {statistics.fmean(traced[o]) / 1e6:.2f} ms" for o in ORDERS)
-                 + "; accessor time per rescan " + ", ".join(
-                     f"{o} reads {sums[o]['read']:.0f} us, writes {sums[o]['write']:.0f} us" for o in ORDERS)
-                 + f"; writes ECAM only less type 1 first by boot: mean {mean_w * 1e6:+.0f} us "
-                 f"(approx. 95% CI +-{half * 1e6:.0f} us over {len(per_boot_writes)} boots)")
+                 + "; accessor time per rescan (means) " + ", ".join(
+                     f"{o} reads {sums[o]['read']:.0f} us, writes {sums[o]['write']:.0f} us" for o in ORDERS))
     lines += position_medians([r for rows in rows_by_boot for r in rows if "calls" in r])
+    # the projection's write term boot by boot (each boot's own position medians), for its interval
+    per_boot_writes = [w[0] for rows in rows_by_boot if (w := write_extra(rows)) is not None]
+    if len(per_boot_writes) > 2:
+        mean_w = statistics.fmean(per_boot_writes)
+        half = stats_t(len(per_boot_writes) - 1) * statistics.stdev(per_boot_writes) / math.sqrt(len(per_boot_writes))
+        lines.append(f"the writes' term boot by boot (position medians): mean {mean_w * 1e6:+.0f} us per rescan, 95% CI "
+                     f"{(mean_w - half) * 1e6:+.0f} to {(mean_w + half) * 1e6:+.0f} us over {len(per_boot_writes)} boots")
     answer = rescan_answer(args.out, census, {})
     lines += cold_lines(args.out) + answer_lines(answer, census)
     (args.out / "summary.txt").write_text("\n".join(lines) + "\n")

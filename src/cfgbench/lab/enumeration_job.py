@@ -72,7 +72,6 @@ class RescanAnswer:
     read_source: str  # where read_extra_s comes from, e.g. 'peer-probe 00-ff'
     write_extra_s: float | None  # one rescan's writes, ECAM only less type 1 first (in situ); None: not timed
     write_rescans: int  # traced rescans per order behind write_extra_s
-    write_extra_se: float  # its standard error
     agree: bool  # QEMU's count and the guest kernel's of the marked rescans
 
     @property
@@ -92,15 +91,20 @@ class RescanAnswer:
         return self.low is not None and self.high is not None and self.low <= self.projection <= self.high
 
 
-def write_extra(rows: list[dict[str, Any]]) -> tuple[float, int, float] | None:
-    """From accessor-times.json rows: the mean time one rescan spent in config writes, ECAM only
-    less type 1 first, the rescans per order behind it and its standard error; None without both."""
-    sums = {order: [sum(n_s[1] for key, n_s in row["accessors"].items() if key.endswith("write"))
-                    for row in rows if row["order"] == order] for order in (REFERENCE, CANDIDATE)}
-    if min(map(len, sums.values())) < 2:
+def write_extra(rows: list[dict[str, Any]]) -> tuple[float, int] | None:
+    """From accessor-times.json rows: what one rescan's writes cost more with ECAM only, each write
+    against the same write (position) of type 1 first by their medians over the rescans (robust to
+    an interrupt taken inside an ECAM call, which keeps interrupts on, and to host stalls), and the
+    rescans per order behind it; None without both orders, or with rows of differing calls."""
+    calls = {order: [row["calls"] for row in rows if row["order"] == order and "calls" in row]
+             for order in (REFERENCE, CANDIDATE)}
+    if not all(calls.values()) or len({len(c) for found in calls.values() for c in found}) != 1:
         return None
-    se = sum(statistics.variance(v) / len(v) for v in sums.values()) ** 0.5
-    return statistics.fmean(sums[CANDIDATE]) - statistics.fmean(sums[REFERENCE]), min(map(len, sums.values())), se
+    medians = {order: [statistics.median(c[k][1] for c in found) for k in range(len(found[0]))]
+               for order, found in calls.items()}
+    writes = [k for k, (key, _) in enumerate(calls[REFERENCE][0]) if key.endswith("write")]
+    return (sum(medians[CANDIDATE][k] - medians[REFERENCE][k] for k in writes),
+            min(len(found) for found in calls.values()))
 
 
 def _type1_first_window(census: Census) -> Window:
@@ -128,13 +132,12 @@ def rescan_answer(outdir: Path, census: Census, suites: dict[str, pyperf.Benchma
     pio_cold, mmio_cold = (([b for b in cold[m].get_benchmarks() if b.get_name().startswith(COLD_WORKLOAD)]
                             or [cold[m].get_benchmark(HOT_READ)])[0] for m in access.MECHANISMS)
     rows = [row for path in sorted(outdir.rglob(ACCESSOR_TIMES)) for row in json.loads(path.read_text())]
-    write_extra_s, write_rescans, write_extra_se = write_extra(rows) or (None, 0, 0.0)
+    write_extra_s, write_rescans = write_extra(rows) or (None, 0)
     md, window = type1_first.get_metadata(), _type1_first_window(census).tally
     return RescanAnswer(str(md[TARGET]), int(md[RESCAN_FUNCTIONS]), type1_first.median(), ecam_only.median(),
                         e.ratio, e.low, e.high, e.rests_on(), window.count("type1", "read"),
                         window.count("type1", "write"), mmio_cold.median() - pio_cold.median(),
-                        pio_cold.get_name().replace(" 0000:", " "), write_extra_s, write_rescans, write_extra_se,
-                        _agree(census, outdir))
+                        pio_cold.get_name().replace(" 0000:", " "), write_extra_s, write_rescans, _agree(census, outdir))
 
 
 def _cold_suites(outdir: Path) -> dict[str, pyperf.BenchmarkSuite]:
@@ -173,9 +176,8 @@ def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str
         interval = (f"95% CI {answer.low:.3f}-{answer.high:.3f}, {answer.rests_on}"
                     if answer.low is not None and answer.high is not None else answer.rests_on)
         where = "inside" if answer.projection_inside else "OUTSIDE"
-        writes = (f"in situ, ftrace of {answer.write_rescans} rescans per order, the projection "
-                  f"+-{answer.write_extra_se / answer.ecam_only_s:.4f} from them" if answer.write_extra_s is not None
-                  else "assumed: as a read, none timed in situ")
+        writes = (f"in situ: each write's median over {answer.write_rescans} traced rescans per order, against the same "
+                  "write of the other" if answer.write_extra_s is not None else "assumed: as a read, none timed in situ")
         lines.append(
             f"rescan of {answer.port.removeprefix('0000:')} ({answer.functions} function"
             f"{'s' * (answer.functions != 1)} below it): type 1 first took "
