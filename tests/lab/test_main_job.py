@@ -92,7 +92,7 @@ def test_the_lab_answers_with_the_rescan_and_the_census(main_job_run: MainJob) -
     assert "x, inside the interval, from " in rescan[0] or "x, OUTSIDE the interval, from " in rescan[0]
     # reads priced at the cold pattern timed in the same boots, writes at the rescans' own writes timed in situ
     assert "type 1 reads at " in rescan[0] and "cold: peer-probe 00-ff)" in rescan[0]
-    assert f"in situ, ftrace of {TRACED_RESCANS * MAIN_JOB_BOOTS} rescans per order)" in rescan[0]
+    assert f"in situ: each write's median over {TRACED_RESCANS * MAIN_JOB_BOOTS} traced rescans per order" in rescan[0]
     cold = [line for line in main_job_run.printed if line.startswith("peer-probe 00-ff, per read, against one of")]
     assert len(cold) == 1 and "pio " in cold[0] and "mmio " in cold[0], main_job_run.printed
     assert f"{MAIN_JOB_BOOTS} runs of {AB_SETTINGS.values * MAIN_JOB_BOOTS} paired rounds in all" in rescan[0]
