@@ -48,7 +48,7 @@ TARGETS = (("0000:00:00.0", 0x000), (PCIE_TARGET_BDF, 0x000), (PCIE_TARGET_BDF, 
 WIDTH = 4
 # split: each read target's accesses alone, paired with the read by round.
 WORKLOADS = ("read", "scan", "sweep", "split")
-TRACED_RESCANS = 16  # per order, after the A/B: their config accessors timed in situ (the projection's writes)
+TRACED_RESCANS = 8  # per order, after the A/B: their config accessors timed in situ (the projection's writes)
 # The kernel's enumeration in this guest: bus 0 and the root port's secondary
 # bus 1 (the whole window's 256 buses take ~25 s here).
 SCAN_BUSES = range(0x00, 0x02)
