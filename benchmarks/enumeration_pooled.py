@@ -155,6 +155,16 @@ def main() -> int:
                  + "; accessor time per rescan (means) " + ", ".join(
                      f"{o} reads {sums[o]['read']:.0f} us, writes {sums[o]['write']:.0f} us" for o in ORDERS))
     lines += position_medians([r for rows in rows_by_boot for r in rows if "calls" in r])
+    # the traced rescans' own A/B (ratio of the two orders' medians per boot; boots with the orders in
+    # a random order only): what tracing does to the effect the in-situ times are asked to explain
+    traced_logs = [math.log(statistics.median(r["ns"] for r in rows if r["order"] == REFERENCE)
+                            / statistics.median(r["ns"] for r in rows if r["order"] == CANDIDATE))
+                   for rows in rows_by_boot if "calls" in rows[0]]
+    if len(traced_logs) > 2:
+        m, h = statistics.fmean(traced_logs), stats_t(len(traced_logs) - 1) * statistics.stdev(traced_logs) / math.sqrt(
+            len(traced_logs))
+        lines.append(f"the traced rescans' own A/B, type 1 first / ECAM only (medians per boot, t over "
+                     f"{len(traced_logs)} boots): {math.exp(m):.4f} (95% CI {math.exp(m - h):.4f}-{math.exp(m + h):.4f})")
     # the projection's write term boot by boot (each boot's own position medians), for its interval
     per_boot_writes = [w[0] for rows in rows_by_boot if (w := write_extra(rows)) is not None]
     if len(per_boot_writes) > 2:

@@ -66,7 +66,7 @@ TRACEFS = Path("/sys/kernel/tracing")
 # The kernel's config accessors behind raw_pci_ops (type 1) and raw_pci_ext_ops (ECAM).
 ACCESSORS = {"pci_conf1_read": "type1-read", "pci_conf1_write": "type1-write",
              "pci_mmcfg_read": "ecam-read", "pci_mmcfg_write": "ecam-write"}
-TRACE_BUFFER_KB = 16384  # per CPU: a large tree's rescan makes ~10k accesses, ~100 bytes each in the buffer
+TRACE_BUFFER_KB = 4096  # per CPU: a large tree's rescan makes ~12k accesses, ~100 bytes each in the buffer
 _BDF = re.compile(r"^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _GRAPH_DURATION = re.compile(r"([\d.]+) us +\|")  # function_graph: "  1.302 us    |  pci_conf1_read();"
 ACCESSOR_TIMES = "accessor-times.json"  # time_accessors: the rescans' accessor calls, timed in situ
