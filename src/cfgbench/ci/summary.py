@@ -10,12 +10,12 @@ import shlex
 from dataclasses import dataclass
 
 from cfgbench.ci.gate import CiGate, MethodGate
-from cfgbench.compare.render import RENDERERS
+from cfgbench.compare.render import render_markdown as render_comparison
 from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.compare.threshold import ERROR, INCONCLUSIVE, NO_BASELINE, NO_REGRESSION, REGRESSION
 from cfgbench.history.trend import HistoryReport
 from cfgbench.history.trend import render_markdown as render_trend
-from cfgbench.tables import markdown_table
+from cfgbench.document import Table, to_markdown
 from cfgbench.units import format_time
 
 
@@ -55,11 +55,6 @@ def promote_commands(gate: CiGate, where: Provenance) -> list[str]:
 
 # --- markdown -------------------------------------------------------------------
 
-def demote(markdown: str, levels: int) -> str:
-    """Headings `levels` deeper, so another command's report nests under ours."""
-    return "\n".join("#" * levels + line if line.startswith("#") else line for line in markdown.splitlines()) + "\n"
-
-
 def _rows(method: MethodGate) -> list[list[str]]:
     if method.outcome == NO_BASELINE:
         return [[method.method, "", "no baseline", "", "", f"not gated: no {method.baseline}"]]
@@ -87,7 +82,7 @@ def _table(gate: CiGate) -> list[str]:
     if gate.rules:
         statistic = gate.rules[0].split(":")[0]
     header = ["method", "target", f"baseline {statistic}", f"this run {statistic}", "time ratio", "gate"]
-    return markdown_table(header, [row for method in gate.methods for row in _rows(method)])
+    return to_markdown([Table(header, [row for method in gate.methods for row in _rows(method)])]).rstrip("\n").splitlines()
 
 
 def _headline(gate: CiGate) -> str:
@@ -129,15 +124,14 @@ def render_markdown(gate: CiGate, where: Provenance = Provenance(), trend: Histo
                     history_note: str = "") -> str:
     title = "## cfgbench CI gate" + (f": {where.runner}" if where.runner else "")
     lines = [title, "", _headline(gate), "", *_table(gate), "", "### What next", "", *_next_steps(gate, where)]
-    render = RENDERERS["markdown"]
     if gate.run_report is not None:
         methods = ", ".join(f.label for f in gate.run_report.files)
-        lines += ["", f"### This run: {methods}", "", demote(render(gate.run_report), 2).rstrip("\n")]
+        lines += ["", f"### This run: {methods}", "", render_comparison(gate.run_report, level=2).rstrip("\n")]
     for method in gate.methods:
         if method.report is not None:
-            lines += ["", f"### {method.method} against its baseline", "", demote(render(method.report), 2).rstrip("\n")]
+            lines += ["", f"### {method.method} against its baseline", "", render_comparison(method.report, level=2).rstrip("\n")]
     if trend is not None:
-        lines += ["", "### Trend", "", demote(render_trend(trend), 1).rstrip("\n")]
+        lines += ["", "### Trend", "", render_trend(trend, level=1).rstrip("\n")]
     elif history_note:
         lines += ["", "### Trend", "", history_note]
     return "\n".join(lines) + "\n\n"  # a blank line before whatever the next step appends

@@ -10,7 +10,6 @@ import click
 
 from cfgbench import access, kernelpath, registers, report, results, workloads
 from cfgbench.access.base import raw_forbidden_reason
-from cfgbench.compare.render import breakdown_section
 from cfgbench.address import parse_bdf
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import read_ecam_windows
@@ -139,7 +138,9 @@ def _answer_figure(saved: Sequence[SavedRun], path: Path) -> Path:
         if len(files) == len(saved):
             written = plot.plot_paths(files, path, panels=(plot.ANSWER,))
         else:
-            written = plot.save_answer({s.method: s.suite for s in saved}, path)
+            from cfgbench.compare.model import report_of
+
+            written = plot.save_answer(report_of({s.method: s.suite for s in saved}), path)
     except CfgbenchError as exc:
         kept = f"; the results are saved: cfgbench plot {' '.join(files)} -o OTHER.png" if files else ""
         raise CfgbenchError(f"no figure: {exc.cause}{kept}", exc.fix) from None
@@ -215,10 +216,15 @@ def list_() -> None:
 def show(files: tuple[Path, ...]) -> None:
     """Print a saved result: mean, spread and per-read percentiles; with split
     benchmarks, where the time goes (the read against its accesses)."""
+    from cfgbench.compare.model import report_of
+    from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, breakdown_lines
+
     for path in files:
         suite = results.load_suite(path)
         click.echo(f"{path}:")
-        for line in report.suite_lines(suite) + breakdown_section({"": suite}):
+        found = breakdown_lines(report_of({"": suite}))
+        for line in report.suite_lines(suite) + ([f"{BREAKDOWN_TITLE} ({BREAKDOWN_HOW}):"] if found else []) + \
+                [f"  {line}" for line in found]:
             click.echo(f"  {line}")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,3 +81,9 @@ def label_files(files: Sequence[ResultFile]) -> list[ResultFile]:
 def load_result_files(paths: Sequence[str]) -> list[ResultFile]:
     """Load and label the files; the first one is the reference."""
     return label_files([load_result_file(path) for path in paths])
+
+
+def files_of(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ResultFile]:
+    """A run's suites (method -> suite, as `run` and the lab hold them) as the files they are saved to."""
+    return label_files([ResultFile(method, {b.get_name(): b for b in suite.get_benchmarks()},
+                                   runs.environment(suite.get_benchmarks())) for method, suite in suites.items()])

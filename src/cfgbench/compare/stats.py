@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pyperf
@@ -122,6 +122,11 @@ class Estimate:
     @property
     def significant(self) -> bool:
         return self.p_value is not None and self.p_value < ALPHA
+
+    def inverted(self) -> Estimate:
+        """The reference over the other: the same comparison seen from the other side."""
+        return replace(self, ratio=1 / self.ratio, low=1 / self.high if self.high else None,
+                       high=1 / self.low if self.low else None, per_run=tuple(1 / r for r in self.per_run))
 
     def verdict(self) -> str:
         if self.p_value is None:

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from cfgbench import access, runs
 from cfgbench.errors import CfgbenchError
-from cfgbench.history.where import describe_where
+from cfgbench.platform import describe_where
 from cfgbench.results import load_suite
 from cfgbench.schema import CPU_MODEL, ENVIRONMENT, HYPERVISOR, PYPERF_HOSTNAME, method_of
-from cfgbench.tables import LEFT, RIGHT, markdown_table, text_table
+from cfgbench import document as doc
+from cfgbench.document import LEFT, RIGHT
 from cfgbench.units import format_time
 
 
@@ -190,15 +191,12 @@ _ALIGN = LEFT * 3 + RIGHT * 50  # the target, environment and where; then figure
 
 
 def render_markdown(fleet: Fleet) -> str:
-    header, rows = _rows(fleet)
-    lines = [f"### cfgbench fleet: {len(fleet.environments)} environments", "",
-             *markdown_table(header, rows, align=_ALIGN)]
-    return "\n".join(lines + ["", explanation(fleet), "", ""])  # a blank line before whatever follows in the summary
+    return doc.to_markdown([doc.Heading(f"cfgbench fleet: {len(fleet.environments)} environments", 3),
+                            doc.Table(*_rows(fleet), _ALIGN), doc.Paragraph(explanation(fleet))])
 
 
 def render_text(fleet: Fleet) -> str:
-    header, rows = _rows(fleet)
-    return "\n".join(text_table([header, *rows], align=_ALIGN) + ["", explanation(fleet)]) + "\n"
+    return doc.to_text([doc.Table(*_rows(fleet), _ALIGN), doc.Paragraph(explanation(fleet))])
 
 
 def render_json(fleet: Fleet) -> str:

@@ -20,12 +20,12 @@ import pyperf
 
 from cfgbench import access
 from cfgbench.lab.census import Census, Window
-from cfgbench.lab.enumeration import CANDIDATE, REFERENCE, RESULT_NAME, WORKLOAD_NAME
+from cfgbench.lab.enumeration import REFERENCE
 from cfgbench.lab.errors import LabError
 from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
-from cfgbench.plot.answer import Ratio
+from cfgbench.compare.model import RESCAN, Report
 from cfgbench.schema import RESCAN_FUNCTIONS, TARGET
 
 CENSUS_NAME = "census.json"
@@ -86,34 +86,19 @@ def _agree(census: Census, outdir: Path) -> bool:
     return bool(rows) and all(not windows[row["window"]].tally.disagreement(row["kernel_counts"]) for row in rows)
 
 
-def rescan_answer(outdir: Path, census: Census, suites: dict[str, pyperf.BenchmarkSuite]) -> RescanAnswer | None:
-    """The A/B and its projection from the lab's files; None without them."""
-    from cfgbench.compare.stats import estimate
-    from cfgbench.results import load_suite
-
-    paths = {order: outdir / RESULT_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)}
-    if not all(p.exists() for p in paths.values()) or not set(access.MECHANISMS) <= set(suites):
+def rescan_answer(outdir: Path, report: Report, census: Census, suites: dict[str, pyperf.BenchmarkSuite]
+                  ) -> RescanAnswer | None:
+    """The A/B (the report's rescan row) and its projection; None without them."""
+    rows = report.rows(RESCAN)
+    if not rows or not set(access.MECHANISMS) <= set(suites):
         return None
-    [type1_first], [ecam_only] = (load_suite(paths[o]).get_benchmarks() for o in (REFERENCE, CANDIDATE))
-    e = estimate(ecam_only, type1_first)  # type 1 first over ECAM only
+    e = rows[0].estimate.inverted()  # type 1 first over ECAM only
+    type1_first, ecam_only = (f.benchmarks[rows[0].target] for f in report.files if rows[0].target in f.benchmarks)
     type1, ecam = (suites[m].get_benchmark(PER_READ_TARGET).median() for m in access.MECHANISMS)
     md = type1_first.get_metadata()
-    return RescanAnswer(str(md[TARGET]), int(md[RESCAN_FUNCTIONS]), type1_first.median(),
-                        ecam_only.median(), e.ratio, e.low, e.high, e.rests_on(),
-                        _type1_first_window(census).tally.count("type1", "read"), type1 - ecam, _agree(census, outdir))
-
-
-def rescan_ratio(outdir: Path) -> Ratio | None:
-    """The A/B as a row of the answer figure: ECAM only against type 1 first, the kernel's own order."""
-    from cfgbench.compare.stats import estimate
-    from cfgbench.results import load_suite
-
-    paths = {order: outdir / RESULT_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)}
-    if not all(p.exists() for p in paths.values()):
-        return None
-    [type1_first], [ecam_only] = (load_suite(paths[o]).get_benchmarks() for o in (REFERENCE, CANDIDATE))
-    return Ratio(type1_first.get_name(), WORKLOAD_NAME, "ECAM only", "type 1 first",
-                 access.color_of(access.MECHANISMS[1]), estimate(type1_first, ecam_only))
+    return RescanAnswer(str(md[TARGET]), int(md[RESCAN_FUNCTIONS]), type1_first.median(), ecam_only.median(), e.ratio,
+                        e.low, e.high, e.rests_on(), _type1_first_window(census).tally.count("type1", "read"),
+                        type1 - ecam, _agree(census, outdir))
 
 
 def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str]:
