@@ -156,9 +156,9 @@ def test_several_runs_make_the_run_the_unit(tmp_path: Path) -> None:
 def test_the_kernel_floor_is_per_function_and_gives_the_net(tmp_path: Path) -> None:
     lines = [breakdown_line(b) for b in found(kernel_file(tmp_path / "kernel.json"))]
     assert lines == [
-        "00:00.0+0x000: kernel = 3.60 us gross - 600.0 ns floor = 3.00 us net "
+        "00:00.0+0x000: kernel (type 1) = 3.60 us gross - 600.0 ns floor = 3.00 us net "
         "(95% CI 3.00 us to 3.00 us, 12 paired rounds; the floor is 17% of the read)",
-        "00:00.0+0x100: kernel = 2.88 us gross - 600.0 ns floor = 2.28 us net "
+        "00:00.0+0x100: kernel (ECAM) = 2.88 us gross - 600.0 ns floor = 2.28 us net "
         "(95% CI 2.28 us to 2.28 us, 12 paired rounds; the floor is 21% of the read)",
     ]  # 01:00.0 has no floor of its own: no line
 
@@ -246,14 +246,14 @@ def test_plot_stacks_the_parts_beside_the_read_and_the_floor_under_the_net(lab_l
     assert (dr.get_y(), dr.get_height()) == pytest.approx((100e-9, 150e-9))  # type: ignore[attr-defined]
     assert patches["breakdown:0:type 1:full:full read"].get_height() == pytest.approx(275e-9)  # type: ignore[attr-defined]
     assert patches["breakdown:1:ECAM:parts:load (ECAM)"].get_height() == pytest.approx(128e-9)  # type: ignore[attr-defined]
-    net = patches["breakdown:2:kernel:gross:net (the access)"]
+    net = patches["breakdown:2:kernel (type 1):gross:net (the access)"]
     assert (net.get_y(), net.get_height()) == pytest.approx((0.6e-6, 3.0e-6))  # type: ignore[attr-defined]
     # One row per split read; type 1 and ECAM share a linear axis, the kernel (28x slower) has its own.
     rows = {ax.get_title() for ax in figure.axes if ax.get_title()}
     assert rows == {f"read {T0}", f"read {T1}"}
     mechanisms = [{str(p.get_gid()).split(":")[2] for p in ax.patches if p.get_gid()} for ax in figure.axes]
     assert mechanisms.count({"type 1", "ECAM"}) == 1  # the first row: one port access against one load
-    assert mechanisms.count({"kernel"}) == 2  # an axis of its own in each row
+    assert mechanisms.count({"kernel (type 1)"}) == mechanisms.count({"kernel (ECAM)"}) == 1  # an axis of its own
     assert {ax.get_yscale() for ax in figure.axes} == {"linear"}
 
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench.address import Bdf, parse_bdf
+from cfgbench.address import EXTENDED_CONFIG_SIZE, Bdf, parse_bdf
 
 SYSFS_DEVICES = Path("/sys/bus/pci/devices")  # one directory per function the kernel enumerated
 # Tests only: a directory laid out as SYSFS_DEVICES, of ordinary files (a VMD
@@ -52,6 +52,23 @@ def list_functions(root: Path | None = None) -> list[PciFunction]:
         except (OSError, ValueError):
             continue  # a function removed while listing
     return functions
+
+
+def config_size(bdf: Bdf) -> int | None:
+    """The function's config space as sysfs shows it (256 or 4096 bytes), None where sysfs does not show it."""
+    try:
+        return (sysfs_devices() / str(bdf) / "config").stat().st_size
+    except OSError:
+        return None
+
+
+def no_paths_note(bdf: Bdf) -> str:
+    """Why the kernel's two paths cannot be compared on this function, and one where they can."""
+    other = next((f.bdf for f in list_functions() if f.config_size >= EXTENDED_CONFIG_SIZE), None)
+    where = (f"a function that has: {other} (cfgbench run -m kernel -d {other})" if other else
+             "no function here shows extended space (cfgbench list)")
+    return (f"no verdict on the kernel's two paths for {bdf}: it has no extended config space, so the kernel reads "
+            f"all of it through type 1; {where}")
 
 
 def listing_lines(functions: list[PciFunction]) -> list[str]:

@@ -161,7 +161,7 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
     """Plan, time and save one session; the saved runs, one per method."""
     methods = access.ordered(access.canonical_method(m) for m in request.plan.methods)
     what = replace(request.plan, methods=methods)
-    settings = request.settings.resolved(len(methods) > 1, SPLIT_WORKLOAD in what.workloads).checked()
+    settings = request.settings.checked()
     if settings.seed is None:
         settings = replace(settings, seed=secrets.randbits(32))  # recorded: the order can be replayed
     paths = output_paths(methods, request.output)
@@ -170,6 +170,8 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
         if path is not None:
             results.check_writable(path, append)
     plan = build_plan(what, progress, settings.quiet)
+    # Parts of a read (a split, the kernel's floor) pair with it by round, as methods pair with each other.
+    settings = settings.resolved(len(methods) > 1, any(spec.workload == SPLIT_WORKLOAD for spec in plan.benches))
     if request.resume:
         plan = _drop_measured(plan, paths, progress)
     _check_appends(plan, paths, append)

@@ -53,6 +53,9 @@ from cfgbench.schema import (
 )
 
 
+PATH_WORDS = {"type1": "type 1", "ecam": "ECAM"}
+
+
 @dataclass(frozen=True)
 class AccessTime:
     """One access's time per read, as the breakdown uses it."""
@@ -113,8 +116,10 @@ def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
             if _covers(info.target, target):
                 by_mechanism.setdefault(info.mechanism, []).append((info, bench))
         for mechanism, members in by_mechanism.items():
+            # A floor is the kernel's: its read goes through one of the kernel's two paths, which the label says.
+            path = PATH_WORDS.get(str(read.get_metadata().get(KERNEL_PATH))) if any(i.role == FLOOR for i, _ in members) else None
             if any(info.role in (PART, FLOOR) for info, _ in members):
-                found.append(_breakdown(target, mechanism, read, members))
+                found.append(_breakdown(target, f"{mechanism} ({path})" if path else mechanism, read, members))
     return found
 
 
