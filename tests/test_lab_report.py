@@ -107,8 +107,7 @@ def test_verbose_adds_each_figures_caveats_and_where_the_time_goes(lab: Callable
     assert len(out[start + 1:-1]) == 8 and out[-1].startswith("lab: ")  # 8 breakdowns
     assert sum("std dev is" in line for line in out) == 11 and sum("values fall into two clusters" in line for line in out) == 1
     # -v also has the kernel's gross times against pio (mmio where pio cannot reach), one line each
-    assert [line.split(": ")[1].split(" ")[0] for line in out[:start] if "x slower than " in line and
-            line.split(": ")[1].startswith("kernel ")] == ["kernel"] * 7
+    assert len([line for line in out[:start] if line.startswith("kernel ") and "x slower than " in line]) == 7
 
 
 def test_a_lab_refuses_an_out_directory_that_holds_a_figure(lab: Callable[..., tuple[int, list[str], list[str]]],

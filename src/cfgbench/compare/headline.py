@@ -123,7 +123,9 @@ def summarize(report: Report, context: HeadlineContext) -> Headline:
         more_caveats, more_details = _caveats_of(by_kind[kind], kind, context)
         caveats += more_caveats
         details += more_details
-    details += [answer_line(a) for a in report.rows(OTHER) if a not in report.answer_rows()]
+    # The other pairs (the kernel's gross time against pio): named by their figure, as the caveats are.
+    details += [f"{a.label} {short_target(a.target)}: {answer_words(a).removeprefix(a.label + ' ')}"
+                for a in report.rows(OTHER) if a not in report.answer_rows()]
     return Headline(answers, caveats, details)
 
 
