@@ -6,12 +6,11 @@ import re
 from dataclasses import dataclass
 
 from cfgbench.errors import CfgbenchError
+from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE, LEGACY_CONFIG_SIZE
 
 TYPE1_ADDRESS_PORT = 0xCF8
 TYPE1_DATA_PORT = 0xCFC
 TYPE1_ENABLE = 0x8000_0000
-LEGACY_CONFIG_SIZE = 256  # what type 1 can reach
-EXTENDED_CONFIG_SIZE = 4096  # what ECAM can reach
 WIDTHS = (1, 2, 4)
 # ACPI numbers segments with 16 bits. Linux gives the functions behind an
 # Intel VMD device domains from 0x10000 up (drivers/pci/controller/vmd.c,

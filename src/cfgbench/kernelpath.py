@@ -34,8 +34,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf
+from cfgbench.address import Bdf
 from cfgbench.mcfg import iomem_ecam_entries
+from cfgbench.pci_regs import LEGACY_CONFIG_SIZE
 from cfgbench.schema import KERNEL_PATH, KERNEL_PATH_SOURCE
 
 KMSG = Path("/dev/kmsg")

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench.address import EXTENDED_CONFIG_SIZE, Bdf, parse_bdf
+from cfgbench.address import Bdf, parse_bdf
+from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE
 
 SYSFS_DEVICES = Path("/sys/bus/pci/devices")  # one directory per function the kernel enumerated
 # Tests only: a directory laid out as SYSFS_DEVICES, of ordinary files (a VMD

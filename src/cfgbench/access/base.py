@@ -11,11 +11,11 @@ from typing import Any
 from cfgbench._native import ffi, lib
 from cfgbench.address import Bdf, check_access
 from cfgbench.errors import CfgbenchError
+from cfgbench.pci_regs import ALL_ONES  # noqa: F401 (plan.py imports it from here until it imports pci_regs)
 from cfgbench.schema import ACCESS, ACCESS_LABEL, ACCESS_ROLE, MECHANISM
 
 # Set by the test suite: raw methods refuse before any ioperm, iopl or /dev/mem.
 FORBID_RAW_ENV = "CFGBENCH_FORBID_RAW"
-ALL_ONES = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF}
 # The whole config read, what every method times; the split workload times
 # its accesses one by one as well (SplitPart, each method's split_parts).
 READ = "read"

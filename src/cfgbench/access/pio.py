@@ -10,13 +10,13 @@ from typing import Any
 from cfgbench._native import lib
 from cfgbench.access.base import NOTHING_READ, ConfigAccessor, Detection, SplitPart
 from cfgbench.address import (
-    LEGACY_CONFIG_SIZE,
     TYPE1_ADDRESS_PORT,
     Bdf,
     type1_address,
     type1_data_port,
 )
 from cfgbench.errors import CfgbenchError
+from cfgbench.pci_regs import LEGACY_CONFIG_SIZE
 from cfgbench.platform import RAWIO_FIX, is_x86, online_cpu_count, raw_access_blocker
 from cfgbench.schema import EXTRA, PART
 

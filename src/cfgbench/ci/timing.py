@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cfgbench import access
-from cfgbench.address import EXTENDED_CONFIG_SIZE, LEGACY_CONFIG_SIZE, parse_bdf
+from cfgbench.address import parse_bdf
 from cfgbench.ci.layout import RESULT_PATTERN
 from cfgbench.errors import CfgbenchError
 from cfgbench.pci import config_size
+from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE, EXTENDED_START
 from cfgbench.plan import PlanRequest, Target
 from cfgbench.session import RunRequest
 from cfgbench.settings import preset
@@ -38,7 +39,7 @@ def host_bridge_config_size() -> int:
 
 
 def offsets_for(size: int) -> list[int]:
-    return [0, LEGACY_CONFIG_SIZE] if size >= EXTENDED_CONFIG_SIZE else [0]
+    return [0, EXTENDED_START] if size >= EXTENDED_CONFIG_SIZE else [0]
 
 
 def run_request(results_dir: Path, settings: str = DEFAULT_SETTINGS, size: int | None = None,
