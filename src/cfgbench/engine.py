@@ -78,7 +78,7 @@ class Timed(Protocol):
 
 
 @dataclass
-class _Record:
+class _BenchValues:
     """What one process recorded for one benchmark."""
 
     loops: int = 0
@@ -131,7 +131,7 @@ class ProcessTimer:
     def __init__(self, timed: Sequence[Timed], settings: Settings, index: int = 0,
                  loops: dict[str, int] | None = None) -> None:
         self.timed, self.settings, self.index = list(timed), settings, index
-        self.records = [_Record() for _ in self.timed]
+        self.records = [_BenchValues() for _ in self.timed]
         self.rng = order_rng(settings, index)
         self._given_loops = loops or {}
         self.null_loop_ns = 0.0

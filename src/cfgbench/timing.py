@@ -32,7 +32,7 @@ SAMPLE_TIME_MAX_S = 0.25
 
 
 @dataclass
-class Tally:
+class LoopCounts:
     """What the loops saw beyond time, per benchmark and process."""
 
     reads: int = 0
@@ -41,7 +41,7 @@ class Tally:
     cycles: int = 0
 
     def add(self, result: Any) -> None:
-        """Add a native cfg_loop_result, or another Tally."""
+        """Add a native cfg_loop_result, or other LoopCounts."""
         self.reads += result.reads
         self.mismatches += result.mismatches
         self.ns += result.ns
@@ -73,21 +73,21 @@ def null_loop_ns(reads: int = NULL_LOOP_READS, repeats: int = 5) -> float:
     return min(run_loop(target, reads).ns for _ in range(repeats)) / reads
 
 
-def sample_cycles(target: Any, samples: int, budget_s: float = SAMPLE_TIME_MAX_S) -> tuple[list[int], Tally]:
+def sample_cycles(target: Any, samples: int, budget_s: float = SAMPLE_TIME_MAX_S) -> tuple[list[int], LoopCounts]:
     """Per-read TSC deltas, each read bracketed by lfence; rdtsc; lfence (the
     fences keep the read from moving across either timestamp). Stops early
     (after at least one chunk) when the time budget is spent."""
     buffer = ffi.new("uint64_t[]", samples)
-    tally = Tally()
+    counts = LoopCounts()
     result = ffi.new("struct cfg_loop_result *")
     done = 0
     deadline = time.monotonic() + budget_s
     while done < samples and (done == 0 or time.monotonic() < deadline):
         n = min(SAMPLE_CHUNK, samples - done)
         _check(lib.cfg_sample_loop(target, n, buffer + done, result))
-        tally.add(result)
+        counts.add(result)
         done += n
-    return list(ffi.unpack(buffer, done)), tally
+    return list(ffi.unpack(buffer, done)), counts
 
 
 def round_sample_budget_s(value_s: float, values: int) -> float:
@@ -104,7 +104,7 @@ class TimedBench:
         self.spec, self.name = spec, name
         self._accessors = accessors
         self._targets: Any = None
-        self.tally = Tally()
+        self.counts = LoopCounts()
         self.histogram: LogHistogram | None = None
         self.overhead: LogHistogram | None = None
 
@@ -142,7 +142,7 @@ class TimedBench:
         else:
             passes = -(-loops // self.reads_per_pass)
             _check(lib.cfg_time_many(self._targets, self.reads_per_pass, passes, result))
-        self.tally.add(result)
+        self.counts.add(result)
         return result.ns / 1e9 * loops / result.reads
 
     def sample(self, samples: int, budget_s: float) -> None:
@@ -150,23 +150,23 @@ class TimedBench:
         benchmark's histograms (single-register benchmarks, on x86)."""
         if self._targets is None or self.reads_per_pass > 1 or not lib.cfg_have_x86() or samples <= 0:
             return
-        cycles, tally = sample_cycles(self._targets, samples, budget_s)
+        cycles, counts = sample_cycles(self._targets, samples, budget_s)
         overhead, _ = sample_cycles(null_target(), len(cycles))
         if self.histogram is None or self.overhead is None:
             self.histogram, self.overhead = LogHistogram(), LogHistogram()
         self.histogram.add_samples(cycles)
         self.overhead.add_samples(overhead)
-        self.tally.add(tally)
+        self.counts.add(counts)
 
     def run_metadata(self) -> dict[str, Any]:
         """What this process saw while timing it, kept on its own run: readers
         add runs up (runs.py). Mismatches are also said in words."""
-        tally = self.tally
-        md: dict[str, Any] = {READS: tally.reads, MISMATCHES: tally.mismatches}
-        if tally.mismatches:
-            md[MISMATCH_NOTE] = access.mismatch_note(self.spec.method, tally.mismatches, tally.reads)
-        if tally.cycles and tally.ns:
-            md[TSC_HZ] = round(tally.cycles * 1e9 / tally.ns)
+        counts = self.counts
+        md: dict[str, Any] = {READS: counts.reads, MISMATCHES: counts.mismatches}
+        if counts.mismatches:
+            md[MISMATCH_NOTE] = access.mismatch_note(self.spec.method, counts.mismatches, counts.reads)
+        if counts.cycles and counts.ns:
+            md[TSC_HZ] = round(counts.cycles * 1e9 / counts.ns)
         if self.histogram is not None and self.overhead is not None:
             md[DIST_CYCLES] = self.histogram.to_json()
             md[DIST_OVERHEAD_CYCLES] = self.overhead.to_json()

@@ -18,12 +18,11 @@ from cfgbench.address import Bdf, check_access, parse_bdf
 from cfgbench.errors import CfgbenchError
 from cfgbench.pci import sysfs_devices
 from cfgbench.platform import SUDO_FIX
-from cfgbench.schema import FLOOR as FLOOR_ROLE
-from cfgbench.schema import KERNEL_FLOOR, KERNEL_FLOOR_RETURNS_IN
+from cfgbench.schema import FLOOR, KERNEL_FLOOR, KERNEL_FLOOR_RETURNS_IN
 
 # Without CAP_SYS_ADMIN the kernel shows only the first 64 bytes (pci-sysfs.c).
 UNPRIVILEGED_BYTES = 64
-FLOOR = "floor"  # the kernel's path without the access (split workload)
+FLOOR_ACCESS = "floor"  # the kernel's path without the access (split workload)
 FLOOR_LABEL = "kernel floor"
 MECHANISM = "kernel"
 NOBODY = 65534  # the effective user root opens the floor's descriptor as
@@ -55,7 +54,7 @@ def config_path(bdf: Bdf, root: Path | None = None) -> Path:
 
 def floor_part(metadata: dict[str, str] | None = None) -> SplitPart:
     """One per function, whatever the offset: the path up to the access does not depend on it."""
-    return SplitPart(FLOOR, FLOOR_LABEL, MECHANISM, FLOOR_ROLE, 0, 4, NOTHING_READ, per_device=True,
+    return SplitPart(FLOOR_ACCESS, FLOOR_LABEL, MECHANISM, FLOOR, 0, 4, NOTHING_READ, per_device=True,
                      unverified=FLOOR_NOT_EMPTY, metadata=metadata or {})
 
 
@@ -63,7 +62,7 @@ class SysfsAccessor(ConfigAccessor):
     name = "kernel"
     help = "the kernel's own path: pread of /sys/bus/pci/devices/BDF/config"
     color = "tab:green"
-    accesses = (FLOOR,)
+    accesses = (FLOOR_ACCESS,)
 
     def __init__(self, root: Path | None = None, floor_without_admin: bool = True) -> None:
         super().__init__()

@@ -31,7 +31,7 @@ NO_BASELINE = "no baseline"  # nothing to compare with yet: reported, not gated
 # Worst first: a job's outcome is the first of these any of its parts has.
 SEVERITY = (ERROR, REGRESSION, INCONCLUSIVE, NO_REGRESSION, NO_BASELINE)
 EXIT_CODES = {ERROR: 2, REGRESSION: 1, INCONCLUSIVE: 3, NO_REGRESSION: 0, NO_BASELINE: 0}
-ALLOW_FLAG = "--allow-other-environment"
+OTHER_ENVIRONMENT_FLAG = "--allow-other-environment"
 
 
 @dataclass(frozen=True)
@@ -135,5 +135,5 @@ def check_same_environment(files: Sequence[ResultFile]) -> None:
             raise CfgbenchError(
                 f"the baseline {reference.path} comes from another environment than {other.path} "
                 f"({'; '.join(diffs)}), so a gate between them measures the machines, not the change",
-                f"gate against a baseline from the same machine, or add {ALLOW_FLAG} if that is what you mean",
+                f"gate against a baseline from the same machine, or add {OTHER_ENVIRONMENT_FLAG} if that is what you mean",
             )

@@ -205,7 +205,7 @@ def marker(who: str, what: str, label: str) -> str:
 def _guest_reads(who: str) -> int:
     """Guest side: each read the kernel method times, and its floor, through
     cfgbench's own accessor, each after its marker on descriptor 3."""
-    from cfgbench.access.sysfs import FLOOR, SysfsAccessor
+    from cfgbench.access.sysfs import FLOOR_ACCESS, SysfsAccessor
     from cfgbench.address import parse_bdf
 
     marks = os.fdopen(MARKER_FD, "w", buffering=1)
@@ -215,14 +215,14 @@ def _guest_reads(who: str) -> int:
             bdf = parse_bdf(device)
             for accessor in (kernel, fallback):  # opens the descriptors: the marked reads are preads alone
                 accessor.read(bdf, offset, 4)
-                accessor.read(bdf, 0, 4, FLOOR)
+                accessor.read(bdf, 0, 4, FLOOR_ACCESS)
             marks.write(marker(who, "read", label) + "\n")
             kernel.read(bdf, offset, 4)
             marks.write(marker(who, "floor", label) + "\n")
-            kernel.read(bdf, 0, 4, FLOOR)
+            kernel.read(bdf, 0, 4, FLOOR_ACCESS)
             if who == "root":
                 marks.write(marker(who, "end-of-file", label) + "\n")
-                fallback.read(bdf, 0, 4, FLOOR)
+                fallback.read(bdf, 0, 4, FLOOR_ACCESS)
     return 0
 
 
