@@ -1,13 +1,4 @@
-"""What the CI job times, as root: `cfgbench ci run` is one `cfgbench run`.
-
-The root step is one fixed command that sudoers allows byte for byte
-(docs/ci-runner.md), so anything that varies between machines is decided here,
-not on its command line: every method, the host bridge read at 0x0 (type 1
-and ECAM both reach it) and at 0x100 (ECAM only; the kernel uses ECAM there
-too) when its config space has 4096 bytes. A q35 guest's host bridge has 256,
-so a VM runner times 0x0 only. The settings are a named preset
-(settings.PRESETS), not free arguments: sudoers can allow a name, and a free
-argument would let the step add options as root."""
+"""What the CI job times as root, decided here because sudoers allows the command byte for byte (docs/ci-runner.md)."""
 
 from __future__ import annotations
 
@@ -30,7 +21,6 @@ DEFAULT_SETTINGS = "default"
 
 
 def host_bridge_config_size() -> int:
-    """The host bridge's config space size as sysfs shows it (256 or 4096 bytes)."""
     size = config_size(HOST_BRIDGE)
     if size is None:
         raise CfgbenchError(f"sysfs does not show {HOST_BRIDGE}", f"the CI job times the host bridge {HOST_BRIDGE}; "
@@ -44,7 +34,7 @@ def offsets_for(size: int) -> list[int]:
 
 def run_request(results_dir: Path, settings: str = DEFAULT_SETTINGS, size: int | None = None,
                 methods: Sequence[str] = ()) -> RunRequest:
-    """The CI job's run: the methods (every one by default), the host bridge, {method}.json in results_dir."""
+    """Every method by default, the host bridge at 0x0 and (with 4096 bytes) 0x100, {method}.json in results_dir."""
     if settings not in SETTINGS:
         raise CfgbenchError(f"no CI settings named {settings!r}", f"choose one of {', '.join(SETTINGS)}")
     if size is None:
@@ -56,7 +46,7 @@ def run_request(results_dir: Path, settings: str = DEFAULT_SETTINGS, size: int |
 
 
 def describe(request: RunRequest) -> str:
-    """The run in `cfgbench run` words, for the log."""
+    """The run in `cfgbench run` words."""
     methods = " ".join(f"-m {m}" for m in request.plan.methods)
     offsets = " ".join(f"--offset {t.offset:#x}" for t in request.plan.targets)
     # The kernel's two paths bring its floor, which pairs with them by round.
