@@ -1,9 +1,4 @@
-"""The native timed loops, and one benchmark of a plan as the engine times it.
-
-Each value is one C call (`cfg_time_loop`, `cfg_time_many`): nothing Python
-runs per read (one Python-to-C call costs microseconds in an emulated guest).
-Every value read is compared with the one verified before timing, and the
-mismatches are counted."""
+"""The native timed loops, and one benchmark of a plan as the engine times it (docs/design.md, "Timing model")."""
 
 from __future__ import annotations
 
@@ -22,10 +17,7 @@ from cfgbench.schema import DIST_CYCLES, DIST_OVERHEAD_CYCLES, MISMATCH_NOTE, MI
 
 NULL_LOOP_READS = 1 << 20
 SAMPLE_CHUNK = 256
-# Per-read sampling may take a twentieth of the time spent timing in a
-# process, at least SAMPLE_TIME_MIN_S (short lab runs) and at most
-# SAMPLE_TIME_MAX_S: raw methods reach --samples at ~nothing, slow paths
-# (sysfs) stop early (benchmarks/sampling_cost.py measures it).
+# Per-read sampling's share of a process's timing, within these bounds (benchmarks/sampling_cost.py).
 SAMPLE_TIME_SHARE = 0.05
 SAMPLE_TIME_MIN_S = 0.02
 SAMPLE_TIME_MAX_S = 0.25
@@ -54,7 +46,7 @@ def _check(err: int) -> None:
 
 
 def run_loop(target: Any, loops: int) -> Any:
-    """One native timed loop of a single target; raises on a failed read."""
+    """One native timed loop of a single target."""
     result = ffi.new("struct cfg_loop_result *")
     _check(lib.cfg_time_loop(target, loops, result))
     return result
@@ -74,9 +66,7 @@ def null_loop_ns(reads: int = NULL_LOOP_READS, repeats: int = 5) -> float:
 
 
 def sample_cycles(target: Any, samples: int, budget_s: float = SAMPLE_TIME_MAX_S) -> tuple[list[int], LoopCounts]:
-    """Per-read TSC deltas, each read bracketed by lfence; rdtsc; lfence (the
-    fences keep the read from moving across either timestamp). Stops early
-    (after at least one chunk) when the time budget is spent."""
+    """Per-read TSC deltas (lfence; rdtsc; lfence each side), stopping after a chunk once the budget is spent."""
     buffer = ffi.new("uint64_t[]", samples)
     counts = LoopCounts()
     result = ffi.new("struct cfg_loop_result *")
@@ -91,14 +81,11 @@ def sample_cycles(target: Any, samples: int, budget_s: float = SAMPLE_TIME_MAX_S
 
 
 def round_sample_budget_s(value_s: float, values: int) -> float:
-    """How long one value's share of per-read sampling may take."""
     return min(SAMPLE_TIME_MAX_S / values, max(SAMPLE_TIME_MIN_S / values, SAMPLE_TIME_SHARE * value_s))
 
 
 class TimedBench:
-    """One benchmark of a plan, as the engine times it: `bench(loops)` is the
-    seconds `loops` reads took. Opens its method lazily, sharing accessors
-    with the process's other benchmarks (the caller closes them)."""
+    """One benchmark of a plan; opens its method lazily, sharing accessors with the process's other benchmarks."""
 
     def __init__(self, spec: BenchSpec, name: str, accessors: dict[str, ConfigAccessor]) -> None:
         self.spec, self.name = spec, name
@@ -121,7 +108,7 @@ class TimedBench:
         if accessor is None:
             accessor = self._accessors[spec.method] = access.create(spec.method)
             accessor.open()
-        accessor.prepare_targets(r.bdf for r in spec.reads)  # mmio maps a scan's bus range once
+        accessor.prepare_targets(r.bdf for r in spec.reads)
         targets = [accessor.target(r.bdf, r.offset, r.width, r.expected, r.access) for r in spec.reads]
         if len(targets) == 1:
             return targets[0]
@@ -131,9 +118,7 @@ class TimedBench:
         return array
 
     def __call__(self, loops: int) -> float:
-        """Seconds for `loops` reads, whatever the workload: a scan or sweep does
-        whole passes (at least `loops` reads) and scales to exactly `loops`, so
-        loops means reads per value everywhere and values are seconds per read."""
+        """Seconds for `loops` reads: a scan or sweep does whole passes and scales to exactly `loops`."""
         if self._targets is None:
             self._targets = self._open()
         result = ffi.new("struct cfg_loop_result *")
@@ -146,8 +131,7 @@ class TimedBench:
         return result.ns / 1e9 * loops / result.reads
 
     def sample(self, samples: int, budget_s: float) -> None:
-        """Per-read timestamps and the timestamp pair's own cost, added to this
-        benchmark's histograms (single-register benchmarks, on x86)."""
+        """Per-read timestamps and the timestamp pair's own cost, into the histograms (one register, on x86)."""
         if self._targets is None or self.reads_per_pass > 1 or not lib.cfg_have_x86() or samples <= 0:
             return
         cycles, counts = sample_cycles(self._targets, samples, budget_s)
@@ -159,8 +143,7 @@ class TimedBench:
         self.counts.add(counts)
 
     def run_metadata(self) -> dict[str, Any]:
-        """What this process saw while timing it, kept on its own run: readers
-        add runs up (runs.py). Mismatches are also said in words."""
+        """What this process saw, kept on its own run (readers add runs up)."""
         counts = self.counts
         md: dict[str, Any] = {READS: counts.reads, MISMATCHES: counts.mismatches}
         if counts.mismatches:
