@@ -1,5 +1,4 @@
-"""Which config-space offsets a read may touch: the header and the capability structures the function
-advertises, found by walking its capability lists (docs/safety.md gives the rules and why)."""
+"""Which config-space offsets a read may touch: the header and the advertised capabilities (docs/safety.md)."""
 
 from __future__ import annotations
 
@@ -57,7 +56,6 @@ class Region:
 
 @dataclass(frozen=True)
 class Capability:
-    """One entry of a capability list, as found by the walk."""
 
     offset: int
     cap_id: int
@@ -217,7 +215,6 @@ def map_config_space(read: ReadFn, bdf: Bdf, space_size: int) -> SpaceMap:
 
 
 def check_offset_allowed(read: ReadFn, bdf: Bdf, offset: int, width: int, space_size: int) -> None:
-    """Raise CfgbenchError unless a read of width bytes at offset stays in allowed regions."""
     check_access(offset, width, space_size)
     space = map_config_space(read, bdf, space_size)
     why = space.why_refused(offset, width)

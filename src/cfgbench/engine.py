@@ -1,5 +1,4 @@
-"""The one timing engine: processes that calibrate, warm up and time values in either schedule, written as pyperf
-runs (docs/design.md, "One engine, two schedules")."""
+"""The one timing engine: processes that calibrate, warm up and time values, written as pyperf runs."""
 
 from __future__ import annotations
 
@@ -106,7 +105,6 @@ def order_rng(settings: Settings, index: int) -> random.Random:
 
 
 class ProcessTimer:
-    """Times benchmarks in this process under the settings' schedule."""
 
     def __init__(self, timed: Sequence[Timed], settings: Settings, index: int = 0,
                  loops: dict[str, int] | None = None) -> None:

@@ -1,5 +1,4 @@
-"""Per-read latencies kept as log-spaced buckets of a fixed relative precision (the HDR histogram idea): a value
-v >= 1 falls in bucket floor(log(v) / log(1 + precision)). Pure Python: importing numpy takes seconds in a guest."""
+"""Per-read latencies as log-spaced buckets of a fixed relative precision; pure Python, as numpy is slow to import."""
 
 from __future__ import annotations
 

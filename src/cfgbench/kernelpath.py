@@ -1,5 +1,4 @@
-"""Which mechanism the running kernel uses for a config read, type 1 or ECAM, and how we know (docs/design.md,
-"Which path the kernel takes")."""
+"""Which mechanism the running kernel uses for a config read, type 1 or ECAM, and how we know (docs/design.md)."""
 
 from __future__ import annotations
 

@@ -11,11 +11,9 @@ EXTENDED_START = LEGACY_CONFIG_SIZE  # the first extended capability's header (z
 ALL_ONES = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF}  # what a read returns where no function answers
 
 VENDOR_ID = 0x00  # the vendor/device dword starts here
-DEVICE_ID = 0x02
 COMMAND = 0x04
 STATUS = 0x06
 STATUS_CAP_LIST = 1 << 4
-CLASS_REVISION = 0x08
 CLASS_DEVICE = 0x0A  # base class and subclass
 CLASS_HOST_BRIDGE = 0x0600
 CLASS_DISPLAY = 0x0300

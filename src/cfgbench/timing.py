@@ -46,7 +46,6 @@ def _check(err: int) -> None:
 
 
 def run_loop(target: Any, loops: int) -> Any:
-    """One native timed loop of a single target."""
     result = ffi.new("struct cfg_loop_result *")
     _check(lib.cfg_time_loop(target, loops, result))
     return result

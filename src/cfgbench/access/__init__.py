@@ -67,7 +67,6 @@ def reader_method(methods: Sequence[str]) -> str:
 
 
 def register(cls: type[ConfigAccessor]) -> None:
-    """Add a method after the others."""
     METHODS[cls.name] = cls
 
 

@@ -179,7 +179,6 @@ class ConfigAccessor(ABC):
         return 4096
 
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
-        """Raise CfgbenchError, saying why, where this method cannot read."""
         check_access(offset, width, self.space_size(bdf))
 
     def read_failure_fix(self) -> str:

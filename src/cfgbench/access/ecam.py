@@ -1,6 +1,4 @@
-"""mmio (alias ecam): loads from the ECAM window mapped read-only through /dev/mem.
-
-A scan maps its bus range once, so the harness pays no mapping per function that the other methods do not pay."""
+"""mmio (alias ecam): loads from the ECAM window mapped read-only through /dev/mem."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""This run against the runner's baseline: one outcome per method, the worst for the job (docs/ci-runner.md).
-
-A method's error is said in the summary instead of stopping the others; a run with no baseline at all passes."""
+"""This run against the runner's baseline: an outcome per method (an error stops no other), the worst for the job."""
 
 from __future__ import annotations
 

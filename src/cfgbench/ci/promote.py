@@ -1,5 +1,4 @@
-"""Promote a CI run into a runner's baseline: append, never replace; every file is checked before any is written
-(docs/ci-runner.md)."""
+"""Promote a CI run into a runner's baseline: append, never replace; every file checked before any is written."""
 
 from __future__ import annotations
 

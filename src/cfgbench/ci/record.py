@@ -1,5 +1,4 @@
-"""The workflow's final job: every runner's run (`<runs>/cfgbench-<runner>/`) in one fleet table, and into the
-history under the machine `<runner>`."""
+"""The workflow's final job: every runner's run in one fleet table, and into the history under its name."""
 
 from __future__ import annotations
 

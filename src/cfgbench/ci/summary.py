@@ -26,8 +26,6 @@ class Provenance:
     commit: str | None = None  # $GITHUB_SHA
 
 
-# --- the promote commands ------------------------------------------------------
-
 def promote_commands(gate: CiGate, where: Provenance) -> list[str]:
     """From a clone of the repository: download the run's artifact (gh), promote it, commit."""
     results = str(gate.results_dir)
@@ -45,8 +43,6 @@ def promote_commands(gate: CiGate, where: Provenance) -> list[str]:
     lines.append(f"git add {baseline} && git commit -m {shlex.quote(f'ci-baseline: {who}add {what}')} -- {baseline}")
     return lines
 
-
-# --- markdown -------------------------------------------------------------------
 
 def _rows(method: MethodGate) -> list[list[str]]:
     if method.outcome == NO_BASELINE:
@@ -129,8 +125,6 @@ def render_markdown(gate: CiGate, where: Provenance = Provenance(), trend: Histo
         lines += ["", "### Trend", "", history_note]
     return "\n".join(lines) + "\n\n"  # a blank line before whatever the next step appends
 
-
-# --- annotations ------------------------------------------------------------------
 
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -46,7 +46,6 @@ def run_request(results_dir: Path, settings: str = DEFAULT_SETTINGS, size: int |
 
 
 def describe(request: RunRequest) -> str:
-    """The run in `cfgbench run` words."""
     methods = " ".join(f"-m {m}" for m in request.plan.methods)
     offsets = " ".join(f"--offset {t.offset:#x}" for t in request.plan.targets)
     # The kernel's two paths bring its floor, which pairs with them by round.

@@ -1,5 +1,4 @@
-"""Where the time goes: a read beside its accesses timed alone, per target and mechanism (docs/design.md,
-"The split workload"); nothing here knows a method by name."""
+"""Where the time goes: a read beside its accesses timed alone, per target and mechanism; no method by name."""
 
 from __future__ import annotations
 
@@ -74,7 +73,6 @@ def _covers(part_target: str, read_target: str) -> bool:
 
 
 def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
-    """Every (target, mechanism) whose read and accesses the benchmarks hold."""
     benches = list(benchmarks)
     reads = {target_of(b): b for b in benches if not is_split(b) and workload_of(b) == READ_WORKLOAD}
     splits = [(info, b) for b in benches if (info := split_info(b)) is not None]

@@ -66,7 +66,7 @@ def _distinguisher(index: int, group: list[int], files: Sequence[ResultFile]) ->
 
 
 def label_files(files: Sequence[ResultFile]) -> list[ResultFile]:
-    """Label each file by its method, plus a distinguishing attribute when methods coincide."""
+    """By method, plus a distinguishing attribute when methods coincide."""
     methods = [f.env.get("method", "?") for f in files]
     labelled = []
     for index, (result, method) in enumerate(zip(files, methods, strict=True)):

@@ -81,7 +81,6 @@ def answer_words(a: Answer, verdict: bool = False, short: bool = False) -> str:
 
 
 def answer_line(a: Answer) -> str:
-    """An answer row with its target first."""
     where = f"{short_target(a.target)}" if a.kind != "kernel paths" else f"{a.target.removeprefix('0000:')} through the kernel"
     return f"{where}: {answer_words(a)}"
 
@@ -175,8 +174,6 @@ def render_json(report: Report) -> str:
 
 RENDERERS: dict[str, Callable[[Report], str]] = {"text": render_text, "markdown": render_markdown, "json": render_json}
 
-
-# --- where the time goes ------------------------------------------------------
 
 def _short(target: str) -> str:
     return target.removeprefix("0000:").removesuffix("/4")

@@ -1,5 +1,4 @@
-"""How two benchmarks of one target compare: a time ratio with its 95% interval and test, from the right unit
-(docs/design.md, "Comparing")."""
+"""How two benchmarks of one target compare: a time ratio with its 95% interval and test, from the right unit."""
 
 from __future__ import annotations
 
@@ -238,7 +237,7 @@ def unpaired_within_run(ref: Sequence[float], other: Sequence[float]) -> Estimat
 
 
 def _values_spread(runs_values: Sequence[Sequence[float]]) -> float:
-    """The pooled standard deviation of log values within runs."""
+    """Pooled, of log values within runs."""
     variances = [statistics.variance([math.log(x) for x in v]) for v in runs_values if len(v) > 1]
     return math.sqrt(sum(variances) / len(variances)) if variances else 0.0
 

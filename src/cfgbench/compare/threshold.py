@@ -1,5 +1,4 @@
-"""A `--fail-if` rule and its verdict, decided by the ratio's confidence interval against the limit, never by a
-p-value alone (docs/design.md, "The gate")."""
+"""A `--fail-if` rule and its verdict: the ratio's confidence interval against the limit, never a p-value alone."""
 
 from __future__ import annotations
 

@@ -130,8 +130,6 @@ def fleet_report(directories: Sequence[Path | str], reference: str | None = None
     return Fleet(tuple(environments), _pick_reference(environments, reference), targets, methods)
 
 
-# --- rendering ---------------------------------------------------------------
-
 def _times(ratio: float | None) -> str:
     if ratio is None:
         return ""

@@ -80,8 +80,6 @@ def history_report(directory: Path | str, max_pvalue: float = DEFAULT_MAX_PVALUE
     return HistoryReport(str(directory), trends, max_pvalue, min_change, last)
 
 
-# --- rendering ---------------------------------------------------------------
-
 def _date(date: datetime | None) -> str:
     return date.strftime("%Y-%m-%d %H:%M") if date else "?"
 

@@ -1,8 +1,5 @@
 """ftrace call graphs of the kernel method's reads and floors in the lab guest, and the check that the floor is the
-read's own path without the access (docs/design.md, "The kernel floor").
-
-The guest side makes the reads through cfgbench's sysfs accessor, each after a marker on descriptor 3, which root
-opens on trace_marker so that nobody can mark too; the host side parses the graphs and compares them."""
+read's own path without the access; root opens trace_marker on descriptor 3, so that nobody can mark too."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The guest's initramfs: busybox, the 9p modules, and an init that runs one command in the host root (read-only,
-its /proc, /sys, /dev and /run the guest's own) and reports its exit status."""
+"""The guest's initramfs: busybox, the 9p modules, and an init that runs one command in the host root."""
 
 from __future__ import annotations
 

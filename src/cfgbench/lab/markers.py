@@ -1,6 +1,4 @@
-"""Guest side of the census: markers written to the type 1 address port around the command and windows in it.
-
-Window indices count per Marker and its labels land in one file: one process marks windows per boot."""
+"""Guest side of the census: markers written to the type 1 address port around the command and windows in it."""
 
 from __future__ import annotations
 
@@ -22,7 +20,7 @@ def _online_cpus() -> int:
 
 
 class Marker:
-    """Writes markers to 0xCF8: in the lab guest only."""
+    """In the lab guest only; one Marker per boot, since window indices count per Marker and its labels share a file."""
 
     def __init__(self) -> None:
         from cfgbench.platform import in_lab_guest

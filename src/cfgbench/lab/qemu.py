@@ -121,15 +121,10 @@ def _default_tree() -> tuple[str, ...]:
     return ("pcie-root-port,id=cfgbench_rp0,bus=pcie.0,chassis=1", "e1000e,bus=cfgbench_rp0")
 
 
-def _medium_tree() -> tuple[str, ...]:
+def _switch_tree(downstream: int, functions_each: int) -> tuple[str, ...]:
+    """The default tree, a switch at 00:04.0 and an 8-function device at 00:04.1."""
     return (*_default_tree(),
-            _root_port("cfgbench_rp1", 4, 0, 2), *_switch("cfgbench_rp1", 2, 4, "cfgbench_sw1", 3),
-            _root_port("cfgbench_rp2", 4, 1, 4), *_endpoints("cfgbench_rp2", 8, "cfgbench_rp2f"))
-
-
-def _large_tree() -> tuple[str, ...]:
-    return (*_default_tree(),
-            _root_port("cfgbench_rp1", 4, 0, 2), *_switch("cfgbench_rp1", 8, 8, "cfgbench_sw1", 3),
+            _root_port("cfgbench_rp1", 4, 0, 2), *_switch("cfgbench_rp1", downstream, functions_each, "cfgbench_sw1", 3),
             _root_port("cfgbench_rp2", 4, 1, 4), *_endpoints("cfgbench_rp2", 8, "cfgbench_rp2f"))
 
 
@@ -137,9 +132,9 @@ TREES = {
     tree.name: tree for tree in (
         Tree("default", "one root port (00:03.0) with an e1000e at 01:00.0", _default_tree(), "0000:00:03.0"),
         Tree("medium", "default, plus a PCIe switch with two 4-function devices (00:04.0) and an 8-function "
-             "device (00:04.1)", _medium_tree(), "0000:00:04.0"),
+             "device (00:04.1)", _switch_tree(2, 4), "0000:00:04.0"),
         Tree("large", "default, plus a PCIe switch with eight 8-function devices (00:04.0) and an 8-function "
-             "device (00:04.1)", _large_tree(), "0000:00:04.0"),
+             "device (00:04.1)", _switch_tree(8, 8), "0000:00:04.0"),
     )
 }
 

@@ -58,7 +58,6 @@ def plot_paths(paths: Sequence[str], output: Path | str, force: bool = False,
 
 
 def save_answer(report: Report, output: Path | str, force: bool = False) -> Written:
-    """As `lab` and `run --plot` write it."""
     require_matplotlib()
     check_output(output, force)
     return save_drawing(draw_answer(report), output, force)

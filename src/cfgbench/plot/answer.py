@@ -1,5 +1,4 @@
-"""The answer figure (docs/design.md, the map: plot/): a Report's answer rows with their intervals, where the time
-goes, and the tail of single reads."""
+"""The answer figure: a Report's answer rows with their intervals, where the time goes, the tail of single reads."""
 
 from __future__ import annotations
 
@@ -176,7 +175,6 @@ def _draw_ratio(ax: Axes, r: Answer, y: float) -> None:
 
 
 def _split_read_groups(files: Sequence[ResultFile]) -> list[Group]:
-    """Every split read's bars, target by target."""
     per_file = [file_breakdowns(f) for f in files]
     groups = []
     for name in target_names(files):
