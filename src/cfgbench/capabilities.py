@@ -56,7 +56,6 @@ class Region:
 
 @dataclass(frozen=True)
 class Capability:
-
     offset: int
     cap_id: int
     extended: bool

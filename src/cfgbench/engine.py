@@ -105,7 +105,6 @@ def order_rng(settings: Settings, index: int) -> random.Random:
 
 
 class ProcessTimer:
-
     def __init__(self, timed: Sequence[Timed], settings: Settings, index: int = 0,
                  loops: dict[str, int] | None = None) -> None:
         self.timed, self.settings, self.index = list(timed), settings, index

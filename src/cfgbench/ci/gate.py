@@ -17,7 +17,6 @@ DEFAULT_RULE = "median:5%"
 
 @dataclass(frozen=True)
 class MethodGate:
-
     method: str
     result: Path
     baseline: Path

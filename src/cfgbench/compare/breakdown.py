@@ -29,15 +29,12 @@ PATH_WORDS = {"type1": "type 1", "ecam": "ECAM"}
 
 @dataclass(frozen=True)
 class AccessTime:
-
     label: str
     seconds: float
 
 
 @dataclass(frozen=True)
 class Breakdown:
-    """One target's read and one mechanism's accesses of it."""
-
     target: str  # the read's target, `0000:00:00.0+0x000/4`
     mechanism: str  # whose read: type 1, ECAM, kernel
     full_s: float  # the whole read (gross, for a floor)
@@ -134,7 +131,6 @@ class KernelPaths:
 
 
 def kernel_paths(benchmarks: Iterable[pyperf.Benchmark]) -> list[KernelPaths]:
-    """Per function whose floor and reads through both of the kernel's paths the benchmarks hold."""
     benches = list(benchmarks)
     floors = {info.target: b for b in benches if (info := split_info(b)) is not None and info.role == FLOOR}
     reads: dict[tuple[str, str], tuple[str, pyperf.Benchmark]] = {}

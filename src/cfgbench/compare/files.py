@@ -33,7 +33,6 @@ def _load_cfgbench_suite(path: str) -> pyperf.BenchmarkSuite:
 
 @dataclass(frozen=True)
 class ResultFile:
-
     path: str
     benchmarks: dict[str, pyperf.Benchmark]
     env: dict[str, str]

@@ -72,7 +72,6 @@ def choose_accel(requested: str) -> str:
 
 @dataclass(frozen=True)
 class NinePShare:
-
     tag: str
     path: Path
     readonly: bool

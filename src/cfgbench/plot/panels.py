@@ -31,7 +31,6 @@ MAX_ASPECT = 2  # never taller than this many times the width: more targets add 
 
 @dataclass(frozen=True)
 class CellStyle:
-
     log: bool
     access_colors: AccessColors
 
@@ -110,7 +109,6 @@ def draw_breakdown(ax: Axes, series: Sequence[TargetValues], style: CellStyle) -
 
 @dataclass(frozen=True)
 class Panel:
-
     draw: Callable[[Axes, Sequence[TargetValues], CellStyle], Axes | None]
     has_data: Callable[[Sequence[TargetValues]], bool]
     missing: str  # why a target has nothing for it, and how to get it

@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TargetValues:
-    """One file's values for one target."""
-
     label: str
     values: np.ndarray  # pyperf's: seconds per read, each the mean of a timed loop
     color: str  # one colour per file, the same in every panel
