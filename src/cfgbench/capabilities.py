@@ -11,13 +11,13 @@ from cfgbench.pci_regs import (
     ALL_ONES,
     CAP_FLAGS,
     CAP_HEADER_BYTES,
+    CAP_KINDS,
     CAP_POINTER_BY_LAYOUT,
     CAP_VENDOR,
-    CAPABILITIES,
     COMMON_HEADER_END,
     ECAP_DVSEC,
+    ECAP_KINDS,
     ECAP_VENDOR,
-    EXTENDED_CAPABILITIES,
     EXTENDED_CONFIG_SIZE,
     EXTENDED_START,
     FIRST_CAP,
@@ -167,7 +167,7 @@ def _next_start(cap: Capability, starts: Sequence[int], list_end: int) -> int:
 
 
 def _known_region(read: ReadFn, bdf: Bdf, cap: Capability, next_start: int, list_end: int) -> Region:
-    kind = (EXTENDED_CAPABILITIES if cap.extended else CAPABILITIES).get(cap.cap_id)
+    kind = (ECAP_KINDS if cap.extended else CAP_KINDS).get(cap.cap_id)
     rule = kind.size if kind else None
     if rule is None:
         size = CAP_HEADER_BYTES

@@ -59,7 +59,7 @@ class CapabilityKind(NamedTuple):
     size: SizeRule = None
 
 
-CAPABILITIES: dict[int, CapabilityKind] = {
+CAP_KINDS: dict[int, CapabilityKind] = {
     0x01: CapabilityKind("CAP_PM", "power management", 8),
     0x02: CapabilityKind("CAP_AGP", "AGP", 12),
     0x03: CapabilityKind("CAP_VPD", "VPD", 8),
@@ -82,7 +82,7 @@ CAPABILITIES: dict[int, CapabilityKind] = {
     0x14: CapabilityKind("CAP_EA", "enhanced allocation", VARIABLE),
 }
 
-EXTENDED_CAPABILITIES: dict[int, CapabilityKind] = {
+ECAP_KINDS: dict[int, CapabilityKind] = {
     0x0000: CapabilityKind("", "null extended capability", CAP_HEADER_BYTES),
     0x0001: CapabilityKind("ECAP_AER", "advanced error reporting", 0x48),
     0x0002: CapabilityKind("ECAP_VC", "virtual channel", VARIABLE),
@@ -131,5 +131,5 @@ EXTENDED_CAPABILITIES: dict[int, CapabilityKind] = {
 
 def capability_ids(extended: bool) -> dict[str, int]:
     """setpci's capability names -> IDs (CAP_PM -> 0x01, ECAP_AER -> 0x0001)."""
-    table = EXTENDED_CAPABILITIES if extended else CAPABILITIES
+    table = ECAP_KINDS if extended else CAP_KINDS
     return {kind.setpci: cap_id for cap_id, kind in table.items() if kind.setpci}
