@@ -37,7 +37,6 @@ Block = Heading | Paragraph | Bullets | Table
 
 
 def text_table(rows: Sequence[Sequence[str]], align: str = "", indent: str = "") -> list[str]:
-    """Rows as columns as wide as their widest cell, two spaces apart."""
     if not rows:
         return []
     widths = [max(len(row[c]) for row in rows if c < len(row)) for c in range(max(len(row) for row in rows))]

@@ -1,8 +1,4 @@
-"""What the gate says: the job summary in markdown, GitHub annotations, the promote commands.
-
-The summary starts with the outcome and one row per gated target, then what to
-do next (with the exact commands that make this run part of the baseline),
-then the comparisons themselves and, when a history was given, the trend."""
+"""What the gate says: the job summary in markdown, GitHub annotations, the promote commands."""
 
 from __future__ import annotations
 
@@ -21,7 +17,7 @@ from cfgbench.units import format_time
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where this run came from, for the commands that promote it (all optional)."""
+    """Where this run came from, for the commands that promote it."""
 
     runner: str | None = None  # the runner's label, e.g. bare-metal-1
     artifact: str | None = None  # the artifact holding this run's files
@@ -30,13 +26,8 @@ class Provenance:
     commit: str | None = None  # $GITHUB_SHA
 
 
-# --- the promote commands ------------------------------------------------------
-
 def promote_commands(gate: CiGate, where: Provenance) -> list[str]:
-    """The exact commands that append this run to the baseline, from a clone of the repository.
-
-    In CI the run's files are an artifact: download it first (gh, the GitHub CLI),
-    into a directory named after the run, then promote that directory."""
+    """From a clone of the repository: download the run's artifact (gh), promote it, commit."""
     results = str(gate.results_dir)
     lines = []
     if where.artifact and where.run_id:
@@ -52,8 +43,6 @@ def promote_commands(gate: CiGate, where: Provenance) -> list[str]:
     lines.append(f"git add {baseline} && git commit -m {shlex.quote(f'ci-baseline: {who}add {what}')} -- {baseline}")
     return lines
 
-
-# --- markdown -------------------------------------------------------------------
 
 def _rows(method: MethodGate) -> list[list[str]]:
     if method.outcome == NO_BASELINE:
@@ -137,8 +126,6 @@ def render_markdown(gate: CiGate, where: Provenance = Provenance(), trend: Histo
     return "\n".join(lines) + "\n\n"  # a blank line before whatever the next step appends
 
 
-# --- annotations ------------------------------------------------------------------
-
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -159,8 +146,7 @@ def _verdict_lines(method: MethodGate) -> list[str]:
 
 
 def github_annotations(gate: CiGate, where: Provenance = Provenance()) -> list[str]:
-    """GitHub annotations for the run's page: a notice for a missing baseline, a
-    warning for an inconclusive gate, an error for a regression or an error."""
+    """A notice for a missing baseline, a warning for an inconclusive gate, an error for a regression or an error."""
     on = f" on {where.runner}" if where.runner else ""
     lines = []
     missing = gate.having(NO_BASELINE)
@@ -180,7 +166,6 @@ def github_annotations(gate: CiGate, where: Provenance = Provenance()) -> list[s
 
 
 def outcome_lines(gate: CiGate) -> list[str]:
-    """One plain line per method for the log."""
     lines = []
     for method in gate.methods:
         if method.outcome == ERROR:

@@ -1,5 +1,4 @@
-"""Compare saved runs: one answer model (model.py) rendered as compare's text, markdown and JSON (render.py) and
-as the end of `run` and `lab` (headline.py). numpy and scipy are imported inside the functions that need them."""
+"""Compare saved runs: one answer model, rendered as compare's text, markdown and JSON and as the end of a run."""
 
 from cfgbench.compare.files import ResultFile, load_result_file, load_result_files
 from cfgbench.compare.model import Answer, Report, TargetReport, build_report, compare_paths, report_of

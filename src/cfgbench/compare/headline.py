@@ -1,5 +1,4 @@
-"""The end of `cfgbench run` and `cfgbench lab`, rendered from a Report: the answers, then the caveats
-(one line each with what to do), then, when asked (-v), each figure's own caveats and the other comparisons."""
+"""The end of `cfgbench run` and `cfgbench lab`, rendered from a Report: answers, caveats, details."""
 
 from __future__ import annotations
 
@@ -23,8 +22,7 @@ from cfgbench.compare.model import (
 from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines
 from cfgbench.units import format_time
 
-# Past this many figures, a caveat is one line for all of them: when the whole
-# machine changes speed, forty lines saying so would bury the answer.
+# Past this many figures a caveat is one line: forty lines saying the machine changes speed would bury the answer.
 MAX_LISTED = 3
 TCG_CAVEAT = ("under TCG these are QEMU's emulation costs, not VM exits: they show the mechanism (two port accesses "
               "against one load), not a hypervisor's price; KVM or bare metal give that (`cfgbench lab --accel kvm` "
@@ -51,7 +49,7 @@ class Headline:
 
 
 def _answers(report: Report, context: HeadlineContext) -> list[str]:
-    """Per target its ECAM-against-type-1 rows, then the kernel's two paths; other pairs only where nothing else answers."""
+    """Per target its answer rows, then the kernel's two paths."""
     rows = report.answer_rows()
     by_target: dict[str, list[str]] = {}
     for a in rows:
@@ -67,7 +65,7 @@ def _hint(context: HeadlineContext) -> str:
 
 
 def _summed_up(listed: list[str], summary: str) -> tuple[list[str], list[str]]:
-    """(caveats, details): the lines themselves when they are few, else one line and the lines as details."""
+    """(caveats, details): the lines when they are few, else one line, and the lines as details."""
     return (listed, []) if len(listed) <= MAX_LISTED else ([summary], listed)
 
 
@@ -92,7 +90,7 @@ def _caveats_of(found: Sequence[Finding], kind: str, context: HeadlineContext) -
 
 
 def _speed_line(unstable: Sequence[Finding], clustered: Sequence[Finding], context: HeadlineContext) -> str:
-    """Under TCG every figure moves with the machine: one line says so, instead of one per figure."""
+    """Under TCG every figure moves with the machine: one line, not one per figure."""
     said = [f"{len(unstable)} figures vary by over {UNSTABLE_RELATIVE_STDEV:.0%} of their mean"] if unstable else []
     if clustered:
         top = max(f.clusters.high / f.clusters.low for f in clustered if f.clusters)
@@ -131,9 +129,8 @@ def summarize(report: Report, context: HeadlineContext) -> Headline:
 
 def end_of_run(report: Report, context: HeadlineContext, where: Sequence[str] = (), after: Sequence[str] = (),
                verbose: bool = False, breakdown: bool = False) -> list[str]:
-    """What `run` and `lab` print last, the answer first: the answers, `after` them (the lab's enumeration, a
-    run's figures), `where` (the figure, the tables), the caveats; with verbose each figure's caveats and the
-    other comparisons; with verbose or breakdown, where the time goes."""
+    """The answers, `after` them (the lab's enumeration, a run's figures), `where` (the figure), the caveats; with
+    verbose, the details; with verbose or breakdown, where the time goes."""
     found = summarize(report, context)
     lines = [*found.answers, *after, *where, *found.caveats, *(found.details if verbose else ())]
     if (verbose or breakdown) and report.breakdowns:

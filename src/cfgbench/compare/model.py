@@ -1,7 +1,4 @@
-"""The answer model: every ratio, interval, verdict and warning of a set of result files, computed once.
-
-Everything that prints or draws an answer (compare's text, markdown and JSON, the end of `run` and
-`lab`, the answer figure, the CI summary) renders a Report; nothing else calls estimate()."""
+"""The answer model: every ratio, interval, verdict and warning of a set of result files, computed once."""
 
 from __future__ import annotations
 
@@ -28,18 +25,13 @@ from cfgbench.compare.stats import (
 from cfgbench.errors import CfgbenchError
 from cfgbench.schema import ENVIRONMENT_FIELDS, KERNEL_ORDER, READ_WORKLOAD, display_name, is_split, workload_of
 
-# Answer rows, by what they answer: ECAM against type 1 as mechanisms (mmio/pio), through the kernel's
-# own two paths (net of its floor), in the kernel's enumeration (a rescan in both orders); any other pair
-# (the kernel's gross time against pio, one method across runs) is a comparison, not an answer.
+# What an answer row answers (docs/design.md, "Comparing"); any other pair is a comparison, not an answer.
 MECHANISM, KERNEL_PATHS, RESCAN, OTHER = "mechanism", "kernel paths", "rescan", "other"
 ANSWER_KINDS = (MECHANISM, KERNEL_PATHS, RESCAN)
 RESCAN_WORKLOAD = "rescan"
 ORDER_WORDS = {"type1-first": "type 1 first", "ecam-only": "ECAM only"}
-# pyperf's "std dev is x% of the mean" warning uses the same bound.
-UNSTABLE_RELATIVE_STDEV = 0.10
-# The loop mean and the per-read median "disagree" beyond this share of the mean, on top of twice the
-# loop values' std dev (fences and TSC steps move single reads by ~10% under TCG), and of a tenth of
-# the timestamp pair's cost (below it, one read is not resolved).
+UNSTABLE_RELATIVE_STDEV = 0.10  # pyperf's "std dev is x% of the mean" warning's bound
+# Beyond twice the loop values' std dev, this share of the mean, and this share of the timestamp pair's cost.
 PER_READ_SLACK = 0.10
 TIMESTAMP_RESOLUTION_SHARE = 0.1
 UNSTABLE, CLUSTERS, PER_READ, MISMATCH, COVERAGE, DESIGN = (
@@ -55,7 +47,7 @@ def short_target(name: str) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A later file against the target's reference, by statistic ('median' always, 'mean' if a rule asks)."""
+    """A later file against the target's reference, per statistic ('median' always, 'mean' if a rule asks)."""
 
     file_index: int
     estimates: dict[str, Estimate]
@@ -143,7 +135,6 @@ class Report:
         return [a for a in self.answers if a.kind in kinds]
 
     def answer_rows(self) -> list[Answer]:
-        """What answers: ECAM against type 1 (mechanisms, the kernel's paths, rescans); other pairs where none does."""
         return self.rows(*ANSWER_KINDS) or self.rows(OTHER)
 
     def env_split(self) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -316,7 +307,6 @@ def _verdict(report: Report, threshold: gate.Threshold, target: TargetReport, c:
 
 
 def compare_paths(paths: Sequence[str], fail_if: Sequence[str] = (), allow_other_environment: bool = False) -> Report:
-    """The library entry point of `cfgbench compare`."""
     report = build_report(load_result_files(paths), [gate.parse_threshold(t) for t in fail_if], allow_other_environment)
     if not report.targets and not report.answers and not report.breakdowns:
         raise CfgbenchError(f"{paths[0]} holds nothing to compare within it (no split accesses, not both of the kernel's "
@@ -325,7 +315,7 @@ def compare_paths(paths: Sequence[str], fail_if: Sequence[str] = (), allow_other
 
 
 def report_of(suites: dict[str, pyperf.BenchmarkSuite], more: Sequence[str] = ()) -> Report:
-    """The report of a run's suites (method -> suite, in the registry's order), plus files (`more`: the lab's rescans)."""
+    """The report of a run's suites in the registry's order, plus files (`more`: the lab's rescans)."""
     from cfgbench.compare.files import files_of, label_files, load_result_file
 
     return build_report([*files_of(suites), *label_files([load_result_file(p) for p in more])], overlap=False)

@@ -1,4 +1,4 @@
-"""A Report in words: the sentences every renderer shares, compare's document (text, markdown), and its JSON."""
+"""A Report in words: the sentences every renderer shares, compare's document (text, markdown) and its JSON."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _digits(value: float) -> int:
 
 
 def factor(e: Estimate) -> tuple[float, str, float | None, float | None]:
-    """(factor >= 1, 'faster'|'slower', interval low, high) in that orientation."""
+    """(factor >= 1, 'faster' or 'slower', interval low, high) in that orientation."""
     if e.ratio < 1:
         return 1 / e.ratio, "faster", (1 / e.high if e.high else None), (1 / e.low if e.low else None)
     return e.ratio, "slower", e.low, e.high
@@ -59,7 +59,7 @@ def interval_words(e: Estimate, rests_on: bool = True) -> str:
 
 
 def per_run_words(e: Estimate) -> str:
-    """Each run's own ratio, oriented as the overall one ('per run 1.80, 2.10')."""
+    """'per run 1.80, 2.10', oriented as the overall ratio."""
     if len(e.per_run) < 2:
         return ""
     return "per run " + ", ".join(f"{(1 / r if e.ratio < 1 else r):.2f}" for r in e.per_run)
@@ -81,7 +81,6 @@ def answer_words(a: Answer, verdict: bool = False, short: bool = False) -> str:
 
 
 def answer_line(a: Answer) -> str:
-    """One answer row as the headline prints it, with its target first."""
     where = f"{short_target(a.target)}" if a.kind != "kernel paths" else f"{a.target.removeprefix('0000:')} through the kernel"
     return f"{where}: {answer_words(a)}"
 
@@ -109,7 +108,7 @@ def breakdown_lines(report: Report) -> list[str]:
 
 
 def document(report: Report) -> list[doc.Block]:
-    """compare's report: the files, the environment, the answers, each target's table, where the time goes, warnings, gate."""
+    """Files, environment, answers, each target's table, where the time goes, warnings, gate."""
     blocks: list[doc.Block] = [doc.Heading("Files:", 3), doc.Bullets(
         [f"[{i + 1}] {f.label}: {f.path}" + (" (reference)" if i == 0 and len(report.files) > 1 else "")
          for i, f in enumerate(report.files)])]
@@ -147,7 +146,7 @@ def render_markdown(report: Report, level: int = 0) -> str:
 
 
 def as_data(value: Any) -> Any:
-    """A model's dataclasses as JSON data (a sample with its statistics; no pyperf objects)."""
+    """A model's dataclasses as JSON data: a sample with its statistics, no pyperf objects."""
     if isinstance(value, Sample):
         return {**value.as_json(), "values": list(value.values)}
     if is_dataclass(value) and not isinstance(value, type):
@@ -176,8 +175,6 @@ def render_json(report: Report) -> str:
 RENDERERS: dict[str, Callable[[Report], str]] = {"text": render_text, "markdown": render_markdown, "json": render_json}
 
 
-# --- where the time goes ------------------------------------------------------
-
 def _short(target: str) -> str:
     return target.removeprefix("0000:").removesuffix("/4")
 
@@ -194,8 +191,7 @@ def _bounds(interval: Interval | None, form: Callable[[float], str], joint: str)
 
 
 def breakdown_line(b: Breakdown) -> str:
-    """`00:00.0+0x000: type 1 = address write (0xCF8) 210 ns + data read (0xCFC) 290 ns (sum 500 ns, full read
-    488 ns; sum/full 1.02x, 95% CI 0.99-1.06, 24 paired rounds)`, or gross - floor = net."""
+    """`00:00.0+0x000: type 1 = address write (0xCF8) 210 ns + ... (sum ..., full read ...; sum/full ...)`, or gross - floor = net."""
     where = f"{_short(b.target)}: {b.mechanism} = "
     if b.floor is not None:
         text = (f"{where}{format_time(b.full_s)} gross - {format_time(b.floor.seconds)} floor = {format_time(b.net_s)} "

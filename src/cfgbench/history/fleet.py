@@ -1,12 +1,4 @@
-"""`cfgbench fleet`: one table across the environments of a fleet of runners.
-
-Each runner's CI artifact is one directory holding the files of one run
-({method}.json). Per target and environment the table gives each method's
-median, the ratio of the two mechanisms the project compares
-(access.MECHANISMS, pio/mmio: two port accesses against one load) and, for
-guests, each method's median over the same method's median on a bare-metal
-machine (what virtualisation costs).
-"""
+"""`cfgbench fleet`: one table across the environments of a fleet of runners (docs/ci-history.md)."""
 
 from __future__ import annotations
 
@@ -94,7 +86,6 @@ class Fleet:
         return env.medians.get((target, method))
 
     def mechanism_ratio(self, env: Environment, target: str) -> float | None:
-        """The first mechanism's median over the second's (pio/mmio)."""
         first, second = (self.median(env, target, m) for m in access.MECHANISMS)
         return first / second if first is not None and second else None
 
@@ -103,7 +94,6 @@ class Fleet:
         return set(access.MECHANISMS) <= set(self.methods)
 
     def guest_factor(self, env: Environment, target: str, method: str) -> float | None:
-        """The guest's median over the reference bare-metal median of the same method and target."""
         if not env.guest or self.reference is None:
             return None
         guest, metal = self.median(env, target, method), self.median(self.reference, target, method)
@@ -134,14 +124,11 @@ def _pick_reference(environments: list[Environment], reference: str | None) -> E
 
 
 def fleet_report(directories: Sequence[Path | str], reference: str | None = None) -> Fleet:
-    """The library entry point of `cfgbench fleet`."""
     environments = _unique_names([load_environment(d) for d in directories])
     targets = tuple(dict.fromkeys(t for e in environments for (t, _m) in e.medians))
     methods = tuple(access.ordered(m for e in environments for (_t, m) in e.medians))
     return Fleet(tuple(environments), _pick_reference(environments, reference), targets, methods)
 
-
-# --- rendering ---------------------------------------------------------------
 
 def _times(ratio: float | None) -> str:
     if ratio is None:
@@ -173,7 +160,7 @@ def _rows(fleet: Fleet) -> tuple[list[str], list[list[str]]]:
 
 
 def explanation(fleet: Fleet) -> str:
-    """The sentence under the table: which column answers which half of the question."""
+    """Which column answers which half of the question."""
     mechanism = (f"How much of a config read's cost is the mechanism and how much virtualisation: "
                  f"{'/'.join(access.MECHANISMS)} on a bare-metal row is the mechanism (type 1's two port accesses "
                  "against ECAM's one load); ")

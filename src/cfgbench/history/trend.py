@@ -1,10 +1,4 @@
-"""`cfgbench history show`: each series' medians over CI runs, with change points marked.
-
-One Trend per (target, method, machine): the median of every run, its change
-against the run before, the change points Otava finds in the medians, and what
-changed in the environment (kernel, CPU, ...) between two runs, which often
-explains a step. Rendered as text, markdown (a CI job summary) or JSON.
-"""
+"""`cfgbench history show`: each series' medians over CI runs, with change points and what changed between runs."""
 
 from __future__ import annotations
 
@@ -80,14 +74,11 @@ def _select(series: list[Series], attribute: str, wanted: Sequence[str], directo
 
 def history_report(directory: Path | str, max_pvalue: float = DEFAULT_MAX_PVALUE, min_change: float = DEFAULT_MIN_CHANGE,
                    machines: Sequence[str] = (), methods: Sequence[str] = (), last: int | None = None) -> HistoryReport:
-    """The library entry point of `cfgbench history show`."""
     series = load_history(directory)
     series = _select(_select(series, "machine", machines, str(directory)), "method", methods, str(directory))
     trends = tuple(Trend(s, tuple(find_change_points(s.medians, max_pvalue, min_change))) for s in series)
     return HistoryReport(str(directory), trends, max_pvalue, min_change, last)
 
-
-# --- rendering ---------------------------------------------------------------
 
 def _date(date: datetime | None) -> str:
     return date.strftime("%Y-%m-%d %H:%M") if date else "?"
@@ -142,7 +133,6 @@ def _rows(report: HistoryReport, trend: Trend, markdown: bool) -> list[list[str]
 
 
 def document(report: HistoryReport, markdown: bool = False) -> list[doc.Block]:
-    """The summary, the change points (markdown), then one table per series."""
     blocks: list[doc.Block] = [doc.Heading("cfgbench history", 3), doc.Paragraph(f"{_summary(report)}.")] if markdown else \
         [doc.Paragraph(f"History {report.directory}: {_summary(report)}")]
     changes = [(t, cp) for t in report.trends for cp in t.change_points]

@@ -30,7 +30,7 @@ CHOICES = (ANSWER, *PANELS)
 
 
 def default_panels(files: Sequence[ResultFile]) -> tuple[str, ...]:
-    """The answer figure for the files of a run (several methods, or the kernel's two paths); else each target's values."""
+    """The answer figure for a run's files (several methods, or the kernel's two paths); else the distribution."""
     from cfgbench.compare.breakdown import kernel_paths
 
     several = len({f.env.get("method") for f in files}) > 1
@@ -39,13 +39,12 @@ def default_panels(files: Sequence[ResultFile]) -> tuple[str, ...]:
 
 def draw(files: Sequence[ResultFile], panels: Sequence[str] = (), size: tuple[int, int] | None = None,
          dpi: int = 100) -> Drawing:
-    """The answer figure, or per-target panels; no panels: default_panels."""
     panels = tuple(panels) or default_panels(files)
     if ANSWER in panels:
         if len(panels) > 1:
             raise CfgbenchError(f"--panel {ANSWER} is a figure of its own", f"give --panel {ANSWER} alone, or "
                                 f"other panels without it: {', '.join(PANELS)}")
-        # The registry's order: pio is the reference of mmio, whatever order the files came in.
+        # In the registry's order, pio is mmio's reference whatever order the files came in.
         ordered = sorted(files, key=lambda f: access.rank(f.env.get("method", "")))
         return draw_answer(build_report(ordered, overlap=False), size, dpi)
     return draw_files(files, panels, size, dpi)
@@ -53,14 +52,12 @@ def draw(files: Sequence[ResultFile], panels: Sequence[str] = (), size: tuple[in
 
 def plot_paths(paths: Sequence[str], output: Path | str, force: bool = False,
                size: tuple[int, int] | None = None, dpi: int = 100, panels: Sequence[str] = ()) -> Written:
-    """The library entry point of `cfgbench plot`."""
     require_matplotlib()
     refuse_existing(Path(output), force)  # before the slow part; checked again when saving
     return save_drawing(draw(load_result_files(paths), panels, size, dpi), output, force)
 
 
 def save_answer(report: Report, output: Path | str, force: bool = False) -> Written:
-    """The answer figure of a run's report, as `lab` and `run --plot` write it."""
     require_matplotlib()
     check_output(output, force)
     return save_drawing(draw_answer(report), output, force)

@@ -1,6 +1,4 @@
-"""The answer figure: a Report's answer rows (ECAM against type 1: mmio/pio, the kernel's two paths, the
-rescan in both orders) with their 95% intervals on a factor axis, where the time goes, and the tail of
-single reads. A part without data is left out, and the drawing names it and why."""
+"""The answer figure: a Report's answer rows with their intervals, where the time goes, the tail of single reads."""
 
 from __future__ import annotations
 
@@ -32,12 +30,10 @@ ANSWER_GID = "answer"  # tests find the rows by it: answer|<target>|<method>|rat
 TAIL_GID = "tail"  # tail|<target>|<method>
 
 WIDTH_PX, HEIGHT_PX = 1600, 1200
-# Past this many rows the forest grows taller (never beyond twice the width).
-ROWS_AT_DEFAULT_HEIGHT = 32
+ROWS_AT_DEFAULT_HEIGHT = 32  # past it the forest grows taller, never beyond twice the width
 ROW_PX = 30
 FOREST_ROW_WEIGHT = 0.75  # a forest row's height against a twelfth of the panels below
-# Beyond this many read targets the tail's line styles would repeat.
-TAIL_TARGETS = 4
+TAIL_TARGETS = 4  # beyond, the tail's line styles would repeat
 TAIL_STYLES: tuple[LineStyleType, ...] = ("-", "--", ":", "-.")
 TAIL_FRACTIONS = (0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
 
@@ -60,7 +56,7 @@ def _workload_rank(workload: str) -> int:
 
 
 def answer_rows(report: Report) -> list[Answer]:
-    """The rows the figure draws: the report's answers, grouped by workload in WORKLOAD_ORDER."""
+    """The report's answer rows, grouped by workload in WORKLOAD_ORDER."""
     return sorted(report.answer_rows(), key=lambda r: _workload_rank(r.workload))
 
 
@@ -72,8 +68,7 @@ def _target_label(r: Answer) -> str:
     return f"{head}\n{tail}" if len(target) > 20 and head else target
 
 
-# Tick factors, nicest spacing first; walking out from 1, a tick is kept at least MIN_TICK_GAP of the axis
-# from the last one kept (each label is two lines, '2x' over 'faster', as wide as a word).
+# Walking out from 1, a tick is kept MIN_TICK_GAP of the axis from the last (a label is as wide as a word).
 TICK_MANTISSAS = (1.0, 1.05, 1.1, 1.2, 1.3, 1.5, 2.0, 3.0, 5.0, 7.0)
 MIN_TICK_GAP = 0.09
 
@@ -117,14 +112,13 @@ def _forest_subtitle(rows: Sequence[Answer]) -> str:
 
 
 def draw_forest(ax: Axes, rows: Sequence[Answer]) -> None:
-    """A band per target under a heading per workload, a line per method in
-    it; each line's words in a column to the right."""
+    """A band per target under a heading per workload, a line per method, each line's words to the right."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
     ticks: list[float] = []
     labels: list[str] = []
     headings: list[int] = []
-    words: list[tuple[float, Answer]] = []  # each row's words, as tick labels on the right (the layout makes room)
+    words: list[tuple[float, Answer]] = []  # tick labels on the right: the layout makes room for them
     y = 0.0
     for workload, in_workload in groupby(rows, key=lambda r: r.workload):
         if ticks:
@@ -161,7 +155,6 @@ def draw_forest(ax: Axes, rows: Sequence[Answer]) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(factor_label))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.grid(True, axis="x", alpha=0.3)
-    # Under the factors, either side of 1: which way is faster, for a reader who reads no text.
     for text, offset, align in (("\u2190 faster than the reference", -8, "right"),
                                 ("slower than the reference \u2192", 8, "left")):
         ax.annotate(text, (1.0, 0.0), xycoords=("data", "axes fraction"), xytext=(offset, -34),
@@ -182,7 +175,6 @@ def _draw_ratio(ax: Axes, r: Answer, y: float) -> None:
 
 
 def _split_read_groups(files: Sequence[ResultFile]) -> list[Group]:
-    """Every split read's bars, target by target (type 1 and ECAM beside each other, then the next target)."""
     per_file = [file_breakdowns(f) for f in files]
     groups = []
     for name in target_names(files):
@@ -199,14 +191,13 @@ def draw_where_the_time_goes(ax: Axes, groups: Sequence[Group]) -> None:
 
 
 def _tail_targets(files: Sequence[ResultFile]) -> list[str]:
-    """Read targets with per-read histograms in some file."""
     return [name for name in target_names(files)
             if any(name in f.benchmarks and workload_of(f.benchmarks[name]) == READ_WORKLOAD
                    and read_ecdf(f.benchmarks[name]) is not None for f in files)]
 
 
 def draw_tail(ax: Axes, files: Sequence[ResultFile], names: Sequence[str]) -> None:
-    """Each file's single reads per read target: colour the method, line style the target."""
+    """Each file's single reads per read target: the colour is the method, the line style the target."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
@@ -216,7 +207,7 @@ def draw_tail(ax: Axes, files: Sequence[ResultFile], names: Sequence[str]) -> No
             if ecdf is not None:
                 step_ecdf(ax, *ecdf, color=file_color(files, i), linestyle=TAIL_STYLES[k], linewidth=1.4,
                           gid=f"{TAIL_GID}|{name}|{f.label}")
-    # logit: p50, p90, p99 and p99.9 a step apart each, where a linear axis hides the tail in its last pixel.
+    # logit: p50, p90, p99 and p99.9 a step apart, where a linear axis hides the tail in its last pixel.
     ax.set_yscale("logit", nonpositive="clip")
     ax.set_ylim(TAIL_FRACTIONS[0], 0.9995)
     ax.yaxis.set_major_locator(FixedLocator(TAIL_FRACTIONS))
@@ -227,7 +218,6 @@ def draw_tail(ax: Axes, files: Sequence[ResultFile], names: Sequence[str]) -> No
     ax.grid(True, alpha=0.3)
     methods = [Line2D([], [], color=file_color(files, i), label=f.label) for i, f in enumerate(files)
                if any(name in f.benchmarks for name in names)]
-    # Where an ECDF leaves room: right of its curves at the bottom, left of them at the top.
     shown = ax.legend(handles=methods, fontsize=9, loc="lower right")
     ax.add_artist(shown)
     styles = [Line2D([], [], color="black", linestyle=TAIL_STYLES[k], label=short_target(name))
@@ -242,7 +232,7 @@ def _size(rows: int) -> tuple[int, int]:
 
 
 def draw_answer(report: Report, size: tuple[int, int] | None = None, dpi: int = 100) -> Drawing:
-    """The answer figure of a report; what it leaves out, and why."""
+    """The figure, and what it leaves out and why."""
     files, rows = report.files, answer_rows(report)
     groups = _split_read_groups(files)
     tail = _tail_targets(files)
@@ -273,7 +263,6 @@ def draw_answer(report: Report, size: tuple[int, int] | None = None, dpi: int = 
     top: Figure | SubFigure = figure
     bottom: Figure | SubFigure = figure
     if rows and below:
-        # The forest as tall as its rows ask, the rest below it, side by side.
         top, bottom = figure.subfigures(2, 1, squeeze=False, height_ratios=(bands * FOREST_ROW_WEIGHT + 3, 12))[:, 0]
     if rows:
         draw_forest(top.subplots(), rows)
