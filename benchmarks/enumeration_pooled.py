@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cfgbench import results
+from cfgbench.compare.model import report_of
 from cfgbench.compare.stats import estimate
 from cfgbench.lab import GuestConfig, LabError, run_in_guest
 from cfgbench.lab.enumeration import AA_NAME, ACCESSOR_TIMES, CANDIDATE, COLD_NAME, ORDERS, REFERENCE, RESULT_NAME
@@ -172,7 +173,8 @@ def main() -> int:
         half = stats_t(len(per_boot_writes) - 1) * statistics.stdev(per_boot_writes) / math.sqrt(len(per_boot_writes))
         lines.append(f"the writes' term boot by boot (position medians): mean {mean_w * 1e6:+.0f} us per rescan, 95% CI "
                      f"{(mean_w - half) * 1e6:+.0f} to {(mean_w + half) * 1e6:+.0f} us over {len(per_boot_writes)} boots")
-    answer = rescan_answer(args.out, census, {})
+    report = report_of({}, more=[str(args.out / RESULT_NAME.format(order=o)) for o in ORDERS])
+    answer = rescan_answer(args.out, report, census, {})
     lines += cold_lines(args.out) + answer_lines(answer, census)
     (args.out / "summary.txt").write_text("\n".join(lines) + "\n")
     summary = {"tree": args.tree, "vcpus": args.vcpus, "boots": len(dirs), "rounds": args.rounds,

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from cfgbench import plan, results
 from cfgbench.compare import pattern
+from cfgbench.compare.model import report_of
 from cfgbench.lab import GuestConfig, enumeration, enumeration_job, mainjob
 from cfgbench.address import parse_bdf
 from cfgbench.lab.census import Census, parse_file
@@ -94,7 +95,8 @@ def test_cold_over_hot_is_paired_by_round() -> None:
 def ab_files(outdir: Path, type1_first_s: float, ecam_only_s: float) -> None:
     for order, seconds in (("type1-first", type1_first_s), ("ecam-only", ecam_only_s)):
         bench = paired_bench("rescan 0000:00:03.0", [seconds * (1 + 0.01 * (k % 3)) for k in range(8)],
-                             cfgbench_target="0000:00:03.0", cfgbench_rescan_functions=1)
+                             cfgbench_target="0000:00:03.0", cfgbench_rescan_functions=1, cfgbench_method="kernel",
+                             cfgbench_workload="rescan", cfgbench_kernel_order=order)
         results.save_suite(pyperf.BenchmarkSuite([bench]), outdir / enumeration.RESULT_NAME.format(order=order))
 
 
@@ -114,7 +116,8 @@ def test_the_projection_prices_the_censuss_reads_and_writes_apart(tmp_path: Path
              for w in (0.0053, 0.1, 0.0052)]  # a long call (an interrupt inside one) does not move a median
     (tmp_path / "boot-1").mkdir()
     (tmp_path / "boot-1" / enumeration.ACCESSOR_TIMES).write_text(json.dumps(rows))
-    answer = enumeration_job.rescan_answer(tmp_path, census, {})
+    paths = [str(tmp_path / enumeration.RESULT_NAME.format(order=o)) for o in ("type1-first", "ecam-only")]
+    answer = enumeration_job.rescan_answer(tmp_path, report_of({}, more=paths), census, {})
     assert answer is not None
     ecam_only_s = answer.ecam_only_s
     assert answer.per_write_s == pytest.approx(1.3e-3 / 49)

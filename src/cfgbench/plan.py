@@ -24,7 +24,9 @@ from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf, format_target, parse_bdf
 from cfgbench.errors import CfgbenchError, no_device
 from cfgbench.mcfg import ecam_window_for, read_ecam_windows
 from cfgbench.schema import (
+    FLOOR,
     HOT_PARTNER,
+    KERNEL_PATH,
     METHOD,
     READ_WORKLOAD,
     READS_PER_PASS,
@@ -330,32 +332,39 @@ class _Planner:
         return _spec(self.method, READ_WORKLOAD, str(target), reads, self.accessor.target_metadata(target.bdf))
 
     def reads(self) -> list[BenchSpec]:
-        return [self._read(target, value) for target, value in self._register_values]
+        """Each register; a function read through both of the kernel's paths also gets its floor, since the
+        two paths compare only net of it."""
+        planned = [self._read(target, value) for target, value in self._register_values]
+        paths: dict[Bdf, set[str]] = {}
+        first: dict[Bdf, tuple[Target, int]] = {}
+        for spec, (target, value) in zip(planned, self._register_values, strict=True):
+            paths.setdefault(target.bdf, set()).add(str(spec.metadata.get(KERNEL_PATH)))
+            first.setdefault(target.bdf, (target, value))
+        return planned + [part for bdf, (target, value) in first.items() if paths[bdf] >= {"type1", "ecam"}
+                          for part in self._parts(target, value, FLOOR)]
+
+    def _parts(self, target: Target, value: int, role: str | None = None) -> list[BenchSpec]:
+        """Each access of a read (of one role) timed alone, named by the read's target and the access, or
+        by the function alone for one that does not depend on the offset (the kernel floor). Each is checked
+        first with one untimed read; one that does not return what it must is not timed, and a line says why."""
+        planned, bdf, label = [], target.bdf, str(target)
+        for part in self.accessor.split_parts(bdf, target.offset, target.width, value):
+            if role is not None and part.role != role:
+                continue
+            got = self.accessor.read(bdf, part.offset, part.width, part.access)
+            if got != part.expected:
+                why = part.unverified or f"it read {got:#x} where {part.expected:#x} was expected: not timed"
+                self.progress(f"{self.method} {part.access} of {label}: {why}")
+                continue
+            reads = [ReadSpec(str(bdf), part.offset, part.width, part.expected, part.access)]
+            planned.append(_spec(self.method, SPLIT_WORKLOAD, str(bdf) if part.per_device else label, reads,
+                                 {**self.accessor.target_metadata(bdf), **part.describe()}, register=not part.per_device))
+        return planned
 
     def splits(self) -> list[BenchSpec]:
-        """The whole read of each register, and each access it is made of
-        timed alone (the method's split_parts): one benchmark per access,
-        named by the read's target and the access, or by the function alone
-        for an access that does not depend on the offset (the kernel floor).
-        Each access is checked first with one untimed read; one that does not
-        return what it must is not timed, and the progress line says why."""
-        planned = []
-        for target, value in self._register_values:
-            read = self._read(target, value)
-            planned.append(read)
-            bdf = target.bdf
-            for part in self.accessor.split_parts(bdf, target.offset, target.width, value):
-                got = self.accessor.read(bdf, part.offset, part.width, part.access)
-                if got != part.expected:
-                    why = part.unverified or f"it read {got:#x} where {part.expected:#x} was expected: not timed"
-                    self.progress(f"{self.method} {part.access} of {read.label}: {why}")
-                    continue
-                label = str(bdf) if part.per_device else read.label
-                reads = [ReadSpec(str(bdf), part.offset, part.width, part.expected, part.access)]
-                planned.append(_spec(self.method, SPLIT_WORKLOAD, label, reads,
-                                     {**self.accessor.target_metadata(bdf), **part.describe()},
-                                     register=not part.per_device))
-        return planned
+        """The whole read of each register, and each access it is made of timed alone (the method's split_parts)."""
+        return [spec for target, value in self._register_values
+                for spec in (self._read(target, value), *self._parts(target, value))]
 
     def scan(self) -> list[BenchSpec]:
         if not self.accessor.can_scan():

@@ -108,7 +108,7 @@ def test_the_lab_says_where_the_time_goes(main_job_run: MainJob) -> None:
     lines = printed[start + 1:]
     assert any(line.startswith("  pio 00:00.0+0x000: type 1 = address write (0xCF8) ") for line in lines)
     assert any(line.startswith("  mmio 01:00.0+0x100: ECAM = load (ECAM) ") for line in lines)
-    assert any(line.startswith("  kernel 00:00.0+0x000: kernel = ") and " floor = " in line for line in lines)
+    assert any(line.startswith("  kernel 00:00.0+0x000: kernel (type 1) = ") and " floor = " in line for line in lines)
     assert not any(line.startswith("split ") for line in printed[:start])  # the headline leaves them out
 
 

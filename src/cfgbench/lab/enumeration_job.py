@@ -23,12 +23,12 @@ import pyperf
 
 from cfgbench import access
 from cfgbench.lab.census import Census, Window
-from cfgbench.lab.enumeration import ACCESSOR_TIMES, CANDIDATE, COLD_NAME, REFERENCE, RESULT_NAME, WORKLOAD_NAME
+from cfgbench.lab.enumeration import ACCESSOR_TIMES, CANDIDATE, COLD_NAME, REFERENCE
 from cfgbench.lab.errors import LabError
 from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
-from cfgbench.plot.answer import Ratio
+from cfgbench.compare.model import RESCAN, Report
 from cfgbench.schema import RESCAN_FUNCTIONS, TARGET
 
 CENSUS_NAME = "census.json"
@@ -117,22 +117,20 @@ def _agree(census: Census, outdir: Path) -> bool:
     return bool(rows) and all(not windows[row["window"]].tally.disagreement(row["kernel_counts"]) for row in rows)
 
 
-def rescan_answer(outdir: Path, census: Census, suites: dict[str, pyperf.BenchmarkSuite]) -> RescanAnswer | None:
-    """The A/B and its projection from the lab's files (the in-situ times of every boot below
+def rescan_answer(outdir: Path, report: Report, census: Census, suites: dict[str, pyperf.BenchmarkSuite]
+                  ) -> RescanAnswer | None:
+    """The A/B (the report's rescan row) and its projection (the in-situ times of every boot below
     outdir); None without them."""
-    from cfgbench.compare.stats import estimate
-    from cfgbench.results import load_suite
-
-    paths = {order: outdir / RESULT_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)}
+    rows = report.rows(RESCAN)
     cold = _cold_suites(outdir) or suites  # older labs had no cold pattern: one register's reads, hot
-    if not all(p.exists() for p in paths.values()) or not set(access.MECHANISMS) <= set(cold):
+    if not rows or not set(access.MECHANISMS) <= set(cold):
         return None
-    [type1_first], [ecam_only] = (load_suite(paths[o]).get_benchmarks() for o in (REFERENCE, CANDIDATE))
-    e = estimate(ecam_only, type1_first)  # type 1 first over ECAM only
+    e = rows[0].estimate.inverted()  # type 1 first over ECAM only
+    type1_first, ecam_only = (f.benchmarks[rows[0].target] for f in report.files if rows[0].target in f.benchmarks)
     pio_cold, mmio_cold = (([b for b in cold[m].get_benchmarks() if b.get_name().startswith(COLD_WORKLOAD)]
                             or [cold[m].get_benchmark(HOT_READ)])[0] for m in access.MECHANISMS)
-    rows = [row for path in sorted(outdir.rglob(ACCESSOR_TIMES)) for row in json.loads(path.read_text())]
-    write_extra_s, write_rescans = write_extra(rows) or (None, 0)
+    in_situ = [row for path in sorted(outdir.rglob(ACCESSOR_TIMES)) for row in json.loads(path.read_text())]
+    write_extra_s, write_rescans = write_extra(in_situ) or (None, 0)
     md, window = type1_first.get_metadata(), _type1_first_window(census).tally
     return RescanAnswer(str(md[TARGET]), int(md[RESCAN_FUNCTIONS]), type1_first.median(), ecam_only.median(),
                         e.ratio, e.low, e.high, e.rests_on(), window.count("type1", "read"),
@@ -152,19 +150,6 @@ def cold_lines(outdir: Path) -> list[str]:
     from cfgbench.compare import pattern
 
     return pattern.lines(pattern.cold_hot(_cold_suites(outdir)))
-
-
-def rescan_ratio(outdir: Path) -> Ratio | None:
-    """The A/B as a row of the answer figure: ECAM only against type 1 first, the kernel's own order."""
-    from cfgbench.compare.stats import estimate
-    from cfgbench.results import load_suite
-
-    paths = {order: outdir / RESULT_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)}
-    if not all(p.exists() for p in paths.values()):
-        return None
-    [type1_first], [ecam_only] = (load_suite(paths[o]).get_benchmarks() for o in (REFERENCE, CANDIDATE))
-    return Ratio(type1_first.get_name(), WORKLOAD_NAME, "ECAM only", "type 1 first",
-                 access.color_of(access.MECHANISMS[1]), estimate(type1_first, ecam_only))
 
 
 def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str]:
