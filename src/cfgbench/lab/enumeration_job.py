@@ -162,7 +162,8 @@ def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str
                     if answer.low is not None and answer.high is not None else answer.rests_on)
         where = "inside" if answer.projection_inside else "OUTSIDE"
         writes = (f"in situ: each write's median over {answer.write_rescans} traced rescans per order, against the same "
-                  "write of the other" if answer.write_extra_s is not None else "assumed: as a read, none timed in situ")
+                  "write of the other; how far that moves between boots: results/enumeration/README.md"
+                  if answer.write_extra_s is not None else "assumed: as a read, none timed in situ")
         lines.append(
             f"rescan of {answer.port.removeprefix('0000:')} ({answer.functions} function"
             f"{'s' * (answer.functions != 1)} below it): type 1 first took "
