@@ -90,7 +90,7 @@ def test_the_default_output_is_the_answer_first_and_at_most_25_lines(lab: Callab
     assert [line.split(" ")[0] for line in ours[11:13]] == ["one", "under"]  # one boot, TCG
     # results/lab-main's figures moved with the machine: that is one more caveat, one line
     assert [line.split(" (")[0] for line in ours[13:-1]] == ["this machine changes speed during a run"]
-    assert ours[-1].startswith("lab: q35 guest under tcg") and len(ours) == 15
+    assert ours[-1].startswith("lab: q35 guest (2 vCPUs) under tcg") and len(ours) == 15
     assert matplotlib.image.imread(tmp_path / "lab.png").shape == (1200, 1600, 4)
     code, out, err = lab("--out", str(tmp_path / "quiet"), "-q")
     assert code == 0 and out == ours[:9] + [f"figure: {tmp_path / 'quiet' / 'lab.png'}"] + \

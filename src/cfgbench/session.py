@@ -18,11 +18,11 @@ from typing import Any
 
 import pyperf
 
-from cfgbench import access, engine, report, results
+from cfgbench import access, engine, report, results, workloads
 from cfgbench.errors import CfgbenchError, RunInterrupted
 from cfgbench.platform import host_path, lab_metadata
 from cfgbench.plan import Plan, PlanRequest, build_plan
-from cfgbench.schema import LAB_ACCEL, SESSION, SPLIT_WORKLOAD
+from cfgbench.schema import LAB_ACCEL, SESSION
 from cfgbench.settings import Settings
 
 Progress = Callable[[str], None]
@@ -171,7 +171,7 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
             results.check_writable(path, append)
     plan = build_plan(what, progress, settings.quiet)
     # Parts of a read (a split, the kernel's floor) pair with it by round, as methods pair with each other.
-    settings = settings.resolved(len(methods) > 1, any(spec.workload == SPLIT_WORKLOAD for spec in plan.benches))
+    settings = settings.resolved(len(methods) > 1, any(spec.workload in workloads.PAIRED for spec in plan.benches))
     if request.resume:
         plan = _drop_measured(plan, paths, progress)
     _check_appends(plan, paths, append)
@@ -200,6 +200,7 @@ def machine_words() -> str:
 def summary_lines(saved: Sequence[SavedRun], figure: Path | None = None) -> list[str]:
     """The answers first; then per method and benchmark, where each file went, the figure and the caveats;
     with split benchmarks, where the time goes."""
+    from cfgbench.compare import pattern
     from cfgbench.compare.headline import HeadlineContext, end_of_run
     from cfgbench.compare.model import report_of
 
@@ -213,4 +214,6 @@ def summary_lines(saved: Sequence[SavedRun], figure: Path | None = None) -> list
     accel = lab_metadata().get(LAB_ACCEL)
     context = HeadlineContext(accel=accel, details_hint=hint, where="" if accel else machine_words())
     where = [f"figure: {host_path(figure)}"] if figure is not None else []
-    return end_of_run(report_of({r.method: r.suite for r in saved}), context, where, lines, breakdown=True)
+    suites = {r.method: r.suite for r in saved}
+    cold = pattern.lines(pattern.cold_hot(suites))  # a pass against its hot register, per method
+    return end_of_run(report_of(suites), context, where, [*lines, *cold], breakdown=True)

@@ -16,7 +16,7 @@ import pytest
 
 from cfgbench import access, runs
 from cfgbench.lab.enumeration import AB_SETTINGS
-from cfgbench.lab.mainjob import rescan_paths, result_paths
+from cfgbench.lab.mainjob import TRACED_RESCANS, rescan_paths, result_paths
 
 from .shared_boots import MAIN_JOB_BOOTS, MAIN_JOB_ROUNDS, DefaultBoot, MainJob
 
@@ -81,14 +81,20 @@ def test_the_headline_gives_one_line_per_target_with_its_interval(main_job_run: 
     assert "per run " in host_bridge[0]  # one ratio per boot
     assert "one boot: " not in printed  # two boots: the interval spans them
     assert "under TCG these are QEMU's emulation costs" in printed
-    assert printed.splitlines()[-1].startswith("lab: q35 guest under tcg") and f"{MAIN_JOB_BOOTS} boot(s)" in printed
+    assert printed.splitlines()[-1].startswith("lab: q35 guest (2 vCPUs) under tcg") and f"{MAIN_JOB_BOOTS} boot(s)" in printed
 
 
 def test_the_lab_answers_with_the_rescan_and_the_census(main_job_run: MainJob) -> None:
     rescan = [line for line in main_job_run.printed if line.startswith("rescan of ")]
     census = [line for line in main_job_run.printed if line.startswith("census (QEMU): ")]
     assert len(rescan) == len(census) == 1, main_job_run.printed
-    assert "type 1 first took " in rescan[0] and "x ECAM only (95% CI " in rescan[0] and "projected from " in rescan[0]
+    assert "type 1 first took " in rescan[0] and "x ECAM only (95% CI " in rescan[0]
+    assert "x, inside the interval, from " in rescan[0] or "x, OUTSIDE the interval, from " in rescan[0]
+    # reads priced at the cold pattern timed in the same boots, writes at the rescans' own writes timed in situ
+    assert "type 1 reads at " in rescan[0] and "cold: peer-probe 00-ff)" in rescan[0]
+    assert f"in situ: each write's median over {TRACED_RESCANS * MAIN_JOB_BOOTS} traced rescans per order" in rescan[0]
+    cold = [line for line in main_job_run.printed if line.startswith("peer-probe 00-ff, per read, against one of")]
+    assert len(cold) == 1 and "pio " in cold[0] and "mmio " in cold[0], main_job_run.printed
     assert f"{MAIN_JOB_BOOTS} runs of {AB_SETTINGS.values * MAIN_JOB_BOOTS} paired rounds in all" in rescan[0]
     assert census[0].endswith("the guest kernel's own count agrees"), census[0]
     recorded = json.loads((main_job_run.out / "census.json").read_text())["phases"]["boot"]

@@ -55,6 +55,8 @@ def _stream(text: str) -> None:
 @click.option("--enumeration/--no-enumeration", default=True, show_default=True,
               help="also time the guest kernel's own enumeration, type 1 first against ECAM only (paired rescans of "
                    "the tree's port), and count every config access in a census boot (about 10 s more here)")
+@click.option("--vcpus", type=click.IntRange(min=1, max=64), default=GuestConfig.smp, show_default=True,
+              help="the guest's vCPUs (the census boot always has one)")
 @click.option("--schedule", type=click.Choice((INTERLEAVED, SEQUENTIAL)), default=INTERLEAVED, show_default=True,
               help="sequential: each benchmark's values back to back, one benchmark after another (pyperf's "
                    "order, for comparison: drift of the host lands in the ratios)")
@@ -62,12 +64,12 @@ def _stream(text: str) -> None:
 @click.pass_context
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
         values: int, loops: int | None, min_time: float, quiet: bool, verbose: bool, figure: bool, tree: str,
-        enumeration: bool, schedule: str, command: tuple[str, ...]) -> None:
+        enumeration: bool, vcpus: int, schedule: str, command: tuple[str, ...]) -> None:
     """Boot a q35 guest that shares this machine's root read-only and measure PIO
     against ECAM there, interleaved in rounds; with a COMMAND, run that in the
     guest instead and exit with its status (raw port I/O and /dev/mem are
     allowed there)."""
-    cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout, tree=tree)
+    cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout, tree=tree, smp=vcpus)
     if not command:
         from cfgbench.lab.mainjob import LabJob, main_job
 

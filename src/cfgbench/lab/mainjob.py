@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from cfgbench import access
 from cfgbench.address import parse_bdf
 from cfgbench.errors import CfgbenchError
-from cfgbench.lab.enumeration import CANDIDATE, REFERENCE
+from cfgbench.lab.enumeration import CANDIDATE, COLD_NAME, REFERENCE
 from cfgbench.lab.enumeration import RESULT_NAME as RESCAN_NAME
 from cfgbench.lab.enumeration_job import CENSUS_NAME
 from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
@@ -47,6 +47,7 @@ TARGETS = (("0000:00:00.0", 0x000), (PCIE_TARGET_BDF, 0x000), (PCIE_TARGET_BDF, 
 WIDTH = 4
 # split: each read target's accesses alone, paired with the read by round.
 WORKLOADS = ("read", "scan", "sweep", "split")
+TRACED_RESCANS = 8  # per order, after the A/B: their config accessors timed in situ (the projection's writes)
 # The kernel's enumeration in this guest: bus 0 and the root port's secondary
 # bus 1 (the whole window's 256 buses take ~25 s here).
 SCAN_BUSES = range(0x00, 0x02)
@@ -84,7 +85,8 @@ class LabJob:
         return json.dumps({"run": json.loads(run), "rescan_port": self.rescan_port})
 
     def describe(self) -> str:
-        rescans = "; the rescan A/B of 16 paired rounds and a census boot" if self.enumeration else ""
+        rescans = (f"; the rescan A/B of 16 paired rounds, {TRACED_RESCANS} traced rescans per order and a census boot"
+                   if self.enumeration else "")
         return f"{self.tree} tree; {self.settings.describe()}{rescans}; {self.boots} boot(s)"
 
 
@@ -96,9 +98,14 @@ def rescan_paths(outdir: Path) -> list[Path]:
     return [outdir / RESCAN_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)]
 
 
+def enumeration_paths(outdir: Path) -> list[Path]:
+    """The rescans' files and the cold pattern's: merged over boots as the methods' are."""
+    return [*rescan_paths(outdir), *(outdir / COLD_NAME.format(method=method) for method in access.MECHANISMS)]
+
+
 def guest_main(argv: Sequence[str] | None = None) -> int:
     """Runs in the guest: `python -m cfgbench.lab.mainjob JOB_JSON`."""
-    from cfgbench.lab.enumeration import time_ab
+    from cfgbench.lab.enumeration import time_ab, time_accessors, time_cold
     from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
     from cfgbench.session import RunRequest, run
 
@@ -121,6 +128,8 @@ def guest_main(argv: Sequence[str] | None = None) -> int:
             if not request.settings.quiet:
                 progress(f"timing the rescans of {job['rescan_port']}: type 1 first against ECAM only")
             time_ab(job["rescan_port"], out)
+            time_accessors(job["rescan_port"], TRACED_RESCANS, out)
+            time_cold(out, request.settings)
     except CfgbenchError as exc:
         progress(f"error: {exc.one_line()}")
         return 2
@@ -137,7 +146,7 @@ def _boot_dirs(outdir: Path, boots: int) -> list[Path]:
 
 def _refuse_existing(outdir: Path, boots: int) -> None:
     for directory in {outdir, *_boot_dirs(outdir, boots)}:
-        for path in [*result_paths(directory), *rescan_paths(directory), directory / FIGURE_NAME,
+        for path in [*result_paths(directory), *enumeration_paths(directory), directory / FIGURE_NAME,
                      directory / CENSUS_NAME]:
             if path.exists():
                 raise CfgbenchError(f"{path} already exists", "choose another --out directory")
@@ -147,7 +156,7 @@ def merge_boots(outdir: Path, boots: int) -> None:
     """lab-<method>.json over all boots: each boot's runs are a session of their own."""
     from cfgbench import results
 
-    for name in (p.name for p in [*result_paths(outdir), *rescan_paths(outdir)]):
+    for name in (p.name for p in [*result_paths(outdir), *enumeration_paths(outdir)]):
         for directory in _boot_dirs(outdir, boots):
             if (directory / name).exists():
                 results.save_suite(results.load_suite(directory / name), outdir / name, append=True)
@@ -182,7 +191,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     line with verbose, the CLI's -v) and write the answer figure; the exit code."""
     from cfgbench.compare.headline import end_of_run
     from cfgbench.compare.model import report_of
-    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer
+    from cfgbench.lab.enumeration_job import answer_lines, census_boot, cold_lines, rescan_answer
     from cfgbench.results import load_suite
 
     outdir = outdir or default_outdir()
@@ -211,10 +220,12 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     report = report_of(suites, more=rescans if len(rescans) == 2 else ())
     where = [_figure_line(report, outdir / FIGURE_NAME)] if figure else []
     where.append(f"the full tables, each figure's caveats and where the time goes: cfgbench compare {files}")
-    enumeration = answer_lines(rescan_answer(outdir, report, census, suites) if census else None, census)
+    enumeration = [*cold_lines(outdir), *answer_lines(rescan_answer(outdir, report, census, suites) if census else None,
+                                                      census)]
     for line in end_of_run(report, headline_context(lab["accel"]), where, enumeration, verbose=verbose):
         say(line)
-    say(f"lab: {lab['machine']} guest under {lab['accel']}, QEMU {lab['qemu']}, kernel {lab['kernel_release']}; "
+    say(f"lab: {lab['machine']} guest ({cfg.smp} vCPU{'s' * (cfg.smp != 1)}) under {lab['accel']}, QEMU {lab['qemu']}, "
+        f"kernel {lab['kernel_release']}; "
         f"{job.describe()} of {', '.join(f'{t:.1f}' for t in boot_times)} s, total {time.monotonic() - started:.1f} s")
     return 0
 
