@@ -200,7 +200,6 @@ def machine_words() -> str:
 def summary_lines(saved: Sequence[SavedRun], figure: Path | None = None) -> list[str]:
     """The answers first; then per method and benchmark, where each file went, the figure and the caveats;
     with split benchmarks, where the time goes."""
-    from cfgbench.compare import pattern
     from cfgbench.compare.headline import HeadlineContext, end_of_run
     from cfgbench.compare.model import report_of
 
@@ -214,6 +213,4 @@ def summary_lines(saved: Sequence[SavedRun], figure: Path | None = None) -> list
     accel = lab_metadata().get(LAB_ACCEL)
     context = HeadlineContext(accel=accel, details_hint=hint, where="" if accel else machine_words())
     where = [f"figure: {host_path(figure)}"] if figure is not None else []
-    suites = {r.method: r.suite for r in saved}
-    cold = pattern.lines(pattern.cold_hot(suites))  # a pass against its hot register, per method
-    return end_of_run(report_of(suites), context, where, [*lines, *cold], breakdown=True)
+    return end_of_run(report_of({r.method: r.suite for r in saved}), context, where, lines, breakdown=True)

@@ -55,6 +55,10 @@ def _stream(text: str) -> None:
 @click.option("--enumeration/--no-enumeration", default=True, show_default=True,
               help="also time the guest kernel's own enumeration, type 1 first against ECAM only (paired rescans of "
                    "the tree's port), and count every config access in a census boot (about 10 s more here)")
+@click.option("--in-situ", is_flag=True,
+              help="with the enumeration: also time the cold pattern (a new ECAM page every read) and the kernel's "
+                   "accessors in traced rescans, which the rescan projection's read and write prices rest on "
+                   "(about 10 s more here; without it reads are priced hot and writes as reads)")
 @click.option("--vcpus", type=click.IntRange(min=1, max=64), default=GuestConfig.smp, show_default=True,
               help="the guest's vCPUs (the census boot always has one)")
 @click.option("--schedule", type=click.Choice((INTERLEAVED, SEQUENTIAL)), default=INTERLEAVED, show_default=True,
@@ -64,7 +68,7 @@ def _stream(text: str) -> None:
 @click.pass_context
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
         values: int, loops: int | None, min_time: float, quiet: bool, verbose: bool, figure: bool, tree: str,
-        enumeration: bool, vcpus: int, schedule: str, command: tuple[str, ...]) -> None:
+        enumeration: bool, in_situ: bool, vcpus: int, schedule: str, command: tuple[str, ...]) -> None:
     """Boot a q35 guest that shares this machine's root read-only and measure PIO
     against ECAM there, interleaved in rounds; with a COMMAND, run that in the
     guest instead and exit with its status (raw port I/O and /dev/mem are
@@ -75,7 +79,7 @@ def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, out
 
         settings = LAB.with_options(values=values, min_time=min_time, loops=loops, schedule=schedule).checked()
         ctx.exit(main_job(cfg, _ignore if quiet else _progress, outdir, output=_ignore if quiet else _stream,
-                          job=LabJob(settings, boots, tree, enumeration), say=click.echo, verbose=verbose,
+                          job=LabJob(settings, boots, tree, enumeration, in_situ), say=click.echo, verbose=verbose,
                           figure=figure))
     result = run_in_guest(list(command), cfg, outdir=outdir, progress=_progress, output=_stream)
     ctx.exit(result.returncode)

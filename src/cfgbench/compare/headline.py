@@ -131,8 +131,11 @@ def end_of_run(report: Report, context: HeadlineContext, where: Sequence[str] = 
                verbose: bool = False, breakdown: bool = False) -> list[str]:
     """The answers, `after` them (the lab's enumeration, a run's figures), `where` (the figure), the caveats; with
     verbose, the details; with verbose or breakdown, where the time goes."""
+    from cfgbench.compare.pattern import lines as pattern_lines
+
     found = summarize(report, context)
-    lines = [*found.answers, *after, *where, *found.caveats, *(found.details if verbose else ())]
+    lines = [*found.answers, *pattern_lines(report.patterns), *after, *where, *found.caveats,
+             *(found.details if verbose else ())]
     if (verbose or breakdown) and report.breakdowns:
         lines += [f"{BREAKDOWN_TITLE} ({BREAKDOWN_HOW}):", *(f"  {line}" for line in breakdown_lines(report))]
     return lines

@@ -11,6 +11,7 @@ from cfgbench import access, runs
 from cfgbench.compare import threshold as gate
 from cfgbench.compare.breakdown import Breakdown, KernelPaths, breakdowns, kernel_paths
 from cfgbench.compare.files import ResultFile, load_result_files
+from cfgbench.compare.pattern import ColdHot, cold_hot
 from cfgbench.compare.stats import (
     MIN_PAIRS,
     PAIRED,
@@ -115,6 +116,7 @@ class Report:
     findings: list[Finding]
     breakdowns: list[tuple[int, list[Breakdown]]] = field(default_factory=list)  # per file with split benchmarks
     kernel_paths: list[tuple[int, list[KernelPaths]]] = field(default_factory=list)
+    patterns: list[ColdHot] = field(default_factory=list)  # each cold pass against its hot register, per file
     thresholds: list[gate.Threshold] = field(default_factory=list)
     verdicts: list[gate.GateVerdict] = field(default_factory=list)
 
@@ -294,6 +296,7 @@ def build_report(files: Sequence[ResultFile], thresholds: Sequence[gate.Threshol
     answers += [_paths_row(i, k) for i, found in paths for k in found]
     report = Report(list(files), targets, answers, _findings(files, targets),
                     [(i, b) for i, f in enumerate(files) if (b := breakdowns(f.benchmarks.values()))], paths,
+                    cold_hot({f.label: pyperf.BenchmarkSuite(list(f.benchmarks.values())) for f in files if f.benchmarks}),
                     list(thresholds))
     report.verdicts = [_verdict(report, t, target, c) for t in thresholds for target in targets for c in target.comparisons]
     return report

@@ -128,6 +128,11 @@ def document(report: Report) -> list[doc.Block]:
         sentences = [answer_words(a, verdict=True) for a in report.answers if a.target == target.name]
         blocks += [doc.Heading(target.display, 3, code=True), doc.Table(_TABLE_HEADERS, _target_rows(report, target)),
                    doc.Bullets(sentences)]
+    if report.patterns:
+        from cfgbench.compare.pattern import lines as pattern_lines
+
+        blocks += [doc.Heading("Cold against hot (a new function at every read against one register):", 3),
+                   doc.Bullets(pattern_lines(report.patterns))]
     if report.breakdowns:
         blocks += [doc.Heading(f"{BREAKDOWN_TITLE.capitalize()} ({BREAKDOWN_HOW}):", 3), doc.Bullets(breakdown_lines(report))]
     if report.findings:
@@ -160,7 +165,10 @@ def as_data(value: Any) -> Any:
 
 def render_json(report: Report) -> str:
     data = {"confidence": CONFIDENCE, "alpha": ALPHA, "method_note": SIGNIFICANCE_NOTE,
-            **{k: v for k, v in as_data(report).items() if k not in ("thresholds", "verdicts", "breakdowns", "kernel_paths")},
+            **{k: v for k, v in as_data(report).items()
+               if k not in ("thresholds", "verdicts", "breakdowns", "kernel_paths", "patterns")},
+            "patterns": [{"method": r.method, "cold": r.cold.get_name(), "hot": r.hot.get_name(), "cold_s": r.cold.median(),
+                          "hot_s": r.hot.median(), "estimate": as_data(r.estimate)} for r in report.patterns],
             "breakdowns": [{"file": i, **as_data(b), "sum_s": b.sum_s if b.parts else None, "net_s": b.net_s if b.floor else None,
                             "sum_over_full": b.sum_ratio if b.parts else None} for i, found in report.breakdowns for b in found],
             "kernel_paths": [{"file": i, **as_data(k)} for i, found in report.kernel_paths for k in found],

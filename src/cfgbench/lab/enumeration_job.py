@@ -145,13 +145,6 @@ def _cold_suites(outdir: Path) -> dict[str, pyperf.BenchmarkSuite]:
     return {m: load_suite(path) for m, path in paths.items()} if all(p.exists() for p in paths.values()) else {}
 
 
-def cold_lines(outdir: Path) -> list[str]:
-    """The cold pattern against its hot partner, per method (compare/pattern.py)."""
-    from cfgbench.compare import pattern
-
-    return pattern.lines(pattern.cold_hot(_cold_suites(outdir)))
-
-
 def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str]:
     """The lab's lines on the kernel's enumeration, after the per-read answer."""
     from cfgbench.units import format_time
@@ -163,7 +156,7 @@ def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str
         where = "inside" if answer.projection_inside else "OUTSIDE"
         writes = (f"in situ: each write's median over {answer.write_rescans} traced rescans per order, against the same "
                   "write of the other; how far that moves between boots: results/enumeration/README.md"
-                  if answer.write_extra_s is not None else "assumed: as a read, none timed in situ")
+                  if answer.write_extra_s is not None else "assumed: as a read; cfgbench lab --in-situ times them")
         lines.append(
             f"rescan of {answer.port.removeprefix('0000:')} ({answer.functions} function"
             f"{'s' * (answer.functions != 1)} below it): type 1 first took "

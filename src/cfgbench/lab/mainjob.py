@@ -68,6 +68,7 @@ class LabJob:
     boots: int = 1
     tree: str = "default"  # the PCI functions the guest has (lab/qemu.py TREES)
     enumeration: bool = True  # the census boot, and the rescan A/B after the reads
+    in_situ: bool = False  # also the cold pattern and traced rescans, which the projection's prices rest on
 
     @property
     def rescan_port(self) -> str | None:
@@ -82,11 +83,11 @@ class LabJob:
         targets = [Target(parse_bdf(bdf), offset, WIDTH) for bdf, offset in TARGETS]
         what = PlanRequest(methods=access.user_methods(), targets=targets, workloads=list(WORKLOADS), buses=SCAN_BUSES)
         run = RunRequest(what, self.settings, output=Path(RESULT_NAME)).to_json()
-        return json.dumps({"run": json.loads(run), "rescan_port": self.rescan_port})
+        return json.dumps({"run": json.loads(run), "rescan_port": self.rescan_port, "in_situ": self.in_situ})
 
     def describe(self) -> str:
-        rescans = (f"; the rescan A/B of 16 paired rounds, {TRACED_RESCANS} traced rescans per order and a census boot"
-                   if self.enumeration else "")
+        traced = f", the cold pattern, {TRACED_RESCANS} traced rescans per order" if self.in_situ else ""
+        rescans = f"; the rescan A/B of 16 paired rounds{traced} and a census boot" if self.enumeration else ""
         return f"{self.tree} tree; {self.settings.describe()}{rescans}; {self.boots} boot(s)"
 
 
@@ -128,8 +129,9 @@ def guest_main(argv: Sequence[str] | None = None) -> int:
             if not request.settings.quiet:
                 progress(f"timing the rescans of {job['rescan_port']}: type 1 first against ECAM only")
             time_ab(job["rescan_port"], out)
-            time_accessors(job["rescan_port"], TRACED_RESCANS, out)
-            time_cold(out, request.settings)
+            if job.get("in_situ"):
+                time_accessors(job["rescan_port"], TRACED_RESCANS, out)
+                time_cold(out, request.settings)
     except CfgbenchError as exc:
         progress(f"error: {exc.one_line()}")
         return 2
@@ -191,7 +193,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     line with verbose, the CLI's -v) and write the answer figure; the exit code."""
     from cfgbench.compare.headline import end_of_run
     from cfgbench.compare.model import report_of
-    from cfgbench.lab.enumeration_job import answer_lines, census_boot, cold_lines, rescan_answer
+    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer
     from cfgbench.results import load_suite
 
     outdir = outdir or default_outdir()
@@ -217,11 +219,11 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     lab = result.lab_metadata
     files = " ".join(str(p) for p in paths)
     rescans = [str(p) for p in rescan_paths(outdir) if p.exists()] if job.enumeration else []
-    report = report_of(suites, more=rescans if len(rescans) == 2 else ())
+    cold = [str(p) for p in enumeration_paths(outdir)[2:] if p.exists()]  # the cold pattern, with --in-situ
+    report = report_of(suites, more=[*(rescans if len(rescans) == 2 else ()), *cold])
     where = [_figure_line(report, outdir / FIGURE_NAME)] if figure else []
     where.append(f"the full tables, each figure's caveats and where the time goes: cfgbench compare {files}")
-    enumeration = [*cold_lines(outdir), *answer_lines(rescan_answer(outdir, report, census, suites) if census else None,
-                                                      census)]
+    enumeration = answer_lines(rescan_answer(outdir, report, census, suites) if census else None, census)
     for line in end_of_run(report, headline_context(lab["accel"]), where, enumeration, verbose=verbose):
         say(line)
     say(f"lab: {lab['machine']} guest ({cfg.smp} vCPU{'s' * (cfg.smp != 1)}) under {lab['accel']}, QEMU {lab['qemu']}, "
