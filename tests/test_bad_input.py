@@ -155,7 +155,7 @@ CASES = [
     Bad("compare-json-list", ("compare", "list.json", "good.json"), ("list.json", "not a pyperf")),
     Bad("compare-no-benchmarks", ("compare", "no-benchmarks.json", "good.json"), ("no-benchmarks.json",)),
     Bad("compare-plain-pyperf", ("compare", "good.json", "plain-pyperf.json"), ("plain-pyperf.json", "not a cfgbench result")),
-    Bad("compare-one-file", ("compare", "good.json"), ("at least two",)),
+    Bad("compare-one-file-with-nothing-within", ("compare", "good.json"), ("holds nothing to compare within it",)),
     Bad("compare-bad-threshold", ("compare", "good.json", "good.json", "--fail-if", "mean:lots"), ("not a threshold",)),
     Bad("compare-path-through-a-file", ("compare", "a-file/x.json", "good.json"), ("a-file",)),
     Bad("compare-socket", ("compare", "a-socket", "good.json"), ("a-socket",)),

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from cfgbench import plot, schema
 from cfgbench.cli import main
 from cfgbench.compare import breakdown
-from cfgbench.compare.render import breakdown_line, breakdown_section
+from cfgbench.compare.model import report_of
+from cfgbench.compare.render import breakdown_line, breakdown_lines
 from cfgbench.compare import compare_paths, headline, load_result_files
 from cfgbench.errors import CfgbenchError
 from cfgbench.results import load_suite
@@ -155,9 +156,9 @@ def test_several_runs_make_the_run_the_unit(tmp_path: Path) -> None:
 def test_the_kernel_floor_is_per_function_and_gives_the_net(tmp_path: Path) -> None:
     lines = [breakdown_line(b) for b in found(kernel_file(tmp_path / "kernel.json"))]
     assert lines == [
-        "00:00.0+0x000: kernel = 3.60 us gross - 600.0 ns floor = 3.00 us net "
+        "00:00.0+0x000: kernel (type 1) = 3.60 us gross - 600.0 ns floor = 3.00 us net "
         "(95% CI 3.00 us to 3.00 us, 12 paired rounds; the floor is 17% of the read)",
-        "00:00.0+0x100: kernel = 2.88 us gross - 600.0 ns floor = 2.28 us net "
+        "00:00.0+0x100: kernel (ECAM) = 2.88 us gross - 600.0 ns floor = 2.28 us net "
         "(95% CI 2.28 us to 2.28 us, 12 paired rounds; the floor is 21% of the read)",
     ]  # 01:00.0 has no floor of its own: no line
 
@@ -179,7 +180,7 @@ def test_display_names_say_the_access_as_readers_name_it(tmp_path: Path) -> None
 
 def test_files_without_split_benchmarks_have_no_breakdown(tmp_path: Path) -> None:
     path = write_suite(tmp_path / "plain.json", [read_benchmark("pio", T0, const(275e-9), session="s1")])
-    assert found(path) == [] and breakdown_section({'': load_suite(path)}) == []
+    assert found(path) == [] and breakdown_lines(report_of({"": load_suite(path)})) == []
 
 
 # --------------------------------------------------------------------------- show, headline, compare
@@ -190,14 +191,14 @@ def test_show_labels_the_accesses_and_prints_the_breakdown(tmp_path: Path) -> No
     assert code == 0, out
     assert f"pio    split {T0} data read (0xCFC): 150.0 ± 0.0 ns per read" in out
     assert "  where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):" in out
-    assert "    00:00.0+0x000: type 1 = address write (0xCF8) 100.0 ns + data read (0xCFC) 150.0 ns" in out
+    assert "    pio 00:00.0+0x000: type 1 = address write (0xCF8) 100.0 ns + data read (0xCFC) 150.0 ns" in out
 
 
 def test_the_headline_leaves_split_benchmarks_to_the_breakdown(tmp_path: Path) -> None:
     suites = {"pio": load_suite(type1_file(tmp_path / "pio.json")), "mmio": load_suite(ecam_file(tmp_path / "m.json"))}
-    lines = headline.headline(suites, headline.HeadlineContext())
+    lines = headline.end_of_run(report_of(suites), headline.HeadlineContext())
     assert lines[0].startswith("00:00.0+0x000: mmio ") and not any("split" in line for line in lines)
-    summary = breakdown_section(suites)
+    summary = headline.end_of_run(report_of(suites), headline.HeadlineContext(), breakdown=True)[len(lines):]
     assert summary[0] == "where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):"
     assert [line.split(":")[0] for line in summary[1:]] == ["  pio 00", "  mmio 00"]
 
@@ -208,19 +209,19 @@ def test_compare_labels_the_accesses_and_adds_the_breakdown(tmp_path: Path) -> N
     text = compare_paths([str(pio), str(mmio)])
     assert not [w for w in text.warnings if "split" in w]  # mmio has no address write, as expected
     report = compare_paths([str(pio), str(pio2)])
-    assert f"split {T0} address write (0xCF8)" in [t.title for t in report.targets]
+    assert f"split {T0} address write (0xCF8)" in [t.display for t in report.targets]
     code, out = run_cli("compare", str(pio), str(pio2), str(mmio))
     assert f"\nsplit {T0} address write (0xCF8)\n" in out
     assert "\nWhere the time goes (medians per read; sum/full and net per paired round, with 95% intervals):\n" in out
-    assert "  mmio: 00:00.0+0x000: ECAM = load (ECAM) 128.0 ns" in out
+    assert "  mmio 00:00.0+0x000: ECAM = load (ECAM) 128.0 ns" in out
     code, out = run_cli("compare", str(pio), str(mmio), "--format", "markdown")
-    assert "### Where the time goes" in out and "- **mmio**: 00:00.0+0x000: ECAM = load (ECAM)" in out
+    assert "### Where the time goes (" in out and "- mmio 00:00.0+0x000: ECAM = load (ECAM)" in out
     code, out = run_cli("compare", str(pio), str(mmio), "--format", "json")
     found_json = json.loads(out)["breakdowns"]
     assert [(b["file"], b["mechanism"]) for b in found_json] == [(0, "type 1"), (1, "ECAM")]
     assert found_json[0]["sum_s"] == pytest.approx(250e-9)
     assert found_json[0]["sum_over_full"] == pytest.approx(250 / 275)
-    assert found_json[0]["sum_over_full_ci"]["units"] == N and found_json[0]["statistic"] == "median"
+    assert found_json[0]["ratio"]["units"] == N and found_json[0]["ratio"]["low"] <= found_json[0]["sum_over_full"]
 
 
 # --------------------------------------------------------------------------- plot
@@ -245,14 +246,14 @@ def test_plot_stacks_the_parts_beside_the_read_and_the_floor_under_the_net(lab_l
     assert (dr.get_y(), dr.get_height()) == pytest.approx((100e-9, 150e-9))  # type: ignore[attr-defined]
     assert patches["breakdown:0:type 1:full:full read"].get_height() == pytest.approx(275e-9)  # type: ignore[attr-defined]
     assert patches["breakdown:1:ECAM:parts:load (ECAM)"].get_height() == pytest.approx(128e-9)  # type: ignore[attr-defined]
-    net = patches["breakdown:2:kernel:gross:net (the access)"]
+    net = patches["breakdown:2:kernel (type 1):gross:net (the access)"]
     assert (net.get_y(), net.get_height()) == pytest.approx((0.6e-6, 3.0e-6))  # type: ignore[attr-defined]
     # One row per split read; type 1 and ECAM share a linear axis, the kernel (28x slower) has its own.
     rows = {ax.get_title() for ax in figure.axes if ax.get_title()}
     assert rows == {f"read {T0}", f"read {T1}"}
     mechanisms = [{str(p.get_gid()).split(":")[2] for p in ax.patches if p.get_gid()} for ax in figure.axes]
     assert mechanisms.count({"type 1", "ECAM"}) == 1  # the first row: one port access against one load
-    assert mechanisms.count({"kernel"}) == 2  # an axis of its own in each row
+    assert mechanisms.count({"kernel (type 1)"}) == mechanisms.count({"kernel (ECAM)"}) == 1  # an axis of its own
     assert {ax.get_yscale() for ax in figure.axes} == {"linear"}
 
 

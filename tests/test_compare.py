@@ -307,7 +307,7 @@ def test_three_methods_of_one_run_in_one_table(tmp_path: Path) -> None:
     code, out, _ = run_cli("compare", *map(str, files))
     assert code == EXIT_OK
     for method, word in (("mmio", "faster"), ("kernel", "slower")):
-        found = re.search(rf"{method} ran ([\d.]+)x {word} than pio \(95% CI ([\d.]+)-([\d.]+), 30 paired rounds; "
+        found = re.search(rf"{method} ([\d.]+)x {word} than pio \(95% CI ([\d.]+)-([\d.]+), 30 paired rounds; "
                           r"significant, Wilcoxon", out)
         assert found, out
         log_ratios = logs[method]
@@ -343,7 +343,7 @@ def test_environment_differences_are_shown_above_the_table(tmp_path: Path) -> No
         assert f"\n  {label} " in env_block
     assert "KVMKVMKVM" in env_block and "bare-metal" in env_block
     assert "Same in all files: cfgbench version 0.1.0" in env_block
-    assert "mmio ran 104x faster than pio (no interval: one run a side" in table
+    assert "mmio 104x faster than pio (no interval: one run a side" in table
 
 
 def test_keys_that_agree_are_not_listed_as_differences(tmp_path: Path, baseline: Path) -> None:
@@ -392,7 +392,7 @@ def test_markdown_shape(tmp_path: Path, baseline_runs: Path) -> None:
     assert lines[header + 2].startswith("| pio (baseline-runs) | ") and "| reference |" in lines[header + 2]
     assert lines[header + 3].startswith("| pio (slower) | ") and "x slower | " in lines[header + 3]
     assert "5 and 1 runs | significant, t on run medians (one run against 5) p = " in lines[header + 3]
-    assert "### Gate" in lines and "**gate (median:5%): REGRESSION (exit 1)**" in lines
+    assert "### gate (median:5%): REGRESSION (exit 1)" in lines
 
 
 def test_markdown_escapes_table_pipes(tmp_path: Path) -> None:
@@ -407,18 +407,20 @@ def test_json_shape(tmp_path: Path, baseline_runs: Path) -> None:
     code, out, _ = run_cli("compare", str(baseline_runs), str(slower), "--format", "json", "--fail-if", "mean:5%")
     assert code == EXIT_REGRESSION
     data = json.loads(out)
-    assert data["reference"] == 0 and data["alpha"] == 0.05
+    assert data["confidence"] == 0.95 and data["alpha"] == 0.05
     assert [f["label"] for f in data["files"]] == ["pio (baseline-runs)", "pio (slower)"]
     first = data["targets"][0]
     assert first["name"] == HOST_BRIDGE
-    assert set(first["results"][0]) == {"file", "n", "mean_s", "std_s", "median_s", "min_s", "max_s"}
+    assert set(first["samples"]["0"]) == {"n", "mean_s", "std_s", "median_s", "min_s", "max_s", "values"}
     comparison = first["comparisons"][0]
-    assert comparison["ratio"] == pytest.approx(1.25, rel=0.05)
-    assert comparison["ci_low"] < comparison["ratio"] < comparison["ci_high"]
-    assert comparison["design"] == stats.RUNS and comparison["confidence"] == 0.95
+    assert comparison["file_index"] == 1 and set(comparison["estimates"]) == {"median", "mean"}  # the rule asks the mean
+    mean = comparison["estimates"]["mean"]
+    assert mean["ratio"] == pytest.approx(1.25, rel=0.05) and mean["low"] < mean["ratio"] < mean["high"]
+    assert mean["design"] == stats.RUNS
     assert data["gate"]["outcome"] == "regression" and data["gate"]["exit_code"] == EXIT_REGRESSION
     assert {v["target"] for v in data["gate"]["verdicts"]} == {HOST_BRIDGE, HOST_BRIDGE_EXT}
     assert data["gate"]["verdicts"][0]["limit_ratio"] == pytest.approx(1.05)
+    assert data["gate"]["verdicts"][0]["estimate"] == mean
 
 
 def test_json_without_gate(tmp_path: Path, baseline: Path) -> None:
@@ -486,7 +488,7 @@ def test_a_target_the_first_file_lacks_is_compared_with_the_first_that_has_it(tm
     extended = by_name[HOST_BRIDGE_EXT]
     assert extended.reference == 1 and [c.file_index for c in extended.comparisons] == [2]
     assert extended.comparisons[0].estimate.ratio == pytest.approx(40, rel=0.05)
-    assert re.search(r"kernel ran (39\.\d|40\.\d)x slower than mmio \(95% CI", compare.render_text(report))
+    assert re.search(r"kernel (39\.\d|40\.\d)x slower than mmio \(95% CI", compare.render_text(report))
 
 
 def test_importing_compare_loads_no_numpy_or_scipy() -> None:

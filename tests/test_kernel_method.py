@@ -60,7 +60,9 @@ def test_run_on_both_kernel_paths(tmp_path: Path) -> None:
     result = cfgbench("run", "--method=kernel", "--offset", "0", "--offset", "0x100", "-o", str(out), *QUICK)
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text())
-    paths = {b["metadata"]["name"]: b["metadata"]["cfgbench_kernel_path"] for b in data["benchmarks"]}
-    assert paths == {"read 0000:00:00.0+0x000/4": "type1", "read 0000:00:00.0+0x100/4": "ecam"}
+    paths = {b["metadata"]["name"]: b["metadata"].get("cfgbench_kernel_path") for b in data["benchmarks"]}
+    assert paths == {"read 0000:00:00.0+0x000/4": "type1", "read 0000:00:00.0+0x100/4": "ecam",
+                     "split 0000:00:00.0 floor": None}  # both paths bring the floor, which reaches no register
+    assert result.stdout.startswith("this machine (") and " through the kernel: ECAM (+0x100) " in result.stdout
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(out)], capture_output=True, text=True)
     assert stats.returncode == 0 and "Mean +- std dev" in stats.stdout

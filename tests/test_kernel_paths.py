@@ -13,7 +13,8 @@ import pytest
 from scipy import stats as scipy_stats
 
 from cfgbench.compare.breakdown import kernel_paths
-from cfgbench.compare.render import kernel_paths_line
+from cfgbench.compare.model import KERNEL_PATHS, compare_paths
+from cfgbench.compare.render import answer_line
 from cfgbench.results import load_suite
 from resultfiles import FLOOR, HOST_BRIDGE, HOST_BRIDGE_EXT, read_benchmark, split_benchmark, write_suite
 
@@ -42,9 +43,12 @@ def test_the_two_paths_are_compared_net_of_the_floor_round_by_round(tmp_path: Pa
     assert (paths.ratio.low, paths.ratio.high) == pytest.approx((math.exp(low), math.exp(high)))
     assert paths.ratio.units == ROUNDS
     assert paths.ecam_net_s == pytest.approx(9.1e-6)  # nets of 9.0, 9.1 and 9.2 us, a third each
-    line = kernel_paths_line(paths)
-    assert line.startswith("the kernel's own paths to 00:00.0: type 1 (+0x000) ") and " ECAM (+0x100) " in line
-    assert f"type 1 {math.sqrt(1.6 * 1.8):.2f}x slower (95% CI " in line and f"{ROUNDS} paired rounds" in line
+    [row] = compare_paths([str(tmp_path / "k.json")]).rows(KERNEL_PATHS)  # one file is enough: both paths are in it
+    assert row.estimate == paths.ratio.inverted()  # ECAM against type 1, as mmio against pio
+    line = answer_line(row)
+    assert line.startswith(f"00:00.0 through the kernel: ECAM (+0x100) {math.sqrt(1.6 * 1.8):.2f}x faster than type 1 "
+                           f"(+0x000) (95% CI ") and f"{ROUNDS} paired rounds" in line
+    assert line.endswith("net of the floor: 9.10 us against 15.5 us)")  # medians: (14.72 + 16.2) / 2 for type 1
 
 
 def test_a_floor_that_moves_with_the_machine_cancels_round_by_round(tmp_path: Path) -> None:
@@ -63,16 +67,17 @@ def test_without_a_floor_or_one_of_the_paths_there_is_no_comparison(tmp_path: Pa
 
 def test_compare_the_run_summary_and_the_json_say_it(tmp_path: Path) -> None:
     """Where a user meets it: compare's text, markdown and JSON, and the summary after a run."""
-    from cfgbench.compare.model import compare_paths
-    from cfgbench.compare.render import breakdown_section, render_json, render_markdown, render_text
+    from cfgbench.compare.headline import HeadlineContext, end_of_run
+    from cfgbench.compare.model import report_of
+    from cfgbench.compare.render import render_json, render_markdown, render_text
 
     kernel = kernel_file(tmp_path / "k.json")
     other = kernel_file(tmp_path / "k2.json")
     report = compare_paths([str(kernel), str(other)])
-    line = kernel_paths_line(kernel_paths(load_suite(kernel).get_benchmarks())[0])
+    line = answer_line(compare_paths([str(kernel)]).rows(KERNEL_PATHS)[0])
     assert f"  {report.files[0].label}: {line}" in render_text(report).splitlines()
     assert line in render_markdown(report)
-    [first, second] = json.loads(render_json(report))["kernel_paths"]
-    assert (first["file"], second["file"]) == (0, 1)
-    assert first["ratio"] == pytest.approx(math.sqrt(1.6 * 1.8)) and first["ecam_net_s"] == pytest.approx(9.1e-6)
-    assert breakdown_section({"kernel": load_suite(kernel)})[-1] == f"  {line}"
+    first, second = (a for a in json.loads(render_json(report))["answers"] if a["kind"] == KERNEL_PATHS)
+    assert (first["file_index"], second["file_index"]) == (0, 1)
+    assert first["estimate"]["ratio"] == pytest.approx(1 / math.sqrt(1.6 * 1.8))
+    assert end_of_run(report_of({"kernel": load_suite(kernel)}), HeadlineContext())[0] == line  # the run's first line

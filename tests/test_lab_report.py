@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from cfgbench import plot
 from cfgbench.cli import main
-from cfgbench.compare.headline import summarize
+from cfgbench.compare.headline import end_of_run, summarize
+from cfgbench.compare.model import report_of
 from cfgbench.errors import CfgbenchError
 from cfgbench.lab import enumeration_job, mainjob
 from cfgbench.lab.census import Census
@@ -77,20 +78,23 @@ def test_the_default_output_is_the_answer_first_and_at_most_25_lines(lab: Callab
     assert code == 0, err
     assert len(out) + len(err) <= MAX_DEFAULT_LINES
     ours = out[len(GUEST_LINES):]
-    assert [line.split(":")[0] for line in ours[:8]] == [
-        "00", "01", "scan 00-01", "sweep 00", "sweep 01", "sweep 01", "01", "sweep 01"]
-    assert ours[8].startswith("rescan of 00:03.0 (1 function below it): type 1 first took ") and "inside" in ours[8]
-    assert ours[9].startswith("census (QEMU): the kernel's boot made 25,899 config reads") and "agrees" in ours[9]
-    assert ours[10] == f"figure: {tmp_path / 'lab.png'}"
-    assert ours[11].startswith("the full tables, each figure's caveats and where the time goes: cfgbench compare ")
-    assert [line.split(" ")[0] for line in ours[12:14]] == ["one", "under"]  # one boot, TCG
+    # ECAM against type 1: mmio against pio per target, then the kernel's two paths; no kernel-against-pio ratio
+    assert [line.split(":")[0] for line in ours[:7]] == [
+        "00", "01", "scan 00-01", "sweep 00", "sweep 01", "sweep 01", "01"]
+    assert all(" mmio " in line and " than pio " in line and "kernel" not in line for line in ours[:6])
+    assert ours[6].startswith("01:00.0 through the kernel: ECAM (+0x100) ") and " than type 1 (+0x000) " in ours[6]
+    assert ours[7].startswith("rescan of 00:03.0 (1 function below it): type 1 first took ") and "inside" in ours[7]
+    assert ours[8].startswith("census (QEMU): the kernel's boot made 25,899 config reads") and "agrees" in ours[8]
+    assert ours[9] == f"figure: {tmp_path / 'lab.png'}"
+    assert ours[10].startswith("the full tables, each figure's caveats and where the time goes: cfgbench compare ")
+    assert [line.split(" ")[0] for line in ours[11:13]] == ["one", "under"]  # one boot, TCG
     # results/lab-main's figures moved with the machine: that is one more caveat, one line
-    assert [line.split(" (")[0] for line in ours[14:-1]] == ["this machine changes speed during a run"]
-    assert ours[-1].startswith("lab: q35 guest under tcg") and len(ours) == 16
+    assert [line.split(" (")[0] for line in ours[13:-1]] == ["this machine changes speed during a run"]
+    assert ours[-1].startswith("lab: q35 guest (2 vCPUs) under tcg") and len(ours) == 15
     assert matplotlib.image.imread(tmp_path / "lab.png").shape == (1200, 1600, 4)
     code, out, err = lab("--out", str(tmp_path / "quiet"), "-q")
-    assert code == 0 and out == ours[:10] + [f"figure: {tmp_path / 'quiet' / 'lab.png'}"] + \
-        [ours[11].replace(str(tmp_path), str(tmp_path / "quiet"))] + ours[12:15] + out[-1:] and not err
+    assert code == 0 and out == ours[:9] + [f"figure: {tmp_path / 'quiet' / 'lab.png'}"] + \
+        [ours[10].replace(str(tmp_path), str(tmp_path / "quiet"))] + ours[11:14] + out[-1:] and not err
 
 
 def test_verbose_adds_each_figures_caveats_and_where_the_time_goes(lab: Callable[..., tuple[int, list[str], list[str]]],
@@ -100,10 +104,10 @@ def test_verbose_adds_each_figures_caveats_and_where_the_time_goes(lab: Callable
     assert code == 0
     assert not (tmp_path / "lab.png").exists() and not any(line.startswith("figure") for line in out)
     start = out.index("where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):")
-    # 8 breakdowns, then the kernel's two paths to the e1000e (+0x000 type 1, +0x100 ECAM, its floor)
-    assert len(out[start + 1:-1]) == 9 and out[-1].startswith("lab: ")
-    assert out[-2].startswith("  the kernel's own paths to 01:00.0: type 1 (+0x000) ") and " ECAM (+0x100) " in out[-2]
+    assert len(out[start + 1:-1]) == 8 and out[-1].startswith("lab: ")  # 8 breakdowns
     assert sum("std dev is" in line for line in out) == 11 and sum("values fall into two clusters" in line for line in out) == 1
+    # -v also has the kernel's gross times against pio (mmio where pio cannot reach), one line each
+    assert len([line for line in out[:start] if line.startswith("kernel ") and "x slower than " in line]) == 7
 
 
 def test_a_lab_refuses_an_out_directory_that_holds_a_figure(lab: Callable[..., tuple[int, list[str], list[str]]],
@@ -116,18 +120,18 @@ def test_a_lab_refuses_an_out_directory_that_holds_a_figure(lab: Callable[..., t
 
 def test_without_matplotlib_the_lab_says_how_to_get_the_figure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(plot, "matplotlib_available", lambda: False)
-    suites = {m: load_suite(LAB_MAIN / f"lab-{m}.json") for m in METHODS}
-    assert mainjob._figure_line(suites, tmp_path / "lab.png") == \
+    report = report_of({m: load_suite(LAB_MAIN / f"lab-{m}.json") for m in METHODS})
+    assert mainjob._figure_line(report, tmp_path / "lab.png") == \
         "figure: none, matplotlib is not installed (pip install 'cfgbench[plot]')"
     assert not (tmp_path / "lab.png").exists()
 
 
 def test_one_more_answer_per_lab_goes_after_the_targets_and_before_the_rest() -> None:
-    suites = {m: load_suite(LAB_MAIN / f"lab-{m}.json") for m in METHODS}
-    found = summarize(suites, mainjob.headline_context("tcg"))
-    lines = mainjob.report_lines(found, ["figure: x"], verbose=False, answers=["kernel enumeration: ..."])
-    assert lines[:9] == [*found.answers, "kernel enumeration: ..."] and lines[9] == "figure: x"
-    assert lines[10:] == found.caveats
+    report = report_of({m: load_suite(LAB_MAIN / f"lab-{m}.json") for m in METHODS})
+    found = summarize(report, mainjob.headline_context("tcg"))
+    lines = end_of_run(report, mainjob.headline_context("tcg"), ["figure: x"], ["kernel enumeration: ..."])
+    assert lines[:8] == [*found.answers, "kernel enumeration: ..."] and lines[8] == "figure: x"
+    assert lines[9:] == found.caveats
 
 
 def test_a_figure_that_cannot_be_drawn_does_not_fail_the_lab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -135,5 +139,5 @@ def test_a_figure_that_cannot_be_drawn_does_not_fail_the_lab(monkeypatch: pytest
         raise CfgbenchError("nothing to draw: x", "choose a --panel")
 
     monkeypatch.setattr(plot, "save_answer", refuse)
-    suites = {m: load_suite(LAB_MAIN / f"lab-{m}.json") for m in METHODS}
-    assert mainjob._figure_line(suites, tmp_path / "lab.png") == "figure: none, nothing to draw: x: choose a --panel"
+    report = report_of({m: load_suite(LAB_MAIN / f"lab-{m}.json") for m in METHODS})
+    assert mainjob._figure_line(report, tmp_path / "lab.png") == "figure: none, nothing to draw: x: choose a --panel"

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cfgbench"
 # and reading results; comparing; what builds on comparing; the CI job and
 # the lab; the CLI.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "limits", "units", "tables", "schema", "_native", "histogram"),
+    ("errors", "limits", "units", "document", "schema", "_native", "histogram", "pci_regs"),
     ("address", "mcfg", "platform", "kernelpath", "capabilities", "registers", "pci", "distribution"),
     ("access",),
     ("workloads", "plan", "settings", "timing", "processes", "engine", "results", "runs"),
@@ -119,3 +119,10 @@ def test_no_module_outside_access_spells_a_method_name() -> None:
     spelled = [(name, s) for name, path in modules().items() if unit(name) != "access"
                for s in _strings(path) if s in access.METHODS]
     assert spelled == []
+
+
+def test_the_answer_is_estimated_in_one_place() -> None:
+    """compare/model.py builds the one answer model; every other module renders it (issue 26)."""
+    callers = sorted(module for module, path in modules().items() for node in ast.walk(ast.parse(path.read_text()))
+                     if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "estimate")
+    assert callers == ["cfgbench.compare.model"]

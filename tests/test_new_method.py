@@ -47,7 +47,7 @@ def test_a_registered_method_runs_and_compares_with_no_other_change(tmp_path: Pa
     assert line.startswith(f"00:00.0+0x000: {NAME} ") and " than kernel (95% CI " in line
     code, out = cli("compare", str(tmp_path / "run-kernel.json"), str(tmp_path / f"run-{NAME}.json"))
     assert code == 0, out
-    assert f"[2] {NAME}: " in out and f"{NAME} ran " in out
+    assert f"[2] {NAME}: " in out and f"\n  {NAME} " in out and " than kernel (95% CI " in out
 
 
 @pytest.mark.usefixtures("mirror")

@@ -18,12 +18,13 @@ from matplotlib.figure import Figure
 from cfgbench import access, plot, runs
 from cfgbench.cli import main
 from cfgbench.compare import load_result_files
-from cfgbench.compare.headline import HeadlineContext, headline, short_target
+from cfgbench.compare.headline import HeadlineContext, summarize
+from cfgbench.compare.model import report_of, short_target
 from cfgbench.errors import CfgbenchError
 from cfgbench.plot import answer, panels
 from cfgbench.results import load_suite
 from cfgbench.schema import FORMAT, SCHEDULE, method_of, workload_of
-from resultfiles import HOST_BRIDGE, HOST_BRIDGE_EXT, read_histograms, write_result
+from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT, read_histograms, write_result
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 LAB_MAIN = RESULTS / "lab-main"
@@ -81,7 +82,8 @@ def test_the_labs_figure_is_one_screen_of_three_parts_none_empty(directory: Path
     assert [p for p in parts if p] == ["The answer", "The tail", "Where the time goes"]
 
 
-HEADLINE_RATIO = re.compile(r"(\w+) ([\d.]+)x (faster|slower) than (\w+) \(95% CI ([\d.]+)-([\d.]+)"
+LABEL = r"(?:\w+|type 1)(?: \(\+0x[0-9a-f]+\))?"  # mmio, or the kernel's path: ECAM (+0x100)
+HEADLINE_RATIO = re.compile(rf"({LABEL}) ([\d.]+)x (faster|slower) than ({LABEL}) \(95% CI ([\d.]+)-([\d.]+)"
                             r"(?:, [^;)]*)?(?:; per run ([\d., ]+))?")
 
 
@@ -98,13 +100,13 @@ def test_the_forest_carries_the_ratios_and_intervals_the_headline_prints(directo
     paths = lab_paths(directory)
     suites = {method: load_suite(path) for method, path in zip(METHODS, paths, strict=True)}
     printed = {}
-    for line in headline(suites, HeadlineContext()):
+    for line in summarize(report_of(suites), HeadlineContext()).answers:
         target, _, rest = line.partition(": ")
         for m in HEADLINE_RATIO.finditer(rest):
             method, factor, word, reference, low, high, per_run = m.groups()
             printed[(target, method)] = (factor, word, low, high, per_run)
-            words = f"{method} {factor}x {word} than {reference} ({low}-{high}"
-            assert reference == "pio" or target.endswith("+0x100") or "extended" in target, words
+            # ECAM against type 1 only: mmio against pio, the kernel's ECAM path against its type 1 path
+            assert (method, reference) in (("mmio", "pio"), ("ECAM (+0x100)", "type 1 (+0x000)")), line
     figure = plot.draw(load_result_files(paths)).figure
     points, intervals, runs = by_gid(figure, "ratio"), by_gid(figure, "interval"), by_gid(figure, "runs")
     drawn = {}
@@ -120,14 +122,16 @@ def test_the_forest_carries_the_ratios_and_intervals_the_headline_prints(directo
             dots = runs[(target, method)]
             assert isinstance(dots, PathCollection)
             per_run = ", ".join(f"{(1 / x if word == 'faster' else x):.2f}" for x in dots.get_offsets()[:, 0])
-        drawn[(short_target(target), method)] = (f"{factor:.{d}f}", word, f"{low:.{d}f}", f"{high:.{d}f}", per_run)
-    assert len(printed) > 0 and drawn == printed
+        where = short_target(target) if " " in target else f"{target.removeprefix('0000:')} through the kernel"
+        drawn[(where, method)] = (f"{factor:.{d}f}", word, f"{low:.{d}f}", f"{high:.{d}f}", per_run)
+    assert any(method == "mmio" for _, method in printed) and any(m.startswith("ECAM") for _, m in printed)
+    assert drawn == printed
     if directory == LAB_BOOTS:
         assert all(per_run is not None and per_run.count(",") == 2 for *_, per_run in drawn.values())  # 3 boots
     # And the words beside each row are the headline's, as a reader sees them.
     texts = {label.get_text() for ax in figure.axes for right in ax.child_axes for label in right.get_yticklabels()}
     for (_, method), (factor, word, low, high, _) in printed.items():
-        assert any(t.startswith(f"{method} {factor}x {word} than ") and f"({low}-{high}" in t for t in texts)
+        assert any(t.startswith(f"{method} {factor}x {word} than ") and f"(95% CI {low}-{high}" in t for t in texts)
 
 
 # ----------------------------------------------------------------- every result directory, every panel
@@ -235,16 +239,18 @@ def test_the_answer_leaves_out_what_the_files_lack_and_says_why(tmp_path: Path) 
     assert drawing.left_out == ("where the time goes (no split benchmarks: cfgbench run --workload split)",)
     alone = plot.draw(load_result_files([str(mmio)]), (plot.ANSWER,))
     assert [ax.get_title(loc="left").split(":")[0] for ax in alone.figure.axes] == ["The tail"]
-    assert alone.left_out[0].startswith("the answer (no target is measured by two of the files")
+    assert alone.left_out[0].startswith("the answer (neither pio and mmio on one target nor the kernel's two paths")
     with pytest.raises(CfgbenchError, match="nothing to draw: the answer .*where the time goes .*the tail "):
         plot.draw(load_result_files([str(pio)]), (plot.ANSWER,))
 
 
 def test_ratio_ticks_read_as_factors_either_side_of_one() -> None:
     ticks = answer.factor_ticks(0.36, 35)
-    assert [answer.factor_label(t) for t in ticks] == ["2x", "1", "2x", "3x", "5x", "10x", "20x", "30x"]
+    assert [answer.factor_label(t).replace("\n", " ") for t in ticks] == [
+        "2x faster", "as fast", "2x slower", "5x slower", "10x slower", "20x slower"]
     assert len(answer.factor_ticks(0.8, 1.3)) >= 5  # a narrow span still gets a scale
-    assert answer.factor_label(1 / 36788) == "36,788x"
+    assert answer.factor_ticks(0.45, 1.3) == pytest.approx([1 / 2, 1 / 1.5, 1 / 1.2, 1, 1.2])  # both sides of 1
+    assert answer.factor_label(1 / 36788) == "36,788x\nfaster"
 
 
 # ----------------------------------------------------------------- cfgbench run --plot
@@ -259,8 +265,8 @@ def test_run_writes_the_answer_figure_on_request(tmp_path: Path, fake_dump: Path
     assert result.exit_code == 0, result.output
     assert matplotlib.image.imread(figure).shape == (answer.HEIGHT_PX, answer.WIDTH_PX, 4)
     lines = result.stdout.splitlines()
-    answer_line = next(i for i, line in enumerate(lines) if line.startswith("00:00.0+0x000: fake "))
-    assert lines[answer_line + 1] == f"figure: {figure}"
+    assert lines[0].startswith("00:00.0+0x000: fake ")  # the answer first, then each figure, then where the figure is
+    assert lines[lines.index(f"figure: {figure}") - 1].startswith("saved ")
     # Left out (no split benchmarks in this run): one line on stderr.
     assert [line for line in result.stderr.splitlines() if "left out" in line] == [
         f"cfgbench: left out of {figure}: where the time goes (no split benchmarks: cfgbench run --workload split)"]
@@ -275,3 +281,12 @@ def test_run_refuses_a_figure_it_could_not_write_before_timing(tmp_path: Path, f
     assert result.exit_code == 2 and needle in result.stderr and result.stderr.count("\n") == 1
     assert not list(tmp_path.glob("run-*.json"))  # nothing timed
     assert (tmp_path / "answer.png").read_bytes() == b"precious"
+
+
+def test_an_emulated_answer_says_so_on_its_face(tmp_path: Path) -> None:
+    """Issue 24: a figure of TCG emulation is not a hypervisor's price, and says so; a real machine's does not."""
+    lab = plot.draw(load_result_files(lab_paths(LAB_MAIN))).figure
+    assert "EMULATED (QEMU TCG)" in lab.get_suptitle()
+    pio = write_result(tmp_path / "pio.json", "pio", {HOST_BRIDGE: 300e-9}, env=BARE_METAL, session="s")
+    mmio = write_result(tmp_path / "mmio.json", "mmio", {HOST_BRIDGE: 160e-9}, env=BARE_METAL, session="s")
+    assert "EMULATED" not in plot.draw(load_result_files([str(pio), str(mmio)])).figure.get_suptitle()

@@ -42,8 +42,8 @@ def test_split_plans_the_read_and_each_access_once(fake_dump: Path) -> None:
     names = [m.bench_name for m in plan.benches]
     assert names == [
         f"read {T0}", "read 0000:00:00.0+0x100/4",
+        "split 0000:00:00.0 floor",  # one per function, whatever the offset; first with the reads of both kernel paths
         f"split {T0} address-write", f"split {T0} data-read", f"split {T0} address-read", f"split {T0} load",
-        "split 0000:00:00.0 floor",  # one per function, whatever the offset
         "split 0000:00:00.0+0x100/4 load",
     ]
     by_name = {m.bench_name: m for m in plan.benches}
@@ -110,7 +110,7 @@ def test_split_runs_interleaved_and_pairs_every_part_with_the_read(tmp_path: Pat
     assert "cfgbench_kernel_path" not in floor  # it reaches no register
     assert "where the time goes (medians per read; sum/full and net per paired round, with 95% intervals):" in result.stdout
     assert "fake 00:00.0+0x000: type 1 = address write (0xCF8) " in result.stdout
-    assert {b.mechanism for b in breakdowns(suite.get_benchmarks())} == {"type 1", "ECAM", "kernel"}
+    assert {b.mechanism for b in breakdowns(suite.get_benchmarks())} == {"type 1", "ECAM", "kernel (type 1)"}
 
 
 # --------------------------------------------------------------------------- the kernel floor on this machine
@@ -159,9 +159,10 @@ def test_the_kernel_floor_here_returns_nothing_and_costs_less_than_the_read(tmp_
     # normal user's through the reads' own (the next test runs it as nobody).
     assert ("without CAP_SYS_ADMIN" if os.geteuid() == 0 else "reads' own descriptor") in md[KERNEL_FLOOR]
     assert runs.totals(floor).mismatches == 0  # every pread returned 0 bytes
-    [b] = breakdowns(suite.get_benchmarks())
-    assert b.floor is not None and 0 < b.floor.seconds < b.full_s
-    assert "kernel 00:00.0+0x000: kernel = " in result.stdout and " floor = " in result.stdout
+    # The kernel alone times its two paths by default, each against the same floor.
+    assert [b.mechanism for b in breakdowns(suite.get_benchmarks())] == ["kernel (type 1)", "kernel (ECAM)"]
+    assert all(b.floor is not None and 0 < b.floor.seconds < b.full_s for b in breakdowns(suite.get_benchmarks()))
+    assert "kernel 00:00.0+0x000: kernel (type 1) = " in result.stdout and " floor = " in result.stdout
 
 
 SETPRIV = shutil.which("setpriv")

@@ -116,8 +116,8 @@ def documented_labels() -> list[str]:
 
 def test_bench_runs_once_per_documented_runner_on_its_own_label() -> None:
     job = bench_job()
-    labels = job["strategy"]["matrix"]["runner"]
-    assert labels == documented_labels() == ["bare-metal-1", "bare-metal-2", "vm-kvm-1"]
+    labels = [entry["runner"] for entry in job["strategy"]["matrix"]["include"]]
+    assert labels == documented_labels() == ["bare-metal-1", "bare-metal-2", "vm-kvm-1", "vm-kernel-only-1"]
     assert job["strategy"]["fail-fast"] is False
     assert job["runs-on"] == ["self-hosted", "linux", "x64", "${{ matrix.runner }}"]
     text = RUNNER_DOC.read_text()
@@ -192,41 +192,47 @@ def test_fleet_job_collects_every_runner() -> None:
     assert command.startswith(".venv/bin/cfgbench ci fleet --runs runs --history history/runs")
 
 
-def sudo_commands_in_workflow() -> list[str]:
-    """The root step's command as sudo sees it, once per named setting, the workspace as documented."""
+def sudo_commands_in_workflow(methods: str) -> list[str]:
+    """The root step's command as sudo sees it on a runner of these methods (the matrix's), once per named
+    setting, the workspace as documented."""
     line = next(line.strip() for line in bench_step("as root")["run"].splitlines() if line.strip().startswith("sudo "))
-    assert "${CFGBENCH_CI_SETTINGS:-default}" in line
+    assert "${CFGBENCH_CI_SETTINGS:-default}" in line and line.endswith(" $CI_METHODS")
+    assert bench_job()["env"]["CI_METHODS"] == "${{ matrix.methods }}"
     commands = []
     for settings in SETTINGS:
         command = (line.removeprefix("sudo -n ").replace("${CFGBENCH_CI_SETTINGS:-default}", settings)
-                   .replace('"', "").replace("$GITHUB_WORKSPACE", DOC_WORKSPACE))
+                   .replace("$CI_METHODS", methods).replace('"', "").replace("$GITHUB_WORKSPACE", DOC_WORKSPACE))
         commands.append(" ".join(command.split()))
     return commands
 
 
-def sudoers_block() -> str:
-    match = re.search(r"```sudoers\n(.*?)```", RUNNER_DOC.read_text(), re.S)
-    assert match, "docs/ci-runner.md has no sudoers block"
-    return match.group(1)
+def sudoers_block(which: int = 0) -> str:
+    """The docs' sudoers blocks: the first for runners of every method, the second for kernel-only ones."""
+    blocks = re.findall(r"```sudoers\n(.*?)```", RUNNER_DOC.read_text(), re.S)
+    assert len(blocks) == 2, "docs/ci-runner.md has not the two sudoers blocks"
+    return blocks[which]
 
 
-def sudoers_alias_commands() -> list[str]:
-    joined = sudoers_block().replace("\\\n", " ")  # sudoers continues a line after a backslash
-    alias = re.search(r"^Cmnd_Alias CFGBENCH_CI = (.*)$", joined, re.M)
-    assert alias, "no Cmnd_Alias CFGBENCH_CI in the sudoers block"
-    return [" ".join(command.split()) for command in alias.group(1).split(",")]
+def sudoers_alias_commands(which: int, alias: str) -> list[str]:
+    joined = sudoers_block(which).replace("\\\n", " ")  # sudoers continues a line after a backslash
+    found = re.search(rf"^Cmnd_Alias {alias} = (.*)$", joined, re.M)
+    assert found, f"no Cmnd_Alias {alias} in the sudoers block"
+    return [" ".join(command.split()) for command in found.group(1).split(",")]
 
 
-def test_sudoers_entry_allows_exactly_the_workflow_command() -> None:
-    assert sudoers_alias_commands() == sudo_commands_in_workflow()
-    assert "*" not in sudoers_block()  # no wildcard: nothing but these exact commands
-    assert "ci-bench ALL=(root) NOPASSWD: CFGBENCH_CI" in sudoers_block()
+@pytest.mark.parametrize(("which", "alias", "methods"), [(0, "CFGBENCH_CI", ""), (1, "CFGBENCH_CI_KERNEL", "--method kernel")])
+def test_sudoers_entry_allows_exactly_the_workflow_command(which: int, alias: str, methods: str) -> None:
+    assert methods in {entry["methods"] for entry in bench_job()["strategy"]["matrix"]["include"]}
+    assert sudoers_alias_commands(which, alias) == sudo_commands_in_workflow(methods)
+    assert "*" not in sudoers_block(which)  # no wildcard: nothing but these exact commands
+    assert f"ci-bench ALL=(root) NOPASSWD: {alias}" in sudoers_block(which)
 
 
 @pytest.mark.skipif(shutil.which("visudo") is None, reason="visudo (package sudo) is not installed")
-def test_sudoers_block_parses(tmp_path: Path) -> None:
+@pytest.mark.parametrize("which", [0, 1])
+def test_sudoers_block_parses(tmp_path: Path, which: int) -> None:
     sudoers = tmp_path / "cfgbench-ci"
-    sudoers.write_text(sudoers_block())
+    sudoers.write_text(sudoers_block(which))
     done = subprocess.run(["visudo", "-cf", str(sudoers)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -6,23 +6,19 @@ import re
 from dataclasses import dataclass
 
 from cfgbench.errors import CfgbenchError
+from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE, LEGACY_CONFIG_SIZE
 
 TYPE1_ADDRESS_PORT = 0xCF8
 TYPE1_DATA_PORT = 0xCFC
 TYPE1_ENABLE = 0x8000_0000
-LEGACY_CONFIG_SIZE = 256  # what type 1 can reach
-EXTENDED_CONFIG_SIZE = 4096  # what ECAM can reach
 WIDTHS = (1, 2, 4)
-# ACPI numbers segments with 16 bits. Linux gives the functions behind an
-# Intel VMD device domains from 0x10000 up (drivers/pci/controller/vmd.c,
-# printed as 10000:e0:00.0); its domain numbers are ints.
-MAX_SEGMENT = 0xFFFF
+MAX_SEGMENT = 0xFFFF  # ACPI's; Linux numbers VMD domains from 0x10000 up (drivers/pci/controller/vmd.c)
 MAX_DOMAIN = 0x7FFF_FFFF
 VMD_FIX = "use --method=kernel: a VMD domain's config space sits behind the VMD device's own BAR, which only the kernel's vmd driver maps"
 
 HEX_NUMBER = re.compile(r"(?:0[xX])?[0-9a-fA-F]+")  # setpci's numbers: hex, 0x optional
 _BDF = re.compile(
-    # Wider than valid (bus 100, function 8) so those get the out-of-range message.
+    # Wider than valid (bus 100, function 8), so that those get the out-of-range message.
     r"^(?:(?P<domain>[0-9a-fA-F]{1,8}):)?(?P<bus>[0-9a-fA-F]{1,3}):"
     r"(?P<device>[0-9a-fA-F]{1,2})\.(?P<function>[0-9a-fA-F])$"
 )
@@ -52,13 +48,12 @@ class Bdf:
 
     @property
     def in_vmd_domain(self) -> bool:
-        """Behind an Intel VMD device: in no ACPI segment, reached through the VMD's BAR."""
+        """In no ACPI segment: reached through the VMD device's BAR."""
         return self.domain > MAX_SEGMENT
 
 
 def parse_bdf(text: str) -> Bdf:
-    """Parse 'DDDD:BB:DD.F' or 'BB:DD.F' (hex, as lspci prints them; VMD
-    domains have five digits or more)."""
+    """'DDDD:BB:DD.F' or 'BB:DD.F', hex as lspci prints them."""
     match = _BDF.match(text.strip())
     if not match:
         raise CfgbenchError(
@@ -89,7 +84,7 @@ def check_access(offset: int, width: int, space_size: int = EXTENDED_CONFIG_SIZE
 
 
 def type1_address(bdf: Bdf, offset: int) -> int:
-    """The dword written to 0xCF8 (configuration mechanism #1)."""
+    """The dword written to 0xCF8."""
     if bdf.domain != 0:
         raise CfgbenchError(
             f"{bdf} is in PCI domain {bdf.domain:04x}; type 1 reaches domain 0 only",
@@ -111,7 +106,7 @@ def type1_data_port(offset: int) -> int:
 
 
 def ecam_offset(bdf: Bdf, offset: int) -> int:
-    """Offset of (bdf, offset) from the ECAM base of bus 0 (as Linux counts it)."""
+    """From the ECAM base of bus 0, as Linux counts it."""
     check_access(offset, 1, EXTENDED_CONFIG_SIZE)
     return bdf.bus << 20 | bdf.device << 15 | bdf.function << 12 | offset
 

@@ -14,8 +14,7 @@ TAIL_FACTOR = 10  # "an exit that occasionally costs 10x"
 
 @dataclass(frozen=True)
 class Distribution:
-    """Per-read latency in ns: raw (timestamp pair included) and with the
-    median cost of the timestamp pair subtracted."""
+    """Per-read latency in ns: raw (timestamp pair included), and corrected by the pair's median cost."""
 
     samples: int
     tsc_hz: int
@@ -43,8 +42,7 @@ def summarize(hist: LogHistogram, overhead: LogHistogram, tsc_hz: int) -> Distri
 
 
 def histograms_from_metadata(metadata: dict[str, Any]) -> tuple[LogHistogram, LogHistogram] | None:
-    """The (reads, timestamp pair) histograms a benchmark holds, or None when
-    it holds none or they cannot be read (a hand-edited or corrupt file)."""
+    """The (reads, timestamp pair) histograms, or None where there are none or they cannot be read."""
     if DIST_CYCLES not in metadata or DIST_OVERHEAD_CYCLES not in metadata:
         return None
     try:

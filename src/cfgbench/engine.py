@@ -1,19 +1,4 @@
-"""The one timing engine: processes that calibrate, warm up and time values,
-written as pyperf runs.
-
-Two schedules order the same values:
-- interleaved: every benchmark times one value per round, in a fresh random
-  order each round, so whatever the machine does meanwhile lands on all of
-  them alike and their values pair by round (each run records its rounds);
-- sequential: each benchmark's values back to back, one benchmark after
-  another (pyperf's own order; nothing pairs, and the files say so).
-
-Processes run one after another, as pyperf's workers do
-(`python -m cfgbench.engine`, or the caller itself with --in-process). The
-first calibrates each benchmark's loops and later ones reuse them. Files are
-built with pyperf's public API (Run, Benchmark, BenchmarkSuite): pyperf
-keeps the format, `compare_to`, `stats` and `system tune`; cfgbench does the
-timing, the schedule and the rounds."""
+"""The one timing engine: processes that calibrate, warm up and time values, written as pyperf runs."""
 
 from __future__ import annotations
 
@@ -58,14 +43,12 @@ MAX_LOOPS = 2**32  # pyperf's bound
 
 
 class Timed(Protocol):
-    """One benchmark as the engine times it: the native loops of a plan
-    (timing.TimedBench), or anything else timed in rounds beside them (the
-    lab's rescans of the kernel's enumeration)."""
+    """One benchmark as the engine times it: a plan's native loops (timing.TimedBench), or a lab rescan."""
 
     name: str
 
     def metadata(self) -> dict[str, Any]:
-        """What its benchmark records about what it times."""
+        """What its benchmark records."""
 
     def __call__(self, loops: int) -> float:
         """Seconds that `loops` repetitions took."""
@@ -78,11 +61,11 @@ class Timed(Protocol):
 
 
 @dataclass
-class _Record:
+class _BenchValues:
     """What one process recorded for one benchmark."""
 
     loops: int = 0
-    calibration: list[tuple[int, float]] = field(default_factory=list)  # (loops, s per loop) while calibrating
+    calibration: list[tuple[int, float]] = field(default_factory=list)  # (loops, s per loop)
     warmups: list[tuple[int, float]] = field(default_factory=list)
     values: list[float] = field(default_factory=list)  # seconds per loop
     rounds: list[int] = field(default_factory=list)
@@ -90,11 +73,7 @@ class _Record:
 
 
 def calibrate(timed: Callable[[int], float], min_time: float) -> tuple[int, list[tuple[int, float]]]:
-    """pyperf's calibration: double the loops until one value takes min_time.
-    A value that reached it by a hiccup of the machine does not end it: the
-    loops are timed once more, and below half of min_time the doubling goes
-    on (one descheduled moment of the lab guest once stopped the kernel
-    floor's calibration at 16 reads, values every timer interrupt moved)."""
+    """pyperf's doubling of the loops until a value takes min_time, confirmed by a second value of at least half."""
     loops, seen = 1, []
     while True:
         elapsed = timed(loops)
@@ -126,20 +105,17 @@ def order_rng(settings: Settings, index: int) -> random.Random:
 
 
 class ProcessTimer:
-    """Times benchmarks in this process under the settings' schedule."""
-
     def __init__(self, timed: Sequence[Timed], settings: Settings, index: int = 0,
                  loops: dict[str, int] | None = None) -> None:
         self.timed, self.settings, self.index = list(timed), settings, index
-        self.records = [_Record() for _ in self.timed]
+        self.records = [_BenchValues() for _ in self.timed]
         self.rng = order_rng(settings, index)
         self._given_loops = loops or {}
         self.null_loop_ns = 0.0
         self.started = time.monotonic()
 
     def run(self) -> None:
-        """Calibrate (if needed), warm up and time; interruptible: what
-        finished stays in self.records."""
+        """Calibrate (if needed), warm up and time; on an interruption what finished stays in self.records."""
         self.null_loop_ns = null_loop_ns()  # the harness's own cost in this very process
         self._set_loops()
         if self.settings.schedule == INTERLEAVED:
@@ -180,8 +156,7 @@ class ProcessTimer:
         return self.timed[i](loops) / loops
 
     def _slot(self, i: int) -> None:
-        """One value, then its share of per-read samples (right after it, so
-        they meet the same moment of the machine as the value)."""
+        """One value, then its share of per-read samples: they meet the same moment of the machine."""
         record, timed = self.records[i], self.timed[i]
         value = self._value(i)
         record.values.append(value)
@@ -190,8 +165,7 @@ class ProcessTimer:
             timed.sample(per_value, round_sample_budget_s(value * record.loops, self.settings.values))
 
     def benchmarks(self, common: dict[str, Any]) -> list[pyperf.Benchmark]:
-        """One benchmark per timed thing with values: this process's run (and,
-        where this process calibrated, pyperf's calibration run before it)."""
+        """This process's run of each benchmark with values, after pyperf's calibration run where it calibrated."""
         common = {**common, "duration": time.monotonic() - self.started}
         found = []
         for timed, record in zip(self.timed, self.records, strict=True):
@@ -219,8 +193,7 @@ class ProcessTimer:
 
 
 def pyperf_metadata() -> dict[str, Any]:
-    """pyperf's own run metadata (date, CPU, Python, ...), as its workers record
-    it: pyperf.Run collects them when asked, so a throwaway run hands them over."""
+    """pyperf's own run metadata (date, CPU, Python, ...): a throwaway pyperf.Run collects them."""
     metadata = dict(pyperf.Run([1.0], metadata={"name": "probe"}).get_metadata())
     metadata.pop("name")
     return metadata
@@ -234,8 +207,7 @@ def common_metadata(run_metadata: dict[str, Any], settings: Settings) -> dict[st
 
 def time_here(timed: Sequence[Timed], settings: Settings, metadata: dict[str, Any], index: int = 0,
               loops: dict[str, int] | None = None, out: Path | None = None) -> tuple[pyperf.BenchmarkSuite | None, dict[str, int]]:
-    """Time in this process; the suite of its runs (also dumped to out, even when
-    interrupted: the rounds that finished are kept) and the loops used."""
+    """The suite of this process's runs (dumped to out, even when interrupted) and the loops used."""
     timer = ProcessTimer(timed, settings, index, loops)
     try:
         timer.run()
@@ -252,7 +224,6 @@ def time_here(timed: Sequence[Timed], settings: Settings, metadata: dict[str, An
 
 def time_plan_here(plan: Plan, settings: Settings, index: int = 0, loops: dict[str, int] | None = None,
                    out: Path | None = None) -> tuple[pyperf.BenchmarkSuite | None, dict[str, int]]:
-    """A plan's benchmarks timed in this process (TimedBench over its accessors)."""
     accessors: dict[str, ConfigAccessor] = {}
     try:
         timed = [TimedBench(spec, plan.bench_name(spec), accessors) for spec in plan.benches]
@@ -267,11 +238,10 @@ def _process_file(workdir: Path, index: int) -> Path:
 
 
 class _Dots:
-    """pyperf-style progress: one dot per finished process on one stderr line,
-    and after the first, the time left."""
+    """pyperf-style progress: a dot per finished process on one stderr line, after the first the time left."""
 
     def __init__(self, total: int, quiet: bool, clock: Callable[[], float] = time.monotonic) -> None:
-        self.total, self.done, self.quiet, self.clock = total, 0, quiet, clock  # clock: a test gives its own
+        self.total, self.done, self.quiet, self.clock = total, 0, quiet, clock
         self.started = clock()
         self._write(f"cfgbench: timing {total} processes ")
 
@@ -291,13 +261,11 @@ class _Dots:
 
 
 def time_left(elapsed: float, done: int, total: int) -> float:
-    """The rest at the pace so far."""
     return elapsed / done * (total - done)
 
 
 def time_plan(plan: Plan, settings: Settings, workdir: Path) -> pyperf.BenchmarkSuite:
-    """Time the plan, in this process or in worker processes one after another;
-    KeyboardInterrupt leaves the finished processes' files in workdir for salvage()."""
+    """In this process or in workers one after another; an interruption leaves their files for salvage()."""
     if settings.in_process:
         pin(settings.affinity)
         time_plan_here(plan, settings, out=_process_file(workdir, 0))
@@ -343,9 +311,7 @@ def _stop_timing(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """One worker process (session.py starts them). SIGTERM, which the run
-    sends its workers when the user interrupts it, ends the timing like
-    Ctrl-C: the rounds that finished are written out first."""
+    """One worker process; SIGTERM (the run's on an interruption) ends it as Ctrl-C does, its rounds written first."""
     signal.signal(signal.SIGTERM, _stop_timing)
     parser = argparse.ArgumentParser(prog="python -m cfgbench.engine")
     parser.add_argument("--plan", required=True, type=Path)

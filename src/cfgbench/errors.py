@@ -17,7 +17,6 @@ class CfgbenchError(Exception):
         text = self.cause.rstrip(".")
         if self.fix:
             text += f": {self.fix}"
-        # One line on stderr, whatever the cause text carried.
         return " ".join(text.split())
 
 
@@ -28,5 +27,4 @@ class RunInterrupted(CfgbenchError):
 
 
 def no_device(bdf: object) -> CfgbenchError:
-    """A function that is not there: its vendor ID reads all ones."""
     return CfgbenchError(f"no device answers at {bdf} (vendor ID reads all ones)", "pick one from `cfgbench list`")

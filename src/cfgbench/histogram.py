@@ -1,10 +1,4 @@
-"""Per-read latency distributions kept compactly: log-spaced buckets with a
-fixed relative precision (the HDR histogram idea), not raw samples. Pure
-Python where a run uses it: importing numpy costs seconds in an emulated guest.
-
-A value v >= 1 falls in bucket floor(log(v) / log(1 + precision)); every value
-in a bucket is within `precision` of the bucket's lower bound, so percentiles
-read back from buckets are off by at most that much (1% by default)."""
+"""Per-read latencies as log-spaced buckets of a fixed relative precision; pure Python, as numpy is slow to import."""
 
 from __future__ import annotations
 
@@ -60,13 +54,13 @@ class LogHistogram:
         return 0.0 if bucket == ZERO_BUCKET else (1 + self.precision) ** bucket
 
     def representative(self, bucket: int) -> float:
-        """The middle of a bucket: within precision/2 of every value in it."""
+        """Within precision/2 of every value in the bucket."""
         if bucket == ZERO_BUCKET:
             return 0.0
         return self.lower_bound(bucket) * (1 + self.precision / 2)
 
     def percentile(self, q: float) -> float:
-        """The value below which q percent of samples lie (nearest rank)."""
+        """Nearest rank."""
         total = self.total
         if total == 0:
             return math.nan
@@ -79,12 +73,11 @@ class LogHistogram:
         return self.max_value
 
     def count_above(self, threshold: float) -> int:
-        """Samples in buckets wholly above threshold."""
         return sum(c for b, c in self.counts.items() if self.lower_bound(b) > threshold)
 
     def ecdf(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, cumulative fraction) at each bucket, for plots."""
-        import numpy as np  # plots only
+        import numpy as np
 
         buckets = sorted(self.counts)
         values = np.array([self.representative(b) for b in buckets])

@@ -1,27 +1,4 @@
-"""Which mechanism the running kernel uses for a config read: type 1 or ECAM,
-and how we know.
-
-x86 Linux's raw_pci_read() (arch/x86/pci/common.c) gives domain 0 below
-offset 0x100 to raw_pci_ops and everything else to raw_pci_ext_ops. What each
-of those is depends on what the kernel found at boot, and it says so:
-
-- "PCI: Using configuration type 1 for base access" (direct.c,
-  pci_direct_init): raw_pci_ops is type 1. With no type 1 (some VMs and
-  firmware) there is no such line and base reads go to ECAM as well.
-- "PCI: Using configuration type 1 for extended access": AMD's IO ECS, type 1
-  reaching all 4096 bytes, when nothing else took raw_pci_ext_ops.
-- "PCI: MMCONFIG for domain 0000 [bus 00-ff] at [mem ...] (base ...)" (older
-  kernels) or "PCI: ECAM [mem ...] (base ...) for domain 0000 [bus 00-ff]"
-  (mmconfig-shared.c, pci_mmconfig_add): a window was found; it can still be
-  dropped ("not using ECAM (... not reserved)", "can't map ECAM"). The
-  windows in use are the "PCI MMCONFIG"/"PCI ECAM" entries of /proc/iomem
-  (pci_mmcfg_late_insert_resources inserts only those), so that file decides.
-- pci=nommconf, pci=conf1 and pci=conf2 on the command line turn ECAM off.
-
-The log is trusted only while it still holds the boot messages (the first
-/dev/kmsg record has sequence number 0); otherwise, and where the log cannot
-be read, the path is recorded as assumed, with the reason.
-"""
+"""Which mechanism the running kernel uses for a config read, type 1 or ECAM, and how we know (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -34,8 +11,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf
+from cfgbench.address import Bdf
 from cfgbench.mcfg import iomem_ecam_entries
+from cfgbench.pci_regs import LEGACY_CONFIG_SIZE
 from cfgbench.schema import KERNEL_PATH, KERNEL_PATH_SOURCE
 
 KMSG = Path("/dev/kmsg")
@@ -68,7 +46,7 @@ class KernelFacts:
 
     x86: bool = True
     log: str = ""  # why the log cannot be trusted; "" when it can
-    base_type: int | None = None  # "configuration type N for base access"
+    base_type: int | None = None
     extended_type1: bool = False  # AMD IO ECS
     ecam_logged: tuple[BusRange, ...] = ()
     ecam_in_use: tuple[BusRange, ...] | None = None  # from /proc/iomem; None when unreadable
@@ -88,8 +66,7 @@ class KernelFacts:
 
 
 def parse_facts(log: str | None, log_complete: bool, iomem: str | None, cmdline: str, x86: bool = True) -> KernelFacts:
-    """Facts from the texts: the kernel log (None: unreadable), whether it
-    reaches back to boot, /proc/iomem (None: unreadable), /proc/cmdline."""
+    """From the kernel log and /proc/iomem (None: unreadable), whether the log reaches back to boot, /proc/cmdline."""
     if log is None:
         why = "the kernel log cannot be read here (dmesg_restrict? run as root)"
     elif not log_complete:
@@ -110,8 +87,7 @@ def parse_facts(log: str | None, log_complete: bool, iomem: str | None, cmdline:
 
 
 def path_for(facts: KernelFacts, bdf: Bdf, offset: int) -> tuple[str, str]:
-    """(path, source): path is 'type1' or 'ecam' ('type2' on ancient machines);
-    source is 'kernel log', '/proc/iomem', or 'assumed (why)'."""
+    """(path, source): 'type1' or 'ecam' ('type2' on ancient machines); 'kernel log', '/proc/iomem' or 'assumed (why)'."""
     if not facts.x86:
         return "ecam", "assumed (no type 1 outside x86)"
     if bdf.in_vmd_domain:
@@ -146,12 +122,8 @@ def _extended_path(facts: KernelFacts, bdf: Bdf) -> tuple[str, str]:
     return "ecam", f"assumed (raw_pci_read: ECAM at 0x100 and above and outside domain 0; {'; '.join(reasons) or 'nothing says otherwise'})"
 
 
-# --------------------------------------------------------------------------- reading this machine
-
-
 def parse_kmsg(records: list[bytes]) -> tuple[str, bool]:
-    """Messages of /dev/kmsg records ("prio,seq,time,flags;message" plus
-    continuation lines), and whether the first is the first since boot."""
+    """Messages of /dev/kmsg records ("prio,seq,time,flags;message"), and whether the first is the first since boot."""
     messages, first_seq = [], None
     for record in records:
         header, _, rest = record.decode(errors="replace").partition(";")
@@ -211,7 +183,6 @@ def _read(path: Path) -> str | None:
 
 @functools.cache
 def kernel_facts() -> KernelFacts:
-    """This kernel's facts, read once per process."""
     from cfgbench.platform import is_x86
 
     log = _read_kmsg() or _read_dmesg()
@@ -219,13 +190,13 @@ def kernel_facts() -> KernelFacts:
 
 
 def metadata_for(bdf: Bdf, offset: int) -> dict[str, str]:
-    """The result metadata: which path the kernel takes for (bdf, offset), and the source."""
+    """Which path the kernel takes for (bdf, offset), and the source, as metadata."""
     path, source = path_for(kernel_facts(), bdf, offset)
     return {KERNEL_PATH: path, KERNEL_PATH_SOURCE: source}
 
 
 def describe() -> str:
-    """One line for `cfgbench info`: the paths of domain 0 below and from 0x100."""
+    """`cfgbench info`'s line: the paths of domain 0 below and from 0x100."""
     facts = kernel_facts()
     parts = []
     for what, offset in (("below 0x100", 0), ("from 0x100", LEGACY_CONFIG_SIZE)):

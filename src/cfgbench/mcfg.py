@@ -28,8 +28,7 @@ _IOMEM_ECAM = re.compile(
 
 @dataclass(frozen=True)
 class EcamWindow:
-    """An ECAM region. `base` is bus 0's address, as Linux counts it, even when
-    the window starts at a later bus (pci_mmcfg: base + (start_bus << 20))."""
+    """An ECAM region; `base` is bus 0's address, as Linux counts it, even where the window starts at a later bus."""
 
     segment: int
     start_bus: int
@@ -41,7 +40,6 @@ class EcamWindow:
         return bdf.domain == self.segment and self.start_bus <= bdf.bus <= self.end_bus
 
     def function_address(self, bdf: Bdf) -> int:
-        """Physical address of the 4 KiB config page of bdf."""
         return self.base + ecam_offset(bdf, 0)
 
     def __str__(self) -> str:
@@ -52,7 +50,7 @@ class EcamWindow:
 
 
 def parse_mcfg(table: bytes) -> list[EcamWindow]:
-    """Parse an MCFG table, checking signature, length and checksum."""
+    """Checking signature, length and checksum."""
     if len(table) < MCFG_ENTRIES_START:
         raise CfgbenchError(
             f"the MCFG table is truncated ({len(table)} bytes, the header alone is "
@@ -95,8 +93,7 @@ def parse_mcfg(table: bytes) -> list[EcamWindow]:
 
 @dataclass(frozen=True)
 class IomemEcam:
-    """A "PCI ECAM" (or older "PCI MMCONFIG") line of /proc/iomem: the windows
-    the kernel uses. Addresses read as 0 unless root."""
+    """A "PCI ECAM" or "PCI MMCONFIG" line of /proc/iomem: a window the kernel uses (its address 0 unless root)."""
 
     start: int
     segment: int
@@ -110,13 +107,13 @@ def iomem_ecam_entries(text: str) -> list[IomemEcam]:
 
 
 def parse_iomem(text: str) -> list[EcamWindow]:
-    """ECAM windows from /proc/iomem, where this user sees their addresses."""
+    """Where this user sees their addresses."""
     return [EcamWindow(e.segment, e.first_bus, e.last_bus, e.start - (e.first_bus << BUS_SHIFT), "/proc/iomem")
-            for e in iomem_ecam_entries(text) if e.start != 0]  # 0: hidden from non-root readers
+            for e in iomem_ecam_entries(text) if e.start != 0]
 
 
 def read_ecam_windows(mcfg_path: Path = MCFG_PATH, iomem_path: Path = IOMEM_PATH) -> list[EcamWindow]:
-    """The machine's ECAM windows: MCFG first, /proc/iomem as the fallback."""
+    """MCFG first, /proc/iomem as the fallback."""
     try:
         table = mcfg_path.read_bytes()
     except FileNotFoundError:

@@ -7,16 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cfgbench.address import Bdf, parse_bdf
+from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE
 
-SYSFS_DEVICES = Path("/sys/bus/pci/devices")  # one directory per function the kernel enumerated
-# Tests only: a directory laid out as SYSFS_DEVICES, of ordinary files (a VMD
-# domain, say, on a machine without one). It moves what the kernel method
-# reads and what `cfgbench list` lists; it reaches no hardware.
+SYSFS_DEVICES = Path("/sys/bus/pci/devices")
+# Tests only: a directory of ordinary files laid out as SYSFS_DEVICES (a VMD domain, say); no hardware.
 SYSFS_DEVICES_ENV = "CFGBENCH_SYSFS_DEVICES"
 
 
 def sysfs_devices() -> Path:
-    """Where the kernel lists its functions (or the test suite's stand-in)."""
     return Path(os.environ.get(SYSFS_DEVICES_ENV) or SYSFS_DEVICES)
 
 
@@ -54,9 +52,25 @@ def list_functions(root: Path | None = None) -> list[PciFunction]:
     return functions
 
 
+def config_size(bdf: Bdf) -> int | None:
+    """256 or 4096 bytes as sysfs shows it, None where it does not."""
+    try:
+        return (sysfs_devices() / str(bdf) / "config").stat().st_size
+    except OSError:
+        return None
+
+
+def no_paths_note(bdf: Bdf) -> str:
+    """Why the kernel's two paths cannot be compared on this function, and one where they can."""
+    other = next((f.bdf for f in list_functions() if f.config_size >= EXTENDED_CONFIG_SIZE), None)
+    where = (f"a function that has: {other} (cfgbench run -m kernel -d {other})" if other else
+             "no function here shows extended space (cfgbench list)")
+    return (f"no verdict on the kernel's two paths for {bdf}: it has no extended config space, so the kernel reads "
+            f"all of it through type 1; {where}")
+
+
 def listing_lines(functions: list[PciFunction]) -> list[str]:
-    """`cfgbench list`: one line per function, columns as wide as the widest
-    address (a VMD domain has five digits or more)."""
+    """`cfgbench list`: columns as wide as the widest address (a VMD domain has five digits or more)."""
     width = max((len(str(f.bdf)) for f in functions), default=12)
     lines = [f"{'device':{width}}  vendor:device  class   config"]
     for f in functions:

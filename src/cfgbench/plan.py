@@ -20,10 +20,13 @@ from typing import Any
 
 from cfgbench import access, capabilities, kernelpath, workloads
 from cfgbench.access.base import ALL_ONES, READ, ConfigAccessor
-from cfgbench.address import Bdf, format_target, parse_bdf
+from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf, format_target, parse_bdf
 from cfgbench.errors import CfgbenchError, no_device
 from cfgbench.mcfg import ecam_window_for, read_ecam_windows
 from cfgbench.schema import (
+    FLOOR,
+    HOT_PARTNER,
+    KERNEL_PATH,
     METHOD,
     READ_WORKLOAD,
     READS_PER_PASS,
@@ -300,7 +303,8 @@ class _Planner:
 
     def benches(self) -> list[BenchSpec]:
         planners = {READ_WORKLOAD: self.reads, SPLIT_WORKLOAD: self.splits, workloads.SCAN: self.scan,
-                    workloads.SWEEP: self.sweeps}
+                    workloads.SWEEP: self.sweeps, workloads.PROBE: lambda: self.probes(workloads.PROBE),
+                    workloads.PEER_PROBE: lambda: self.probes(workloads.PEER_PROBE), workloads.SEQUENCE: self.sequence}
         planned = [spec for workload in self.request.workloads for spec in planners[workload]()]
         # split brings the read it splits (read may be asked for too) and one
         # floor per function: each benchmark once.
@@ -329,32 +333,39 @@ class _Planner:
         return _spec(self.method, READ_WORKLOAD, str(target), reads, self.accessor.target_metadata(target.bdf))
 
     def reads(self) -> list[BenchSpec]:
-        return [self._read(target, value) for target, value in self._register_values]
+        """Each register; a function read through both of the kernel's paths also gets its floor, since the
+        two paths compare only net of it."""
+        planned = [self._read(target, value) for target, value in self._register_values]
+        paths: dict[Bdf, set[str]] = {}
+        first: dict[Bdf, tuple[Target, int]] = {}
+        for spec, (target, value) in zip(planned, self._register_values, strict=True):
+            paths.setdefault(target.bdf, set()).add(str(spec.metadata.get(KERNEL_PATH)))
+            first.setdefault(target.bdf, (target, value))
+        return planned + [part for bdf, (target, value) in first.items() if paths[bdf] >= {"type1", "ecam"}
+                          for part in self._parts(target, value, FLOOR)]
+
+    def _parts(self, target: Target, value: int, role: str | None = None) -> list[BenchSpec]:
+        """Each access of a read (of one role) timed alone, named by the read's target and the access, or
+        by the function alone for one that does not depend on the offset (the kernel floor). Each is checked
+        first with one untimed read; one that does not return what it must is not timed, and a line says why."""
+        planned, bdf, label = [], target.bdf, str(target)
+        for part in self.accessor.split_parts(bdf, target.offset, target.width, value):
+            if role is not None and part.role != role:
+                continue
+            got = self.accessor.read(bdf, part.offset, part.width, part.access)
+            if got != part.expected:
+                why = part.unverified or f"it read {got:#x} where {part.expected:#x} was expected: not timed"
+                self.progress(f"{self.method} {part.access} of {label}: {why}")
+                continue
+            reads = [ReadSpec(str(bdf), part.offset, part.width, part.expected, part.access)]
+            planned.append(_spec(self.method, SPLIT_WORKLOAD, str(bdf) if part.per_device else label, reads,
+                                 {**self.accessor.target_metadata(bdf), **part.describe()}, register=not part.per_device))
+        return planned
 
     def splits(self) -> list[BenchSpec]:
-        """The whole read of each register, and each access it is made of
-        timed alone (the method's split_parts): one benchmark per access,
-        named by the read's target and the access, or by the function alone
-        for an access that does not depend on the offset (the kernel floor).
-        Each access is checked first with one untimed read; one that does not
-        return what it must is not timed, and the progress line says why."""
-        planned = []
-        for target, value in self._register_values:
-            read = self._read(target, value)
-            planned.append(read)
-            bdf = target.bdf
-            for part in self.accessor.split_parts(bdf, target.offset, target.width, value):
-                got = self.accessor.read(bdf, part.offset, part.width, part.access)
-                if got != part.expected:
-                    why = part.unverified or f"it read {got:#x} where {part.expected:#x} was expected: not timed"
-                    self.progress(f"{self.method} {part.access} of {read.label}: {why}")
-                    continue
-                label = str(bdf) if part.per_device else read.label
-                reads = [ReadSpec(str(bdf), part.offset, part.width, part.expected, part.access)]
-                planned.append(_spec(self.method, SPLIT_WORKLOAD, label, reads,
-                                     {**self.accessor.target_metadata(bdf), **part.describe()},
-                                     register=not part.per_device))
-        return planned
+        """The whole read of each register, and each access it is made of timed alone (the method's split_parts)."""
+        return [spec for target, value in self._register_values
+                for spec in (self._read(target, value), *self._parts(target, value))]
 
     def scan(self) -> list[BenchSpec]:
         if not self.accessor.can_scan():
@@ -370,6 +381,48 @@ class _Planner:
         extra = self.accessor.target_metadata(Bdf(0, buses.start, 0, 0))
         return [_spec(self.method, workloads.SCAN, workloads.scan_label(0, buses), reads,
                       {SCAN_FUNCTIONS: functions, **extra})]
+
+    def probes(self, workload: str) -> list[BenchSpec]:
+        """One pass reading a new function's vendor ID at every read, and its hot partner: one
+        register of the kind most of the pass reads (absent or present), read over and over. The
+        kernel reads only the functions it lists: at 0x000 (its type 1) and at 0x100 (its ECAM). Over
+        the ECAM window's buses, as the kernel probes up to pcibios_last_bus (`buses` is the scan's)."""
+        buses = _default_scan_buses()
+        functions = list(workloads.probe_functions(0, buses, workloads.PROBE_STRIDES[workload]))
+        label, listed = workloads.scan_label(0, buses), self.accessor.enumerated()
+        passes = {label: [(bdf, 0) for bdf in functions]}
+        if listed is not None:
+            passes = {label: [(bdf, 0) for bdf in functions if bdf in listed],
+                      f"{label}+0x100": [(bdf, LEGACY_CONFIG_SIZE) for bdf in functions
+                                         if bdf in listed and self.accessor.space_size(bdf) > LEGACY_CONFIG_SIZE]}
+        planned = []
+        for name, where in passes.items():
+            if len(where) < 2:
+                self.note(f"skipping the {self.method} {workload} {name}: it would read fewer than two functions")
+                continue
+            self.accessor.prepare_targets(bdf for bdf, _ in where)  # mmio: one mapping, not a page per function
+            reads = [ReadSpec(str(bdf), offset, 4, self._checked_read(bdf, offset, 4)) for bdf, offset in where]
+            absent = [r for r in reads if r.offset == workloads.VENDOR_DWORD and not workloads.present(r.expected)]
+            planned += self._with_hot(workload, name, reads, absent[-1] if 2 * len(absent) > len(reads) else reads[0],
+                                      {SCAN_FUNCTIONS: len(reads) - len(absent)})
+        return planned
+
+    def sequence(self) -> list[BenchSpec]:
+        """One pass over the targets in the order given, and its hot partner: the first target."""
+        found = self._register_values
+        if len(found) < 2:
+            self.skip(f"a {self.method} sequence", "a sequence needs two targets or more that the method reaches")
+            return []
+        reads = [ReadSpec(str(t.bdf), t.offset, t.width, value) for t, value in found]
+        label = f"{found[0][0]} {len(reads)} reads"
+        return self._with_hot(workloads.SEQUENCE, label, reads, reads[0], {SCAN_FUNCTIONS: len({r.bdf for r in reads})})
+
+    def _with_hot(self, workload: str, label: str, reads: list[ReadSpec], hot: ReadSpec,
+                  extra: dict[str, Any]) -> list[BenchSpec]:
+        """A pass and its hot partner (one of its reads, over and over), which its metadata names."""
+        extra = {**extra, **self.accessor.target_metadata(hot.bdf)}
+        hot_spec = _spec(self.method, workloads.HOT, str(Target(hot.bdf, hot.offset, hot.width)), [hot], extra)
+        return [_spec(self.method, workload, label, reads, {HOT_PARTNER: hot_spec.bench_name, **extra}), hot_spec]
 
     def _offset_filter(self, bdf: Bdf) -> workloads.OffsetFilter:
         if self.request.allow_any_offset:

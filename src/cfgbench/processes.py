@@ -1,5 +1,4 @@
-"""Worker processes: started in their own session, with their output on our
-stderr, and stopped as a group when the user interrupts."""
+"""Worker processes: in their own session, their output on our stderr, stopped as a group on an interruption."""
 
 from __future__ import annotations
 
@@ -16,22 +15,18 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def run_worker_process(command: Sequence[str]) -> int:
-    """Run a worker to completion; its exit code. Output goes straight to our
-    stderr (no pipe: a reader on the same CPU would skew the timing). Its own
-    session: on Ctrl-C or SIGTERM we stop it and all its children at once. It
-    inherits our whole environment, the test suite's raw-access guard with it."""
+    """Its exit code; no pipe for its output (a reader on the same CPU would skew the timing), and our environment,
+    the test suite's raw-access guard with it."""
     try:
         stderr = sys.stderr.fileno()
     except (OSError, ValueError):
         stderr = 2  # a stand-in stderr (a test's capture): the process's own
-    # An interruption inside Popen would leave the worker running unknown to us:
-    # while it starts, Ctrl-C and SIGTERM are only noted, and acted on once we have its pid.
+    # An interruption inside Popen would leave the worker running unknown to us: noted, acted on with its pid.
     held: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum)) for sig in STOP_SIGNALS}
     try:
         worker = subprocess.Popen(list(command), stdout=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
     except OSError as exc:
-        # e.g. a normal user whose virtualenv's python links into root's home
         raise CfgbenchError(f"cannot start a worker process ({command[0]}: {exc.strerror or exc})",
                             "time in this process with --in-process, or run with a Python this user may execute") from None
     finally:

@@ -1,14 +1,4 @@
-"""What a benchmark's runs recorded, added up: the one reader of runs.
-
-Every run (one worker process) keeps its own counts, histograms and harness
-cost, and names its session (one `cfgbench run`, one lab boot) and the rounds
-its values belong to. pyperf keeps at benchmark level only the metadata all
-runs share, so a file that gathers several runs (several processes,
-`--append`, `lab --boots`) would lose anything read from there; every reader
-(compare, show, plot, history, fleet, ci) reads runs through here instead.
-
-Files written before sessions existed (no session on any run) carry one total
-for the whole file on every run: it is read once, not summed."""
+"""What a benchmark's runs recorded, added up: the one reader of runs (docs/design.md, "Runs, sessions, rounds")."""
 
 from __future__ import annotations
 
@@ -45,7 +35,7 @@ class RunRecord:
 
     session: str
     values: tuple[float, ...]
-    rounds: tuple[int, ...] | None  # global round of each value, interleaved runs only
+    rounds: tuple[int, ...] | None  # each value's global round, interleaved runs only
     metadata: dict[str, Any]
 
 
@@ -74,12 +64,10 @@ def is_legacy(bench: pyperf.Benchmark) -> bool:
 
 
 def sessions(bench: pyperf.Benchmark) -> list[str]:
-    """Session ids in the order their runs appear."""
     return list(dict.fromkeys(record.session for record in run_records(bench)))
 
 
 def by_session(bench: pyperf.Benchmark) -> dict[str, list[RunRecord]]:
-    """Each session's runs, sessions in the order they appear."""
     grouped: dict[str, list[RunRecord]] = {}
     for record in run_records(bench):
         grouped.setdefault(record.session, []).append(record)
@@ -101,14 +89,12 @@ def values_by_round(bench: pyperf.Benchmark) -> dict[tuple[str, int], float]:
 
 
 def metadata_values(benchmarks: Iterable[pyperf.Benchmark], key: str) -> set[str]:
-    """Every value a key takes over every run of the benchmarks."""
     return {str(run.get_metadata()[key]) for bench in benchmarks for run in bench.get_runs()
             if key in run.get_metadata()}
 
 
 def environment(benchmarks: Iterable[pyperf.Benchmark]) -> dict[str, str]:
-    """Where the runs happened, by label (schema.ENVIRONMENT_FIELDS); distinct
-    values are joined, so a file that mixes machines says so."""
+    """Where the runs happened, by label; distinct values are joined, so a file that mixes machines says so."""
     benches = list(benchmarks)
     env: dict[str, str] = {}
     for field_ in ENVIRONMENT_FIELDS:
@@ -130,7 +116,7 @@ class Totals:
     tsc_hz: int | None = None
     histogram: LogHistogram | None = None
     overhead: LogHistogram | None = None
-    null_loops_ns: list[float] = field(default_factory=list)  # one per run that measured its own
+    null_loops_ns: list[float] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
 
     def add_histograms(self, histograms: tuple[LogHistogram, LogHistogram] | None) -> None:
@@ -144,13 +130,12 @@ class Totals:
             self.overhead.merge(overhead)
 
     def distribution(self) -> Distribution | None:
-        """Per-read percentiles over every run's samples."""
         if self.histogram is None or self.overhead is None or not self.tsc_hz:
             return None
         return summarize(self.histogram, self.overhead, self.tsc_hz)
 
     def read_ecdf(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """The ECDF of single reads over every run, in seconds: (times, fractions)."""
+        """(seconds, fractions) of single reads over every run."""
         if self.histogram is None or not self.tsc_hz:
             return None
         cycles, fractions = self.histogram.ecdf()
@@ -158,7 +143,7 @@ class Totals:
 
     @property
     def null_loop_ns(self) -> float | None:
-        """The lowest harness cost any run measured: the loop's own cost, least disturbed."""
+        """The lowest any run measured: the loop's own cost, least disturbed."""
         return min(self.null_loops_ns) if self.null_loops_ns else None
 
 

@@ -31,6 +31,7 @@ VALUE = "cfgbench_value"
 READS_PER_PASS = "cfgbench_reads_per_pass"
 SCAN_FUNCTIONS = "cfgbench_scan_functions"
 SWEEP_REGION = "cfgbench_sweep_region"
+HOT_PARTNER = "cfgbench_hot"  # probe, peer-probe: the benchmark that reads one register of the pass's kind over and over
 ECAM_WINDOW = "cfgbench_ecam_window"
 KERNEL_PATH = "cfgbench_kernel_path"
 KERNEL_PATH_SOURCE = "cfgbench_kernel_path_source"

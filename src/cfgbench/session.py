@@ -18,12 +18,11 @@ from typing import Any
 
 import pyperf
 
-from cfgbench import access, engine, report, results
-from cfgbench.compare.render import breakdown_section
+from cfgbench import access, engine, report, results, workloads
 from cfgbench.errors import CfgbenchError, RunInterrupted
 from cfgbench.platform import host_path, lab_metadata
 from cfgbench.plan import Plan, PlanRequest, build_plan
-from cfgbench.schema import LAB_ACCEL, SESSION, SPLIT_WORKLOAD
+from cfgbench.schema import LAB_ACCEL, SESSION
 from cfgbench.settings import Settings
 
 Progress = Callable[[str], None]
@@ -162,7 +161,7 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
     """Plan, time and save one session; the saved runs, one per method."""
     methods = access.ordered(access.canonical_method(m) for m in request.plan.methods)
     what = replace(request.plan, methods=methods)
-    settings = request.settings.resolved(len(methods) > 1, SPLIT_WORKLOAD in what.workloads).checked()
+    settings = request.settings.checked()
     if settings.seed is None:
         settings = replace(settings, seed=secrets.randbits(32))  # recorded: the order can be replayed
     paths = output_paths(methods, request.output)
@@ -171,6 +170,8 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
         if path is not None:
             results.check_writable(path, append)
     plan = build_plan(what, progress, settings.quiet)
+    # Parts of a read (a split, the kernel's floor) pair with it by round, as methods pair with each other.
+    settings = settings.resolved(len(methods) > 1, any(spec.workload in workloads.PAIRED for spec in plan.benches))
     if request.resume:
         plan = _drop_measured(plan, paths, progress)
     _check_appends(plan, paths, append)
@@ -188,22 +189,28 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
     return _save(suite, plan, paths, append)
 
 
-def summary_lines(saved: Sequence[SavedRun], accel: str | None = None, figure: Path | None = None) -> list[str]:
-    """Per method and benchmark, where each file went; with several methods,
-    one headline per target, where the figure is, and the caveats; with
-    split benchmarks, where the time goes."""
+def machine_words() -> str:
+    """This machine in words (bare metal, or a guest of which hypervisor, and the CPU), for the kernel's verdict."""
+    from cfgbench.platform import describe_where, fingerprint
+
+    fp = fingerprint()
+    return describe_where(fp.environment, fp.hypervisor, fp.cpu_model)
+
+
+def summary_lines(saved: Sequence[SavedRun], figure: Path | None = None) -> list[str]:
+    """The answers first; then per method and benchmark, where each file went, the figure and the caveats;
+    with split benchmarks, where the time goes."""
+    from cfgbench.compare.headline import HeadlineContext, end_of_run
+    from cfgbench.compare.model import report_of
+
     lines = []
     for run_ in saved:
         lines += report.suite_lines(run_.suite, label=run_.method)
         if run_.path is not None:
             lines.append(f"saved {host_path(run_.path)}")
-    suites = {r.method: r.suite for r in saved}
-    figure_line = [f"figure: {host_path(figure)}"] if figure is not None else []
-    if len(saved) > 1:
-        from cfgbench.compare.headline import HeadlineContext, summarize
-
-        files = [str(host_path(r.path)) for r in saved if r.path is not None]
-        hint = f"`cfgbench compare {' '.join(files)}` lists each" if len(files) == len(saved) else ""
-        found = summarize(suites, HeadlineContext(accel=accel or lab_metadata().get(LAB_ACCEL), details_hint=hint))
-        return lines + found.answers + figure_line + found.caveats + breakdown_section(suites)
-    return lines + figure_line + breakdown_section(suites)
+    files = [str(host_path(r.path)) for r in saved if r.path is not None]
+    hint = f"`cfgbench compare {' '.join(files)}` lists each" if len(files) == len(saved) else ""
+    accel = lab_metadata().get(LAB_ACCEL)
+    context = HeadlineContext(accel=accel, details_hint=hint, where="" if accel else machine_words())
+    where = [f"figure: {host_path(figure)}"] if figure is not None else []
+    return end_of_run(report_of({r.method: r.suite for r in saved}), context, where, lines, breakdown=True)

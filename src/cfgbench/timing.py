@@ -1,9 +1,4 @@
-"""The native timed loops, and one benchmark of a plan as the engine times it.
-
-Each value is one C call (`cfg_time_loop`, `cfg_time_many`): nothing Python
-runs per read (one Python-to-C call costs microseconds in an emulated guest).
-Every value read is compared with the one verified before timing, and the
-mismatches are counted."""
+"""The native timed loops, and one benchmark of a plan as the engine times it (docs/design.md, "Timing model")."""
 
 from __future__ import annotations
 
@@ -22,17 +17,14 @@ from cfgbench.schema import DIST_CYCLES, DIST_OVERHEAD_CYCLES, MISMATCH_NOTE, MI
 
 NULL_LOOP_READS = 1 << 20
 SAMPLE_CHUNK = 256
-# Per-read sampling may take a twentieth of the time spent timing in a
-# process, at least SAMPLE_TIME_MIN_S (short lab runs) and at most
-# SAMPLE_TIME_MAX_S: raw methods reach --samples at ~nothing, slow paths
-# (sysfs) stop early (benchmarks/sampling_cost.py measures it).
+# Per-read sampling's share of a process's timing, within these bounds (benchmarks/sampling_cost.py).
 SAMPLE_TIME_SHARE = 0.05
 SAMPLE_TIME_MIN_S = 0.02
 SAMPLE_TIME_MAX_S = 0.25
 
 
 @dataclass
-class Tally:
+class LoopCounts:
     """What the loops saw beyond time, per benchmark and process."""
 
     reads: int = 0
@@ -41,7 +33,7 @@ class Tally:
     cycles: int = 0
 
     def add(self, result: Any) -> None:
-        """Add a native cfg_loop_result, or another Tally."""
+        """Add a native cfg_loop_result, or other LoopCounts."""
         self.reads += result.reads
         self.mismatches += result.mismatches
         self.ns += result.ns
@@ -54,7 +46,6 @@ def _check(err: int) -> None:
 
 
 def run_loop(target: Any, loops: int) -> Any:
-    """One native timed loop of a single target; raises on a failed read."""
     result = ffi.new("struct cfg_loop_result *")
     _check(lib.cfg_time_loop(target, loops, result))
     return result
@@ -73,38 +64,33 @@ def null_loop_ns(reads: int = NULL_LOOP_READS, repeats: int = 5) -> float:
     return min(run_loop(target, reads).ns for _ in range(repeats)) / reads
 
 
-def sample_cycles(target: Any, samples: int, budget_s: float = SAMPLE_TIME_MAX_S) -> tuple[list[int], Tally]:
-    """Per-read TSC deltas, each read bracketed by lfence; rdtsc; lfence (the
-    fences keep the read from moving across either timestamp). Stops early
-    (after at least one chunk) when the time budget is spent."""
+def sample_cycles(target: Any, samples: int, budget_s: float = SAMPLE_TIME_MAX_S) -> tuple[list[int], LoopCounts]:
+    """Per-read TSC deltas (lfence; rdtsc; lfence each side), stopping after a chunk once the budget is spent."""
     buffer = ffi.new("uint64_t[]", samples)
-    tally = Tally()
+    counts = LoopCounts()
     result = ffi.new("struct cfg_loop_result *")
     done = 0
     deadline = time.monotonic() + budget_s
     while done < samples and (done == 0 or time.monotonic() < deadline):
         n = min(SAMPLE_CHUNK, samples - done)
         _check(lib.cfg_sample_loop(target, n, buffer + done, result))
-        tally.add(result)
+        counts.add(result)
         done += n
-    return list(ffi.unpack(buffer, done)), tally
+    return list(ffi.unpack(buffer, done)), counts
 
 
 def round_sample_budget_s(value_s: float, values: int) -> float:
-    """How long one value's share of per-read sampling may take."""
     return min(SAMPLE_TIME_MAX_S / values, max(SAMPLE_TIME_MIN_S / values, SAMPLE_TIME_SHARE * value_s))
 
 
 class TimedBench:
-    """One benchmark of a plan, as the engine times it: `bench(loops)` is the
-    seconds `loops` reads took. Opens its method lazily, sharing accessors
-    with the process's other benchmarks (the caller closes them)."""
+    """One benchmark of a plan; opens its method lazily, sharing accessors with the process's other benchmarks."""
 
     def __init__(self, spec: BenchSpec, name: str, accessors: dict[str, ConfigAccessor]) -> None:
         self.spec, self.name = spec, name
         self._accessors = accessors
         self._targets: Any = None
-        self.tally = Tally()
+        self.counts = LoopCounts()
         self.histogram: LogHistogram | None = None
         self.overhead: LogHistogram | None = None
 
@@ -121,7 +107,7 @@ class TimedBench:
         if accessor is None:
             accessor = self._accessors[spec.method] = access.create(spec.method)
             accessor.open()
-        accessor.prepare_targets(r.bdf for r in spec.reads)  # mmio maps a scan's bus range once
+        accessor.prepare_targets(r.bdf for r in spec.reads)
         targets = [accessor.target(r.bdf, r.offset, r.width, r.expected, r.access) for r in spec.reads]
         if len(targets) == 1:
             return targets[0]
@@ -131,9 +117,7 @@ class TimedBench:
         return array
 
     def __call__(self, loops: int) -> float:
-        """Seconds for `loops` reads, whatever the workload: a scan or sweep does
-        whole passes (at least `loops` reads) and scales to exactly `loops`, so
-        loops means reads per value everywhere and values are seconds per read."""
+        """Seconds for `loops` reads: a scan or sweep does whole passes and scales to exactly `loops`."""
         if self._targets is None:
             self._targets = self._open()
         result = ffi.new("struct cfg_loop_result *")
@@ -142,31 +126,29 @@ class TimedBench:
         else:
             passes = -(-loops // self.reads_per_pass)
             _check(lib.cfg_time_many(self._targets, self.reads_per_pass, passes, result))
-        self.tally.add(result)
+        self.counts.add(result)
         return result.ns / 1e9 * loops / result.reads
 
     def sample(self, samples: int, budget_s: float) -> None:
-        """Per-read timestamps and the timestamp pair's own cost, added to this
-        benchmark's histograms (single-register benchmarks, on x86)."""
+        """Per-read timestamps and the timestamp pair's own cost, into the histograms (one register, on x86)."""
         if self._targets is None or self.reads_per_pass > 1 or not lib.cfg_have_x86() or samples <= 0:
             return
-        cycles, tally = sample_cycles(self._targets, samples, budget_s)
+        cycles, counts = sample_cycles(self._targets, samples, budget_s)
         overhead, _ = sample_cycles(null_target(), len(cycles))
         if self.histogram is None or self.overhead is None:
             self.histogram, self.overhead = LogHistogram(), LogHistogram()
         self.histogram.add_samples(cycles)
         self.overhead.add_samples(overhead)
-        self.tally.add(tally)
+        self.counts.add(counts)
 
     def run_metadata(self) -> dict[str, Any]:
-        """What this process saw while timing it, kept on its own run: readers
-        add runs up (runs.py). Mismatches are also said in words."""
-        tally = self.tally
-        md: dict[str, Any] = {READS: tally.reads, MISMATCHES: tally.mismatches}
-        if tally.mismatches:
-            md[MISMATCH_NOTE] = access.mismatch_note(self.spec.method, tally.mismatches, tally.reads)
-        if tally.cycles and tally.ns:
-            md[TSC_HZ] = round(tally.cycles * 1e9 / tally.ns)
+        """What this process saw, kept on its own run (readers add runs up)."""
+        counts = self.counts
+        md: dict[str, Any] = {READS: counts.reads, MISMATCHES: counts.mismatches}
+        if counts.mismatches:
+            md[MISMATCH_NOTE] = access.mismatch_note(self.spec.method, counts.mismatches, counts.reads)
+        if counts.cycles and counts.ns:
+            md[TSC_HZ] = round(counts.cycles * 1e9 / counts.ns)
         if self.histogram is not None and self.overhead is not None:
             md[DIST_CYCLES] = self.histogram.to_json()
             md[DIST_OVERHEAD_CYCLES] = self.overhead.to_json()

@@ -6,7 +6,7 @@ _UNITS = ((1e-9, "ns"), (1e-6, "us"), (1e-3, "ms"), (1.0, "s"))
 
 
 def unit_for(seconds: float) -> tuple[float, str]:
-    """The largest unit in which the value is at least 1 (ns at the least)."""
+    """The largest unit in which the value is at least 1, ns at the least."""
     scale, name = _UNITS[0]
     for candidate_scale, candidate_name in _UNITS:
         if abs(seconds) >= candidate_scale:
@@ -14,12 +14,10 @@ def unit_for(seconds: float) -> tuple[float, str]:
     return scale, name
 
 
-# Suffixes a user may write (--fail-if median:+200ns) and what they are worth.
 UNIT_SCALE = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
 def _decimals(scaled: float) -> int:
-    # At least three significant digits: 1.52 us, 28.4 us, 433.2 ns.
     return 2 if abs(scaled) < 10 else 1
 
 

@@ -1,7 +1,10 @@
 """Which reads each workload makes: one register (read), the kernel's
 enumeration of a bus range (scan), every dword of a function (sweep), one
-register and each of its accesses alone (split). Nothing here checks a value
-against the kernel: plan.py does, once for every workload."""
+register and each of its accesses alone (split), a new function's vendor ID at
+every read (probe, and peer-probe, x86's probe of the buses up to the last one),
+the targets in the order given (sequence: a census's reads of one rescan, say),
+each beside one register read over and over (its hot partner). Nothing here checks
+a value against the kernel: plan.py does, once for every workload."""
 
 from __future__ import annotations
 
@@ -12,8 +15,13 @@ from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf
 from cfgbench.errors import CfgbenchError
 from cfgbench.schema import READ_WORKLOAD, SPLIT_WORKLOAD
 
-SCAN, SWEEP = "scan", "sweep"
-WORKLOADS = (READ_WORKLOAD, SCAN, SWEEP, SPLIT_WORKLOAD)
+SCAN, SWEEP, PROBE, PEER_PROBE, SEQUENCE, HOT = "scan", "sweep", "probe", "peer-probe", "sequence", "hot"
+WORKLOADS = (READ_WORKLOAD, SCAN, SWEEP, SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
+# devfn steps: every function; arch/x86/pci/legacy.c pcibios_scan_specific_bus() probes every 8th.
+PROBE_STRIDES = {PROBE: 1, PEER_PROBE: 8}
+# Workloads whose benchmarks pair by round with a partner (a split with its read, a pass with its hot
+# register): `auto` interleaves them.
+PAIRED = (SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
 VENDOR_DWORD = 0x00
 HEADER_DWORD = 0x0C  # the header type is byte 0x0E
 MULTI_FUNCTION = 0x80
@@ -74,6 +82,14 @@ def scan_reads(read: ReadFn, domain: int, buses: Iterable[int]) -> Iterator[tupl
                 for function in range(1, 8):
                     other = Bdf(domain, bus, device, function)
                     yield other, VENDOR_DWORD, read(other, VENDOR_DWORD, 4)
+
+
+def probe_functions(domain: int, buses: Iterable[int], stride: int) -> Iterator[Bdf]:
+    """Every stride-th devfn of each bus: each function is its own 4 KiB of ECAM, so every read
+    lands on a page the pass has not touched since its previous pass."""
+    for bus in buses:
+        for devfn in range(0, 256, stride):
+            yield Bdf(domain, bus, devfn >> 3, devfn & 7)
 
 
 def present(value: int) -> bool:

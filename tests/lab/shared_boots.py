@@ -133,7 +133,8 @@ HOSTILE = (
 
 # A user's own run in the lab: its output goes to the console (not to a file), where
 # the host turns the guest's share path into its own.
-RUN = ('cfgbench run -m pio -m mmio --in-process --values 6 --loops 4096 -o "$PART_OUT/x-{method}.json"\n')
+RUN = ('cfgbench run -m pio -m mmio --workload read --workload peer-probe --in-process --values 6 --loops 4096 '
+       '-o "$PART_OUT/x-{method}.json"\n')
 
 PARTS = {"guest": GUEST, "low-level": LOW_LEVEL, "hostile": cases_script(HOSTILE), "run": RUN}
 # After the parts: the exit status and both streams must come back to the host.

@@ -32,7 +32,7 @@ GUEST_SCRIPT = textwrap.dedent(r"""
     out=$CFGBENCH_LAB_OUT
     py={python}
     $py -m cfgbench.lab.enumeration census --port {port} --out "$out" > "$out/census.out" 2>&1 || exit 10
-    $py -m cfgbench.lab.enumeration ab --port {small} --rounds {rounds} --loops 1 --seed 7 --out "$out" \
+    $py -m cfgbench.lab.enumeration ab --port {small} --rounds {rounds} --loops 1 --seed 7 --traced 2 --out "$out" \
         > "$out/ab.txt" 2>&1 || exit 11
     # Switch to ECAM only, unload the module, and count one more rescan: type 1 must be back.
     $py - > "$out/unload.json" 2> "$out/unload.err" <<'PY' || exit 12
@@ -127,6 +127,22 @@ def test_the_engine_times_both_orders_in_paired_rounds(boot: Boot) -> None:
     # A fresh random order each round (seed 7): type 1 first was timed first in some rounds, second in others.
     [record] = runs.run_records(files["type1-first"])
     assert {int(p) for p in record.metadata["cfgbench_round_positions"].split(",")} == {0, 1}
+
+
+@pytest.mark.lab
+def test_traced_rescans_time_every_accessor_call_in_situ_in_each_order(boot: Boot) -> None:
+    """`cfgbench lab --in-situ`'s write price: each rescan's accessor calls timed by function_graph, in order."""
+    from cfgbench.lab.enumeration_job import write_extra
+
+    rows = boot.json("accessor-times.json")
+    assert isinstance(rows, list) and sorted(row["order"] for row in rows) == ["ecam-only"] * 2 + ["type1-first"] * 2
+    for row in rows:
+        mechanism = "ecam" if row["order"] == "ecam-only" else "type1"
+        assert {key.split("-")[0] for key, _ in row["calls"] if key.endswith("read")} == {mechanism} or \
+            mechanism == "type1"  # type 1 first still reads 0x100 and up through ECAM
+        assert all(seconds > 0 for _, seconds in row["calls"]) and row["accessors"][f"{mechanism}-write"][0] > 0
+    found = write_extra(rows)
+    assert found is not None and found[1] == 2  # every write priced, over the 2 traced rescans per order
 
 
 @pytest.mark.lab

@@ -81,14 +81,18 @@ def test_the_headline_gives_one_line_per_target_with_its_interval(main_job_run: 
     assert "per run " in host_bridge[0]  # one ratio per boot
     assert "one boot: " not in printed  # two boots: the interval spans them
     assert "under TCG these are QEMU's emulation costs" in printed
-    assert printed.splitlines()[-1].startswith("lab: q35 guest under tcg") and f"{MAIN_JOB_BOOTS} boot(s)" in printed
+    assert printed.splitlines()[-1].startswith("lab: q35 guest (2 vCPUs) under tcg") and f"{MAIN_JOB_BOOTS} boot(s)" in printed
 
 
 def test_the_lab_answers_with_the_rescan_and_the_census(main_job_run: MainJob) -> None:
     rescan = [line for line in main_job_run.printed if line.startswith("rescan of ")]
     census = [line for line in main_job_run.printed if line.startswith("census (QEMU): ")]
     assert len(rescan) == len(census) == 1, main_job_run.printed
-    assert "type 1 first took " in rescan[0] and "x ECAM only (95% CI " in rescan[0] and "projected from " in rescan[0]
+    assert "type 1 first took " in rescan[0] and "x ECAM only (95% CI " in rescan[0]
+    assert "x, inside the interval, from " in rescan[0] or "x, OUTSIDE the interval, from " in rescan[0]
+    # without --in-situ: reads priced at one register (hot), writes as reads, and the line says so
+    assert "type 1 reads at " in rescan[0] and "hot: read 01:00.0+0x000/4)" in rescan[0]
+    assert "(assumed: as a read; cfgbench lab --in-situ times them)" in rescan[0]
     assert f"{MAIN_JOB_BOOTS} runs of {AB_SETTINGS.values * MAIN_JOB_BOOTS} paired rounds in all" in rescan[0]
     assert census[0].endswith("the guest kernel's own count agrees"), census[0]
     recorded = json.loads((main_job_run.out / "census.json").read_text())["phases"]["boot"]
@@ -102,7 +106,7 @@ def test_the_lab_says_where_the_time_goes(main_job_run: MainJob) -> None:
     lines = printed[start + 1:]
     assert any(line.startswith("  pio 00:00.0+0x000: type 1 = address write (0xCF8) ") for line in lines)
     assert any(line.startswith("  mmio 01:00.0+0x100: ECAM = load (ECAM) ") for line in lines)
-    assert any(line.startswith("  kernel 00:00.0+0x000: kernel = ") and " floor = " in line for line in lines)
+    assert any(line.startswith("  kernel 00:00.0+0x000: kernel (type 1) = ") and " floor = " in line for line in lines)
     assert not any(line.startswith("split ") for line in printed[:start])  # the headline leaves them out
 
 
@@ -120,3 +124,5 @@ def test_a_run_in_the_lab_prints_host_paths_and_records_the_lab(default_boot: De
     md = _bench(out / "x-mmio.json").get_metadata()
     assert md["cfgbench_lab_accel"] == "tcg" and md["cfgbench_lab_host_cpu"]
     assert "00:00.0+0x000: mmio " in default_boot.result.output and "paired rounds" in default_boot.result.output
+    # The cold pattern where raw access runs: every read a new function (a new ECAM page), against its hot partner.
+    assert "peer-probe 00-ff, per read, against one of" in default_boot.result.output

@@ -11,9 +11,7 @@ from cfgbench.access.pio import PioAccessor
 from cfgbench.access.sysfs import SysfsAccessor
 from cfgbench.errors import CfgbenchError
 
-# The registry, in the order every table, headline and figure shows the
-# methods: the question's reference (type 1) first, then ECAM, then the kernel.
-# A new method is one module and one line here.
+# In the order every table, headline and figure shows them; a new method is one module and one line here.
 METHODS: dict[str, type[ConfigAccessor]] = {
     "pio": PioAccessor,
     "mmio": EcamAccessor,
@@ -21,10 +19,8 @@ METHODS: dict[str, type[ConfigAccessor]] = {
     "fake": FakeAccessor,
 }
 ALIASES = {"ecam": "mmio", "sysfs": "kernel"}
-# The two mechanisms the project compares; `fleet` shows their ratio.
-MECHANISMS = ("pio", "mmio")
-# The safe reader: raw methods are checked against it, names and capabilities are read through it.
-REFERENCE_READER = "kernel"
+MECHANISMS = ("pio", "mmio")  # what the project compares
+REFERENCE_READER = "kernel"  # the safe reader: raw methods are checked against it, names are resolved through it
 
 
 def canonical_method(name: str) -> str:
@@ -60,21 +56,17 @@ def color_of(method: str) -> str:
 
 
 def mismatch_note(method: str, mismatches: int, reads: int) -> str:
-    """What reads that returned another value mean for this method."""
     cls = METHODS.get(method, ConfigAccessor)
     return cls.mismatch_note(mismatches, reads)
 
 
 def reader_method(methods: Sequence[str]) -> str:
-    """Which method reads a device to resolve register names and walk its
-    capabilities: the kernel's (safe), unless a test backend stands in for
-    the machine."""
+    """The kernel's, unless a test backend stands in for the machine."""
     hidden = [m for m in map(canonical_method, methods) if METHODS[m].hidden]
     return hidden[0] if hidden else REFERENCE_READER
 
 
 def register(cls: type[ConfigAccessor]) -> None:
-    """Add a method (after the others); its module and this call are all it takes."""
     METHODS[cls.name] = cls
 
 

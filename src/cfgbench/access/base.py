@@ -1,4 +1,4 @@
-"""What every access method is: detect, open, read, a native target for the loops, close."""
+"""What every access method is (docs/design.md, "Accessor protocol")."""
 
 from __future__ import annotations
 
@@ -11,19 +11,16 @@ from typing import Any
 from cfgbench._native import ffi, lib
 from cfgbench.address import Bdf, check_access
 from cfgbench.errors import CfgbenchError
+from cfgbench.pci_regs import ALL_ONES  # noqa: F401 (plan.py imports it from here until it imports pci_regs)
 from cfgbench.schema import ACCESS, ACCESS_LABEL, ACCESS_ROLE, MECHANISM
 
-# Set by the test suite: raw methods refuse before any ioperm, iopl or /dev/mem.
 FORBID_RAW_ENV = "CFGBENCH_FORBID_RAW"
-ALL_ONES = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF}
-# The whole config read, what every method times; the split workload times
-# its accesses one by one as well (SplitPart, each method's split_parts).
-READ = "read"
+READ = "read"  # the whole config read; the split workload times its accesses too
 NOTHING_READ = 0  # the value of an access that reads nothing (a write to 0xCF8, the kernel floor)
 
 
 def raw_forbidden_reason() -> str:
-    """'' unless raw methods are forbidden in this environment; else one line saying so and why."""
+    """'' unless raw methods are forbidden here; else why."""
     if not os.environ.get(FORBID_RAW_ENV):
         return ""
     return (f"pio and mmio are forbidden in this environment: {FORBID_RAW_ENV} is set (the test suite sets it "
@@ -41,74 +38,62 @@ class Detection:
 
 @dataclass(frozen=True)
 class SplitPart:
-    """One access of a method's config read, timed on its own (the split
-    workload): type 1's address write and data read, ECAM's load, the
-    kernel's path without the access. The part is verified before timing: an
-    untimed read through it must return `expected`, or it is not timed and
-    `unverified` says why. Its label, mechanism and role are recorded with
-    its benchmark: show, compare and plot read them from there."""
+    """One access of a method's config read, timed on its own; an untimed read must return `expected` first."""
 
-    access: str  # a name from the method's `accesses`, in benchmark names: "address-write"
-    label: str  # how readers name it: "address write (0xCF8)"
-    mechanism: str  # whose read it is part of in the breakdown: "type 1", "ECAM", "kernel"
+    access: str  # one of the method's `accesses`: "address-write"
+    label: str  # "address write (0xCF8)"
+    mechanism: str  # "type 1", "ECAM", "kernel"
     role: str  # schema.PART, FLOOR or EXTRA
-    offset: int  # the native target's offset and width
+    offset: int
     width: int
-    expected: int  # every value the loop reads is compared with it
+    expected: int
     per_device: bool = False  # the same benchmark for every offset of the function
     unverified: str = ""  # why the part is not timed when its check fails
-    metadata: dict[str, str] = field(default_factory=dict)  # recorded with its benchmark
+    metadata: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict[str, str]:
-        """What its benchmark records about it (docs/design.md, metadata keys)."""
+        """What its benchmark records."""
         return {ACCESS: self.access, ACCESS_LABEL: self.label, ACCESS_ROLE: self.role, MECHANISM: self.mechanism,
                 **self.metadata}
 
 
 class ConfigAccessor(ABC):
-    """One access method. Subclasses set `name`, `help`, and implement the hooks."""
+    """One access method: subclasses set `name` and `help`, and implement the hooks."""
 
     name: str = ""
     help: str = ""
-    color: str = ""  # its colour in every figure (a matplotlib colour); "" takes one by its registry rank
-    raw: bool = False  # touches hardware directly (ports or /dev/mem)
+    color: str = ""  # a matplotlib colour; "" takes one by its registry rank
+    raw: bool = False  # touches ports or /dev/mem
     hidden: bool = False  # not offered to users (the test backend)
-    accesses: tuple[str, ...] = ()  # the parts its read splits into (split_parts), besides READ
+    accesses: tuple[str, ...] = ()  # what its read splits into (split_parts), besides READ
 
     def __init__(self) -> None:
         self._opened = False
-        # Native structs and the buffers they point into must outlive the loops.
         self._keepalive: list[Any] = []
 
     @classmethod
     def offered(cls) -> bool:
-        """Whether the CLI accepts this method name here."""
         return not cls.hidden
 
     @classmethod
     def can_scan(cls) -> bool:
-        """Whether it reaches functions the kernel did not enumerate (the scan
-        workload): the raw methods do, the kernel's sysfs files do not."""
+        """Whether it reaches functions the kernel did not enumerate (the scan workload)."""
         return cls.raw
 
     @classmethod
     def mismatch_note(cls, mismatches: int, reads: int) -> str:
-        """What reads that returned another value than the one verified mean."""
         return f"WARNING: {mismatches} of {reads} reads returned another value: the register changed during the run"
 
     def run_warning(self) -> str | None:
-        """One line to say before timing with this method here, or None."""
         return None
 
     def enumerated(self) -> set[Bdf] | None:
-        """The functions this method knows to exist (the kernel's list), or
-        None when it reads whatever is asked."""
+        """The functions it knows to exist (the kernel's list), or None when it reads whatever is asked."""
         return None
 
-    # -- protocol -----------------------------------------------------------
     @abstractmethod
     def detect(self) -> Detection:
-        """Quiet check: can this method run here, and if not, why and what to do."""
+        """Quiet: can it run here, and if not, why and what to do."""
 
     def open(self) -> None:
         if self.raw and raw_forbidden_reason():
@@ -120,17 +105,16 @@ class ConfigAccessor(ABC):
         self._opened = True
 
     def close(self) -> None:
-        """Ends the method; the native targets it handed out die with it."""
+        """The native targets it handed out die with it."""
         for obj in self._keepalive:
-            ffi.release(obj)  # lets mmaps and buffers behind from_buffer() close
+            ffi.release(obj)  # lets the mmaps and buffers behind from_buffer() close
         self._keepalive.clear()
         if self._opened:
             self._close()
         self._opened = False
 
     def read(self, bdf: Bdf, offset: int, width: int, access: str = READ) -> int:
-        """One untimed read through this method's native path (or one of its
-        accesses: the value an access returns, e.g. 0 bytes for the floor)."""
+        """One untimed read through the native path, or through one of its accesses."""
         target = self._new_target(bdf, offset, width, 0, access)  # freed with this call
         value = ffi.new("uint32_t *")
         err = lib.cfg_read_once(target, value)
@@ -143,7 +127,7 @@ class ConfigAccessor(ABC):
         return int(value[0])
 
     def target(self, bdf: Bdf, offset: int, width: int, expected: int, access: str = READ) -> Any:
-        """A native `struct cfg_target *` for the timed loops; it lives until close()."""
+        """A native `struct cfg_target *` for the timed loops, alive until close()."""
         return self.keep(self._new_target(bdf, offset, width, expected, access))
 
     def _new_target(self, bdf: Bdf, offset: int, width: int, expected: int, access: str = READ) -> Any:
@@ -162,17 +146,14 @@ class ConfigAccessor(ABC):
         return target
 
     def split_parts(self, bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
-        """The accesses a read of (bdf, offset, width), which returned value,
-        is made of, each to be timed alone; none by default."""
+        """The accesses a read that returned value is made of, each to be timed alone."""
         return []
 
     def target_metadata(self, bdf: Bdf) -> dict[str, str]:
-        """What a result should record about how this method reached bdf."""
         return {}
 
     def prepare_targets(self, bdfs: Iterable[Bdf]) -> None:  # noqa: B027 (optional hook)
-        """Called before the targets of one benchmark are made: a method may
-        set up what they share (mmio maps a scan's bus range once)."""
+        """Before one benchmark's targets are made: set up what they share (mmio maps a scan's bus range once)."""
 
     def __enter__(self) -> ConfigAccessor:
         self.open()
@@ -181,7 +162,6 @@ class ConfigAccessor(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- hooks for subclasses ------------------------------------------------
     @abstractmethod
     def _open(self) -> None: ...
 
@@ -192,15 +172,13 @@ class ConfigAccessor(ABC):
     def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None: ...
 
     def _fill_access(self, target: Any, bdf: Bdf, offset: int, width: int, access: str) -> None:
-        """Turn a read's target into one of its accesses (one of `accesses`)."""
+        """Turn a read's target into one of its `accesses`."""
         raise CfgbenchError(f"{self.name} has no {access!r} access")
 
     def space_size(self, bdf: Bdf) -> int:
-        """How many bytes of bdf's config space this method can reach."""
         return 4096
 
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
-        """Raise CfgbenchError, saying why, when this method cannot read there."""
         check_access(offset, width, self.space_size(bdf))
 
     def read_failure_fix(self) -> str:

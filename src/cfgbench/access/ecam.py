@@ -1,8 +1,4 @@
-"""mmio (alias ecam): loads from the ECAM window mapped read-only through /dev/mem.
-
-Single reads map one function's 4 KiB page; a scan of many functions maps its
-bus range once (1 MiB a bus), so the harness pays no mapping per function that
-the other methods do not pay (prepare_targets)."""
+"""mmio (alias ecam): loads from the ECAM window mapped read-only through /dev/mem."""
 
 from __future__ import annotations
 
@@ -25,7 +21,7 @@ DEV_MEM = Path("/dev/mem")
 RELAXED_IOMEM = "iomem=relaxed"
 RELAXED_FIX = "boot with iomem=relaxed on the kernel command line (CONFIG_IO_STRICT_DEVMEM blocks mapping the ECAM window)"
 PAGE_BYTES = 4096  # one function's config space
-LOAD = "load"  # ECAM's read is one access: the load (the split workload's line for it)
+LOAD = "load"  # ECAM's read is one access
 LOAD_LABEL = "load (ECAM)"
 MECHANISM = "ECAM"
 
@@ -36,7 +32,7 @@ def load_part(offset: int, width: int, value: int) -> SplitPart:
 
 @dataclass(frozen=True)
 class _BusRange:
-    """Buses first..last of one ECAM window, mapped once (native pointer)."""
+    """Buses first..last of one ECAM window, mapped once."""
 
     window: EcamWindow
     first: int
@@ -62,7 +58,7 @@ class EcamAccessor(ConfigAccessor):
         self.dev_mem = dev_mem
         self.windows: list[EcamWindow] = []
         self._fd = -1
-        self._pages: dict[Bdf, Any] = {}  # one function's mapped page
+        self._pages: dict[Bdf, Any] = {}
         self._bus_ranges: list[_BusRange] = []
         self._mappings: list[tuple[Any, int]] = []  # (native pointer, length) to unmap
 
@@ -78,8 +74,7 @@ class EcamAccessor(ConfigAccessor):
         if blocker:
             return Detection(False, *blocker)
         if RELAXED_IOMEM not in kernel_cmdline().split():
-            # Whether the mapping is refused is only known by trying, and
-            # detect() never touches /dev/mem.
+            # Only mapping tells, and detect() never touches /dev/mem.
             return Detection(True, f"{where}; may need iomem=relaxed if the kernel has IO_STRICT_DEVMEM")
         return Detection(True, where)
 
@@ -118,8 +113,7 @@ class EcamAccessor(ConfigAccessor):
         return {ECAM_WINDOW: str(self.window_for(bdf))}
 
     def prepare_targets(self, bdfs: Iterable[Bdf]) -> None:
-        """Targets on many functions (a scan) read through one mapping of their
-        bus range per window, not a page each; a single function keeps its page."""
+        """Many functions (a scan) read through one mapping of their bus range per window, not a page each."""
         functions = set(bdfs)
         if len(functions) < 2:
             return
@@ -136,7 +130,7 @@ class EcamAccessor(ConfigAccessor):
             self._bus_ranges.append(_BusRange(window, first, last, pointer))
 
     def _function_pointer(self, bdf: Bdf) -> Any:
-        """Where bdf's config space is mapped: its bus range if prepared, else its own page."""
+        """Its bus range if prepared, else its own page."""
         for bus_range in self._bus_ranges:
             if bus_range.covers(bdf):
                 return bus_range.function_pointer(bdf)
@@ -146,7 +140,7 @@ class EcamAccessor(ConfigAccessor):
         return self._pages[bdf]
 
     def _map(self, address: int, length: int, what: str) -> Any:
-        """One read-only mapping (cfg_map_config), unmapped by close()."""
+        """Read-only, unmapped by close()."""
         mapping = ffi.new("void **")
         err = lib.cfg_map_config(self._fd, address, length, mapping)
         if err:
@@ -170,9 +164,7 @@ class EcamAccessor(ConfigAccessor):
         target.mem = self._function_pointer(bdf) + offset
 
     def split_parts(self, bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
-        """One load is the whole read: timed again under its own name, it
-        stands beside type 1's parts, and its agreement with the read shows
-        how closely two benchmarks of the same thing agree."""
+        """The whole read, timed again: its agreement with the read shows how closely two benchmarks of one thing agree."""
         return [load_part(offset, width, value)]
 
     def _fill_access(self, target: Any, bdf: Bdf, offset: int, width: int, access: str) -> None:

@@ -10,32 +10,27 @@ from typing import Any
 from cfgbench._native import lib
 from cfgbench.access.base import NOTHING_READ, ConfigAccessor, Detection, SplitPart
 from cfgbench.address import (
-    LEGACY_CONFIG_SIZE,
     TYPE1_ADDRESS_PORT,
     Bdf,
     type1_address,
     type1_data_port,
 )
 from cfgbench.errors import CfgbenchError
+from cfgbench.pci_regs import LEGACY_CONFIG_SIZE
 from cfgbench.platform import RAWIO_FIX, is_x86, online_cpu_count, raw_access_blocker
 from cfgbench.schema import EXTRA, PART
 
-# 0xCF8-0xCFF: the address dword and the four data bytes, nothing more.
-PORT_COUNT = 8
+PORT_COUNT = 8  # 0xCF8-0xCFF: the address dword and the four data bytes, nothing more
 PORT_IO = "port I/O (ioperm/iopl)"
-# Type 1's read, access by access (the split workload).
-ADDRESS_WRITE = "address-write"  # outl of the address to 0xCF8
-DATA_READ = "data-read"  # in from 0xCFC+n, the address latched once before the loop
-ADDRESS_READ = "address-read"  # inl from 0xCF8: the latched address, read back
+ADDRESS_WRITE = "address-write"
+DATA_READ = "data-read"
+ADDRESS_READ = "address-read"
 LABELS = {ADDRESS_WRITE: "address write (0xCF8)", DATA_READ: "data read (0xCFC)", ADDRESS_READ: "address read (0xCF8)"}
 MECHANISM = "type 1"
 NO_READBACK = ("this host does not read the type 1 address back from 0xCF8 (Linux's pci_check_type1 would not "
                "take it for type 1 either): the address read is not timed")
 def pio_hazard_warning(cpus_online: Path | None = None) -> str | None:
-    """One line when type 1 timing can corrupt the kernel's own config accesses:
-    userspace cannot take the kernel's pci_config_lock, so while cfgbench writes
-    0xCF8 over and over, a kernel access on another CPU can have its data phase
-    land on cfgbench's address (docs/safety.md). None on a single online CPU."""
+    """One line where type 1 timing can corrupt the kernel's config accesses (docs/safety.md); None on one CPU."""
     count = online_cpu_count(cpus_online)
     if count <= 1:
         return None
@@ -46,13 +41,10 @@ def pio_hazard_warning(cpus_online: Path | None = None) -> str | None:
 
 
 def _acquire_ports() -> str:
-    """ioperm limits us to 0xCF8-0xCFF; iopl(3) opens every port, so it is only
-    the fallback when ioperm itself is unavailable (EINVAL), as pciutils does.
-    Both are per thread (iopl is not inherited across exec since Linux 3.7), so
-    each process acquires them itself. Returns which one was granted."""
+    """Which was granted: ioperm (0xCF8-0xCFF only), or iopl(3) where ioperm is unavailable, as pciutils does.
+    Both are per thread (iopl is not inherited across exec since Linux 3.7): each process acquires its own."""
     import portio  # imported late: its C extension exists only on x86
 
-    # portio returns the errno instead of raising.
     err, how = portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 1), "ioperm"
     if err == errno.EINVAL:
         err, how = portio.iopl(3), "iopl"
@@ -66,7 +58,6 @@ def _acquire_ports() -> str:
 
 
 def type1_parts(bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
-    """Type 1's read of (bdf, offset, width), access by access."""
     def part(access: str, role: str, offset: int, width: int, expected: int, unverified: str = "") -> SplitPart:
         return SplitPart(access, LABELS[access], MECHANISM, role, offset, width, expected, unverified=unverified)
 
@@ -86,7 +77,7 @@ class PioAccessor(ConfigAccessor):
 
     def __init__(self) -> None:
         super().__init__()
-        self._granted = ""  # "ioperm" or "iopl", once open
+        self._granted = ""  # "ioperm" or "iopl"
 
     def detect(self) -> Detection:
         if not is_x86():
@@ -102,7 +93,7 @@ class PioAccessor(ConfigAccessor):
         self._granted = _acquire_ports()
 
     def _close(self) -> None:
-        """Give back what was granted, so a long-lived process keeps no port access."""
+        """Give back what was granted: a long-lived process keeps no port access."""
         import portio
 
         if self._granted == "iopl":
@@ -112,7 +103,6 @@ class PioAccessor(ConfigAccessor):
 
     @classmethod
     def mismatch_note(cls, mismatches: int, reads: int) -> str:
-        """For pio, evidence that the kernel interleaved with our 0xCF8 writes."""
         return (f"WARNING: {mismatches} of {reads} reads returned another value: a kernel config access on another "
                 "CPU interleaved with cfgbench's 0xCF8 writes, and kernel accesses may have been misdirected "
                 "(docs/safety.md)")
@@ -138,12 +128,7 @@ class PioAccessor(ConfigAccessor):
         target.pio_data_port = type1_data_port(offset)
 
     def split_parts(self, bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
-        """The address write alone (reads nothing), the data read alone (the
-        register's value), and the address register read back. That read is a
-        dword `inl` of 0xCF8 only, never a byte of 0xCF9-0xCFB (0xCF9 is the
-        reset control register of Intel chipsets), and runs only where the
-        sanity check has found type 1 and the read back returns the address
-        just written: what Linux's pci_check_type1() reads at every boot."""
+        """The address read is a dword `inl` of 0xCF8 only: 0xCF9 is Intel chipsets' reset control register."""
         return type1_parts(bdf, offset, width, value)
 
     def _fill_access(self, target: Any, bdf: Bdf, offset: int, width: int, access: str) -> None:

@@ -1,10 +1,4 @@
-"""kernel: pread of /sys/bus/pci/devices/BDF/config, whatever path the kernel takes.
-
-Its floor (the split workload) is the same pread without the access: at the
-end of what the descriptor may read, pci_read_config() (drivers/pci/pci-sysfs.c)
-returns 0 bytes after its capability check and before any config access.
-docs/design.md shows the call graphs (ftrace) and tests/lab/test_where_the_time_goes.py
-checks them in the lab guest."""
+"""kernel: pread of /sys/bus/pci/devices/BDF/config, and its floor (docs/design.md, "The kernel floor")."""
 
 from __future__ import annotations
 
@@ -18,12 +12,10 @@ from cfgbench.address import Bdf, check_access, parse_bdf
 from cfgbench.errors import CfgbenchError
 from cfgbench.pci import sysfs_devices
 from cfgbench.platform import SUDO_FIX
-from cfgbench.schema import FLOOR as FLOOR_ROLE
-from cfgbench.schema import KERNEL_FLOOR, KERNEL_FLOOR_RETURNS_IN
+from cfgbench.schema import FLOOR, KERNEL_FLOOR, KERNEL_FLOOR_RETURNS_IN
 
-# Without CAP_SYS_ADMIN the kernel shows only the first 64 bytes (pci-sysfs.c).
-UNPRIVILEGED_BYTES = 64
-FLOOR = "floor"  # the kernel's path without the access (split workload)
+UNPRIVILEGED_BYTES = 64  # all the kernel shows without CAP_SYS_ADMIN (pci-sysfs.c)
+FLOOR_ACCESS = "floor"
 FLOOR_LABEL = "kernel floor"
 MECHANISM = "kernel"
 NOBODY = 65534  # the effective user root opens the floor's descriptor as
@@ -32,11 +24,7 @@ FLOOR_NOT_EMPTY = ("the kernel returned bytes at the floor's offset (a CardBus h
 
 
 def _descriptor_without_admin(path: Path) -> int | None:
-    """Root's floor: the same file opened with the effective capabilities
-    dropped (seteuid to nobody for the open(), then back). pci_read_config()
-    checks the opener's credentials (file_ns_capable), so reads through this
-    descriptor see the 64 bytes a normal user sees, and a read at 0x40 returns
-    0 bytes exactly where a normal user's does. None where seteuid is refused."""
+    """Root's floor: the file opened as nobody (pci_read_config checks the opener); None where seteuid is refused."""
     try:
         os.seteuid(NOBODY)
     except OSError:
@@ -54,8 +42,8 @@ def config_path(bdf: Bdf, root: Path | None = None) -> Path:
 
 
 def floor_part(metadata: dict[str, str] | None = None) -> SplitPart:
-    """One per function, whatever the offset: the path up to the access does not depend on it."""
-    return SplitPart(FLOOR, FLOOR_LABEL, MECHANISM, FLOOR_ROLE, 0, 4, NOTHING_READ, per_device=True,
+    """One per function: the path up to the access does not depend on the offset."""
+    return SplitPart(FLOOR_ACCESS, FLOOR_LABEL, MECHANISM, FLOOR, 0, 4, NOTHING_READ, per_device=True,
                      unverified=FLOOR_NOT_EMPTY, metadata=metadata or {})
 
 
@@ -63,17 +51,16 @@ class SysfsAccessor(ConfigAccessor):
     name = "kernel"
     help = "the kernel's own path: pread of /sys/bus/pci/devices/BDF/config"
     color = "tab:green"
-    accesses = (FLOOR,)
+    accesses = (FLOOR_ACCESS,)
 
     def __init__(self, root: Path | None = None, floor_without_admin: bool = True) -> None:
         super().__init__()
         self.root = root or sysfs_devices()
-        # False: root's floor is the end-of-file fallback (lab/calltrace.py traces it)
         self.floor_without_admin = floor_without_admin
         self._fds: dict[Bdf, int] = {}
-        self._sizes: dict[Bdf, int] = {}  # config file sizes: one stat per function
-        self._floors: dict[Bdf, tuple[int, int, dict[str, str]]] = {}  # descriptor, offset, what it is
-        self._floor_fds: list[int] = []  # opened for the floor alone
+        self._sizes: dict[Bdf, int] = {}
+        self._floors: dict[Bdf, tuple[int, int, dict[str, str]]] = {}  # descriptor, offset, metadata
+        self._floor_fds: list[int] = []
 
     def detect(self) -> Detection:
         if not self.root.is_dir():
@@ -106,7 +93,6 @@ class SysfsAccessor(ConfigAccessor):
         return self._fds[bdf]
 
     def enumerated(self) -> set[Bdf]:
-        """The functions the kernel enumerated (one directory listing)."""
         return {parse_bdf(entry.name) for entry in self.root.iterdir()} if self.root.is_dir() else set()
 
     def _file_size(self, bdf: Bdf) -> int:
@@ -118,7 +104,7 @@ class SysfsAccessor(ConfigAccessor):
         return self._sizes[bdf]
 
     def space_size(self, bdf: Bdf) -> int:
-        """What this process may read: the kernel cuts normal users off at 64 bytes."""
+        """What this process may read."""
         size = self._file_size(bdf)
         return size if os.geteuid() == 0 else min(size, UNPRIVILEGED_BYTES)
 
@@ -136,8 +122,7 @@ class SysfsAccessor(ConfigAccessor):
         target.file_offset = offset
 
     def _floor(self, bdf: Bdf) -> tuple[int, int, dict[str, str]]:
-        """(descriptor, offset, metadata) of bdf's floor: a pread that takes the
-        kernel's whole path up to the access and returns 0 bytes there."""
+        """(descriptor, offset, metadata): a pread that takes the path up to the access and returns 0 bytes there."""
         if bdf not in self._floors:
             if os.geteuid() != 0:
                 self._floors[bdf] = (self._fd(bdf), UNPRIVILEGED_BYTES, {
@@ -159,7 +144,6 @@ class SysfsAccessor(ConfigAccessor):
         return self._floors[bdf]
 
     def split_parts(self, bdf: Bdf, offset: int, width: int, value: int) -> list[SplitPart]:
-        """The floor (floor_part)."""
         _, _, metadata = self._floor(bdf)
         return [floor_part(metadata)]
 

@@ -1,16 +1,4 @@
-"""This run against the runner's baseline: one outcome per method, one for the job.
-
-Per method (`{method}.json` in the run's directory and in the baseline's):
-- no baseline file: reported, not gated (a runner's first run, a new method);
-- else `cfgbench compare BASELINE RUN --fail-if RULE`: regression, no regression
-  or inconclusive (compare/threshold.py: the confidence interval of the time ratio
-  against the limit), or an error (a baseline from another environment, a
-  corrupt file), which is said in the summary instead of stopping the others.
-
-The job's outcome is the worst: error (exit 2) over regression (1) over
-inconclusive (3) over no regression (0). A run with no baseline at all is
-"no baseline": exit 0, so that a new runner's first run reports and passes.
-"""
+"""This run against the runner's baseline: an outcome per method (an error stops no other), the worst for the job."""
 
 from __future__ import annotations
 
@@ -29,14 +17,12 @@ DEFAULT_RULE = "median:5%"
 
 @dataclass(frozen=True)
 class MethodGate:
-    """One method of this run against its baseline file."""
-
     method: str
     result: Path
     baseline: Path
     outcome: str  # one of compare.threshold.SEVERITY
-    report: Report | None = None  # the comparison, when there was one
-    error: str = ""  # the one-line error, for ERROR
+    report: Report | None = None
+    error: str = ""  # for ERROR
     baseline_runs: int = 0  # runs (sessions) the baseline holds for every target
 
     @property
@@ -94,14 +80,13 @@ def _orphan_gate(baseline: Path, results_dir: Path) -> MethodGate:
 def _run_report(results: Sequence[Path]) -> Report | None:
     if len(results) < 2:
         return None
-    # In the registry's order: a target the first file lacks (pio has no 0x100) is compared with the first that has it.
+    # The registry's order: a target the first file lacks (pio has no 0x100) is compared with the first that has it.
     ordered = sorted(results, key=lambda p: access.rank(method_of_path(p)))
     return compare_paths([str(p) for p in ordered])
 
 
 def gate_run(results_dir: Path | str, baseline_dir: Path | str, rules: Sequence[str] = (DEFAULT_RULE,),
              allow_other_environment: bool = False) -> CiGate:
-    """The library entry point of `cfgbench ci gate`."""
     results_dir, baseline_dir = Path(results_dir), Path(baseline_dir)
     for rule in rules:
         parse_threshold(rule)  # a bad rule is a usage error, before any file is read

@@ -1,8 +1,4 @@
-"""Where the CI job keeps its files: one directory per run and per baseline, `{method}.json` in each.
-
-`cfgbench run -o 'DIR/{method}.json'` writes a run's files; a runner's baseline
-(results/ci-baseline/<runner>/) holds the same names, each gathering the runs
-promoted into it. A method is known by its file name in both places."""
+"""Where the CI job keeps its files: one directory per run and per baseline, `{method}.json` in each."""
 
 from __future__ import annotations
 
@@ -19,8 +15,7 @@ def method_of_path(path: Path) -> str:
 
 
 def result_files(directory: Path, what: str = "results") -> list[Path]:
-    """The `{method}.json` files of one directory, in the registry's order; dot files
-    (a write in progress) and pictures are skipped."""
+    """The `{method}.json` files in the registry's order; dot files (a write in progress) are skipped."""
     if not directory.is_dir():
         state = "is not a directory" if directory.exists() else "does not exist"
         raise CfgbenchError(f"the {what} directory {directory} {state}",
@@ -30,5 +25,4 @@ def result_files(directory: Path, what: str = "results") -> list[Path]:
 
 
 def baseline_files(directory: Path) -> list[Path]:
-    """A baseline directory's files; none when it does not exist yet."""
     return result_files(directory, "baseline") if directory.is_dir() else []

@@ -1,19 +1,4 @@
-"""Promote a CI run into a runner's baseline: append, never replace.
-
-Each `{method}.json` of the run is appended to the baseline's file of the same
-method (created if missing) with results.save_suite(append=True): under a
-lock, re-read, merged, renamed into place, so the file holds either every old
-run plus the new ones, or the old runs alone. Every file is checked before
-anything is written, so one refusal leaves the baseline as it was:
-- another environment (CPU, bare metal or guest, hypervisor, kernel, method:
-  schema.py's same_machine fields) is refused: a baseline mixing machines would
-  gate the machines, not the change; a new environment needs a new baseline;
-- other targets than the baseline's are refused (the runs would not line up);
-- a run without session ids cannot be told apart from the others: refused;
-- a run already in the baseline (same session) is skipped, so promoting twice
-  is harmless.
-pyperf itself refuses runs of another Python, hostname or kernel in one file.
-"""
+"""Promote a CI run into a runner's baseline: append, never replace; every file checked before any is written."""
 
 from __future__ import annotations
 
@@ -37,7 +22,7 @@ RENEW_FIX = ("a new environment needs a new baseline: remove the old one (git rm
 class Promoted:
     source: Path
     baseline: Path
-    already_there: bool  # the run was in the baseline already: nothing written
+    already_there: bool  # nothing written
     runs: int = 0  # runs in the baseline afterwards, for the target that has the fewest
 
     @property
@@ -82,7 +67,7 @@ class _Plan:
 
 
 def _plan(sources: Sequence[Path], baseline_dir: Path) -> list[_Plan]:
-    """Check every file against the baseline and against each other; nothing is written."""
+    """Check every file against the baseline and against each other, writing nothing."""
     plans: list[_Plan] = []
     first: dict[Path, ResultFile] = {}  # baseline path -> what the new runs must match
     seen: dict[Path, set[str]] = {}  # baseline path -> sessions there or planned
@@ -112,7 +97,6 @@ def _runs_in(path: Path) -> int:
 
 
 def promote(results_dirs: Sequence[Path | str], baseline_dir: Path | str) -> list[Promoted]:
-    """The library entry point of `cfgbench ci promote`."""
     baseline_dir = Path(baseline_dir)
     if not results_dirs:
         raise CfgbenchError("no run to promote", "give the run's directory with --results")

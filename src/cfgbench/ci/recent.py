@@ -1,9 +1,4 @@
-"""The history's trend on one machine, with this run as its newest point.
-
-`cfgbench history show` reads what the history holds; a gate runs before this
-run is added to it, so here this run's files are read as points and put at the
-end of their series. A change point at the last run is what a regression looks
-like there, and it is found the same way (Apache Otava, history/trend.py)."""
+"""The history's trend on one machine with this run as its newest point: a gate runs before the run is added."""
 
 from __future__ import annotations
 
@@ -20,7 +15,6 @@ THIS_RUN = "this run"
 
 
 def has_history(directory: Path) -> bool:
-    """True when the history holds a machine directory with a result file."""
     return directory.is_dir() and any(p for p in directory.glob("*/*.json") if not p.name.startswith("."))
 
 

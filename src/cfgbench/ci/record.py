@@ -1,11 +1,4 @@
-"""The workflow's final job: every runner's run in one fleet table, and into the history.
-
-The bench job uploads each runner's files as the artifact `cfgbench-<runner>`;
-downloaded together they are `<runs>/cfgbench-<runner>/{method}.json`. Here
-each such directory is one environment of the fleet table (history/fleet.py)
-and is added to the history under the machine `<runner>` (history/store.py: never
-overwrites; a re-run job's files are already there), then the history's trend
-is rendered (history/trend.py)."""
+"""The workflow's final job: every runner's run in one fleet table, and into the history under its name."""
 
 from __future__ import annotations
 
@@ -46,7 +39,6 @@ def runner_name(directory: Path) -> str:
 
 def record(runs_dir: Path | str, history_dir: Path | str, commit: str, last: int | None = DEFAULT_LAST,
            reference: str | None = None) -> Recorded:
-    """The library entry point of `cfgbench ci fleet`."""
     runs_dir = Path(runs_dir)
     dirs = runner_dirs(runs_dir)
     if not dirs:

@@ -1,8 +1,4 @@
-"""What the gate says: the job summary in markdown, GitHub annotations, the promote commands.
-
-The summary starts with the outcome and one row per gated target, then what to
-do next (with the exact commands that make this run part of the baseline),
-then the comparisons themselves and, when a history was given, the trend."""
+"""What the gate says: the job summary in markdown, GitHub annotations, the promote commands."""
 
 from __future__ import annotations
 
@@ -10,18 +6,18 @@ import shlex
 from dataclasses import dataclass
 
 from cfgbench.ci.gate import CiGate, MethodGate
-from cfgbench.compare.render import RENDERERS
+from cfgbench.compare.render import render_markdown as render_comparison
 from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.compare.threshold import ERROR, INCONCLUSIVE, NO_BASELINE, NO_REGRESSION, REGRESSION
 from cfgbench.history.trend import HistoryReport
 from cfgbench.history.trend import render_markdown as render_trend
-from cfgbench.tables import markdown_table
+from cfgbench.document import Table, to_markdown
 from cfgbench.units import format_time
 
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where this run came from, for the commands that promote it (all optional)."""
+    """Where this run came from, for the commands that promote it."""
 
     runner: str | None = None  # the runner's label, e.g. bare-metal-1
     artifact: str | None = None  # the artifact holding this run's files
@@ -30,13 +26,8 @@ class Provenance:
     commit: str | None = None  # $GITHUB_SHA
 
 
-# --- the promote commands ------------------------------------------------------
-
 def promote_commands(gate: CiGate, where: Provenance) -> list[str]:
-    """The exact commands that append this run to the baseline, from a clone of the repository.
-
-    In CI the run's files are an artifact: download it first (gh, the GitHub CLI),
-    into a directory named after the run, then promote that directory."""
+    """From a clone of the repository: download the run's artifact (gh), promote it, commit."""
     results = str(gate.results_dir)
     lines = []
     if where.artifact and where.run_id:
@@ -51,13 +42,6 @@ def promote_commands(gate: CiGate, where: Provenance) -> list[str]:
     who = f"{where.runner}: " if where.runner else ""
     lines.append(f"git add {baseline} && git commit -m {shlex.quote(f'ci-baseline: {who}add {what}')} -- {baseline}")
     return lines
-
-
-# --- markdown -------------------------------------------------------------------
-
-def demote(markdown: str, levels: int) -> str:
-    """Headings `levels` deeper, so another command's report nests under ours."""
-    return "\n".join("#" * levels + line if line.startswith("#") else line for line in markdown.splitlines()) + "\n"
 
 
 def _rows(method: MethodGate) -> list[list[str]]:
@@ -87,7 +71,7 @@ def _table(gate: CiGate) -> list[str]:
     if gate.rules:
         statistic = gate.rules[0].split(":")[0]
     header = ["method", "target", f"baseline {statistic}", f"this run {statistic}", "time ratio", "gate"]
-    return markdown_table(header, [row for method in gate.methods for row in _rows(method)])
+    return to_markdown([Table(header, [row for method in gate.methods for row in _rows(method)])]).rstrip("\n").splitlines()
 
 
 def _headline(gate: CiGate) -> str:
@@ -129,21 +113,18 @@ def render_markdown(gate: CiGate, where: Provenance = Provenance(), trend: Histo
                     history_note: str = "") -> str:
     title = "## cfgbench CI gate" + (f": {where.runner}" if where.runner else "")
     lines = [title, "", _headline(gate), "", *_table(gate), "", "### What next", "", *_next_steps(gate, where)]
-    render = RENDERERS["markdown"]
     if gate.run_report is not None:
         methods = ", ".join(f.label for f in gate.run_report.files)
-        lines += ["", f"### This run: {methods}", "", demote(render(gate.run_report), 2).rstrip("\n")]
+        lines += ["", f"### This run: {methods}", "", render_comparison(gate.run_report, level=2).rstrip("\n")]
     for method in gate.methods:
         if method.report is not None:
-            lines += ["", f"### {method.method} against its baseline", "", demote(render(method.report), 2).rstrip("\n")]
+            lines += ["", f"### {method.method} against its baseline", "", render_comparison(method.report, level=2).rstrip("\n")]
     if trend is not None:
-        lines += ["", "### Trend", "", demote(render_trend(trend), 1).rstrip("\n")]
+        lines += ["", "### Trend", "", render_trend(trend, level=1).rstrip("\n")]
     elif history_note:
         lines += ["", "### Trend", "", history_note]
     return "\n".join(lines) + "\n\n"  # a blank line before whatever the next step appends
 
-
-# --- annotations ------------------------------------------------------------------
 
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -165,8 +146,7 @@ def _verdict_lines(method: MethodGate) -> list[str]:
 
 
 def github_annotations(gate: CiGate, where: Provenance = Provenance()) -> list[str]:
-    """GitHub annotations for the run's page: a notice for a missing baseline, a
-    warning for an inconclusive gate, an error for a regression or an error."""
+    """A notice for a missing baseline, a warning for an inconclusive gate, an error for a regression or an error."""
     on = f" on {where.runner}" if where.runner else ""
     lines = []
     missing = gate.having(NO_BASELINE)
@@ -186,7 +166,6 @@ def github_annotations(gate: CiGate, where: Provenance = Provenance()) -> list[s
 
 
 def outcome_lines(gate: CiGate) -> list[str]:
-    """One plain line per method for the log."""
     lines = []
     for method in gate.methods:
         if method.outcome == ERROR:

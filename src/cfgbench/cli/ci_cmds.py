@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from cfgbench import access
 from cfgbench.ci.gate import DEFAULT_RULE
 from cfgbench.ci.recent import DEFAULT_LAST
 from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS
@@ -42,7 +43,9 @@ def ci() -> None:
 @click.option("--results", required=True, type=DIR, help="directory for {method}.json (it must exist)")
 @click.option("--settings", type=click.Choice(SETTINGS), default=DEFAULT_SETTINGS, show_default=True,
               help="default: pyperf's own (20 processes); quick: one process, 12 rounds, a smoke test")
-def ci_run(results: Path, settings: str) -> None:
+@click.option("--method", "-m", "methods", type=click.Choice(access.user_methods()), multiple=True,
+              help="time only these methods, e.g. -m kernel on a fleet where raw access is not allowed [default: every one]")
+def ci_run(results: Path, settings: str, methods: tuple[str, ...]) -> None:
     """Time pio, mmio and kernel on the host bridge, as the CI job does (run it as root).
 
     \b
@@ -55,7 +58,7 @@ def ci_run(results: Path, settings: str) -> None:
     from cfgbench import session
     from cfgbench.ci.timing import describe, run_request
 
-    request = run_request(results, settings)
+    request = run_request(results, settings, methods=methods)
     say(f"ci run: {describe(request)}")
     for line in session.summary_lines(session.run(request, say)):
         click.echo(line)

@@ -16,7 +16,8 @@ from cfgbench.schema import INTERLEAVED, SEQUENTIAL
 from cfgbench.settings import PRESETS
 
 LAB = PRESETS["lab"]
-MAIN_JOB_ONLY = ("boots", "values", "loops", "min_time", "quiet", "verbose", "figure", "enumeration", "schedule")
+MAIN_JOB_ONLY = ("boots", "values", "loops", "min_time", "quiet", "verbose", "figure", "enumeration", "in_situ",
+                 "schedule")
 
 
 def _ignore(_text: str) -> None:
@@ -56,6 +57,12 @@ def _stream(text: str) -> None:
 @click.option("--enumeration/--no-enumeration", default=True, show_default=True,
               help="also time the guest kernel's own enumeration, type 1 first against ECAM only (paired rescans of "
                    "the tree's port), and count every config access in a census boot (about 10 s more here)")
+@click.option("--in-situ", is_flag=True,
+              help="with the enumeration: also time the cold pattern (a new ECAM page every read) and the kernel's "
+                   "accessors in traced rescans, which the rescan projection's read and write prices rest on "
+                   "(about 10 s more here; without it reads are priced hot and writes as reads)")
+@click.option("--vcpus", type=BOUNDED, default=GuestConfig.smp, show_default=True,
+              help="the guest's vCPUs (the census boot always has one)")
 @click.option("--schedule", type=click.Choice((INTERLEAVED, SEQUENTIAL)), default=INTERLEAVED, show_default=True,
               help="sequential: each benchmark's values back to back, one benchmark after another (pyperf's "
                    "order, for comparison: drift of the host lands in the ratios)")
@@ -63,12 +70,12 @@ def _stream(text: str) -> None:
 @click.pass_context
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
         values: int, loops: int | None, min_time: float, quiet: bool, verbose: bool, figure: bool, tree: str,
-        enumeration: bool, schedule: str, command: tuple[str, ...]) -> None:
+        enumeration: bool, in_situ: bool, vcpus: int, schedule: str, command: tuple[str, ...]) -> None:
     """Boot a q35 guest that shares this machine's root read-only and measure PIO
     against ECAM there, interleaved in rounds; with a COMMAND, run that in the
     guest instead and exit with its status (raw port I/O and /dev/mem are
     allowed there)."""
-    cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout, tree=tree)
+    cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout, tree=tree, smp=vcpus)
     given = [name for name in MAIN_JOB_ONLY if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if command and given:
         option = f"--{given[0].replace('_', '-')}"
@@ -85,7 +92,7 @@ def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, out
         existed = outdir.exists()
         try:
             ctx.exit(main_job(cfg, _ignore if quiet else say, outdir, output=_ignore if quiet else _stream,
-                              job=LabJob(settings, boots, tree, enumeration), say=click.echo, verbose=verbose,
+                              job=LabJob(settings, boots, tree, enumeration, in_situ), say=click.echo, verbose=verbose,
                               figure=figure))
         except CfgbenchError:
             if not existed:  # a refusal (no kernel, no kvm, ...) leaves nothing behind: the --out it made, still empty

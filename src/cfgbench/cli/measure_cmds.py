@@ -10,12 +10,12 @@ import click
 
 from cfgbench import access, kernelpath, registers, report, results, workloads
 from cfgbench.access.base import raw_forbidden_reason
-from cfgbench.compare.render import breakdown_section
 from cfgbench.address import parse_bdf
 from cfgbench.cli import BOUNDED, say
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import read_ecam_windows
-from cfgbench.pci import list_functions, listing_lines
+from cfgbench.address import EXTENDED_CONFIG_SIZE
+from cfgbench.pci import config_size, list_functions, listing_lines, no_paths_note
 from cfgbench.platform import fingerprint
 from cfgbench.settings import PRESETS, SCHEDULES, Settings
 
@@ -117,6 +117,12 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
                                  affinity=affinity or None, in_process=in_process or None, samples=samples,
                                  schedule=schedule, seed=seed, quiet=quiet or None).checked()  # before any planning
     bdfs = [parse_bdf(d) for d in devices or ("0000:00:00.0",)]
+    notes = []
+    if set(methods) == {access.REFERENCE_READER} and not offsets:
+        # The kernel alone answers with its two paths: +0x000 (type 1) against +0x100 (ECAM), net of its floor.
+        extended = {b: (config_size(b) or 0) >= EXTENDED_CONFIG_SIZE for b in bdfs}
+        notes = [no_paths_note(b) for b, has in extended.items() if not has]
+        offsets = ("0", "0x100") if any(extended.values()) else ("0",)
     width_given = click.get_current_context().get_parameter_source("width") is not click.core.ParameterSource.DEFAULT
     resolved = registers.resolve_all(bdfs, offsets or ("0",), int(width) if width_given else None,
                                      lambda: access.create(access.reader_method(methods)))
@@ -127,7 +133,7 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
                                  metadata=_parse_metadata(metadata_items))
     saved = session.run(request, say)
     figure = _answer_figure(saved, plot_path) if plot_path is not None else None
-    for line in session.summary_lines(saved, figure=figure):
+    for line in notes + session.summary_lines(saved, figure=figure):
         click.echo(line)
 
 
@@ -141,7 +147,9 @@ def _answer_figure(saved: Sequence[SavedRun], path: Path) -> Path:
         if len(files) == len(saved):
             written = plot.plot_paths(files, path, panels=(plot.ANSWER,))
         else:
-            written = plot.save_answer({s.method: s.suite for s in saved}, path)
+            from cfgbench.compare.model import report_of
+
+            written = plot.save_answer(report_of({s.method: s.suite for s in saved}), path)
     except CfgbenchError as exc:
         kept = f"; the results are saved: cfgbench plot {' '.join(files)} -o OTHER.png" if files else ""
         raise CfgbenchError(f"no figure: {exc.cause}{kept}", exc.fix) from None
@@ -217,10 +225,15 @@ def list_() -> None:
 def show(files: tuple[Path, ...]) -> None:
     """Print a saved result: mean, spread and per-read percentiles; with split
     benchmarks, where the time goes (the read against its accesses)."""
+    from cfgbench.compare.model import report_of
+    from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, breakdown_lines
+
     for path in files:
         suite = results.load_suite(path)
         click.echo(f"{path}:")
-        for line in report.suite_lines(suite) + breakdown_section({"": suite}):
+        found = breakdown_lines(report_of({"": suite}))
+        for line in report.suite_lines(suite) + ([f"{BREAKDOWN_TITLE} ({BREAKDOWN_HOW}):"] if found else []) + \
+                [f"  {line}" for line in found]:
             click.echo(f"  {line}")
 
 

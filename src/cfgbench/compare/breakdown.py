@@ -1,33 +1,4 @@
-"""Where the time goes: a config read next to its accesses timed alone (the
-split workload), per target and mechanism, from one method's benchmarks.
-
-The statistics of it; compare/render.py writes it out. Each split benchmark
-records its access, label, role and mechanism (access/base.py, SplitPart);
-nothing here knows a method by name:
-
-- parts (role "part") are the accesses the read is made of: type 1's address
-  write and data read, ECAM's load. The line gives each, their sum and the
-  full read, and the sum's ratio to the full read;
-- a floor (role "floor") is the read's path without the access, the kernel's
-  pread that returns 0 bytes: gross - floor = net, the access and what the
-  kernel wraps around it;
-- extras (role "extra") are timed beside the read, in no sum: type 1's
-  address read.
-
-Every figure is a median: a loop value that caught the host descheduling
-the guest's vCPU (ten times the others, on a busy machine) would move a mean
-of 24 values by 40%. Benchmarks of one interleaved session pair by round: the
-figures are then medians over the rounds all of them share, and the parts'
-sum against the full read and the net (gross - floor) are taken round by
-round: the median of the per-round ratios and differences, with a
-distribution-free 95% interval over the rounds of one run, or the mean of the
-runs' medians with a t interval over them when there are several
-(compare.stats.grouped_median_interval). Per round, because the emulator and
-the host change state during a run, and a round's benchmarks share the
-state; the medians of the separate figures need not agree to the last digit
-with the per-round median. Without shared rounds (the sequential schedule)
-each figure is its benchmark's median, the ratio and the net those medians'
-ratio and difference, with no interval."""
+"""Where the time goes: a read beside its accesses timed alone, per target and mechanism; no method by name."""
 
 from __future__ import annotations
 
@@ -53,26 +24,25 @@ from cfgbench.schema import (
 )
 
 
+PATH_WORDS = {"type1": "type 1", "ecam": "ECAM"}
+
+
 @dataclass(frozen=True)
 class AccessTime:
-    """One access's time per read, as the breakdown uses it."""
-
     label: str
     seconds: float
 
 
 @dataclass(frozen=True)
 class Breakdown:
-    """One target's read and one mechanism's accesses of it."""
-
     target: str  # the read's target, `0000:00:00.0+0x000/4`
     mechanism: str  # whose read: type 1, ECAM, kernel
     full_s: float  # the whole read (gross, for a floor)
     parts: tuple[AccessTime, ...] = ()
     floor: AccessTime | None = None
     extras: tuple[AccessTime, ...] = ()
-    ratio: Interval | None = None  # the per-round (sum of the parts / full read): median and 95% interval
-    net: Interval | None = None  # the per-round (full read - floor), seconds: median and 95% interval
+    ratio: Interval | None = None  # per round: sum of the parts / full read
+    net: Interval | None = None  # per round: full read - floor, seconds
     paired: int = 0  # rounds the figures share; 0: each figure is its benchmark's median
 
     @property
@@ -81,14 +51,12 @@ class Breakdown:
 
     @property
     def net_s(self) -> float:
-        """The full read less the floor: per round where they pair."""
         if self.net is not None:
             return self.net.center
         return self.full_s - (self.floor.seconds if self.floor else 0.0)
 
     @property
     def sum_ratio(self) -> float:
-        """The parts' sum over the full read: per round where they pair."""
         return self.ratio.center if self.ratio is not None else self.sum_s / self.full_s
 
 
@@ -102,7 +70,6 @@ def _covers(part_target: str, read_target: str) -> bool:
 
 
 def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
-    """Every (target, mechanism) whose read and accesses the benchmarks hold."""
     benches = list(benchmarks)
     reads = {target_of(b): b for b in benches if not is_split(b) and workload_of(b) == READ_WORKLOAD}
     splits = [(info, b) for b in benches if (info := split_info(b)) is not None]
@@ -113,8 +80,10 @@ def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
             if _covers(info.target, target):
                 by_mechanism.setdefault(info.mechanism, []).append((info, bench))
         for mechanism, members in by_mechanism.items():
+            # A floor is the kernel's: the label says which of its two paths the read took.
+            path = PATH_WORDS.get(str(read.get_metadata().get(KERNEL_PATH))) if any(i.role == FLOOR for i, _ in members) else None
             if any(info.role in (PART, FLOOR) for info, _ in members):
-                found.append(_breakdown(target, mechanism, read, members))
+                found.append(_breakdown(target, f"{mechanism} ({path})" if path else mechanism, read, members))
     return found
 
 
@@ -151,9 +120,7 @@ def _breakdown(target: str, mechanism: str, read: pyperf.Benchmark,
 
 @dataclass(frozen=True)
 class KernelPaths:
-    """The kernel's own two paths to one function, each net of the floor: the
-    read of a register below 0x100 (the kernel uses type 1) against one from
-    0x100 (ECAM). Any root user in any VM can time this, with no raw access."""
+    """The kernel's two paths to one function, each net of the floor: below 0x100 (type 1) against from 0x100 (ECAM)."""
 
     device: str
     type1_target: str
@@ -164,7 +131,6 @@ class KernelPaths:
 
 
 def kernel_paths(benchmarks: Iterable[pyperf.Benchmark]) -> list[KernelPaths]:
-    """Per function whose floor and reads through both of the kernel's paths the benchmarks hold."""
     benches = list(benchmarks)
     floors = {info.target: b for b in benches if (info := split_info(b)) is not None and info.role == FLOOR}
     reads: dict[tuple[str, str], tuple[str, pyperf.Benchmark]] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,14 +13,13 @@ from cfgbench.errors import CfgbenchError
 from cfgbench.results import load_suite
 from cfgbench.schema import METHOD, is_cfgbench
 
-# Short attributes that tell apart two files of the same method, best first:
-# a reader recognises "kvm" or "guest" faster than a file name.
+# What tells apart two files of one method, best first: a reader knows "kvm" faster than a file name.
 DISTINGUISHING_ENV = ("lab accel", "kernel order", "environment", "hypervisor", "kernel release", "lab host",
                       "lab kernel", "machine", "CPU", "cfgbench version")
 
 
 def _load_cfgbench_suite(path: str) -> pyperf.BenchmarkSuite:
-    """load_suite, and refuse pyperf files that cfgbench did not write."""
+    """load_suite, refusing pyperf files that cfgbench did not write."""
     suite = load_suite(path)
     for bench in suite.get_benchmarks():
         if not is_cfgbench(bench):
@@ -34,8 +33,6 @@ def _load_cfgbench_suite(path: str) -> pyperf.BenchmarkSuite:
 
 @dataclass(frozen=True)
 class ResultFile:
-    """One loaded result file, its environment and a short label for tables."""
-
     path: str
     benchmarks: dict[str, pyperf.Benchmark]
     env: dict[str, str]
@@ -49,7 +46,7 @@ def load_result_file(path: str) -> ResultFile:
 
 
 def _path_tail(path: str, depth: int) -> str:
-    """The last `depth` components of a path, without .json/.json.gz: `baseline/pio`."""
+    """`baseline/pio`: the last `depth` components, without .json or .json.gz."""
     parts = Path(path.removesuffix(".gz").removesuffix(".json")).parts
     return "/".join(parts[-depth:])
 
@@ -59,7 +56,7 @@ def _distinguisher(index: int, group: list[int], files: Sequence[ResultFile]) ->
         values = [files[j].env.get(label) for j in group]
         if None not in values and len(set(values)) == len(values):
             return str(values[group.index(index)])
-    # Then the file name, with as many parent directories as it takes (baseline/pio, run/pio).
+    # Then the file name, with as many parent directories as it takes.
     for depth in range(1, 4):
         names = [_path_tail(files[j].path, depth) for j in group]
         if len(set(names)) == len(names):
@@ -68,7 +65,7 @@ def _distinguisher(index: int, group: list[int], files: Sequence[ResultFile]) ->
 
 
 def label_files(files: Sequence[ResultFile]) -> list[ResultFile]:
-    """Label each file by its method, plus a distinguishing attribute when methods coincide."""
+    """By method, plus a distinguishing attribute when methods coincide."""
     methods = [f.env.get("method", "?") for f in files]
     labelled = []
     for index, (result, method) in enumerate(zip(files, methods, strict=True)):
@@ -79,5 +76,11 @@ def label_files(files: Sequence[ResultFile]) -> list[ResultFile]:
 
 
 def load_result_files(paths: Sequence[str]) -> list[ResultFile]:
-    """Load and label the files; the first one is the reference."""
+    """The first one is the reference."""
     return label_files([load_result_file(path) for path in paths])
+
+
+def files_of(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ResultFile]:
+    """A run's suites (method -> suite) as the files they are saved to."""
+    return label_files([ResultFile(method, {b.get_name(): b for b in suite.get_benchmarks()},
+                                   runs.environment(suite.get_benchmarks())) for method, suite in suites.items()])

@@ -1,30 +1,34 @@
-"""The end of `cfgbench lab` and of a multi-method `cfgbench run`: the
-answer, one line per target with its interval; then the caveats, one line
-each with what to do about it (one boot, emulation, unstable figures, values
-in two clusters, a loop mean that the per-read median contradicts); then
-each figure's own caveats, which the lab prints only when asked (-v). The
-full tables are `cfgbench compare`'s."""
+"""The end of `cfgbench run` and `cfgbench lab`, rendered from a Report: answers, caveats, details."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pyperf
-
-from cfgbench import access, runs
-from cfgbench.compare.model import UNSTABLE_RELATIVE_STDEV, describe_clusters, is_unstable, unstable_line
-from cfgbench.compare.render import factor_words, interval_words, per_run_words
-from cfgbench.compare.stats import PAIRED, Clusters, Estimate, Sample, estimate, two_clusters
-from cfgbench.schema import READS_PER_PASS, SCAN_FUNCTIONS, is_split
+from cfgbench.compare.model import (
+    CLUSTERS,
+    KERNEL_PATHS,
+    MECHANISM,
+    MISMATCH,
+    OTHER,
+    PAIRED,
+    PER_READ,
+    UNSTABLE,
+    UNSTABLE_RELATIVE_STDEV,
+    Finding,
+    Report,
+    short_target,
+)
+from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines
 from cfgbench.units import format_time
 
-# The loop mean and the per-read median "disagree" beyond this share of the
-# mean, on top of twice the loop values' std dev (fences and TSC steps move
-# single-read figures by ~10% under TCG: results/README.md), and of a tenth
-# of the timestamp pair's cost (below that, one read is not resolved).
-PER_READ_SLACK = 0.10
-TIMESTAMP_RESOLUTION_SHARE = 0.1
+# Past this many figures a caveat is one line: forty lines saying the machine changes speed would bury the answer.
+MAX_LISTED = 3
+TCG_CAVEAT = ("under TCG these are QEMU's emulation costs, not VM exits: they show the mechanism (two port accesses "
+              "against one load), not a hypervisor's price; KVM or bare metal give that (`cfgbench lab --accel kvm` "
+              "where the CPU allows)")
+PATHS_CAVEAT = ("the kernel's two paths read different registers (+0x000 below 0x100 through type 1, +0x100 through "
+                "ECAM), and pci_conf1_read takes pci_config_lock where the ECAM read takes none")
 
 
 @dataclass(frozen=True)
@@ -33,177 +37,105 @@ class HeadlineContext:
     values_advice: str = "record more values (--values, --processes)"
     accel: str | None = None  # "tcg": the figures are emulation costs
     between_units_note: str = ""  # shown when the answer rests on one unit
-    details_hint: str = ""  # where each figure's caveats are when a line sums them up ("`cfgbench lab -v` lists ...")
+    details_hint: str = ""  # where each figure's caveats are when a line sums them up
+    where: str = ""  # the machine the kernel's paths ran on, in words (a real machine, not the lab)
 
 
 @dataclass(frozen=True)
 class Headline:
-    """What a run found, for a person: `answers` one line per target,
-    `caveats` one line each with what to do about it, `details` each
-    figure's own caveats where a caveat sums them up."""
-
     answers: list[str]
     caveats: list[str]
     details: list[str]
 
-    def lines(self, details: bool = False) -> list[str]:
-        return self.answers + self.caveats + (self.details if details else [])
 
-
-def short_target(name: str) -> str:
-    """'read 0000:00:00.0+0x000/4' -> '00:00.0+0x000'; other workloads keep their word."""
-    workload, _, target = name.partition(" ")
-    target = target.removeprefix("0000:")
-    if workload == "read":
-        return target.removesuffix("/4")
-    return f"{workload} {target}"
-
-
-def _target_line(name: str, benches: Mapping[str, pyperf.Benchmark]) -> tuple[str, list[Estimate]]:
-    """The line, and the estimates it gives."""
-    # The registry's first method is the reference where it reaches (pio: the question is PIO against ECAM).
-    methods = access.ordered(benches)
-    ref = methods[0]
-    parts, estimates = [], []
-    for method in methods[1:]:
-        e = estimate(benches[ref], benches[method])
-        estimates.append(e)
-        details = "; ".join(p for p in (interval_words(e), per_run_words(e)) if p)
-        if not e.significant and e.p_value is not None:
-            details += "; not significant"
-        parts.append(f"{method} {factor_words(e)} than {ref} ({details})")
-    if not parts:
-        only = benches[ref]
-        return f"{short_target(name)}: {ref} {format_time(only.median())} (no other method reaches it)", []
-    return f"{short_target(name)}: " + "; ".join(parts) + _pass_words(benches), estimates
-
-
-def _pass_words(benches: Mapping[str, pyperf.Benchmark]) -> str:
-    """A scan's pass as the kernel's enumeration pays it, per method: over the
-    window's buses (the default) the functions found are the machine's own, so
-    the pio and mmio figures are its enumeration reads in the kernel's order
-    (type 1 below 0x100) and in ECAM only."""
-    metadata = next(iter(benches.values())).get_metadata()
-    reads, functions = metadata.get(READS_PER_PASS), metadata.get(SCAN_FUNCTIONS)
-    if not reads or not functions:
-        return ""
-    costs = [f"{method} {format_time(b.median() * int(reads))} ({format_time(b.median() * int(reads) / int(functions))} "
-             "per function)" for method, b in ((m, benches[m]) for m in access.ordered(benches))]
-    return f"; a pass of {int(reads):,} reads finds {int(functions)} functions: {', '.join(costs)}"
-
-
-def _per_read_line(method: str, name: str, bench: pyperf.Benchmark) -> str | None:
-    dist = runs.totals(bench).distribution()
-    values = bench.get_values()
-    if dist is None or len(values) < 2:
-        return None
-    loop_mean, spread = bench.mean(), bench.stdev()
-    per_read = dist.corrected_ns[50.0] * 1e-9
-    resolution = TIMESTAMP_RESOLUTION_SHARE * dist.timestamp_ns * 1e-9
-    if abs(loop_mean - per_read) <= 2 * spread + PER_READ_SLACK * loop_mean + resolution:
-        return None
-    return (f"{method} {short_target(name)}: the loop mean {format_time(loop_mean)} and the per-read median "
-            f"{format_time(per_read)} disagree by more than their spread; the headline uses the loop values")
-
-
-# Past this many figures, a caveat is one line for all of them: when the whole
-# machine changes speed, forty lines saying so would bury the answer.
-MAX_LISTED = 3
-
-
-def _summed_up(listed: list[str], summary: str) -> tuple[list[str], list[str]]:
-    """(caveats, details): the lines themselves when they are few, else one line and the lines as details."""
-    return (listed, []) if len(listed) <= MAX_LISTED else ([summary], listed)
+def _answers(report: Report, context: HeadlineContext) -> list[str]:
+    """Per target its answer rows, then the kernel's two paths."""
+    rows = report.answer_rows()
+    by_target: dict[str, list[str]] = {}
+    for a in rows:
+        if a.kind in (MECHANISM, OTHER):
+            by_target.setdefault(a.target, []).append(answer_words(a))
+    machine = f"this machine ({context.where}): " if context.where else ""
+    return [f"{short_target(t)}: " + "; ".join(words) for t, words in by_target.items()] + \
+        [machine + answer_line(a) for a in rows if a.kind == KERNEL_PATHS]
 
 
 def _hint(context: HeadlineContext) -> str:
     return f"; {context.details_hint}" if context.details_hint else ""
 
 
-def _unstable_lines(found: list[tuple[str, Sample]], context: HeadlineContext) -> tuple[list[str], list[str]]:
-    listed = [line for where, sample in found if (line := unstable_line(where, sample, context.values_advice))]
-    examples = ", ".join(f"{where} {sample.std / sample.mean:.0%}" for where, sample in found[:MAX_LISTED])
-    return _summed_up(listed, f"{len(found)} figures are unstable (std dev over {UNSTABLE_RELATIVE_STDEV:.0%} of the "
-                              f"mean: {examples}, ...): {context.values_advice}{_hint(context)}")
+def _summed_up(listed: list[str], summary: str) -> tuple[list[str], list[str]]:
+    """(caveats, details): the lines when they are few, else one line, and the lines as details."""
+    return (listed, []) if len(listed) <= MAX_LISTED else ([summary], listed)
 
 
-def _cluster_lines(found: list[tuple[str, Clusters]], context: HeadlineContext) -> tuple[list[str], list[str]]:
-    listed = [describe_clusters(where, clusters) for where, clusters in found]
+def _caveats_of(found: Sequence[Finding], kind: str, context: HeadlineContext) -> tuple[list[str], list[str]]:
+    listed = [f.text(context.values_advice) for f in found]
     if not found:
         return [], []
-    factors = [c.high / c.low for _, c in found]
-    where, example = found[0]
-    return _summed_up(listed, f"{len(found)} figures fall into two clusters {min(factors):.2f}-{max(factors):.2f}x apart "
-                              f"(e.g. {where}: {format_time(example.low)} and {format_time(example.high)}): the machine "
-                              "switched state during the run; the values of one round met the same state, which the "
-                              f"paired ratios above cancel{_hint(context)}")
+    hint = _hint(context)
+    if kind == UNSTABLE:
+        examples = ", ".join(f"{f.where} {f.sample.std / f.sample.mean:.0%}" for f in found[:MAX_LISTED] if f.sample)
+        return _summed_up(listed, f"{len(found)} figures are unstable (std dev over {UNSTABLE_RELATIVE_STDEV:.0%} of "
+                                  f"the mean: {examples}, ...): {context.values_advice}{hint}")
+    if kind == CLUSTERS:
+        factors = [f.clusters.high / f.clusters.low for f in found if f.clusters]
+        first = found[0].clusters
+        assert first is not None
+        return _summed_up(listed, f"{len(found)} figures fall into two clusters {min(factors):.2f}-{max(factors):.2f}x "
+                                  f"apart (e.g. {found[0].where}: {format_time(first.low)} and {format_time(first.high)}): "
+                                  "the machine switched state during the run; the values of one round met the same "
+                                  f"state, which the paired ratios above cancel{hint}")
+    return _summed_up(listed, f"{len(found)} figures: {found[0].note} (e.g. {found[0].where}){hint}")
 
 
-def _speed_line(unstable: list[tuple[str, Sample]], clustered: list[tuple[str, Clusters]],
-                context: HeadlineContext) -> str:
-    """Under TCG every figure moves with the machine: one line says so, instead of one per figure."""
-    said = []
-    if unstable:
-        said.append(f"{len(unstable)} figures vary by over {UNSTABLE_RELATIVE_STDEV:.0%} of their mean")
+def _speed_line(unstable: Sequence[Finding], clustered: Sequence[Finding], context: HeadlineContext) -> str:
+    """Under TCG every figure moves with the machine: one line, not one per figure."""
+    said = [f"{len(unstable)} figures vary by over {UNSTABLE_RELATIVE_STDEV:.0%} of their mean"] if unstable else []
     if clustered:
-        said.append(f"{len(clustered)} fall into two clusters up to {max(c.high / c.low for _, c in clustered):.2f}x "
-                    "apart")
-    return (f"this machine changes speed during a run ({', '.join(said)}): each round times every method at the "
-            "same speed, so the paired ratios above cancel it; compare ratios, not times" + _hint(context))
+        top = max(f.clusters.high / f.clusters.low for f in clustered if f.clusters)
+        said.append(f"{len(clustered)} fall into two clusters up to {top:.2f}x apart")
+    return (f"this machine changes speed during a run ({', '.join(said)}): each round times every method at the same "
+            "speed, so the paired ratios above cancel it; compare ratios, not times" + _hint(context))
 
 
-def _per_read_lines(listed: list[str], context: HeadlineContext) -> tuple[list[str], list[str]]:
-    return _summed_up(listed, f"{len(listed)} loop means disagree with their per-read median by more than their "
-                              f"spread (e.g. {listed[0].split(':')[0]}); the headline uses the loop values"
-                              f"{_hint(context)}" if listed else "")
-
-
-def summarize(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineContext) -> Headline:
-    """One line per target, then the caveats, then each figure's own. Split
-    benchmarks (one access of a read, one method's own) have their lines in
-    the breakdown instead."""
-    by_target: dict[str, dict[str, pyperf.Benchmark]] = {}
-    for method, suite in suites.items():
-        for bench in suite.get_benchmarks():
-            if not is_split(bench):
-                by_target.setdefault(bench.get_name(), {})[method] = bench
-    answers, per_read, estimates = [], [], []
-    unstable: list[tuple[str, Sample]] = []
-    clustered: list[tuple[str, Clusters]] = []
-    for name, benches in by_target.items():
-        line, found = _target_line(name, benches)
-        answers.append(line)
-        estimates += found
-        for method, bench in benches.items():
-            where = f"{method} {short_target(name)}"
-            sample = Sample.of(bench)
-            if is_unstable(sample):
-                unstable.append((where, sample))
-            if (disagreement := _per_read_line(method, name, bench)) is not None:
-                per_read.append(disagreement)
-            for values in runs.values_by_session(bench).values():
-                if (clusters := two_clusters(values)) is not None:
-                    clustered.append((where, clusters))
+def summarize(report: Report, context: HeadlineContext) -> Headline:
+    answers = _answers(report, context)
+    estimates = [a.estimate for a in report.answers]
     caveats, details = [], []
-    if max((len(e.per_run) for e in estimates), default=1) <= 1 and context.between_units_note:
+    if max((len(e.per_run) for e in estimates), default=1) <= 1 and context.between_units_note and estimates:
         caveats.append(f"one {context.unit}: the intervals above are within it; {context.between_units_note}")
     if context.accel == "tcg":
-        caveats.append("under TCG these are QEMU's emulation costs, not VM exits: they show the mechanism "
-                       "(two port accesses against one load), not a hypervisor's price; KVM or bare metal give "
-                       "that (`cfgbench lab --accel kvm` where the CPU allows)")
+        caveats.append(TCG_CAVEAT)
+    if report.rows(KERNEL_PATHS) and context.where:
+        caveats.append(PATHS_CAVEAT)
+    by_kind = {kind: [f for f in report.findings if f.kind == kind] for kind in (UNSTABLE, CLUSTERS, PER_READ, MISMATCH)}
     paired = bool(estimates) and all(e.design == PAIRED for e in estimates)
-    if context.accel == "tcg" and paired and (unstable or clustered):
-        caveats.append(_speed_line(unstable, clustered, context))
-        details += [text for where, sample in unstable if (text := unstable_line(where, sample, context.values_advice))]
-        details += [describe_clusters(where, clusters) for where, clusters in clustered]
+    if context.accel == "tcg" and paired and (by_kind[UNSTABLE] or by_kind[CLUSTERS]):
+        caveats.append(_speed_line(by_kind[UNSTABLE], by_kind[CLUSTERS], context))
+        details += [f.text(context.values_advice) for f in by_kind[UNSTABLE] + by_kind[CLUSTERS]]
+        kinds: tuple[str, ...] = (PER_READ, MISMATCH)
     else:
-        for more_caveats, more_details in (_unstable_lines(unstable, context), _cluster_lines(clustered, context)):
-            caveats += more_caveats
-            details += more_details
-    more_caveats, more_details = _per_read_lines(per_read, context)
-    return Headline(answers, caveats + more_caveats, details + more_details)
+        kinds = (UNSTABLE, CLUSTERS, PER_READ, MISMATCH)
+    for kind in kinds:
+        more_caveats, more_details = _caveats_of(by_kind[kind], kind, context)
+        caveats += more_caveats
+        details += more_details
+    # The other pairs (the kernel's gross time against pio): named by their figure, as the caveats are.
+    details += [f"{a.label} {short_target(a.target)}: {answer_words(a).removeprefix(a.label + ' ')}"
+                for a in report.rows(OTHER) if a not in report.answer_rows()]
+    return Headline(answers, caveats, details)
 
 
-def headline(suites: Mapping[str, pyperf.BenchmarkSuite], context: HeadlineContext) -> list[str]:
-    """The answers and the caveats."""
-    return summarize(suites, context).lines()
+def end_of_run(report: Report, context: HeadlineContext, where: Sequence[str] = (), after: Sequence[str] = (),
+               verbose: bool = False, breakdown: bool = False) -> list[str]:
+    """The answers, `after` them (the lab's enumeration, a run's figures), `where` (the figure), the caveats; with
+    verbose, the details; with verbose or breakdown, where the time goes."""
+    from cfgbench.compare.pattern import lines as pattern_lines
+
+    found = summarize(report, context)
+    lines = [*found.answers, *pattern_lines(report.patterns), *after, *where, *found.caveats,
+             *(found.details if verbose else ())]
+    if (verbose or breakdown) and report.breakdowns:
+        lines += [f"{BREAKDOWN_TITLE} ({BREAKDOWN_HOW}):", *(f"  {line}" for line in breakdown_lines(report))]
+    return lines

@@ -1,49 +1,23 @@
-"""How two benchmarks of one target compare: a time ratio with a 95%
-confidence interval and a significance test, each from the right unit.
-
-- Same run, interleaved schedule: values pair by round. The ratio is the
-  geometric mean of the per-round ratios, its interval a t interval on the log
-  ratios, its test a Wilcoxon signed-rank test on them. With several runs
-  (lab boots, appended runs) each run gives one mean log ratio, and interval
-  and test (one-sample t) are over runs: they include the between-run spread.
-- Same run, sequential schedule: nothing pairs; Welch's t on log values. The
-  machine's drift between the methods is not controlled (the output says so).
-- Different runs: values within one run share its conditions, so they are not
-  independent of them and the unit is the run. Welch's t on the runs' log
-  medians (or means) when both sides have several runs, or one run against
-  at least MIN_BASELINE_RUNS; with fewer, the ratio is shown without an
-  interval and without a verdict. The run-to-run spread is never taken to be
-  smaller than the spread of one run's values (_run_spread).
-
-Every interval narrows with more data (rounds, or runs), unlike the spread of
-the values."""
+"""How two benchmarks of one target compare: a time ratio with its 95% interval and test, from the right unit."""
 
 from __future__ import annotations
 
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pyperf
 
 from cfgbench import runs
 
-# numpy and scipy are imported inside the functions that use them: importing
-# scipy costs ~25 s in an emulated guest, and `ci promote` or a gate's
-# environment check there needs neither.
-
 ALPHA = 0.05
 CONFIDENCE = 0.95
-# Below these, no test can reach ALPHA at all: the smallest exact two-sided
-# Wilcoxon p-value is 2 / 2**n (0.031 at 6 pairs), the smallest Mann-Whitney
-# one 2 / C(2n, n) (0.029 at 4 a side).
+# Below these no test can reach ALPHA: the smallest exact two-sided p is 2 / 2**n (Wilcoxon), 2 / C(2n, n) (Mann-Whitney).
 MIN_PAIRS = 6
 MIN_VALUES = 4
-# One run against a reference of several: the reference's runs give the
-# run-to-run spread, and a t quantile with 2 degrees of freedom is the least
-# that yields an interval of any use.
+# One run against a reference: its runs give the spread, and 2 degrees of freedom are the least of any use.
 MIN_BASELINE_RUNS = 3
 
 PAIRED = "paired by round"
@@ -123,6 +97,11 @@ class Estimate:
     def significant(self) -> bool:
         return self.p_value is not None and self.p_value < ALPHA
 
+    def inverted(self) -> Estimate:
+        """The reference over the other: the same comparison seen from the other side."""
+        return replace(self, ratio=1 / self.ratio, low=1 / self.high if self.high else None,
+                       high=1 / self.low if self.low else None, per_run=tuple(1 / r for r in self.per_run))
+
     def verdict(self) -> str:
         if self.p_value is None:
             return f"no verdict: {self.note}" if self.note else "no verdict"
@@ -137,7 +116,7 @@ def _t_quantile(dof: float) -> float:
 
 
 def mean_interval(logs: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, low, high) of log ratios (or of any values): scipy's t interval of the mean."""
+    """(mean, low, high): scipy's t interval of the mean."""
     from scipy import stats as scipy_stats
 
     mean = statistics.fmean(logs)
@@ -151,8 +130,7 @@ def mean_interval(logs: Sequence[float]) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class Interval:
-    """An estimate with its 95% confidence interval (None where too few units
-    give none) and what it rests on."""
+    """An estimate with its 95% interval (None where too few units give one) and what it rests on."""
 
     center: float
     low: float | None
@@ -165,10 +143,7 @@ MIN_MEDIAN_VALUES = 6  # below, no order-statistic interval reaches 95% (2 / 2**
 
 
 def median_interval(values: Sequence[float]) -> tuple[float, float] | None:
-    """A distribution-free 95% interval of the median: the order statistics
-    of the sign test (scipy's quantile_test). Robust where a mean is not: one
-    value of 24 that caught the host descheduling the guest (10x) moves it
-    not at all. None below MIN_MEDIAN_VALUES values."""
+    """A distribution-free 95% interval of the median: the sign test's order statistics (scipy's quantile_test)."""
     from scipy import stats as scipy_stats
 
     if len(values) < MIN_MEDIAN_VALUES:
@@ -178,11 +153,7 @@ def median_interval(values: Sequence[float]) -> tuple[float, float] | None:
 
 
 def grouped_median_interval(groups: dict[str, list[float]], log: bool = False) -> Interval | None:
-    """The median of per-round quantities (ratios, differences) grouped by run,
-    with its 95% interval: over the rounds of one run (median_interval), or,
-    with several runs, the mean of the runs' medians and a t interval over
-    them (on logs for ratios), so that the runs' spread is in it. None
-    without any value."""
+    """The median of per-round ratios (log) or differences grouped by run, with its 95% interval."""
     groups = {run: values for run, values in groups.items() if values}
     if not groups:
         return None
@@ -208,7 +179,7 @@ def _wilcoxon(diffs: Sequence[float]) -> float:
 
 
 def paired(ref: dict[tuple[str, int], float], other: dict[tuple[str, int], float]) -> Estimate | None:
-    """Values paired by (run, round); None when no round is shared."""
+    """None when no round is shared."""
     keys = sorted(set(ref) & set(other))
     if not keys:
         return None
@@ -232,12 +203,7 @@ def paired(ref: dict[tuple[str, int], float], other: dict[tuple[str, int], float
 
 
 def _runs_standard_error(by_run: Sequence[Sequence[float]]) -> float:
-    """The standard error of the mean of the runs' mean log ratios: from the
-    spread between runs, but never below what each run's own rounds leave
-    uncertain. With few runs the between-run spread is a rough estimate and
-    often falls short by chance (three boots that happen to agree); the runs'
-    means cannot agree better than their own noise allows (the idea of the
-    modified Knapp-Hartung interval of random-effects meta-analysis)."""
+    """Of the mean of the runs' mean log ratios: between runs, never below what their rounds leave uncertain."""
     means = [statistics.fmean(d) for d in by_run]
     k = len(means)
     between = statistics.stdev(means) / math.sqrt(k)
@@ -271,26 +237,20 @@ def unpaired_within_run(ref: Sequence[float], other: Sequence[float]) -> Estimat
 
 
 def _values_spread(runs_values: Sequence[Sequence[float]]) -> float:
-    """The pooled standard deviation of log values within runs."""
+    """Pooled, of log values within runs."""
     variances = [statistics.variance([math.log(x) for x in v]) for v in runs_values if len(v) > 1]
     return math.sqrt(sum(variances) / len(variances)) if variances else 0.0
 
 
 def _run_spread(run_stats: Sequence[float], runs_values: Sequence[Sequence[float]]) -> float:
-    """The run-to-run standard deviation of log run statistics: from the runs'
-    spread, but never below the spread of the values within a run. A run's
-    values are timed over seconds, in several processes; their spread is how
-    much the machine moves at that time scale, and a few runs that happen to
-    agree cannot show it to be steadier between runs (measured: three runs
-    within 6% of each other, then one 45% slower with nothing changed,
-    results/false-alarms)."""
+    """The run-to-run standard deviation of log run statistics, never below the values' spread within a run."""
     between = statistics.stdev(run_stats) if len(run_stats) > 1 else 0.0
     return max(between, _values_spread(runs_values))
 
 
 def across_runs(ref_runs: Sequence[Sequence[float]], other_runs: Sequence[Sequence[float]],
                 statistic: Statistic = "median") -> Estimate:
-    """Runs as the unit: each run reduced to one statistic, compared on a log scale."""
+    """Runs as the unit: each reduced to one statistic, compared on a log scale."""
     pick = statistics.median if statistic == "median" else statistics.fmean
     r = [math.log(pick(v)) for v in ref_runs]
     o = [math.log(pick(v)) for v in other_runs]
@@ -299,7 +259,6 @@ def across_runs(ref_runs: Sequence[Sequence[float]], other_runs: Sequence[Sequen
     counts = f"{k} and {m} runs"
     s_r, s_o = _run_spread(r, ref_runs), _run_spread(o, other_runs)
     if k >= 2 and m >= 2 and (s_r > 0 or s_o > 0):
-        # Welch's t, each side's spread at least its values' spread (_run_spread).
         var_r, var_o = s_r ** 2 / k, s_o ** 2 / m
         se = math.sqrt(var_r + var_o)
         dof = (var_r + var_o) ** 2 / (var_r ** 2 / (k - 1) + var_o ** 2 / (m - 1))
@@ -309,8 +268,7 @@ def across_runs(ref_runs: Sequence[Sequence[float]], other_runs: Sequence[Sequen
                         p_value, f"Welch t on run {statistic}s", backing=counts)
     many, s_many, one, one_run = (r, s_r, o, other_runs) if m == 1 else (o, s_o, r, ref_runs)
     if len(one) == 1 and len(many) >= MIN_BASELINE_RUNS:
-        # One run against several: is it outside the others' run-to-run spread? The one run's
-        # own values tell about the machine too.
+        # One run against several: outside their spread? Its own values' spread counts too.
         se = max(s_many, _values_spread(one_run)) * math.sqrt(1 + 1 / len(many))
         if se > 0:
             dof = len(many) - 1
@@ -324,7 +282,7 @@ def across_runs(ref_runs: Sequence[Sequence[float]], other_runs: Sequence[Sequen
 
 
 def estimate(ref: pyperf.Benchmark, other: pyperf.Benchmark, statistic: Statistic = "median") -> Estimate:
-    """The right comparison for how the two benchmarks were timed (module docstring)."""
+    """The comparison that fits how the two were timed."""
     by_round = paired(runs.values_by_round(ref), runs.values_by_round(other))
     if by_round is not None:
         return by_round
@@ -337,7 +295,7 @@ def estimate(ref: pyperf.Benchmark, other: pyperf.Benchmark, statistic: Statisti
 
 @dataclass(frozen=True)
 class Clusters:
-    """Values that fall into two groups (a run that switched state midway)."""
+    """Values in two groups: a run that switched state midway."""
 
     low: float
     n_low: int
@@ -351,8 +309,7 @@ CLUSTER_MIN_SEPARATION = 4.0  # gap between the groups' means, in pooled std dev
 
 
 def two_clusters(values: Sequence[float]) -> Clusters | None:
-    """The best split of the sorted log values into two groups (Otsu's
-    criterion), reported only if both groups are substantial and well apart."""
+    """Otsu's best split of the sorted log values, if both groups are substantial and well apart."""
     import numpy as np
 
     if len(values) < CLUSTER_MIN_VALUES:

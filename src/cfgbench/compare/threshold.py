@@ -1,14 +1,4 @@
-"""A `--fail-if` rule and its verdict: three outcomes, decided by the ratio's
-confidence interval against the threshold, never by a p-value alone.
-
-- regression (exit 1): the whole interval is above the limit;
-- no regression (exit 0): the whole interval is at or below it;
-- inconclusive (exit 3): the interval straddles the limit, or there is none
-  (one run a side: the run-to-run spread is unknown; too few paired rounds).
-
-A baseline from another environment (CPU, bare metal or guest, hypervisor,
-kernel, method, and for lab files the physical host) is refused before any
-of this, unless the caller allows it explicitly."""
+"""A `--fail-if` rule and its verdict: the ratio's confidence interval against the limit, never a p-value alone."""
 
 from __future__ import annotations
 
@@ -18,7 +8,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from cfgbench.compare.files import ResultFile
-from cfgbench.compare.stats import Estimate, Statistic
+from cfgbench.compare.stats import CONFIDENCE, Estimate, Statistic
 from cfgbench.errors import CfgbenchError
 from cfgbench.schema import SAME_MACHINE_LABELS
 from cfgbench.units import UNIT_SCALE, format_time
@@ -31,7 +21,7 @@ NO_BASELINE = "no baseline"  # nothing to compare with yet: reported, not gated
 # Worst first: a job's outcome is the first of these any of its parts has.
 SEVERITY = (ERROR, REGRESSION, INCONCLUSIVE, NO_REGRESSION, NO_BASELINE)
 EXIT_CODES = {ERROR: 2, REGRESSION: 1, INCONCLUSIVE: 3, NO_REGRESSION: 0, NO_BASELINE: 0}
-ALLOW_FLAG = "--allow-other-environment"
+OTHER_ENVIRONMENT_FLAG = "--allow-other-environment"
 
 
 @dataclass(frozen=True)
@@ -85,12 +75,12 @@ class GateVerdict:
 
 
 def judge(threshold: Threshold, estimate: Estimate, ref_value: float) -> tuple[str, str]:
-    """(outcome, why) for one comparison under one rule."""
+    """(outcome, why)."""
     limit = threshold.ratio_limit(ref_value)
     allowed = f"the limit {limit:.3g}x ({threshold.text})"
     if estimate.low is None or estimate.high is None:
         return INCONCLUSIVE, f"no confidence interval: {estimate.note}"
-    interval = f"95% CI {estimate.low:.3g}-{estimate.high:.3g}x"
+    interval = f"{CONFIDENCE:.0%} CI {estimate.low:.3g}-{estimate.high:.3g}x"
     if estimate.note and estimate.p_value is None:
         return INCONCLUSIVE, f"{estimate.note}"
     if estimate.low > limit:
@@ -101,12 +91,11 @@ def judge(threshold: Threshold, estimate: Estimate, ref_value: float) -> tuple[s
 
 
 def worst(outcomes: Sequence[str], default: str = NO_REGRESSION) -> str:
-    """The outcome of the whole: the most severe of its parts'."""
+    """The most severe of the parts' outcomes."""
     return next((o for o in SEVERITY if o in outcomes), default)
 
 
 def overall(verdicts: Sequence[GateVerdict]) -> str:
-    """A regression anywhere fails; else anything undecided is inconclusive."""
     return worst([v.outcome for v in verdicts])
 
 
@@ -127,7 +116,7 @@ def environment_differences(reference: ResultFile, other: ResultFile) -> list[st
 
 
 def check_same_environment(files: Sequence[ResultFile]) -> None:
-    """A gate compares like with like: refuse a baseline from another machine."""
+    """Refuse a baseline from another machine: the gate would measure the machines."""
     reference = files[0]
     for other in files[1:]:
         diffs = environment_differences(reference, other)
@@ -135,5 +124,5 @@ def check_same_environment(files: Sequence[ResultFile]) -> None:
             raise CfgbenchError(
                 f"the baseline {reference.path} comes from another environment than {other.path} "
                 f"({'; '.join(diffs)}), so a gate between them measures the machines, not the change",
-                f"gate against a baseline from the same machine, or add {ALLOW_FLAG} if that is what you mean",
+                f"gate against a baseline from the same machine, or add {OTHER_ENVIRONMENT_FLAG} if that is what you mean",
             )

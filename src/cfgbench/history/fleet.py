@@ -1,12 +1,4 @@
-"""`cfgbench fleet`: one table across the environments of a fleet of runners.
-
-Each runner's CI artifact is one directory holding the files of one run
-({method}.json). Per target and environment the table gives each method's
-median, the ratio of the two mechanisms the project compares
-(access.MECHANISMS, pio/mmio: two port accesses against one load) and, for
-guests, each method's median over the same method's median on a bare-metal
-machine (what virtualisation costs).
-"""
+"""`cfgbench fleet`: one table across the environments of a fleet of runners (docs/ci-history.md)."""
 
 from __future__ import annotations
 
@@ -18,10 +10,11 @@ from pathlib import Path
 
 from cfgbench import access, runs
 from cfgbench.errors import CfgbenchError
-from cfgbench.history.where import describe_where
+from cfgbench.platform import describe_where
 from cfgbench.results import load_suite
 from cfgbench.schema import CPU_MODEL, ENVIRONMENT, HYPERVISOR, PYPERF_HOSTNAME, method_of
-from cfgbench.tables import LEFT, RIGHT, markdown_table, text_table
+from cfgbench import document as doc
+from cfgbench.document import LEFT, RIGHT
 from cfgbench.units import format_time
 
 
@@ -93,7 +86,6 @@ class Fleet:
         return env.medians.get((target, method))
 
     def mechanism_ratio(self, env: Environment, target: str) -> float | None:
-        """The first mechanism's median over the second's (pio/mmio)."""
         first, second = (self.median(env, target, m) for m in access.MECHANISMS)
         return first / second if first is not None and second else None
 
@@ -102,7 +94,6 @@ class Fleet:
         return set(access.MECHANISMS) <= set(self.methods)
 
     def guest_factor(self, env: Environment, target: str, method: str) -> float | None:
-        """The guest's median over the reference bare-metal median of the same method and target."""
         if not env.guest or self.reference is None:
             return None
         guest, metal = self.median(env, target, method), self.median(self.reference, target, method)
@@ -133,14 +124,11 @@ def _pick_reference(environments: list[Environment], reference: str | None) -> E
 
 
 def fleet_report(directories: Sequence[Path | str], reference: str | None = None) -> Fleet:
-    """The library entry point of `cfgbench fleet`."""
     environments = _unique_names([load_environment(d) for d in directories])
     targets = tuple(dict.fromkeys(t for e in environments for (t, _m) in e.medians))
     methods = tuple(access.ordered(m for e in environments for (_t, m) in e.medians))
     return Fleet(tuple(environments), _pick_reference(environments, reference), targets, methods)
 
-
-# --- rendering ---------------------------------------------------------------
 
 def _times(ratio: float | None) -> str:
     if ratio is None:
@@ -172,7 +160,7 @@ def _rows(fleet: Fleet) -> tuple[list[str], list[list[str]]]:
 
 
 def explanation(fleet: Fleet) -> str:
-    """The sentence under the table: which column answers which half of the question."""
+    """Which column answers which half of the question."""
     mechanism = (f"How much of a config read's cost is the mechanism and how much virtualisation: "
                  f"{'/'.join(access.MECHANISMS)} on a bare-metal row is the mechanism (type 1's two port accesses "
                  "against ECAM's one load); ")
@@ -190,15 +178,12 @@ _ALIGN = LEFT * 3 + RIGHT * 50  # the target, environment and where; then figure
 
 
 def render_markdown(fleet: Fleet) -> str:
-    header, rows = _rows(fleet)
-    lines = [f"### cfgbench fleet: {len(fleet.environments)} environments", "",
-             *markdown_table(header, rows, align=_ALIGN)]
-    return "\n".join(lines + ["", explanation(fleet), "", ""])  # a blank line before whatever follows in the summary
+    return doc.to_markdown([doc.Heading(f"cfgbench fleet: {len(fleet.environments)} environments", 3),
+                            doc.Table(*_rows(fleet), _ALIGN), doc.Paragraph(explanation(fleet))])
 
 
 def render_text(fleet: Fleet) -> str:
-    header, rows = _rows(fleet)
-    return "\n".join(text_table([header, *rows], align=_ALIGN) + ["", explanation(fleet)]) + "\n"
+    return doc.to_text([doc.Table(*_rows(fleet), _ALIGN), doc.Paragraph(explanation(fleet))])
 
 
 def render_json(fleet: Fleet) -> str:

@@ -1,10 +1,4 @@
-"""`cfgbench history show`: each series' medians over CI runs, with change points marked.
-
-One Trend per (target, method, machine): the median of every run, its change
-against the run before, the change points Otava finds in the medians, and what
-changed in the environment (kernel, CPU, ...) between two runs, which often
-explains a step. Rendered as text, markdown (a CI job summary) or JSON.
-"""
+"""`cfgbench history show`: each series' medians over CI runs, with change points and what changed between runs."""
 
 from __future__ import annotations
 
@@ -18,9 +12,10 @@ from typing import Any
 from cfgbench.history.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE, ChangePoint, find_change_points
 from cfgbench.errors import CfgbenchError
 from cfgbench.history.store import STEP_EXPLAINERS, Point, Series, load_history
-from cfgbench.history.where import describe_where
+from cfgbench.platform import describe_where
 from cfgbench.schema import CPU_MODEL, ENVIRONMENT, HYPERVISOR
-from cfgbench.tables import LEFT, RIGHT, markdown_table, text_table
+from cfgbench import document as doc
+from cfgbench.document import LEFT, RIGHT
 from cfgbench.units import format_time
 
 
@@ -79,14 +74,11 @@ def _select(series: list[Series], attribute: str, wanted: Sequence[str], directo
 
 def history_report(directory: Path | str, max_pvalue: float = DEFAULT_MAX_PVALUE, min_change: float = DEFAULT_MIN_CHANGE,
                    machines: Sequence[str] = (), methods: Sequence[str] = (), last: int | None = None) -> HistoryReport:
-    """The library entry point of `cfgbench history show`."""
     series = load_history(directory)
     series = _select(_select(series, "machine", machines, str(directory)), "method", methods, str(directory))
     trends = tuple(Trend(s, tuple(find_change_points(s.medians, max_pvalue, min_change))) for s in series)
     return HistoryReport(str(directory), trends, max_pvalue, min_change, last)
 
-
-# --- rendering ---------------------------------------------------------------
 
 def _date(date: datetime | None) -> str:
     return date.strftime("%Y-%m-%d %H:%M") if date else "?"
@@ -131,48 +123,40 @@ def _summary(report: HistoryReport) -> str:
             + (f", at least {report.min_change * 100:g}%" if report.min_change else "") + ")")
 
 
+def _rows(report: HistoryReport, trend: Trend, markdown: bool) -> list[list[str]]:
+    rows = []
+    for i in report.shown(trend):
+        point, remark = trend.series.points[i], _remark(trend, i)
+        rows.append([_date(point.date), f"`{_commit(point)}`" if markdown else _commit(point), format_time(point.median),
+                     _percent(trend.vs_previous(i)), remark.replace("change point:", "**change point**", 1) if markdown else remark])
+    return rows
+
+
+def document(report: HistoryReport, markdown: bool = False) -> list[doc.Block]:
+    blocks: list[doc.Block] = [doc.Heading("cfgbench history", 3), doc.Paragraph(f"{_summary(report)}.")] if markdown else \
+        [doc.Paragraph(f"History {report.directory}: {_summary(report)}")]
+    changes = [(t, cp) for t in report.trends for cp in t.change_points]
+    if markdown and changes:
+        blocks.append(doc.Table(["target", "method", "machine", "first run after", "commit", "before", "after", "change", "p"],
+                                [[t.series.target, t.series.method, t.series.machine, _date(t.series.points[cp.index].date),
+                                  f"`{_commit(t.series.points[cp.index])}`", format_time(cp.before), format_time(cp.after),
+                                  f"**{_percent(cp.change)}**", f"{cp.pvalue:.2g}"] for t, cp in changes], LEFT * 5 + RIGHT * 4))
+    for trend in report.trends:
+        where = _where(trend)
+        blocks.append(doc.Heading(_heading(trend), 4) if markdown else
+                      doc.Heading(_heading(trend) + (f" ({where})" if where else "")))
+        blocks += [doc.Paragraph(where)] if markdown and where else []
+        blocks.append(doc.Table(["date", "commit", "median", "vs previous", ""], _rows(report, trend, markdown),
+                                LEFT * 2 + RIGHT * 2 + LEFT))
+    return blocks
+
+
 def render_text(report: HistoryReport) -> str:
-    lines = [f"History {report.directory}: {_summary(report)}"]
-    for trend in report.trends:
-        where = _where(trend)
-        lines += ["", _heading(trend) + (f" ({where})" if where else "")]
-        rows = [("date", "commit", "median", "vs previous", "")]
-        for i in report.shown(trend):
-            point = trend.series.points[i]
-            rows.append((_date(point.date), _commit(point), format_time(point.median), _percent(trend.vs_previous(i)),
-                         _remark(trend, i)))
-        lines += text_table(rows, align=LEFT * 2 + RIGHT * 2 + LEFT, indent="  ")
-    return "\n".join(lines) + "\n"
+    return doc.to_text(document(report))
 
 
-def _md_change_table(report: HistoryReport) -> list[str]:
-    rows = [(t, cp) for t in report.trends for cp in t.change_points]
-    if not rows:
-        return []
-    header = ["target", "method", "machine", "first run after", "commit", "before", "after", "change", "p"]
-    cells = []
-    for trend, cp in rows:
-        s, point = trend.series, trend.series.points[cp.index]
-        cells.append([s.target, s.method, s.machine, _date(point.date), f"`{_commit(point)}`", format_time(cp.before),
-                      format_time(cp.after), f"**{_percent(cp.change)}**", f"{cp.pvalue:.2g}"])
-    return markdown_table(header, cells, align=LEFT * 5 + RIGHT * 4) + [""]
-
-
-def render_markdown(report: HistoryReport) -> str:
-    lines = ["### cfgbench history", "", f"{_summary(report)}.", ""]
-    lines += _md_change_table(report)
-    for trend in report.trends:
-        where = _where(trend)
-        lines += [f"#### {_heading(trend)}", ""] + ([where, ""] if where else [])
-        cells = []
-        for i in report.shown(trend):
-            point = trend.series.points[i]
-            remark = _remark(trend, i).replace("change point:", "**change point**", 1)
-            cells.append([_date(point.date), f"`{_commit(point)}`", format_time(point.median),
-                          _percent(trend.vs_previous(i)), remark])
-        lines += markdown_table(["date", "commit", "median", "vs previous", ""], cells, align=LEFT * 2 + RIGHT * 2 + LEFT)
-        lines.append("")
-    return "\n".join(lines) + "\n"  # a blank line before whatever follows in the summary
+def render_markdown(report: HistoryReport, level: int = 0) -> str:
+    return doc.to_markdown(document(report, markdown=True), level)
 
 
 def _point_json(trend: Trend, index: int) -> dict[str, Any]:

@@ -1,14 +1,5 @@
-"""What the kernel does for a config read and for its floor: ftrace call
-graphs taken in the lab guest, and the check that the floor is the read's
-own path without the access.
-
-The guest side (`python -m cfgbench.lab.calltrace reads root|nobody`) makes
-the reads the kernel method times, through cfgbench's own sysfs accessor,
-each after a marker written to ftrace's trace_marker (on descriptor 3, opened
-by root, so that nobody can mark too). GUEST_SCRIPT mounts tracefs, traces
-every pread64 with the function_graph tracer (interrupts left out), and runs
-the reads as root and as nobody (setpriv). The host side parses the graph
-(`parse`) and compares each read with its floor (`floor_difference`)."""
+"""ftrace call graphs of the kernel method's reads and floors in the lab guest, and the check that the floor is the
+read's own path without the access; root opens trace_marker on descriptor 3, so that nobody can mark too."""
 
 from __future__ import annotations
 
@@ -21,26 +12,13 @@ from dataclasses import dataclass, field
 
 TRACEFS = "/sys/kernel/tracing"
 MARKER_FD = 3
-# One vCPU: switching on function_graph patches kernel text across CPUs, and
-# under TCG with two vCPUs that locked up the guest 1 time in 6 ("soft lockup
-# - CPU#1 stuck", measured); with one vCPU there is no other CPU to wait for.
+# Switching on function_graph patches kernel text across CPUs, which soft-locked a TCG guest with two vCPUs.
 GUEST_VCPUS = 1
-# pci_read_config() (drivers/pci/pci-sysfs.c) checks the opener's capability,
-# then takes a runtime-PM reference, reads (pci_user_read_config_*: pci_lock,
-# the bus's read op, pci_config_lock, the port or ECAM access) and drops the
-# reference. At the end of what the descriptor may read it returns after the
-# check: the floor keeps the check, and what the read does beyond it is the
-# access. Everything else must be the same call for call.
-READ_CONFIG = "pci_read_config"
+READ_CONFIG = "pci_read_config"  # the floor keeps its capability check; beyond it is the access
 CAPABILITY_CHECK = "file_ns_capable"
-# Calls whose insides depend on who asks and on how many bytes come back,
-# not on the path: the capability check (root passes it and consults the
-# LSMs; a descriptor without CAP_SYS_ADMIN fails at cap_capable) and the
-# user-copy check (only when bytes are copied). Compared by name only.
+# Their insides depend on who asks and on how many bytes come back, not on the path: compared by name only.
 OPAQUE_CALLS = ("security_capable", "__check_object_size")
-# An interrupt that arrives during a read leaves fragments even with
-# funcgraph-irqs off: its entry and exit calls, and the softirqs run on the
-# way out. They are not the read's path: dropped with what they called.
+# An interrupt leaves fragments even with funcgraph-irqs off: dropped with what they called.
 INTERRUPT_CALLS = ("irq_enter_rcu", "irq_exit_rcu", "irq_enter", "irq_exit", "handle_softirqs", "__do_softirq",
                    "idle_cpu", "sysvec_apic_timer_interrupt", "__sysvec_apic_timer_interrupt")
 TYPE1_CALL = "pci_conf1_read"
@@ -67,7 +45,7 @@ echo nop > $T/current_tracer
 
 
 def guest_script(python: str = sys.executable) -> str:
-    """The shell script the lab guest runs (the host's Python, shared read-only)."""
+    """The shell script the lab guest runs with the host's Python."""
     import shlex
 
     return GUEST_SCRIPT.format(tracefs=TRACEFS, marker_fd=MARKER_FD, python=shlex.quote(python))
@@ -110,8 +88,7 @@ _CLOSE = re.compile(r"^\s*\}")
 
 
 def parse(text: str) -> dict[str, Call]:
-    """marker text -> the first top-level call graph after that marker,
-    without interrupts' fragments (INTERRUPT_CALLS)."""
+    """Marker text -> the first top-level call graph after it, without interrupts' fragments."""
     graphs: dict[str, Call] = {}
     marker: str | None = None
     stack: list[Call] = []
@@ -141,14 +118,12 @@ def parse(text: str) -> dict[str, Call]:
 
 
 def _dropped(stack: list[Call], call: Call) -> bool:
-    """An interrupt's fragment, or inside one."""
     return call.name in INTERRUPT_CALLS or any(c.name in INTERRUPT_CALLS for c in stack)
 
 
 def flatten(call: Call, without_access: bool = False, opaque: Iterable[str] = OPAQUE_CALLS,
             depth: int = 0) -> list[tuple[int, str]]:
-    """The graph as (depth, name) in call order, without what opaque calls
-    called; without_access: pci_read_config() keeps its capability check only."""
+    """(depth, name) in call order, without what opaque calls called; without_access: READ_CONFIG keeps its check only."""
     opaque = tuple(opaque)
     rows = [(depth, call.name)]
     if call.name in opaque:
@@ -176,10 +151,7 @@ def access_calls(read: Call) -> list[Call]:
 
 
 def floor_difference(read: Call, floor: Call) -> list[str]:
-    """What the read does beyond its floor, other than the access: empty when
-    the floor is the read's path with pci_read_config() cut after its
-    capability check (OPAQUE_CALLS compared by name). Each entry is a line of
-    a unified diff."""
+    """What the read does beyond its floor other than the access, as unified diff lines: empty when there is nothing."""
     import difflib
 
     def lines(call: Call, without_access: bool) -> list[str]:
@@ -203,26 +175,25 @@ def marker(who: str, what: str, label: str) -> str:
 
 
 def _guest_reads(who: str) -> int:
-    """Guest side: each read the kernel method times, and its floor, through
-    cfgbench's own accessor, each after its marker on descriptor 3."""
-    from cfgbench.access.sysfs import FLOOR, SysfsAccessor
+    """Guest side: each read the kernel method times, and its floor, each after its marker."""
+    from cfgbench.access.sysfs import FLOOR_ACCESS, SysfsAccessor
     from cfgbench.address import parse_bdf
 
     marks = os.fdopen(MARKER_FD, "w", buffering=1)
-    # The fallback where seteuid is refused: root's floor at the end of the file.
+    # `fallback`: root's floor at the end of the file, where seteuid is refused.
     with SysfsAccessor() as kernel, SysfsAccessor(floor_without_admin=False) as fallback:
         for label, device, offset in ROOT_READS if who == "root" else NOBODY_READS:
             bdf = parse_bdf(device)
             for accessor in (kernel, fallback):  # opens the descriptors: the marked reads are preads alone
                 accessor.read(bdf, offset, 4)
-                accessor.read(bdf, 0, 4, FLOOR)
+                accessor.read(bdf, 0, 4, FLOOR_ACCESS)
             marks.write(marker(who, "read", label) + "\n")
             kernel.read(bdf, offset, 4)
             marks.write(marker(who, "floor", label) + "\n")
-            kernel.read(bdf, 0, 4, FLOOR)
+            kernel.read(bdf, 0, 4, FLOOR_ACCESS)
             if who == "root":
                 marks.write(marker(who, "end-of-file", label) + "\n")
-                fallback.read(bdf, 0, 4, FLOOR)
+                fallback.read(bdf, 0, 4, FLOOR_ACCESS)
     return 0
 
 

@@ -68,7 +68,8 @@ MAX_WINDOWS = 1 << 14
 PHASES = ("firmware", "boot", "command", "shutdown")
 # The JSON form's version. 1 (2026-12-04): phases, windows, firmware_end, markers; per stretch
 # reads, writes, accesses and answered by KEYS, address_writes, other, functions.
-CENSUS_FORMAT = 1
+# 2 (issue 23): each window's accesses in order, [key, function, register, answered]; 1 still reads.
+CENSUS_FORMAT = 2
 KEYS = ("type1-read", "type1-write", "ecam-read", "ecam-write")
 WINDOW_LABELS = "census-windows.json"  # written by the guest to the results share: index -> label
 
@@ -151,6 +152,7 @@ class Window:
     index: int
     label: str
     tally: Tally
+    sequence: list[tuple[str, str, int, bool]] = field(default_factory=list)  # (key, function, register, answered)
 
 
 @dataclass
@@ -176,17 +178,19 @@ class Census:
     def to_json(self) -> dict[str, object]:
         return {"format": CENSUS_FORMAT, "firmware_end": self.firmware_end, "markers": self.markers,
                 "phases": {name: tally.to_json() for name, tally in self.phases.items()},
-                "windows": [{"index": w.index, "label": w.label, **w.tally.to_json()} for w in self.windows]}
+                "windows": [{"index": w.index, "label": w.label, **w.tally.to_json(), "sequence": w.sequence}
+                            for w in self.windows]}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Census:
-        if data.get("format") != CENSUS_FORMAT:
+        if data.get("format") not in (1, CENSUS_FORMAT):
             raise LabError(f"census format {data.get('format')!r} is not {CENSUS_FORMAT}", "re-record the census")
         phases = data["phases"]
         windows = data.get("windows", [])
         assert isinstance(phases, dict) and isinstance(windows, list)
         return cls({name: Tally.from_json(tally) for name, tally in phases.items()},
-                   [Window(int(w["index"]), str(w["label"]), Tally.from_json(w)) for w in windows],
+                   [Window(int(w["index"]), str(w["label"]), Tally.from_json(w), [tuple(a) for a in w.get("sequence", [])])
+                    for w in windows],
                    str(data.get("firmware_end", "")), int(data.get("markers", 0)))  # type: ignore[call-overload]
 
     def summary(self) -> str:
@@ -214,6 +218,7 @@ class _Record:
     key: str = ""  # KEYS, for an access
     function: str = ""  # "bb:dd.f", for an access
     answered: bool = False  # a device answered it (QEMU's pci_cfg_* event)
+    register: int = 0  # the offset in the function's config space, for an access
 
 
 class _Parser:
@@ -260,9 +265,11 @@ class _Parser:
             if not self.latch & ENABLE:
                 self.records.append(_Record("other"))
                 return
-            record = _Record("access", f"type1-{op}", _function((self.latch >> 16) & 0xFF, (self.latch >> 8) & 0xFF))
+            record = _Record("access", f"type1-{op}", _function((self.latch >> 16) & 0xFF, (self.latch >> 8) & 0xFF),
+                             register=(self.latch & 0xFC) | (addr & 3))
         else:
-            record = _Record("access", f"ecam-{op}", _function((addr >> 20) & 0xFF, (addr >> 12) & 0xFF))
+            record = _Record("access", f"ecam-{op}", _function((addr >> 20) & 0xFF, (addr >> 12) & 0xFF),
+                             register=addr & 0xFFF)
         if op == "read":
             record.answered, self.read_answered = self.read_answered, False
         else:
@@ -291,7 +298,9 @@ def parse(lines: Iterable[str], window_labels: Sequence[str] = ()) -> Census:
             opened[index] = at
         elif kind == WINDOW_CLOSE and index in opened:
             label = window_labels[index] if index < len(window_labels) else f"window {index}"
-            windows.append(Window(index, label, _tally(records, opened.pop(index), at)))
+            start = opened.pop(index)
+            windows.append(Window(index, label, _tally(records, start, at),
+                                  [(r.key, r.function, r.register, r.answered) for r in records[start:at] if r.kind == "access"]))
     return Census(phases, windows, parser.firmware_end, len(parser.marks))
 
 

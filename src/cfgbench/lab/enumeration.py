@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cfgbench import access
 from cfgbench.errors import CfgbenchError
@@ -47,8 +48,13 @@ from cfgbench.schema import (
 )
 from cfgbench.settings import PRESETS, Settings
 
+if TYPE_CHECKING:
+    import pyperf
+
 WORKLOAD_NAME = "rescan"
 RESULT_NAME = "lab-rescan-{order}.json"
+AA_NAME = "lab-rescan-aa-{order}.json"
+COLD_NAME = "lab-cold-{method}.json"  # time_cold: the cold pattern that prices the projection's reads
 # The A/B's settings: paired rounds of rescans, each value at least 40 ms of rescans (4 of the
 # default tree's ~11 ms, one of the larger trees'), no per-read samples.
 AB_SETTINGS = replace(PRESETS["lab"], values=16, min_time=0.04, samples=0)
@@ -60,8 +66,10 @@ TRACEFS = Path("/sys/kernel/tracing")
 # The kernel's config accessors behind raw_pci_ops (type 1) and raw_pci_ext_ops (ECAM).
 ACCESSORS = {"pci_conf1_read": "type1-read", "pci_conf1_write": "type1-write",
              "pci_mmcfg_read": "ecam-read", "pci_mmcfg_write": "ecam-write"}
-TRACE_BUFFER_KB = 16384  # per CPU: a large tree's rescan makes ~10k accesses, ~100 bytes each in the buffer
+TRACE_BUFFER_KB = 4096  # per CPU: a large tree's rescan makes ~12k accesses, ~100 bytes each in the buffer
 _BDF = re.compile(r"^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
+_GRAPH_DURATION = re.compile(r"([\d.]+) us +\|")  # function_graph: "  1.302 us    |  pci_conf1_read();"
+ACCESSOR_TIMES = "accessor-times.json"  # time_accessors: the rescans' accessor calls, timed in situ
 
 
 def _require_lab_guest() -> None:
@@ -136,13 +144,14 @@ def secondary_bus(port: str) -> Path:
 class Rescan:
     """The kernel's enumeration of everything below `port`, under one config order."""
 
-    def __init__(self, port: str, order: str) -> None:
+    def __init__(self, port: str, order: str, via: str | None = None) -> None:
         _require_lab_guest()
-        if order not in ORDERS:
+        if order not in ORDERS or via not in (None, *ORDERS):
             raise LabError(f"unknown config order {order!r}", f"use one of {', '.join(ORDERS)}")
         if not (SYSFS_DEVICES / port).exists():
             raise LabError(f"no PCI function {port} in this guest", "pick a port of the guest's tree")
         self.port, self.order = port, order
+        self.via = via  # switched to before each value, so that every value follows a real switch (the A/A)
         self.name = f"{WORKLOAD_NAME} {port} {order}"  # within one process; each order's file drops the order
         self.bus = secondary_bus(port)
         self.functions = subtree(port)
@@ -179,6 +188,8 @@ class Rescan:
         return elapsed
 
     def __call__(self, loops: int) -> float:
+        if self.via is not None:
+            set_order(self.via)
         set_order(self.order)
         total = 0
         for _ in range(loops):
@@ -187,14 +198,16 @@ class Rescan:
         return total / 1e9
 
 
-# --- the kernel's own count: ftrace's function tracer on the four accessors -------------
+# --- the kernel's own count and timing: ftrace on the four accessors ---------------------
 
 
 class AccessorCount:
-    """Counts calls of the kernel's config accessors (ACCESSORS) with ftrace's function tracer
-    (this kernel has no function profiler). Lost events would undercount: they are an error."""
+    """The calls of the kernel's config accessors (ACCESSORS), in order, by ftrace: counted with the
+    function tracer (this kernel has no function profiler), or timed with function_graph. A traced
+    call costs more than an untraced one, and pci_mmcfg_* keep interrupts on, so an interrupt taken
+    inside one counts in its time. Lost events would undercount: they are an error."""
 
-    def __init__(self) -> None:
+    def __init__(self, timed: bool = False) -> None:
         _require_lab_guest()
         if not (TRACEFS / "trace").exists():
             subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACEFS)], check=True)
@@ -202,7 +215,7 @@ class AccessorCount:
         _write(TRACEFS / "current_tracer", "nop")
         _write(TRACEFS / "buffer_size_kb", str(TRACE_BUFFER_KB))
         _write(TRACEFS / "set_ftrace_filter", " ".join(ACCESSORS))
-        _write(TRACEFS / "current_tracer", "function")
+        _write(TRACEFS / "current_tracer", "function_graph" if timed else "function")
 
     def __enter__(self) -> AccessorCount:
         os.close(os.open(TRACEFS / "trace", os.O_WRONLY | os.O_TRUNC))  # clears the buffer, as `echo > trace`
@@ -212,23 +225,55 @@ class AccessorCount:
     def __exit__(self, *exc: object) -> None:
         _write(TRACEFS / "tracing_on", "0")
 
-    def counts(self) -> Counter[str]:
-        counts: Counter[str] = Counter()
+    def calls(self) -> list[tuple[str, float]]:
+        """(KEYS, seconds) per call in order; seconds are 0 when counting."""
+        found = []
         for line in (TRACEFS / "trace").read_text().splitlines():
             if line.startswith("#"):
                 continue
             for function, key in ACCESSORS.items():
-                if f" {function} <-" in line or line.rstrip().endswith(f" {function}"):
-                    counts[key] += 1
+                if f" {function} <-" in line or line.rstrip().endswith(f" {function}") or f" {function}();" in line:
+                    duration = _GRAPH_DURATION.search(line)
+                    found.append((key, float(duration[1]) / 1e6 if duration else 0.0))
         for stats in (TRACEFS / "per_cpu").glob("cpu*/stats"):
             overrun = re.search(r"^overrun: (\d+)", stats.read_text(), re.M)
             if overrun and int(overrun[1]):
                 raise LabError(f"ftrace lost {overrun[1]} events ({stats.parent.name})", "raise TRACE_BUFFER_KB")
-        return counts
+        return found
+
+    def counts(self) -> Counter[str]:
+        return Counter(key for key, _ in self.calls())
 
     def close(self) -> None:
         _write(TRACEFS / "current_tracer", "nop")
         _write(TRACEFS / "set_ftrace_filter", "")
+
+
+def time_accessors(port: str, rescans: int, outdir: Path) -> list[dict[str, object]]:
+    """`rescans` rescans per order, the two in a random order each time, each timed whole and its
+    accessor calls by function_graph: per rescan, its order, ns, per KEYS [calls, seconds], and every
+    call in order, [key, seconds] (ACCESSOR_TIMES)."""
+    tracer = AccessorCount(timed=True)
+    rows: list[dict[str, object]] = []
+    try:
+        for _ in range(rescans):
+            for order in random.sample((REFERENCE, CANDIDATE), 2):
+                rescan = Rescan(port, order)
+                set_order(order)
+                rescan.remove()
+                with tracer:
+                    ns = rescan.rescan()
+                per_key: dict[str, list[float]] = {}
+                calls = tracer.calls()
+                for key, seconds in calls:
+                    total = per_key.setdefault(key, [0, 0.0])
+                    total[0], total[1] = total[0] + 1, total[1] + seconds
+                rows.append({"order": order, "ns": ns, "accessors": per_key, "calls": calls})
+    finally:
+        tracer.close()
+        set_order(REFERENCE)
+    (outdir / ACCESSOR_TIMES).write_text(json.dumps(rows))
+    return rows
 
 
 def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[str, object]]:
@@ -261,21 +306,31 @@ def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[
 # --- the A/B, timed by the project's engine ---------------------------------------------
 
 
-def time_ab(port: str, outdir: Path, settings: Settings = AB_SETTINGS) -> list[Path]:
-    """Both orders in interleaved, paired rounds (engine.time_here); one file per order, the
-    benchmark named `rescan <port>` in each, so their values pair by round across the files.
-    The kernel's own order is left in place afterwards."""
-    from cfgbench import engine, results
+def time_arms(arms: Sequence[Rescan], settings: Settings) -> pyperf.BenchmarkSuite:
+    """The arms in interleaved, paired rounds (engine.time_here), every value of every arm the same
+    number of rescans (the most any arm's calibration asked for), so that a cost per value weighs
+    alike in each. The kernel's own order is left in place afterwards."""
+    from cfgbench import engine
     from cfgbench.platform import lab_metadata
     from cfgbench.session import new_session_id
 
-    benches = [Rescan(port, REFERENCE), Rescan(port, CANDIDATE)]
     try:
-        suite, _ = engine.time_here(benches, settings, {**lab_metadata(), SESSION: new_session_id()})
+        loops = settings.loops or max(engine.calibrate(arm, settings.min_time)[0] for arm in arms)
+        suite, _ = engine.time_here(arms, replace(settings, loops=loops), {**lab_metadata(), SESSION: new_session_id()})
     finally:
         set_order(REFERENCE)
     if suite is None:
-        raise LabError(f"no rescan of {port} was timed", "see the guest output")
+        raise LabError(f"no rescan of {arms[0].port} was timed", "see the guest output")
+    return suite
+
+
+def time_ab(port: str, outdir: Path, settings: Settings = AB_SETTINGS) -> list[Path]:
+    """Both orders; one file per order, the benchmark named `rescan <port>` in each, so their values
+    pair by round across the files."""
+    from cfgbench import results
+
+    benches = [Rescan(port, REFERENCE), Rescan(port, CANDIDATE)]
+    suite = time_arms(benches, settings)
     written = []
     for bench, rescan in zip(suite.get_benchmarks(), benches, strict=True):
         bench.update_metadata({"name": f"{WORKLOAD_NAME} {port}"})
@@ -283,6 +338,35 @@ def time_ab(port: str, outdir: Path, settings: Settings = AB_SETTINGS) -> list[P
         results.save_suite(type(suite)([bench]), path)
         written.append(path)
     return written
+
+
+def time_aa(port: str, order: str, outdir: Path, settings: Settings = AB_SETTINGS) -> Path:
+    """The A/B's design with one order in both arms, each value after a real switch (to the other
+    order and back, as the module is asked in the A/B): one file, benchmarks `rescan <port> A` and
+    `... A again`, which pair by round."""
+    from cfgbench import results
+
+    other = CANDIDATE if order == REFERENCE else REFERENCE
+    arms = [Rescan(port, order, via=other), Rescan(port, order, via=other)]
+    arms[1].name += " again"
+    suite = time_arms(arms, settings)
+    for bench, suffix in zip(suite.get_benchmarks(), ("A", "A again"), strict=True):
+        bench.update_metadata({"name": f"{WORKLOAD_NAME} {port} {suffix}"})
+    path = outdir / AA_NAME.format(order=order)
+    results.save_suite(suite, path)
+    return path
+
+
+def time_cold(outdir: Path, settings: Settings) -> None:
+    """The projection's price of a read: x86's peer-bridge probe (a new function at every read) and
+    its hot partner, by type 1 and ECAM, in a session of its own (COLD_NAME)."""
+    from cfgbench.plan import PlanRequest
+    from cfgbench.session import RunRequest, run
+    from cfgbench.workloads import PEER_PROBE
+
+    what = PlanRequest(methods=list(access.MECHANISMS), targets=[], workloads=[PEER_PROBE])
+    # No per-read samples: the projection needs the medians only (samples cost seconds in the lab).
+    run(RunRequest(what, replace(settings, quiet=True, samples=0), output=outdir / COLD_NAME), lambda _line: None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -294,6 +378,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ab.add_argument("--loops", type=int, default=0, help="rescans per value [default: calibrated to 40 ms]")
     ab.add_argument("--seed", type=int)
     ab.add_argument("--out", type=Path, required=True, help=f"write {RESULT_NAME} here")
+    ab.add_argument("--aa", action="store_true", help=f"then each order against itself ({AA_NAME})")
+    ab.add_argument("--cold", action="store_true", help=f"then the cold pattern by pio and mmio ({COLD_NAME})")
+    ab.add_argument("--traced", type=int, default=0, metavar="N",
+                    help=f"then N rescans per order with their accessor calls timed in situ ({ACCESSOR_TIMES})")
     census = sub.add_parser("census", help="one marked, ftrace-counted rescan per order (a census guest)")
     census.add_argument("--port", required=True)
     census.add_argument("--out", type=Path, required=True)
@@ -303,7 +391,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ab":
             settings = replace(AB_SETTINGS, values=args.rounds, loops=args.loops, seed=args.seed)
             for path in time_ab(args.port, args.out, settings):
-                print(f"wrote {path}")
+                print(f"wrote {path}", flush=True)
+            for order in ORDERS if args.aa else ():
+                print(f"wrote {time_aa(args.port, order, args.out, settings)}", flush=True)
+            if args.cold:
+                time_cold(args.out, PRESETS["lab"])
+                print(f"wrote {args.out / COLD_NAME}", flush=True)
+            if args.traced:
+                time_accessors(args.port, args.traced, args.out)
+                print(f"wrote {args.out / ACCESSOR_TIMES}", flush=True)
             return 0
         census_rescans(args.port, args.orders, args.out)  # the counts are in kernel-counts.json
         return 0

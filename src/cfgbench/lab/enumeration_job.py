@@ -4,35 +4,38 @@ answer lines that put the census, the rescan A/B and the per-read costs together
 The census boot (one vCPU, QEMU tracing every config access, lab/census.py) marks one rescan
 of the tree's port per order; the timing boots time the A/B after the per-read benchmarks
 (lab/enumeration.py, guest side). The projection says what the A/B should find if a rescan
-differed only by its config reads: the type 1 reads of one rescan (the census) times the
-per-read difference between type 1 and ECAM (the two mechanisms' reads of 01:00.0, timed in
-the same boots), over the ECAM-only rescan time."""
+differed only by its config accesses: the type 1 reads of one rescan (the census) at the
+difference between an ECAM and a type 1 read in the cold pattern (peer-probe, timed in the
+same boots), and its type 1 writes at the difference the rescans' own writes showed in situ
+(ftrace, accessor-times.json), over the ECAM-only rescan time."""
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyperf
 
 from cfgbench import access
 from cfgbench.lab.census import Census, Window
-from cfgbench.lab.enumeration import CANDIDATE, REFERENCE, RESULT_NAME, WORKLOAD_NAME
+from cfgbench.lab.enumeration import ACCESSOR_TIMES, CANDIDATE, COLD_NAME, REFERENCE
 from cfgbench.lab.errors import LabError
 from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
-from cfgbench.plot.answer import Ratio
+from cfgbench.compare.model import RESCAN, Report
 from cfgbench.schema import RESCAN_FUNCTIONS, TARGET
 
 CENSUS_NAME = "census.json"
 KERNEL_COUNTS = "kernel-counts.json"
-# The per-read difference comes from this read of the lab's job (the e1000e below the default
-# tree's root port, in every tree): both methods time it in the same boots as the rescans.
-PER_READ_TARGET = "read 0000:01:00.0+0x000/4"
+# The per-read difference comes from the cold pattern of the lab's job, timed in the same boots.
+COLD_WORKLOAD = "peer-probe"
+HOT_READ = "read 0000:01:00.0+0x000/4"  # what labs before the cold pattern priced reads at
 
 
 def census_boot(cfg: GuestConfig, outdir: Path, progress: Progress,
@@ -64,16 +67,44 @@ class RescanAnswer:
     high: float | None
     rests_on: str  # '16 paired rounds', or with several boots '3 runs of 48 paired rounds in all'
     type1_reads: int  # of one rescan, type 1 first (the census)
-    per_read_s: float  # a type 1 read less an ECAM read (medians, the same boots)
+    type1_writes: int
+    read_extra_s: float  # an ECAM read less a type 1 read (medians, the cold pattern, the same boots)
+    read_source: str  # where read_extra_s comes from, e.g. 'peer-probe 00-ff'
+    write_extra_s: float | None  # one rescan's writes, ECAM only less type 1 first (in situ); None: not timed
+    write_rescans: int  # traced rescans per order behind write_extra_s
     agree: bool  # QEMU's count and the guest kernel's of the marked rescans
 
     @property
+    def per_write_s(self) -> float:
+        """What an ECAM write costs more than a type 1 write; without in-situ times, a read's difference."""
+        if self.write_extra_s is None or not self.type1_writes:
+            return self.read_extra_s
+        return self.write_extra_s / self.type1_writes
+
+    @property
     def projection(self) -> float:
-        return 1 + self.type1_reads * self.per_read_s / self.ecam_only_s
+        extra = self.type1_reads * self.read_extra_s + self.type1_writes * self.per_write_s
+        return 1 - extra / self.ecam_only_s
 
     @property
     def projection_inside(self) -> bool:
         return self.low is not None and self.high is not None and self.low <= self.projection <= self.high
+
+
+def write_extra(rows: list[dict[str, Any]]) -> tuple[float, int] | None:
+    """From accessor-times.json rows: what one rescan's writes cost more with ECAM only, each write
+    against the same write (position) of type 1 first by their medians over the rescans (robust to
+    an interrupt taken inside an ECAM call, which keeps interrupts on, and to host stalls), and the
+    rescans per order behind it; None without both orders, or with rows of differing calls."""
+    calls = {order: [row["calls"] for row in rows if row["order"] == order and "calls" in row]
+             for order in (REFERENCE, CANDIDATE)}
+    if not all(calls.values()) or len({len(c) for found in calls.values() for c in found}) != 1:
+        return None
+    medians = {order: [statistics.median(c[k][1] for c in found) for k in range(len(found[0]))]
+               for order, found in calls.items()}
+    writes = [k for k, (key, _) in enumerate(calls[REFERENCE][0]) if key.endswith("write")]
+    return (sum(medians[CANDIDATE][k] - medians[REFERENCE][k] for k in writes),
+            min(len(found) for found in calls.values()))
 
 
 def _type1_first_window(census: Census) -> Window:
@@ -86,34 +117,32 @@ def _agree(census: Census, outdir: Path) -> bool:
     return bool(rows) and all(not windows[row["window"]].tally.disagreement(row["kernel_counts"]) for row in rows)
 
 
-def rescan_answer(outdir: Path, census: Census, suites: dict[str, pyperf.BenchmarkSuite]) -> RescanAnswer | None:
-    """The A/B and its projection from the lab's files; None without them."""
-    from cfgbench.compare.stats import estimate
+def rescan_answer(outdir: Path, report: Report, census: Census, suites: dict[str, pyperf.BenchmarkSuite]
+                  ) -> RescanAnswer | None:
+    """The A/B (the report's rescan row) and its projection (the in-situ times of every boot below
+    outdir); None without them."""
+    rows = report.rows(RESCAN)
+    cold = _cold_suites(outdir) or suites  # older labs had no cold pattern: one register's reads, hot
+    if not rows or not set(access.MECHANISMS) <= set(cold):
+        return None
+    e = rows[0].estimate.inverted()  # type 1 first over ECAM only
+    type1_first, ecam_only = (f.benchmarks[rows[0].target] for f in report.files if rows[0].target in f.benchmarks)
+    pio_cold, mmio_cold = (([b for b in cold[m].get_benchmarks() if b.get_name().startswith(COLD_WORKLOAD)]
+                            or [cold[m].get_benchmark(HOT_READ)])[0] for m in access.MECHANISMS)
+    in_situ = [row for path in sorted(outdir.rglob(ACCESSOR_TIMES)) for row in json.loads(path.read_text())]
+    write_extra_s, write_rescans = write_extra(in_situ) or (None, 0)
+    md, window = type1_first.get_metadata(), _type1_first_window(census).tally
+    return RescanAnswer(str(md[TARGET]), int(md[RESCAN_FUNCTIONS]), type1_first.median(), ecam_only.median(),
+                        e.ratio, e.low, e.high, e.rests_on(), window.count("type1", "read"),
+                        window.count("type1", "write"), mmio_cold.median() - pio_cold.median(),
+                        pio_cold.get_name().replace(" 0000:", " "), write_extra_s, write_rescans, _agree(census, outdir))
+
+
+def _cold_suites(outdir: Path) -> dict[str, pyperf.BenchmarkSuite]:
     from cfgbench.results import load_suite
 
-    paths = {order: outdir / RESULT_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)}
-    if not all(p.exists() for p in paths.values()) or not set(access.MECHANISMS) <= set(suites):
-        return None
-    [type1_first], [ecam_only] = (load_suite(paths[o]).get_benchmarks() for o in (REFERENCE, CANDIDATE))
-    e = estimate(ecam_only, type1_first)  # type 1 first over ECAM only
-    type1, ecam = (suites[m].get_benchmark(PER_READ_TARGET).median() for m in access.MECHANISMS)
-    md = type1_first.get_metadata()
-    return RescanAnswer(str(md[TARGET]), int(md[RESCAN_FUNCTIONS]), type1_first.median(),
-                        ecam_only.median(), e.ratio, e.low, e.high, e.rests_on(),
-                        _type1_first_window(census).tally.count("type1", "read"), type1 - ecam, _agree(census, outdir))
-
-
-def rescan_ratio(outdir: Path) -> Ratio | None:
-    """The A/B as a row of the answer figure: ECAM only against type 1 first, the kernel's own order."""
-    from cfgbench.compare.stats import estimate
-    from cfgbench.results import load_suite
-
-    paths = {order: outdir / RESULT_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)}
-    if not all(p.exists() for p in paths.values()):
-        return None
-    [type1_first], [ecam_only] = (load_suite(paths[o]).get_benchmarks() for o in (REFERENCE, CANDIDATE))
-    return Ratio(type1_first.get_name(), WORKLOAD_NAME, "ECAM only", "type 1 first",
-                 access.color_of(access.MECHANISMS[1]), estimate(type1_first, ecam_only))
+    paths = {m: outdir / COLD_NAME.format(method=m) for m in access.MECHANISMS}
+    return {m: load_suite(path) for m, path in paths.items()} if all(p.exists() for p in paths.values()) else {}
 
 
 def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str]:
@@ -125,12 +154,17 @@ def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str
         interval = (f"95% CI {answer.low:.3f}-{answer.high:.3f}, {answer.rests_on}"
                     if answer.low is not None and answer.high is not None else answer.rests_on)
         where = "inside" if answer.projection_inside else "OUTSIDE"
+        writes = (f"in situ: each write's median over {answer.write_rescans} traced rescans per order, against the same "
+                  "write of the other; how far that moves between boots: results/enumeration/README.md"
+                  if answer.write_extra_s is not None else "assumed: as a read; cfgbench lab --in-situ times them")
         lines.append(
             f"rescan of {answer.port.removeprefix('0000:')} ({answer.functions} function"
             f"{'s' * (answer.functions != 1)} below it): type 1 first took "
             f"{answer.ratio:.3f}x ECAM only ({interval}; {format_time(answer.type1_first_s)} against "
-            f"{format_time(answer.ecam_only_s)}); projected from {answer.type1_reads:,} type 1 reads at "
-            f"{format_time(answer.per_read_s)} more each: {answer.projection:.4f}x, {where} the interval")
+            f"{format_time(answer.ecam_only_s)}); projected {answer.projection:.4f}x, {where} the interval, from "
+            f"{answer.type1_reads:,} type 1 reads at {format_time(answer.read_extra_s, signed=True)} each (ECAM less "
+            f"type 1, {'cold' if answer.read_source.startswith(COLD_WORKLOAD) else 'hot'}: {answer.read_source}) and {answer.type1_writes:,} type 1 writes at "
+            f"{format_time(answer.per_write_s, signed=True)} each ({writes})")
     if census is not None:
         boot, window = census.phases["boot"], _type1_first_window(census)
         lines.append(f"census (QEMU): the kernel's boot made {boot.reads:,} config reads ({boot.count('type1', 'read'):,} "

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from cfgbench.errors import CfgbenchError
 
-# The one command that installs everything the lab needs (QEMU, busybox, the kernel).
 SETUP_FIX = "run scripts/setup-lab.sh"
 
 
 class LabError(CfgbenchError):
-    """The guest lab could not run, or the guest did not finish.
-
-    `console` holds the guest's serial output so far (for debugging; the CLI
-    prints only the one-line message).
-    """
+    """The lab could not run, or the guest did not finish; `console` holds its serial output so far."""
 
     def __init__(self, cause: str, fix: str = "", console: str = "") -> None:
         super().__init__(cause, fix)

@@ -37,12 +37,9 @@ from cfgbench.lab.initramfs import (
 from cfgbench.lab.kernel import find_kernel, module_load_order, pci_order_module
 from cfgbench.lab.qemu import MACHINE, NinePShare, choose_accel, find_qemu, find_tree, qemu_command, qemu_version
 
-# quiet/loglevel keep kernel chatter off the console the command's output shares;
-# panic=-1 (with QEMU's -no-reboot) turns a panic into a prompt exit instead of a hang;
-# RELAXED_IOMEM (unless turned off) lets /dev/mem map the ECAM window (CONFIG_IO_STRICT_DEVMEM=y).
+# quiet and loglevel keep kernel chatter off the command's console; panic=-1 with -no-reboot exits on a panic.
 BASE_CMDLINE = ("console=ttyS0", "quiet", "loglevel=3", "panic=-1")
 
-# Variables the guest command inherits from the host; everything else is set explicitly.
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV", "PYTHONPATH")
 POWEROFF_GRACE_S = 5.0  # after the exit report, how long the guest may take to power off
 
@@ -60,22 +57,19 @@ class GuestConfig:
     extra_cmdline: tuple[str, ...] = ()
     pcie_target: bool = True
     relaxed_iomem: bool = True  # False: the stock kernel's STRICT_DEVMEM refuses the ECAM window
-    tree: str = "default"  # the PCI functions added (qemu.TREES); only with pcie_target
-    # Load the lab's config-order module (kernel.PCI_ORDER_MODULE, docs/safety.md) at boot.
-    pci_order_module: bool = False
-    # Count every config access (lab/census.py): QEMU traces them, the command runs between markers.
-    # Needs smp=1 (the markers are type 1 address writes, race-free on one CPU only).
-    census: bool = False
+    tree: str = "default"  # qemu.TREES; only with pcie_target
+    pci_order_module: bool = False  # kernel.PCI_ORDER_MODULE, loaded at boot
+    census: bool = False  # count every config access (lab/census.py); needs smp=1
 
 
 @dataclass(frozen=True)
 class GuestResult:
     returncode: int
-    output: str  # the command's stdout and stderr as the guest console carried them
+    output: str  # the command's stdout and stderr, as the console carried them
     lab_metadata: dict[str, str] = field(default_factory=dict)  # accel, qemu, machine, kernel_release, cmdline
-    boot_seconds: float = 0.0  # QEMU start to the command's start
-    wall_seconds: float = 0.0  # QEMU start to QEMU exit
-    census: Census | None = None  # with GuestConfig(census=True)
+    boot_seconds: float = 0.0  # until the command's start
+    wall_seconds: float = 0.0
+    census: Census | None = None
 
 
 class _Console:
@@ -94,7 +88,7 @@ class _Console:
         self._pending += self._decoder.decode(data)
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            self._line(line.removesuffix("\r"))  # the guest tty sends \r\n
+            self._line(line.removesuffix("\r"))
 
     def _line(self, line: str) -> None:
         text, found, report = line.partition(self._prefix)
@@ -124,7 +118,7 @@ class _Console:
 
 def guest_environment(extra: Mapping[str, str] | None, lab_variables: Mapping[str, str]) -> dict[str, str]:
     env = {key: os.environ[key] for key in HOST_VARIABLES if key in os.environ}
-    # `python3` in the guest is the interpreter running the lab, so the same cfgbench answers.
+    # `python3` in the guest is the interpreter running the lab: the same cfgbench answers.
     python_dir = str(Path(sys.executable).parent)
     path = env.get("PATH", os.defpath)
     if python_dir not in path.split(":"):
@@ -133,7 +127,6 @@ def guest_environment(extra: Mapping[str, str] | None, lab_variables: Mapping[st
     env.update(HOME=GUEST_SCRATCH, TMPDIR=GUEST_SCRATCH, TERM="dumb", PYTHONDONTWRITEBYTECODE="1")
     env.update(lab_variables)
     env.update(extra or {})
-    # Host test sessions forbid raw access; the guest is the one place that allows it.
     env.pop(FORBID_RAW_ENV, None)
     return env
 
@@ -143,7 +136,7 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork: t
 
 
 def _die_with_parent() -> None:
-    # Runs in the child before exec: if the lab's Python dies (even SIGKILL), so does QEMU.
+    """In the child before exec: if the lab's Python dies, even by SIGKILL, so does QEMU."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
@@ -175,8 +168,7 @@ def _qemu_failure(stderr: str) -> str | None:
 
 
 class _Watch:
-    """Reads QEMU's console and stderr until the guest reports its exit status and powers
-    off, or something goes wrong (setup failure, QEMU error, boot or command timeout)."""
+    """Reads QEMU's console and stderr until the guest reports its exit status and powers off, or fails."""
 
     def __init__(self, proc: subprocess.Popen[bytes], console: _Console, cfg: GuestConfig,
                  accel: str, started: float, say: Progress) -> None:
@@ -187,10 +179,10 @@ class _Watch:
         self._selector.register(proc.stdout, selectors.EVENT_READ, console.feed)
         self._selector.register(proc.stderr, selectors.EVENT_READ, self._stderr.append)
         self.boot_seconds = 0.0
-        self._reported_at = 0.0  # when the exit status came
+        self._reported_at = 0.0
 
     def run(self) -> float:
-        """The boot time, once the guest has reported and powered off (or had its grace time)."""
+        """The boot time, once the guest has reported and powered off or had its grace time."""
         try:
             while not self._finished(time.monotonic()):
                 self._read_until(self._next_deadline())
@@ -242,7 +234,6 @@ class _Watch:
                 self._selector.unregister(key.fileobj)
 
     def _error(self, cause: str, fix: str) -> LabError:
-        # The caller's context manager kills QEMU as this error leaves it.
         return LabError(cause, fix, self._console.text())
 
 
@@ -257,14 +248,8 @@ def run_in_guest(
     cwd: str | None = None,
     purpose: str = "",
 ) -> GuestResult:
-    """Run argv in a fresh q35 guest chrooted into the host root (read-only).
-
-    outdir (created if needed) is shared read-write at $CFGBENCH_LAB_OUT. env adds to a
-    small base environment (the host's PATH with this Python first, locale, HOME and TMPDIR on a guest tmpfs);
-    CFGBENCH_FORBID_RAW is always dropped. output receives the command's output as it
-    arrives; progress receives short status lines. Raises LabError when the lab cannot
-    start or the guest does not finish in time.
-    """
+    """Run argv in a fresh q35 guest chrooted into the host root (read-only); outdir is shared read-write at
+    $CFGBENCH_LAB_OUT, env adds to a small base environment without CFGBENCH_FORBID_RAW."""
     if not argv:
         raise LabError("no command given to run in the guest", "pass a command after --")
     say = progress or (lambda _line: None)
@@ -317,7 +302,6 @@ def run_in_guest(
                     "cmdline": console.reports.get("cmdline", cmdline)}
         if cfg.pcie_target:
             metadata["tree"] = cfg.tree
-        # QEMU has exited (the context above waited for it): its trace is complete.
         census = census_trace.parse_file(trace, out / census_trace.WINDOW_LABELS) if cfg.census else None
         return GuestResult(returncode, "".join(console.output), metadata, boot_seconds, wall_seconds, census)
     finally:

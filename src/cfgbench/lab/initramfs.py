@@ -1,10 +1,4 @@
-"""The guest's initramfs: busybox, the 9p modules, and an init that runs one command.
-
-The init mounts the host root read-only over 9p, covers the host's /proc, /sys, /dev
-and /run with the guest's own (the 9p server would otherwise hand out the host's
-device nodes), mounts the read-write results share, chroots into the host root to run
-the command, reports its exit status on the console and powers off.
-"""
+"""The guest's initramfs: busybox, the 9p modules, and an init that runs one command in the host root."""
 
 from __future__ import annotations
 
@@ -25,13 +19,10 @@ OUT_TAG = "cfgbench-out"
 GUEST_OUT = "/run/cfgbench/out"  # where the results share appears inside the chroot
 GUEST_SCRATCH = "/run/cfgbench/scratch"  # the guest's writable HOME and TMPDIR (tmpfs)
 
-# Lines the init prints on the console: f"{MARKER}:{nonce}:{key}={value}". The nonce is
-# fresh per run, so a command's own output cannot fake its exit status.
+# The init's reports: f"{MARKER}:{nonce}:{key}={value}", a fresh nonce so the command cannot fake its exit status.
 MARKER = "@@cfgbench-lab"
 
-# cache=loose: the root is read-only and nobody changes it during a run, so the guest may
-# cache it; Python starts 2-3x faster. msize 512000 (the most virtio's 9p transport takes in
-# 6.1) means fewer 9p round trips.
+# cache=loose: nobody changes the read-only root during a run; msize: the most virtio's 9p takes in 6.1.
 ROOT_MOUNT_OPTIONS = "trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000"
 OUT_MOUNT_OPTIONS = "trans=virtio,version=9p2000.L,msize=512000"  # no cache: files land at once
 
@@ -83,9 +74,8 @@ def init_script(nonce: str, modules: Sequence[str]) -> str:
 
 
 def command_script(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> str:
-    """Run argv in the chroot with exactly env, from cwd when it exists there (else /)."""
+    """Run argv in the chroot with exactly env, from cwd when it exists there, else /."""
     assignments = " ".join(shlex.quote(f"{key}={value}") for key, value in sorted(env.items()))
-    # The inner sh is the host's /bin/sh, found after chroot; $0 carries cwd.
     inner = 'cd "$0" 2>/dev/null || cd /; exec "$@"'
     words = ["/bin/env", "-i", assignments, "/bin/chroot", "/newroot", "/bin/sh", "-c", shlex.quote(inner),
              shlex.quote(cwd), *(shlex.quote(arg) for arg in argv)]
@@ -93,7 +83,7 @@ def command_script(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> str
 
 
 def _is_static_elf(path: Path) -> bool:
-    """True when the ELF has no PT_INTERP (a dynamic busybox cannot run in the initramfs)."""
+    """No PT_INTERP: a dynamic busybox cannot run in the initramfs."""
     with path.open("rb") as elf:
         header = elf.read(64)
         if header[:4] != b"\x7fELF" or header[4] != 2:  # 64-bit only: it runs in an x86-64 guest
@@ -113,7 +103,7 @@ def find_busybox() -> Path:
 
 
 class _Cpio:
-    """A minimal writer of the newc cpio format the kernel unpacks; no cpio binary needed."""
+    """A minimal writer of the newc cpio format the kernel unpacks."""
 
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
@@ -145,11 +135,11 @@ class _Cpio:
 
 
 def build_initramfs(dest: Path, *, nonce: str, modules: Sequence[Path], command: str) -> None:
-    """Write an uncompressed initramfs (the kernel unpacks it faster than a compressed one)."""
+    """Uncompressed: the kernel unpacks it faster."""
     archive = _Cpio()
     for directory in ("bin", "dev", "proc", "sys", "newroot", "modules"):
         archive.directory(directory)
-    # The kernel opens /dev/console for init's stdin/stdout before any devtmpfs exists.
+    # The kernel opens /dev/console for init before any devtmpfs exists.
     archive.char_device("dev/console", 5, 1)
     archive.file("bin/busybox", find_busybox().read_bytes(), 0o755)
     for applet in APPLETS:

@@ -1,5 +1,4 @@
-"""Find the guest kernel (normally the one scripts/setup-lab.sh unpacked), its 9p modules and the
-lab's config-order module built for it."""
+"""Find the guest kernel, its 9p modules and the lab's config-order module built for it."""
 
 from __future__ import annotations
 
@@ -12,13 +11,10 @@ from pathlib import Path
 
 from cfgbench.lab.errors import SETUP_FIX, LabError
 
-# What the guest must load to mount the host over 9p; modules.dep adds the rest
-# (netfs, fscache, 9pnet, virtio_ring, virtio, virtio_pci_*_dev). A kernel with
-# these built in simply has no .ko for them.
+# What the guest loads to mount the host over 9p; modules.dep adds the rest, and built-in ones have no .ko.
 NINEP_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
 
-# The lab's own module (src/cfgbench/lab/kmod, docs/safety.md): switches the guest kernel between
-# type 1 first and ECAM only. scripts/setup-lab.sh builds it into cache_dir()/kmod/<release>.
+# The lab's config-order module (lab/kmod, docs/safety.md), built by scripts/setup-lab.sh.
 PCI_ORDER_MODULE = "cfgbench_pci_order"
 
 _IMAGE_NAME = re.compile(r"^vmlinu[xz]-(?P<release>.+)$")
@@ -32,7 +28,7 @@ class GuestKernel:
 
 
 def cache_dir() -> Path:
-    """Where scripts/setup-lab.sh puts the kernel (it uses the same rule)."""
+    """Where scripts/setup-lab.sh puts the kernel, by the same rule."""
     if override := os.environ.get("CFGBENCH_LAB_CACHE"):
         return Path(override)
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -40,14 +36,13 @@ def cache_dir() -> Path:
 
 
 def _version_key(path: Path) -> list[int | str]:
-    # "6.1.0-56-amd64" must sort after "6.1.0-9-amd64".
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
 
 
 def _modules_dir_for(image: Path, release: str) -> Path | None:
     if not release:
         return None
-    # An unpacked package tree (<root>/boot/vmlinux-R next to <root>/lib/modules/R), else the host's.
+    # An unpacked package tree (<root>/boot/vmlinux-R, <root>/lib/modules/R), else the host's.
     for candidate in (image.parent.parent / "lib/modules" / release, Path("/lib/modules") / release):
         if (candidate / "modules.dep").is_file():
             return candidate
@@ -63,8 +58,7 @@ def kernel_from_path(image: Path) -> GuestKernel:
 
 
 def find_kernel(image: Path | None = None) -> GuestKernel:
-    """The given kernel, else the newest one in the cache; the uncompressed vmlinux is preferred
-    because the PVH entry point boots it directly (no decompression under TCG)."""
+    """The given kernel, else the newest in the cache, vmlinux first: PVH boots it with no decompression under TCG."""
     if image is not None:
         return kernel_from_path(image)
     boot = cache_dir() / "kernel/boot"
@@ -88,8 +82,7 @@ def module_name(path: str | Path) -> str:
 
 
 def module_load_order(modules_dir: Path | None, wanted: tuple[str, ...] = NINEP_MODULES) -> list[Path]:
-    """The .ko files to insmod, dependencies first (modules.dep lists every module's full
-    dependency closure, the ones to load first at the end)."""
+    """The .ko files to insmod, dependencies first (modules.dep lists them last)."""
     if modules_dir is None:
         return []
     deps = _parse_modules_dep(modules_dir)
@@ -106,7 +99,7 @@ def module_load_order(modules_dir: Path | None, wanted: tuple[str, ...] = NINEP_
 
 
 def read_module(path: Path) -> bytes:
-    """A module's bytes, decompressed: busybox insmod may not understand .ko.xz or .ko.gz."""
+    """Decompressed: busybox insmod may not understand .ko.xz or .ko.gz."""
     data = path.read_bytes()
     if path.suffix == ".xz":
         return lzma.decompress(data)
@@ -118,8 +111,7 @@ def read_module(path: Path) -> bytes:
 
 
 def pci_order_module(kernel: GuestKernel) -> Path:
-    """The config-order module built for this guest kernel's release, for the guest's initramfs
-    only: it must match the release exactly, so a kernel that does not name its release has none."""
+    """Built for exactly this kernel's release, so a kernel that does not name its release has none."""
     if not kernel.release:
         raise LabError(f"guest kernel {kernel.image.name} does not name its release, so no {PCI_ORDER_MODULE}.ko "
                        "can match it", f"use a kernel named vmlinux-<release> and {SETUP_FIX}")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from cfgbench import access
 from cfgbench.address import parse_bdf
 from cfgbench.errors import CfgbenchError
-from cfgbench.lab.enumeration import CANDIDATE, REFERENCE
+from cfgbench.lab.enumeration import CANDIDATE, COLD_NAME, REFERENCE
 from cfgbench.lab.enumeration import RESULT_NAME as RESCAN_NAME
 from cfgbench.lab.enumeration_job import CENSUS_NAME
 from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
@@ -36,10 +36,9 @@ from cfgbench.results import make_output_dir
 from cfgbench.settings import PRESETS, Settings
 
 if TYPE_CHECKING:
-    import pyperf
 
-    from cfgbench.compare.headline import Headline, HeadlineContext  # the guest imports only what it needs
-    from cfgbench.plot.answer import Ratio
+    from cfgbench.compare.headline import HeadlineContext  # the guest imports only what it needs
+    from cfgbench.compare.model import Report
 
 # The host bridge (type 1 and ECAM both reach it), and the PCIe function below
 # the root port at offset 0 and at 0x100, which only ECAM reaches (the kernel
@@ -48,6 +47,7 @@ TARGETS = (("0000:00:00.0", 0x000), (PCIE_TARGET_BDF, 0x000), (PCIE_TARGET_BDF, 
 WIDTH = 4
 # split: each read target's accesses alone, paired with the read by round.
 WORKLOADS = ("read", "scan", "sweep", "split")
+TRACED_RESCANS = 8  # per order, after the A/B: their config accessors timed in situ (the projection's writes)
 # The kernel's enumeration in this guest: bus 0 and the root port's secondary
 # bus 1 (the whole window's 256 buses take ~25 s here).
 SCAN_BUSES = range(0x00, 0x02)
@@ -68,6 +68,7 @@ class LabJob:
     boots: int = 1
     tree: str = "default"  # the PCI functions the guest has (lab/qemu.py TREES)
     enumeration: bool = True  # the census boot, and the rescan A/B after the reads
+    in_situ: bool = False  # also the cold pattern and traced rescans, which the projection's prices rest on
 
     @property
     def rescan_port(self) -> str | None:
@@ -82,10 +83,11 @@ class LabJob:
         targets = [Target(parse_bdf(bdf), offset, WIDTH) for bdf, offset in TARGETS]
         what = PlanRequest(methods=access.user_methods(), targets=targets, workloads=list(WORKLOADS), buses=SCAN_BUSES)
         run = RunRequest(what, self.settings, output=Path(RESULT_NAME)).to_json()
-        return json.dumps({"run": json.loads(run), "rescan_port": self.rescan_port})
+        return json.dumps({"run": json.loads(run), "rescan_port": self.rescan_port, "in_situ": self.in_situ})
 
     def describe(self) -> str:
-        rescans = "; the rescan A/B of 16 paired rounds and a census boot" if self.enumeration else ""
+        traced = f", the cold pattern, {TRACED_RESCANS} traced rescans per order" if self.in_situ else ""
+        rescans = f"; the rescan A/B of 16 paired rounds{traced} and a census boot" if self.enumeration else ""
         return f"{self.tree} tree; {self.settings.describe()}{rescans}; {self.boots} boot(s)"
 
 
@@ -97,9 +99,14 @@ def rescan_paths(outdir: Path) -> list[Path]:
     return [outdir / RESCAN_NAME.format(order=order) for order in (REFERENCE, CANDIDATE)]
 
 
+def enumeration_paths(outdir: Path) -> list[Path]:
+    """The rescans' files and the cold pattern's: merged over boots as the methods' are."""
+    return [*rescan_paths(outdir), *(outdir / COLD_NAME.format(method=method) for method in access.MECHANISMS)]
+
+
 def guest_main(argv: Sequence[str] | None = None) -> int:
     """Runs in the guest: `python -m cfgbench.lab.mainjob JOB_JSON`."""
-    from cfgbench.lab.enumeration import time_ab
+    from cfgbench.lab.enumeration import time_ab, time_accessors, time_cold
     from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
     from cfgbench.session import RunRequest, run
 
@@ -122,6 +129,9 @@ def guest_main(argv: Sequence[str] | None = None) -> int:
             if not request.settings.quiet:
                 progress(f"timing the rescans of {job['rescan_port']}: type 1 first against ECAM only")
             time_ab(job["rescan_port"], out)
+            if job.get("in_situ"):
+                time_accessors(job["rescan_port"], TRACED_RESCANS, out)
+                time_cold(out, request.settings)
     except CfgbenchError as exc:
         progress(f"error: {exc.one_line()}")
         return 2
@@ -138,7 +148,7 @@ def _boot_dirs(outdir: Path, boots: int) -> list[Path]:
 
 def _refuse_existing(outdir: Path, boots: int) -> None:
     for directory in {outdir, *_boot_dirs(outdir, boots)}:
-        for path in [*result_paths(directory), *rescan_paths(directory), directory / FIGURE_NAME,
+        for path in [*result_paths(directory), *enumeration_paths(directory), directory / FIGURE_NAME,
                      directory / CENSUS_NAME]:
             if path.exists():
                 raise CfgbenchError(f"{path} already exists", "choose another --out directory")
@@ -148,7 +158,7 @@ def merge_boots(outdir: Path, boots: int) -> None:
     """lab-<method>.json over all boots: each boot's runs are a session of their own."""
     from cfgbench import results
 
-    for name in (p.name for p in [*result_paths(outdir), *rescan_paths(outdir)]):
+    for name in (p.name for p in [*result_paths(outdir), *enumeration_paths(outdir)]):
         for directory in _boot_dirs(outdir, boots):
             if (directory / name).exists():
                 results.save_suite(results.load_suite(directory / name), outdir / name, append=True)
@@ -162,7 +172,7 @@ def headline_context(accel: str) -> HeadlineContext:
                            details_hint="`cfgbench lab -v` lists each, as does cfgbench compare")
 
 
-def _figure_line(suites: dict[str, pyperf.BenchmarkSuite], path: Path, more: Sequence[Ratio] = ()) -> str:
+def _figure_line(report: Report, path: Path) -> str:
     """Draw the answer figure; the line that says where it is, or why there is none.
     The files are what matters: a figure that cannot be drawn does not fail the lab."""
     from cfgbench import plot
@@ -170,19 +180,10 @@ def _figure_line(suites: dict[str, pyperf.BenchmarkSuite], path: Path, more: Seq
     if not plot.matplotlib_available():
         return f"figure: none, matplotlib is not installed ({plot.PLOT_EXTRA})"
     try:
-        written = plot.save_answer(suites, path, more=more)
+        written = plot.save_answer(report, path)
     except CfgbenchError as exc:
         return f"figure: none, {exc.one_line()}"
     return f"figure: {path}" + (f" (left out: {'; '.join(written.left_out)})" if written.left_out else "")
-
-
-def report_lines(found: Headline, where: Sequence[str], verbose: bool, details: Sequence[str] = (),
-                 answers: Sequence[str] = ()) -> list[str]:
-    """What the lab prints, the answer first: one line per target, then
-    `answers` (one line per further result of the lab), then where the figure
-    and the tables are (`where`), the caveats; with verbose, each figure's
-    caveats and where the time goes (`details`)."""
-    return [*found.answers, *answers, *where, *found.caveats, *((*found.details, *details) if verbose else ())]
 
 
 def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
@@ -190,9 +191,9 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
              say: Callable[[str], object] = print, verbose: bool = True, figure: bool = True) -> int:
     """Boot the guest(s), time the methods there, print the headline (every
     line with verbose, the CLI's -v) and write the answer figure; the exit code."""
-    from cfgbench.compare import headline as headlines
-    from cfgbench.compare.render import breakdown_section
-    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer, rescan_ratio
+    from cfgbench.compare.headline import end_of_run
+    from cfgbench.compare.model import report_of
+    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer
     from cfgbench.results import load_suite
 
     outdir = outdir or default_outdir()
@@ -217,14 +218,16 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     suites = {path.stem.removeprefix("lab-"): load_suite(path) for path in paths}
     lab = result.lab_metadata
     files = " ".join(str(p) for p in paths)
-    rescans = [ratio] if job.enumeration and (ratio := rescan_ratio(outdir)) is not None else []
-    where = [_figure_line(suites, outdir / FIGURE_NAME, rescans)] if figure else []
+    rescans = [str(p) for p in rescan_paths(outdir) if p.exists()] if job.enumeration else []
+    cold = [str(p) for p in enumeration_paths(outdir)[2:] if p.exists()]  # the cold pattern, with --in-situ
+    report = report_of(suites, more=[*(rescans if len(rescans) == 2 else ()), *cold])
+    where = [_figure_line(report, outdir / FIGURE_NAME)] if figure else []
     where.append(f"the full tables, each figure's caveats and where the time goes: cfgbench compare {files}")
-    found = headlines.summarize(suites, headline_context(lab["accel"]))
-    enumeration = answer_lines(rescan_answer(outdir, census, suites) if census else None, census)
-    for line in report_lines(found, where, verbose, breakdown_section(suites), answers=enumeration):
+    enumeration = answer_lines(rescan_answer(outdir, report, census, suites) if census else None, census)
+    for line in end_of_run(report, headline_context(lab["accel"]), where, enumeration, verbose=verbose):
         say(line)
-    say(f"lab: {lab['machine']} guest under {lab['accel']}, QEMU {lab['qemu']}, kernel {lab['kernel_release']}; "
+    say(f"lab: {lab['machine']} guest ({cfg.smp} vCPU{'s' * (cfg.smp != 1)}) under {lab['accel']}, QEMU {lab['qemu']}, "
+        f"kernel {lab['kernel_release']}; "
         f"{job.describe()} of {', '.join(f'{t:.1f}' for t in boot_times)} s, total {time.monotonic() - started:.1f} s")
     return 0
 

@@ -1,11 +1,4 @@
-"""Guest side of the census (lab/census.py): the markers that delimit the command and windows in
-QEMU's trace, written to the type 1 address port. Port I/O: in the lab guest only.
-
-`python -m cfgbench.lab.markers run -- COMMAND...` runs a command between its start and end
-markers (run_in_guest does this when GuestConfig(census=True)); `Marker.open_window(label)` /
-`close_window(index)` mark a stretch inside it, such as one rescan. Window indices count per
-Marker, and its labels land in one file of the results share: one process marks windows per boot.
-"""
+"""Guest side of the census: markers written to the type 1 address port around the command and windows in it."""
 
 from __future__ import annotations
 
@@ -27,7 +20,7 @@ def _online_cpus() -> int:
 
 
 class Marker:
-    """Guest side: writes markers to 0xCF8 (port I/O: in the lab guest only)."""
+    """In the lab guest only; one Marker per boot, since window indices count per Marker and its labels share a file."""
 
     def __init__(self) -> None:
         from cfgbench.platform import in_lab_guest
@@ -50,7 +43,7 @@ class Marker:
         self._outl(MARK_MAGIC | kind | index, ADDRESS_PORT)
 
     def open_window(self, label: str) -> int:
-        """Start a marked window; returns its index (for close_window)."""
+        """Its index, for close_window."""
         index = len(self.labels)
         if index >= MAX_WINDOWS:
             raise LabError(f"more than {MAX_WINDOWS} census windows in one boot", "mark fewer windows")
@@ -66,7 +59,7 @@ class Marker:
 
 
 def run_marked(argv: Sequence[str]) -> int:
-    """Guest side: the command between its start and end markers; its exit status."""
+    """The command between its start and end markers; its exit status."""
     marker = Marker()
     marker.mark(COMMAND_BEGIN)
     try:

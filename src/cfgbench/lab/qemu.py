@@ -16,11 +16,8 @@ from cfgbench.lab.errors import SETUP_FIX, LabError
 QEMU_BINARY = "qemu-system-x86_64"
 MACHINE = "q35"  # type 1 at 0xCF8/0xCFC plus an MCFG/ECAM window: the two paths we compare
 ACCELS = ("auto", "kvm", "tcg")
-# The device behind the default tree's root port: that port's secondary bus is 1.
-PCIE_TARGET_BDF = "0000:01:00.0"
-# The functions q35 and the lab's two 9p shares bring without any tree: 00:00.0, 00:01.0, 00:02.0,
-# 00:1f.0, 00:1f.2, 00:1f.3.
-BASE_FUNCTIONS = 6
+PCIE_TARGET_BDF = "0000:01:00.0"  # behind the default tree's root port
+BASE_FUNCTIONS = 6  # q35 and the lab's two 9p shares: 00:00.0, 00:01.0, 00:02.0, 00:1f.0, 00:1f.2, 00:1f.3
 
 
 def find_qemu() -> Path:
@@ -52,8 +49,7 @@ def _cpu_flags() -> set[str]:
 
 
 def kvm_problem() -> str | None:
-    """Why kvm cannot work here, or None. A /dev/kvm without vmx/svm in the CPU flags is a
-    software hypervisor (e.g. KVM-PVM) on which QEMU's kvm mode hangs: treat it as unusable."""
+    """Why kvm cannot work here, or None: without vmx or svm, /dev/kvm is a software hypervisor QEMU hangs on."""
     if not os.path.exists("/dev/kvm"):
         return "/dev/kvm does not exist"
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -76,8 +72,6 @@ def choose_accel(requested: str) -> str:
 
 @dataclass(frozen=True)
 class NinePShare:
-    """A host directory exported to the guest over virtio-9p."""
-
     tag: str
     path: Path
     readonly: bool
@@ -85,8 +79,7 @@ class NinePShare:
 
 @dataclass(frozen=True)
 class Tree:
-    """PCI functions added to the guest (one -device each) and the root port whose subtree the
-    enumeration A/B removes and rescans."""
+    """PCI functions added to the guest, and the root port whose subtree the enumeration A/B rescans."""
 
     name: str
     help: str
@@ -95,21 +88,18 @@ class Tree:
 
     @property
     def functions(self) -> int:
-        """Functions in the whole guest."""
         return BASE_FUNCTIONS + len(self.devices)
 
 
 def _root_port(name: str, slot: int, function: int, chassis: int) -> str:
-    # io-reserve=0: SeaBIOS would otherwise reserve 4 KiB of I/O per hotplug port, and q35 has
-    # room for only a few such windows (it stops with "out of I/O address space").
+    # io-reserve=0: SeaBIOS would reserve 4 KiB of I/O per hotplug port, and q35 has room for only a few.
     multifunction = ",multifunction=on" if function == 0 else ""
     return (f"pcie-root-port,id={name},bus=pcie.0,addr={slot:02x}.{function}{multifunction},"
             f"chassis={chassis},io-reserve=0")
 
 
 def _endpoints(bus: str, count: int, serial: str) -> list[str]:
-    """count functions of one multi-function NVMe device. No guest driver binds NVMe (a module the
-    lab never loads), and it has no I/O BAR, so no port needs an I/O window."""
+    """A multi-function NVMe device: no guest driver binds it, and without an I/O BAR no port needs an I/O window."""
     if count == 1:
         return [f"nvme,bus={bus},addr=00.0,serial={serial}0"]
     return [f"nvme,bus={bus},addr=00.{fn}{',multifunction=on' if fn == 0 else ''},serial={serial}{fn}"
@@ -117,8 +107,7 @@ def _endpoints(bus: str, count: int, serial: str) -> list[str]:
 
 
 def _switch(root_port: str, downstream: int, functions_each: int, name: str, chassis: int) -> list[str]:
-    """A PCIe switch (TI X3130) below root_port: its upstream port, `downstream` downstream
-    ports, and a multi-function device of `functions_each` functions below each."""
+    """A PCIe switch (TI X3130) below root_port, a multi-function device below each downstream port."""
     devices = [f"x3130-upstream,id={name}_up,bus={root_port}"]
     for port in range(downstream):
         down = f"{name}_down{port}"
@@ -128,23 +117,13 @@ def _switch(root_port: str, downstream: int, functions_each: int, name: str, cha
 
 
 def _default_tree() -> tuple[str, ...]:
-    # Unchanged from the lab's first layout: 00:03.0 (QEMU's next free slot), an e1000e at 01:00.0.
     return ("pcie-root-port,id=cfgbench_rp0,bus=pcie.0,chassis=1", "e1000e,bus=cfgbench_rp0")
 
 
-def _medium_tree() -> tuple[str, ...]:
-    # 00:04.0: a switch with 2 downstream ports, a 4-function device below each (11 functions
-    # below the port); 00:04.1: an 8-function device.
+def _switch_tree(downstream: int, functions_each: int) -> tuple[str, ...]:
+    """The default tree, a switch at 00:04.0 and an 8-function device at 00:04.1."""
     return (*_default_tree(),
-            _root_port("cfgbench_rp1", 4, 0, 2), *_switch("cfgbench_rp1", 2, 4, "cfgbench_sw1", 3),
-            _root_port("cfgbench_rp2", 4, 1, 4), *_endpoints("cfgbench_rp2", 8, "cfgbench_rp2f"))
-
-
-def _large_tree() -> tuple[str, ...]:
-    # 00:04.0: a switch with 8 downstream ports, an 8-function device below each (73 functions
-    # below the port, over 10 buses); 00:04.1: an 8-function device.
-    return (*_default_tree(),
-            _root_port("cfgbench_rp1", 4, 0, 2), *_switch("cfgbench_rp1", 8, 8, "cfgbench_sw1", 3),
+            _root_port("cfgbench_rp1", 4, 0, 2), *_switch("cfgbench_rp1", downstream, functions_each, "cfgbench_sw1", 3),
             _root_port("cfgbench_rp2", 4, 1, 4), *_endpoints("cfgbench_rp2", 8, "cfgbench_rp2f"))
 
 
@@ -152,9 +131,9 @@ TREES = {
     tree.name: tree for tree in (
         Tree("default", "one root port (00:03.0) with an e1000e at 01:00.0", _default_tree(), "0000:00:03.0"),
         Tree("medium", "default, plus a PCIe switch with two 4-function devices (00:04.0) and an 8-function "
-             "device (00:04.1)", _medium_tree(), "0000:00:04.0"),
+             "device (00:04.1)", _switch_tree(2, 4), "0000:00:04.0"),
         Tree("large", "default, plus a PCIe switch with eight 8-function devices (00:04.0) and an 8-function "
-             "device (00:04.1)", _large_tree(), "0000:00:04.0"),
+             "device (00:04.1)", _switch_tree(8, 8), "0000:00:04.0"),
     )
 }
 
@@ -181,7 +160,6 @@ def qemu_command(
 ) -> list[str]:
     argv = [
         str(qemu),
-        # No default NIC, VGA, monitor or config files: less to emulate, faster boot.
         "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",
         "-machine", MACHINE, "-accel", accel,
         # TCG's default qemu64 lacks rdtscp and friends; "max" offers what TCG can emulate.
@@ -189,19 +167,16 @@ def qemu_command(
         "-m", str(memory_mb), "-smp", str(smp),
         "-kernel", str(kernel), "-initrd", str(initrd), "-append", cmdline,
         "-serial", "stdio",
-        # The guest's reboot (also panic=-1 after a panic) ends QEMU instead of looping.
-        "-no-reboot",
+        "-no-reboot",  # the guest's reboot (panic=-1 too) ends QEMU
     ]
     for share in shares:
-        # multidevs=remap keeps inode numbers unique across the host's mounts.
         path = str(share.path).replace(",", ",,")  # QEMU's option syntax escapes a comma by doubling it
-        options = f"local,id={share.tag},path={path},security_model=none,multidevs=remap"
+        options = f"local,id={share.tag},path={path},security_model=none,multidevs=remap"  # unique inodes
         if share.readonly:
             options += ",readonly=on"
         argv += ["-fsdev", options, "-device", f"virtio-9p-pci,fsdev={share.tag},mount_tag={share.tag}"]
     if pcie_target:
-        # At least a PCIe function with 4096 bytes of config space on a bus other than 0, with
-        # no driver in the guest: the target whose offset 0x100 only ECAM reaches.
+        # A driverless function with 4096 bytes of config space off bus 0: 0x100 only ECAM reaches.
         for device in find_tree(tree).devices:
             argv += ["-device", device]
     return [*argv, *extra]

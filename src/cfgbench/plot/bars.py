@@ -1,7 +1,4 @@
-"""Where the time goes, as stacked bars (compare/breakdown.py's figures):
-type 1's address write and data read stacked beside its full read, ECAM's
-load beside its, the kernel's floor and net stacked to its read. Used by the
-breakdown panel (one target) and by the answer figure (every split read)."""
+"""Where the time goes as stacked bars, for the breakdown panel and the answer figure."""
 
 from __future__ import annotations
 
@@ -19,13 +16,12 @@ if TYPE_CHECKING:
 BREAKDOWN_GID = "breakdown"  # tests find the bars by it: breakdown:<file>:<mechanism>:<bar>:<segment>
 FULL_READ = "full read"
 NET = "net (the access)"
-# Apart from the methods' colours (blue, orange, green, purple), so that an
-# access is not taken for a method.
+# Apart from the methods' colours, so that an access is not taken for a method.
 ACCESS_PALETTE = ("tab:red", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "gold", "navy")
 
 
 class AccessColors:
-    """One colour per access in a whole figure: the same access keeps its colour from cell to cell."""
+    """One colour per access in a whole figure, the same from cell to cell."""
 
     def __init__(self) -> None:
         self._colors = {FULL_READ: "0.6"}  # grey
@@ -38,9 +34,7 @@ class AccessColors:
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: segments stacked from the bottom."""
-
-    segments: tuple[tuple[str, float], ...]  # (legend label, seconds)
+    segments: tuple[tuple[str, float], ...]  # (legend label, seconds), stacked from the bottom
     gid: str
 
     @property
@@ -59,10 +53,8 @@ class Group:
 
 def groups_of(series: Sequence[TargetValues], gid: str = BREAKDOWN_GID, extras: bool = True,
               label: str | None = None) -> list[Group]:
-    """Per file and mechanism: the parts stacked beside the full read (type 1,
-    ECAM), the floor and the net stacked to the full read (the kernel), and
-    the extras on their own (unless left out). `label` names the groups
-    instead of the file (the answer figure names the target)."""
+    """Per file and mechanism: the parts beside the full read, the floor and net stacked to it, the extras apart;
+    `label` names the groups instead of the file."""
     groups = []
     for index, s in enumerate(series):
         for b in s.breakdowns:
@@ -85,9 +77,7 @@ def _span(groups: Sequence[Group]) -> float:
 
 
 def scale_clusters(groups: Sequence[Group]) -> list[list[Group]]:
-    """Mechanisms that share one linear axis (their bars within LOG_SCALE_SPAN
-    of each other), cheapest first: type 1 beside ECAM, the kernel apart when
-    it is ten times slower. Within a cluster the groups keep their order."""
+    """Mechanisms whose bars are within LOG_SCALE_SPAN share a linear axis, cheapest first; groups keep their order."""
     by_mechanism: dict[str, list[Group]] = {}
     for g in groups:
         by_mechanism.setdefault(g.mechanism, []).append(g)
@@ -104,10 +94,8 @@ def scale_clusters(groups: Sequence[Group]) -> list[list[Group]]:
 
 def draw_bars(ax: Axes, groups: Sequence[Group], colors: AccessColors, legend: set[str], fontsize: int = 8,
               narrow: bool = False) -> None:
-    """Stacked on a linear axis; where one mechanism's own bars span more than
-    LOG_SCALE_SPAN (files from very different machines), a log axis with each
-    segment as a bar of its own, since stacks on a log axis mislead. Narrow
-    bars (many of them) get their figures upright inside them."""
+    """Stacked on a linear axis, or beyond LOG_SCALE_SPAN each segment a bar of its own on a log axis (stacks on a
+    log axis mislead); narrow bars get their figures upright inside them."""
     log = _span(groups) > LOG_SCALE_SPAN
     top = max(bar.height for g in groups for bar in g.bars)
     x, ticks, labels = 0.0, [], []
@@ -142,8 +130,7 @@ def draw_bars(ax: Axes, groups: Sequence[Group], colors: AccessColors, legend: s
 
 def draw_groups(ax: Axes, groups: Sequence[Group], colors: AccessColors, fontsize: int = 8,
                 narrow: bool = False) -> list[Axes]:
-    """The groups on ax, or, when their mechanisms need scales of their own,
-    on as many axes side by side in ax's place (widths by their bars); the axes."""
+    """The groups on ax, or on axes side by side in its place when mechanisms need scales of their own."""
     clusters = scale_clusters(groups)
     targets = [ax]
     if len(clusters) > 1:

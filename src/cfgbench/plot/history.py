@@ -1,5 +1,4 @@
-"""A history's trend (`plot --history DIR`): one row per target, medians over
-CI runs, one line per method and machine, change points dashed."""
+"""A history's trend (`plot --history DIR`): a row per target, a line per method and machine, change points dashed."""
 
 from __future__ import annotations
 
@@ -22,13 +21,12 @@ HEIGHT_PER_TARGET_PX = 450
 
 
 def _history_x(trend: Trend, dated: bool) -> list[Any]:
-    # Real dates when every run has one; else the run's position in its series.
     points = trend.series.points
     return [p.date for p in points] if dated else list(range(len(points)))
 
 
 def draw_history(ax: Axes, trends: Sequence[Trend], colors: dict[tuple[str, str], str], dated: bool) -> None:
-    """One line of medians per (method, machine); a dashed vertical line at each change point's first run."""
+    """A line of medians per (method, machine), a dashed line at each change point's first run."""
     import numpy as np
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
@@ -69,7 +67,6 @@ def build_history_figure(report: HistoryReport, size: tuple[int, int] | None = N
 
 def plot_history(directory: Path | str, output: Path | str, force: bool = False,
                  size: tuple[int, int] | None = None, dpi: int = 100) -> Path:
-    """The library entry point of `cfgbench plot --history DIR`."""
     from cfgbench.history.trend import history_report
 
     require_matplotlib()

@@ -1,13 +1,4 @@
-"""Per-target panels (`plot --panel distribution|ecdf|reads|breakdown`): one
-cell per target, its panels side by side, the cells in a grid about as wide
-as a screen.
-
-A panel is a function drawing one target's series on one Axes, with a test
-of whether it has anything to draw; PANELS maps names to them. A panel with
-nothing to draw for a target is left out, and the drawing names what was left
-out and why. Split benchmarks are parts of a read: only the breakdown panel
-draws them.
-"""
+"""Per-target panels (`plot --panel distribution|ecdf|reads|breakdown`): one cell per target, in a grid."""
 
 from __future__ import annotations
 
@@ -30,20 +21,16 @@ if TYPE_CHECKING:
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
 
-# One cell (one panel of one target) at the default size; three targets a
-# row with one panel each make a screen's width.
+# One panel of one target; three a row make a screen's width.
 CELL_WIDTH_PX = 540
 CELL_HEIGHT_PX = 420
 CELLS_PER_ROW = 3
 MIN_WIDTH_PX = 900
-# Never taller than this many times the width: more targets add columns.
-MAX_ASPECT = 2
+MAX_ASPECT = 2  # never taller than this many times the width: more targets add columns
 
 
 @dataclass(frozen=True)
 class CellStyle:
-    """What a panel needs beyond its series: the target's time scale, the figure's access colours."""
-
     log: bool
     access_colors: AccessColors
 
@@ -56,7 +43,7 @@ def needs_log_scale(series: Sequence[TargetValues]) -> bool:
 
 
 def draw_distribution(ax: Axes, series: Sequence[TargetValues], style: CellStyle) -> None:
-    """Violins where there is a spread, every value as a jittered point, the median labelled."""
+    """Violins where there is a spread, every value a jittered point, the median labelled."""
     import numpy as np
 
     positions = np.arange(1, len(series) + 1)
@@ -68,7 +55,7 @@ def draw_distribution(ax: Axes, series: Sequence[TargetValues], style: CellStyle
         for body, index in zip(bodies, spread, strict=True):
             body.set_facecolor(series[index].color)
             body.set_alpha(0.3)
-    jitter = np.random.default_rng(0)  # deterministic: the same files give the same picture
+    jitter = np.random.default_rng(0)  # the same files give the same picture
     for position, s in zip(positions, series, strict=True):
         xs = position + jitter.uniform(-0.12, 0.12, s.values.size)
         ax.scatter(xs, s.values, s=10, alpha=0.7, color=s.color, zorder=3)
@@ -81,7 +68,6 @@ def draw_distribution(ax: Axes, series: Sequence[TargetValues], style: CellStyle
 
 
 def step_ecdf(ax: Axes, xs: np.ndarray, ys: np.ndarray, **style: object) -> None:
-    """An ECDF as steps, from 0 at its first value."""
     import numpy as np
 
     ax.step(np.concatenate([[xs[0]], xs]), np.concatenate([[0.0], ys]), where="post", **style)  # type: ignore[arg-type]
@@ -94,7 +80,6 @@ def _finish_ecdf(ax: Axes, ylabel: str) -> None:
 
 
 def draw_ecdf(ax: Axes, series: Sequence[TargetValues], style: CellStyle) -> None:
-    """Empirical CDF of each file's values: shifts and spread side by side."""
     import numpy as np
 
     for s in series:
@@ -109,7 +94,7 @@ def has_reads(series: Sequence[TargetValues]) -> bool:
 
 
 def draw_read_ecdf(ax: Axes, series: Sequence[TargetValues], style: CellStyle) -> None:
-    """ECDF of single reads (timestamp pair included): the tail a mean hides, e.g. a 10x VM exit."""
+    """ECDF of single reads (timestamp pair included): the tail a mean hides."""
     for s in series:
         if s.reads is not None:
             step_ecdf(ax, *s.reads, color=s.color, label=one_line(s.label))
@@ -118,16 +103,12 @@ def draw_read_ecdf(ax: Axes, series: Sequence[TargetValues], style: CellStyle) -
 
 
 def draw_breakdown(ax: Axes, series: Sequence[TargetValues], style: CellStyle) -> Axes:
-    """Where the time goes, per file (plot/bars.py); mechanisms whose bars are
-    within LOG_SCALE_SPAN share one linear axis, the others get their own,
-    side by side in the cell. Returns the axes to title."""
+    """Where the time goes, per file; returns the axes to title."""
     return draw_groups(ax, groups_of(series), style.access_colors)[0]
 
 
 @dataclass(frozen=True)
 class Panel:
-    """One view of a target, and what it needs from the files."""
-
     draw: Callable[[Axes, Sequence[TargetValues], CellStyle], Axes | None]
     has_data: Callable[[Sequence[TargetValues]], bool]
     missing: str  # why a target has nothing for it, and how to get it
@@ -144,8 +125,7 @@ PANELS: dict[str, Panel] = {
 
 
 def grid_shape(cells: int, panels: int) -> tuple[int, int]:
-    """(rows, targets per row): about CELLS_PER_ROW panels a row, more when
-    the grid would be over MAX_ASPECT times taller than wide."""
+    """(rows, targets per row): about CELLS_PER_ROW panels a row, more where it would exceed MAX_ASPECT."""
     per_row = max(1, min(cells, round(CELLS_PER_ROW / panels)))
     while per_row < cells and math.ceil(cells / per_row) * CELL_HEIGHT_PX > MAX_ASPECT * per_row * panels * CELL_WIDTH_PX:
         per_row += 1
@@ -164,14 +144,13 @@ def _left_out_phrase(panel: str, missing: list[str], total: int) -> str:
 
 def draw_files(files: Sequence[ResultFile], panels: Sequence[str] = ("distribution",),
                size: tuple[int, int] | None = None, dpi: int = 100) -> Drawing:
-    """Every target that has something to draw, with the panels that have it."""
     unknown = [p for p in panels if p not in PANELS]
     if unknown or not panels:
         raise CfgbenchError(f"unknown panel {', '.join(unknown) or '(none)'}", f"choose from {', '.join(PANELS)}")
     panels = list(dict.fromkeys(panels))
     per_file: list[FileBreakdowns] | None = None
     if "breakdown" in panels:
-        # Only this panel needs them (and compare.stats with scipy, seconds under emulation).
+        # Only this panel needs them, and their scipy.
         per_file = [file_breakdowns(f) for f in files]
     names = target_names(files)
     cells: list[tuple[str, list[TargetValues], list[str]]] = []

@@ -1,6 +1,4 @@
-"""What the files hold for one target, ready to draw: values, the per-read
-ECDF, and the breakdowns of a split read. Split benchmarks are parts of a
-read: they are drawn in its breakdown, never as targets of their own."""
+"""What the files hold for one target, ready to draw: values, the per-read ECDF, the breakdowns of a split read."""
 
 from __future__ import annotations
 
@@ -22,27 +20,20 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TargetValues:
-    """One file's values for one target, ready to draw.
-
-    `values` are pyperf's values (seconds per read, each the mean of a timed
-    loop); `reads` is the ECDF of reads timed one by one (seconds, fraction),
-    from the runs' per-read histograms, when the file holds them.
-    """
-
     label: str
-    values: np.ndarray
+    values: np.ndarray  # pyperf's: seconds per read, each the mean of a timed loop
     color: str  # one colour per file, the same in every panel
-    reads: tuple[np.ndarray, np.ndarray] | None = None
-    breakdowns: tuple[Breakdown, ...] = ()  # this file's read of the target against its accesses
+    reads: tuple[np.ndarray, np.ndarray] | None = None  # the ECDF of reads timed one by one (seconds, fraction)
+    breakdowns: tuple[Breakdown, ...] = ()
 
 
 def target_names(files: Sequence[ResultFile]) -> list[str]:
-    """Every target of every file, in order of first appearance; split benchmarks are not targets."""
+    """Every target of every file, in order of first appearance; split benchmarks are parts of a read, not targets."""
     return list(dict.fromkeys(name for f in files for name, bench in f.benchmarks.items() if not is_split(bench)))
 
 
 def read_ecdf(bench: pyperf.Benchmark) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-read ECDF in seconds over every run's histogram, or None for files without one."""
+    """Over every run's histogram, in seconds."""
     ecdf = runs.totals(bench).read_ecdf()
     if ecdf is None:
         return None
@@ -57,7 +48,7 @@ FileBreakdowns = dict[str, tuple[Breakdown, ...]]  # read benchmark name -> its 
 
 
 def file_breakdowns(result: ResultFile) -> FileBreakdowns:
-    """The file's split reads: each read benchmark's breakdowns, computed once for the file."""
+    """Each read benchmark's breakdowns, computed once for the file."""
     found = breakdowns(result.benchmarks.values())
     by_name = {}
     for name, bench in result.benchmarks.items():
@@ -70,8 +61,7 @@ def file_breakdowns(result: ResultFile) -> FileBreakdowns:
 
 def series_for(files: Sequence[ResultFile], target: str,
                breakdowns: Sequence[FileBreakdowns] | None = None) -> list[TargetValues]:
-    """One series per file that holds target; breakdowns (one per file, as
-    file_breakdowns gives them) only for the figures that draw them."""
+    """One series per file that holds target; breakdowns (file_breakdowns per file) only where they are drawn."""
     import numpy as np
 
     return [TargetValues(series_label(f), np.asarray(f.benchmarks[target].get_values(), dtype=float), file_color(files, i),

@@ -1,5 +1,4 @@
-"""What every figure shares: one colour per method (the registry's), labels
-that say where a file ran, time axes in seconds."""
+"""What every figure shares: one colour per method, labels that say where a file ran, time axes in seconds."""
 
 from __future__ import annotations
 
@@ -12,23 +11,19 @@ from cfgbench.compare.files import ResultFile
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-# Beyond this max/min ratio a linear axis squashes the fast files into a line:
-# a guest at tens of microseconds next to bare metal at hundreds of nanoseconds.
-LOG_SCALE_SPAN = 10.0
+LOG_SCALE_SPAN = 10.0  # beyond this max/min ratio a linear axis squashes the fast files into a line
 
 LOG_LABEL_STEPS_MAX_DECADES = 2.5
 
 
 def file_color(files: Sequence[ResultFile], index: int) -> str:
-    """A file's colour in every panel: its method's (the registry's) when no
-    other file has that method, else one per file."""
+    """Its method's colour when no other file has that method, else one per file."""
     methods = [f.env.get("method", "") for f in files]
     method = methods[index]
     return access.color_of(method) if methods.count(method) == 1 else f"C{index % 10}"
 
 
 def env_caption(result: ResultFile) -> str:
-    # Where it ran and how: the lab accelerator already names the hypervisor.
     env = result.env
     how = env.get("lab accel") or env.get("hypervisor")
     parts = [env.get("environment"), how if how != "none" else None]
@@ -65,8 +60,7 @@ def time_axis(ax: Axes, axis: str, log: bool, label: str = "time per read") -> N
     if log:
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
         low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
-        # 1-2-5 steps over a decade or two, which would otherwise get one or two
-        # labels; decades alone beyond that, or the labels run into each other.
+        # 1-2-5 steps over a decade or two, which would get one or two labels; beyond, labels would collide.
         subs = (1.0, 2.0, 5.0) if np.log10(high / low) <= LOG_LABEL_STEPS_MAX_DECADES else (1.0,)
         target.set_major_locator(LogLocator(subs=subs))
         target.set_minor_formatter(NullFormatter())
