@@ -35,7 +35,7 @@ BOUNDS: dict[str, Bound] = {
     "--min-time": Bound(1e-6, None),  # held by MAX_TIMING_S
     "--samples": Bound(0, 10**6, "8 MB of timestamps per process and benchmark"),
     "--boots": Bound(1, 100, "half a minute each under emulation"),
-    "--vcpus": Bound(1, 64, "the lab guest's"),
+    "--vcpus": Bound(1, 64, "the lab guest's vCPUs, as lab had them"),
     "--timeout": Bound(1.0, 86400.0, "seconds: a day"),
     "--fail-if": Bound(0.0, None),  # percent slower, or microseconds a read
     "--dpi": Bound(50, 600, "a font's pixels grow with it"),
