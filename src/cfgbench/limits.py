@@ -31,7 +31,7 @@ BOUNDS: dict[str, Bound] = {
     "--processes": Bound(1, 1000, "each is a Python start, seconds in an emulated guest"),
     "--values": Bound(1, 1000, "kept per process in memory and in the file"),
     "--warmups": Bound(0, 100, "timed and thrown away"),
-    "--loops": Bound(1, 2**32, "pyperf's, as calibration's; a float must hold it times READ_S"),
+    "--loops": Bound(1, 2**32, "pyperf's bound, as calibration's"),  # and a float holds it times READ_S
     "--min-time": Bound(1e-6, None),  # held by MAX_TIMING_S
     "--samples": Bound(0, 10**6, "8 MB of timestamps per process and benchmark"),
     "--boots": Bound(1, 100, "half a minute each under emulation"),
