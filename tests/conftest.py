@@ -43,3 +43,9 @@ def _forbid_raw(monkeypatch: pytest.MonkeyPatch) -> None:
 def fake_dump(monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(FAKE_DUMP_ENV, str(HOST_DUMP))
     return HOST_DUMP
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    fuzz = sys.modules.get("test_fuzz_cli")
+    if fuzz is not None and fuzz.CALLS:
+        terminalreporter.write_line(fuzz.summary())

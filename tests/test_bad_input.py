@@ -9,6 +9,7 @@ suite say so, and the mark must then go."""
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ def populate(work: Path) -> None:
     (work / "a-dir").mkdir()
     with socket.socket(socket.AF_UNIX) as sock:  # the node stays after close
         sock.bind(str(work / "a-socket"))
+    os.mkfifo(work / "a-fifo")
 
 
 def snapshot(*directories: Path) -> dict[str, tuple[str, bytes, int]]:
@@ -121,6 +123,28 @@ CASES = [
     Bad("metadata-without-value", (*RUN, "--metadata", "novalue"), ("KEY=VALUE",)),
     Bad("two-methods-one-file", (*RUN, "-m", "kernel"), ("{method}",)),
     Bad("loops-zero", (*RUN, "--loops", "0"), ("--loops",)),
+    # --- bounds (issue 25): one table, limits.BOUNDS; a refusal names the option, the value and the range
+    Bad("loops-huge", ("run", "-m", "kernel", "--loops", "99999999999999999999999"), ("--loops", "99999999999999999999999", "4294967296")),
+    Bad("loops-huge-in-process", ("run", "-m", "kernel", "--in-process", "--loops", "99999999999999999999999"), ("--loops",)),
+    Bad("min-time-huge", ("run", "-m", "kernel", "--min-time", "1e308"), ("--min-time 1e+308", "over the limit of 1 h")),
+    Bad("min-time-nan", (*RUN, "--min-time", "nan"), ("--min-time", "nan")),
+    Bad("samples-huge", (*RUN, "--samples", "100000000000"), ("--samples", "1000000")),
+    Bad("processes-times-values", (*RUN, "--processes", "1000", "--values", "1000"), ("plan", "h of timing", "1 h")),
+    Bad("affinity-huge-cpu", (*RUN, "--affinity", "0-99999999999"), ("--affinity", "8191")),
+    Bad("append-and-resume", (*RUN, "--append", "--resume"), ("--append", "--resume", "cannot go together")),
+    Bad("plot-is-the-output", ("run", "-m", "fake", "-o", "out.png", "--plot", "out.png"), ("--plot", "-o")),
+    Bad("fail-if-infinite", ("compare", "good.json", "good.json", "--fail-if", "mean:" + "9" * 400 + "%"), ("--fail-if",)),
+    Bad("plot-size-huge", ("plot", "good.json", "-o", "x.png", "--size", "100000x100000"), ("--size", "25000000")),
+    Bad("plot-dpi-huge", ("plot", "good.json", "-o", "x.png", "--dpi", "1000000"), ("--dpi", "600")),
+    Bad("history-max-pvalue-nan", ("history", "show", "a-dir", "--max-pvalue", "nan"), ("--max-pvalue", "nan")),
+    Bad("lab-timeout-infinite", ("lab", "--timeout", "inf"), ("--timeout", "inf")),
+    Bad("lab-boots-with-a-command", ("lab", "--boots", "2", "--", "true"), ("--boots", "main job")),
+    # --- files that are not regular files: one line, and a FIFO never blocks
+    Bad("show-dev-zero", ("show", "/dev/zero"), ("/dev/zero", "not a regular file")),
+    Bad("show-fifo", ("show", "a-fifo"), ("a-fifo", "not a regular file")),
+    Bad("compare-fifo", ("compare", "good.json", "a-fifo"), ("a-fifo", "not a regular file")),
+    Bad("fake-dump-is-a-fifo", (*READ, "00:00.0", "0"), ("a-fifo", "not a regular file"), env={"CFGBENCH_FAKE_DUMP": "a-fifo"}),
+    Bad("name-too-long", ("compare", "good.json", "a" * 300), ("File name too long",)),
     # --- result files given to compare
     Bad("compare-missing", ("compare", "missing.json", "good.json"), ("missing.json", "does not exist")),
     Bad("compare-directory", ("compare", "a-dir", "good.json"), ("a-dir", "directory")),

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cfgbench"
 # and reading results; comparing; what builds on comparing; the CI job and
 # the lab; the CLI.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "units", "document", "schema", "_native", "histogram", "pci_regs"),
+    ("errors", "limits", "units", "document", "schema", "_native", "histogram", "pci_regs"),
     ("address", "mcfg", "platform", "kernelpath", "capabilities", "registers", "pci", "distribution"),
     ("access",),
     ("workloads", "plan", "settings", "timing", "processes", "engine", "results", "runs"),

@@ -288,8 +288,9 @@ class _Planner:
     the error."""
 
     def __init__(self, request: PlanRequest, accessor: ConfigAccessor, reference: Reference, progress: Progress,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, skipped: list[str] | None = None) -> None:
         self.request, self.accessor, self.reference, self.progress = request, accessor, reference, progress
+        self.skipped = [] if skipped is None else skipped  # said once planning is done: when nothing is left, in the error
         self.note = (lambda _line: None) if quiet else progress  # what is skipped by design: not a warning
         self.method = accessor.name
         combinations = len(request.methods) * len(request.targets) * len(request.workloads)
@@ -298,7 +299,7 @@ class _Planner:
     def skip(self, what: str, why_not: str) -> None:
         if not self.several:
             raise CfgbenchError(why_not)
-        self.note(f"skipping {what}: {why_not}")
+        self.skipped.append(f"{what}: {why_not}")
 
     def benches(self) -> list[BenchSpec]:
         planners = {READ_WORKLOAD: self.reads, SPLIT_WORKLOAD: self.splits, workloads.SCAN: self.scan,
@@ -470,16 +471,21 @@ def build_plan(request: PlanRequest, progress: Progress, quiet: bool = False) ->
     """Open each method, check it reads what the kernel reads, and fix the plan.
     Warnings go to progress; with quiet, the notes of what is skipped do not."""
     benches: list[BenchSpec] = []
+    skipped: list[str] = []
     with reference_for(request.methods) as reference:
         for method in request.methods:
             with access.create(method) as accessor:
                 if accessor.raw:
                     sanity_check(accessor)
                 checker = reference if accessor.raw else Reference(None)
-                planned = _Planner(request, accessor, checker, progress, quiet).benches()
+                planned = _Planner(request, accessor, checker, progress, quiet, skipped).benches()
                 if planned and (warning := accessor.run_warning()):
                     progress(warning)
                 benches += planned
     if not benches:
-        raise CfgbenchError("no method can reach any of the targets", "see the lines above, or cfgbench info")
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        why = f": {skipped[0]}{more}" if skipped else ""
+        raise CfgbenchError(f"no method can reach any of the targets{why}", "see cfgbench list and cfgbench info")
+    for line in [] if quiet else skipped:
+        progress(f"skipping {line}")
     return Plan(benches)

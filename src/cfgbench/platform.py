@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from cfgbench import limits
 from cfgbench._native import ffi, lib
 from cfgbench.errors import CfgbenchError
 from cfgbench.schema import (
@@ -98,6 +99,7 @@ def parse_cpu_list(text: str, what: str = "--affinity") -> set[int]:
             first, _, last = part.partition("-")
             if int(first) > int(last or first):
                 raise ValueError(part)
+            limits.check("--affinity", int(last or first), text)  # before the set is built
             cpus.update(range(int(first), int(last or first) + 1))
     except ValueError:
         cpus.clear()

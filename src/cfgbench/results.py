@@ -17,6 +17,7 @@ from pathlib import Path
 import pyperf
 
 from cfgbench.errors import CfgbenchError
+from cfgbench.limits import read_file
 from cfgbench.schema import method_of
 
 
@@ -24,30 +25,20 @@ def load_suite(path: Path | str) -> pyperf.BenchmarkSuite:
     """Load a pyperf result file, with one clear error for each way it can be wrong."""
     path = Path(path)
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise CfgbenchError(f"{path} does not exist", "give the path of a saved result file") from None
-    except IsADirectoryError:
-        raise CfgbenchError(f"{path} is a directory", "give the path of a saved result file") from None
-    except PermissionError:
-        raise CfgbenchError(f"cannot read {path} (permission denied)", "check the file's permissions") from None
+        text = read_file(path, "give the path of a saved result file").decode()
     except UnicodeDecodeError:
         raise CfgbenchError(f"{path} is not a text file", "give a JSON file written by cfgbench run") from None
-    except OSError as exc:  # a socket, a path through a regular file, an I/O error
-        raise CfgbenchError(f"cannot read {path} ({exc.strerror or exc})", "give the path of a saved result file") from None
     if not text.strip():
         raise CfgbenchError(f"{path} is empty", "the run that wrote it did not finish; run it again")
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CfgbenchError(
-            f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})",
-            "the file is truncated or corrupt; run the benchmark again",
-        ) from None
+    except (ValueError, RecursionError) as exc:  # also a number of 5000 digits, nesting past the stack
+        where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise CfgbenchError(f"{path} is not valid JSON{where}", "the file is truncated or corrupt; run the benchmark again") from None
     if not isinstance(data, dict) or "benchmarks" not in data or "version" not in data:
         raise CfgbenchError(f"{path} is JSON but not a pyperf result file", "give a file written by cfgbench run")
     try:
-        suite = pyperf.BenchmarkSuite.load(str(path))
+        suite = pyperf.BenchmarkSuite.loads(text)
     except Exception as exc:  # pyperf raises assorted types on malformed content
         raise CfgbenchError(f"{path} is not a readable pyperf result file ({exc})", "give a file written by cfgbench run") from None
     if not suite.get_benchmarks():

@@ -13,12 +13,14 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from cfgbench import limits
 from cfgbench.errors import CfgbenchError
 from cfgbench.platform import online_cpus, parse_cpu_list
 from cfgbench.schema import INTERLEAVED, SEQUENTIAL
 
 AUTO = "auto"
 SCHEDULES = (AUTO, INTERLEAVED, SEQUENTIAL)
+NUMBERS = ("processes", "values", "warmups", "loops", "min_time", "samples")  # each --option in limits.BOUNDS
 
 
 @dataclass(frozen=True)
@@ -36,15 +38,16 @@ class Settings:
     quiet: bool = False  # no progress output
 
     def checked(self) -> Settings:
-        """These settings, or one line saying which is wrong and how to fix it."""
-        for name in ("processes", "values"):
-            if getattr(self, name) < 1:
-                raise CfgbenchError(f"--{name} {getattr(self, name)} is not a positive count", f"give --{name} 1 or more")
-        for name in ("warmups", "loops", "samples"):
-            if getattr(self, name) < 0:
-                raise CfgbenchError(f"--{name} {getattr(self, name)} is negative", f"give --{name} 0 or more")
-        if not self.min_time > 0:
-            raise CfgbenchError(f"--min-time {self.min_time:g} is not positive", "give seconds per value, e.g. 0.1")
+        """These settings, or one line saying which is wrong and how to fix it (the bounds: limits.py)."""
+        for name in NUMBERS:
+            value = getattr(self, name)
+            if not (name == "loops" and value == 0):  # 0: calibrate
+                limits.check(f"--{name.replace('_', '-')}", value)
+        if (planned := self.timing_s()) > limits.MAX_TIMING_S:
+            per_value = f"--loops {self.loops} at {limits.READ_S:g} s a read" if self.loops else f"--min-time {self.min_time:g}"
+            raise CfgbenchError(f"--processes {self.processes} x (--warmups {self.warmups} + --values {self.values}) values "
+                                f"of {per_value} plan {planned / 3600:.3g} h of timing per benchmark, over the limit of "
+                                f"{limits.MAX_TIMING_S / 3600:g} h", "give fewer processes or values, or shorter values")
         if self.schedule not in SCHEDULES:
             raise CfgbenchError(f"unknown schedule {self.schedule!r}", f"choose one of {', '.join(SCHEDULES)}")
         if self.in_process and self.processes != 1:
@@ -53,6 +56,10 @@ class Settings:
         if self.affinity:
             check_cpus_online(self.affinity)
         return self
+
+    def timing_s(self) -> float:
+        """One benchmark's timing as planned: every value at min_time, or at READ_S a read."""
+        return self.processes * (self.warmups + self.values) * (self.loops * limits.READ_S if self.loops else self.min_time)
 
     def with_options(self, **options: Any) -> Settings:
         """These settings with the options that were given (None: keep); --in-process means one process."""

@@ -22,6 +22,7 @@ from cfgbench.access import ecam, pio, sysfs
 from cfgbench.access.base import ConfigAccessor, Detection, SplitPart
 from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf, parse_bdf, type1_address
 from cfgbench.errors import CfgbenchError
+from cfgbench.limits import read_file
 
 FAKE_DUMP_ENV = "CFGBENCH_FAKE_DUMP"
 # Domains have four hex digits, or more behind an Intel VMD device (10000:e0:00.0).
@@ -90,10 +91,8 @@ class FakeAccessor(ConfigAccessor):
         path = self._dump_path()
         if path is None:
             raise CfgbenchError(f"the fake method needs {FAKE_DUMP_ENV}", "it is for tests only")
-        try:
-            self.spaces = parse_lspci_dump(path.read_text())
-        except OSError as exc:
-            raise CfgbenchError(f"cannot read dump {path}: {exc.strerror}", f"set {FAKE_DUMP_ENV} to an lspci -xxxx dump") from None
+        dump = read_file(path, f"set {FAKE_DUMP_ENV} to an lspci -xxxx dump", limit=2**20)  # 256 functions' 4 KiB, in hex
+        self.spaces = parse_lspci_dump(dump.decode(errors="replace"))
 
     def _space(self, bdf: Bdf) -> bytearray:
         return self.spaces.get(bdf) or self._absent

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import io
 import signal
 import sys
 from typing import Any
 
 import click
 
-from cfgbench import __version__
+from cfgbench import __version__, limits
 from cfgbench.errors import CfgbenchError
 
 EXIT_INTERRUPTED = 130
@@ -19,9 +20,38 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def say(line: str) -> None:
+    """A line on stderr (progress, a note, an error): one line, whatever a path in it holds."""
+    click.echo(f"cfgbench: {' '.join(line.split())}", err=True)
+
+
 def _fail(message: str, exit_code: int) -> None:
-    click.echo(f"cfgbench: error: {' '.join(message.split())}", err=True)
+    say(f"error: {message}")
     sys.exit(exit_code)
+
+
+class Bounded(click.ParamType):
+    """A number within its option's bound in limits.BOUNDS; NaN and infinity are refused."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        option = max(param.opts, key=len) if param is not None else ""
+        return limits.parse(option, value) if isinstance(value, str) else limits.check(option, value)
+
+
+BOUNDED = Bounded()
+
+
+def bounded_rules(ctx: click.Context, param: click.Parameter, rules: tuple[str, ...]) -> tuple[str, ...]:
+    """--fail-if rules whose limits are within their bound (the gate parses them again)."""
+    from cfgbench.compare.threshold import parse_threshold
+
+    for rule in rules:
+        threshold = parse_threshold(rule)
+        limit = threshold.relative * 100 if threshold.relative is not None else (threshold.absolute or 0.0) * 1e6
+        limits.check("--fail-if", limit, rule)
+    return rules
 
 
 # Which module (each exporting COMMANDS) holds each command. A module is imported
@@ -49,6 +79,8 @@ class CfgbenchGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False  # we print click's errors ourselves, on one line
+        if isinstance(sys.stdout, io.TextIOWrapper):  # a name that is not UTF-8 goes back out as given, in any locale
+            sys.stdout.reconfigure(errors="surrogateescape")
         try:
             result = super().main(*args, **kwargs)
         except click.UsageError as exc:
@@ -67,6 +99,10 @@ class CfgbenchGroup(click.Group):
             return super().invoke(ctx)
         except CfgbenchError as exc:
             _fail(exc.one_line(), exc.exit_code)
+        except OSError as exc:  # a path the system refuses however it is used: too long, a loop, no permission
+            if exc.filename is None:
+                raise
+            _fail(f"cannot use {exc.filename} ({exc.strerror}): check the path", 2)
         except KeyboardInterrupt:
             _fail("interrupted", EXIT_INTERRUPTED)
 

@@ -7,6 +7,7 @@ do): `ci run` runs as root and must start as fast as `cfgbench run`.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from cfgbench import access
 from cfgbench.ci.gate import DEFAULT_RULE
 from cfgbench.ci.recent import DEFAULT_LAST
 from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS
+from cfgbench.cli import BOUNDED, bounded_rules, say
 from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.errors import CfgbenchError
 
@@ -24,7 +26,9 @@ DIR = click.Path(file_okay=False, path_type=Path)
 
 def _append(path: Path, text: str) -> None:
     try:
-        with path.open("a", encoding="utf-8") as out:
+        # Non-blocking: a FIFO nobody reads is refused (ENXIO) instead of waiting; a non-UTF-8 name goes out as given.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
+        with open(fd, "a", encoding="utf-8", errors="surrogateescape") as out:
             out.write(text)
     except OSError as exc:
         raise CfgbenchError(f"cannot append to {path} ({exc.strerror or exc})", "check --summary") from None
@@ -55,8 +59,8 @@ def ci_run(results: Path, settings: str, methods: tuple[str, ...]) -> None:
     from cfgbench.ci.timing import describe, run_request
 
     request = run_request(results, settings, methods=methods)
-    click.echo(f"cfgbench: ci run: {describe(request)}", err=True)
-    for line in session.summary_lines(session.run(request, lambda line: click.echo(f"cfgbench: {line}", err=True))):
+    say(f"ci run: {describe(request)}")
+    for line in session.summary_lines(session.run(request, say)):
         click.echo(line)
 
 
@@ -65,13 +69,14 @@ def ci_run(results: Path, settings: str, methods: tuple[str, ...]) -> None:
 @click.option("--baseline", required=True, type=DIR,
               help="the runner's baseline directory ({method}.json); missing: report only, exit 0")
 @click.option("--fail-if", "fail_if", multiple=True, default=(DEFAULT_RULE,), show_default=True, metavar="STAT:LIMIT",
+              callback=bounded_rules,
               help="the rule, as for cfgbench compare (repeatable)")
 @click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), envvar="GITHUB_STEP_SUMMARY",
               show_envvar=True, help="append the markdown report here [default: stdout]")
 @click.option("--runner", default=None, metavar="NAME", help="the runner's label, for the report and the history")
 @click.option("--history", "history_dir", type=DIR, default=None,
               help="a history (cfgbench history add): show the runner's trend with this run as the newest point")
-@click.option("--last", type=click.IntRange(min=1), default=DEFAULT_LAST, show_default=True,
+@click.option("--last", type=BOUNDED, default=DEFAULT_LAST, show_default=True,
               help="with --history: runs of each series to show")
 @click.option("--artifact", default=None, metavar="NAME", help="the artifact holding this run, for the promote commands")
 @click.option("--run-id", envvar="GITHUB_RUN_ID", show_envvar=True, default=None, help="for the promote commands")
@@ -123,7 +128,7 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
         click.echo(markdown, nl=False)
     else:
         _append(summary, markdown)
-    click.echo(f"cfgbench: ci gate: {report.outcome} (exit {report.exit_code})", err=True)
+    say(f"ci gate: {report.outcome} (exit {report.exit_code})")
     sys.exit(report.exit_code)
 
 
@@ -149,8 +154,8 @@ def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
                    f"run{'s' * (promoted.runs != 1)})")
     short = sorted({p.baseline.name for p in done if not p.enough})
     if short:
-        click.echo(f"cfgbench: {', '.join(short)} in {baseline} hold fewer than {MIN_BASELINE_RUNS} runs: "
-                   "the gate stays inconclusive until you promote more", err=True)
+        say(f"{', '.join(short)} in {baseline} hold fewer than {MIN_BASELINE_RUNS} runs: "
+            "the gate stays inconclusive until you promote more")
 
 
 @ci.command("fleet")
@@ -162,7 +167,7 @@ def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
               show_envvar=True, help="append the markdown here [default: stdout]")
 @click.option("--trend", "trend_png", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="also draw the history's trend into this image (never replaced)")
-@click.option("--last", type=click.IntRange(min=1), default=DEFAULT_LAST, show_default=True,
+@click.option("--last", type=BOUNDED, default=DEFAULT_LAST, show_default=True,
               help="runs of each series to show")
 def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | None, trend_png: Path | None,
              last: int) -> None:
@@ -174,6 +179,18 @@ def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | Non
     """
     from cfgbench.ci import record as recording
 
+    # Refused before anything is added to the history: a summary that cannot be appended to, two outputs in one place.
+    if summary is not None and (summary.is_dir() or not summary.parent.is_dir()):
+        raise CfgbenchError(f"cannot append to {summary} (a directory, or in none)", "check --summary")
+    outputs = {"--history": history_dir, "--summary": summary, "--trend": trend_png}
+    named = [(option, path.resolve()) for option, path in outputs.items() if path is not None]
+    if clash := next(((a, b) for i, a in enumerate(named) for b in named[i + 1:] if a[1] == b[1]), None):
+        raise CfgbenchError(f"{clash[0][0]} and {clash[1][0]} both name {clash[0][1]}", "give each its own path")
+    if trend_png is not None:
+        from cfgbench import plot as plotting
+
+        plotting.require_matplotlib()
+        plotting.check_output(trend_png, option="--trend")
     recorded = recording.record(runs_dir, history_dir, commit, last)
     for added in recorded.added:
         click.echo(f"{'already in the history' if added.already_there else 'added'}: {added.path} ({added.source})")
@@ -183,8 +200,6 @@ def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | Non
     else:
         _append(summary, markdown)
     if trend_png is not None:
-        from cfgbench import plot as plotting
-
         click.echo(f"wrote {plotting.plot_history(history_dir, trend_png)}")
 
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from cfgbench.cli import BOUNDED, bounded_rules, say
 from cfgbench.compare.render import RENDERERS
 from cfgbench.plot import ANSWER, CHOICES
 
@@ -14,7 +15,7 @@ from cfgbench.plot import ANSWER, CHOICES
 @click.argument("files", nargs=-1, required=True, metavar="REFERENCE.json OTHER.json...")
 @click.option("--format", "output_format", type=click.Choice(sorted(RENDERERS)), default="text",
               show_default=True, help="markdown is what a CI job summary shows")
-@click.option("--fail-if", "fail_if", multiple=True, metavar="STAT:LIMIT",
+@click.option("--fail-if", "fail_if", multiple=True, metavar="STAT:LIMIT", callback=bounded_rules,
               help="gate: mean:5%, median:5%, median:+200ns (repeatable); see the exit codes below")
 @click.option("--allow-other-environment", is_flag=True,
               help="gate against a reference from another machine, kernel, hypervisor or method "
@@ -47,7 +48,7 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
     click.echo(RENDERERS[output_format](report), nl=False)
     if report.gate_outcome is not None:
         # Also on stderr: the report may be going to a file such as $GITHUB_STEP_SUMMARY.
-        click.echo(f"cfgbench: gate: {report.gate_outcome} (exit {report.exit_code})", err=True)
+        say(f"gate: {report.gate_outcome} (exit {report.exit_code})")
     sys.exit(report.exit_code)
 
 
@@ -58,7 +59,7 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 @click.option("--force", is_flag=True, help="replace the output if it exists")
 @click.option("--size", default=None, metavar="WxH",
               help=f"image size in pixels (default: 1600x1200 for {ANSWER}, else 540x420 per panel, in a grid)")
-@click.option("--dpi", default=100, show_default=True, type=click.IntRange(50, 600))
+@click.option("--dpi", default=100, show_default=True, type=BOUNDED)
 @click.option("--panel", "panels", multiple=True, type=click.Choice(CHOICES),
               help=f"{ANSWER}: one figure of each target's ratios with their 95% intervals, where the time goes and "
                    "the tail of single reads (the default for files of several methods); or, per target "
@@ -84,7 +85,7 @@ def plot(files: tuple[str, ...], output: str, force: bool, size: str | None, dpi
     written = plotting.plot_paths(files, output, force=force, size=plotting.parse_size(size), dpi=dpi, panels=panels)
     click.echo(f"wrote {written.path}")
     if (note := written.left_out_line()) is not None:
-        click.echo(f"cfgbench: {note}", err=True)
+        say(note)
 
 
 COMMANDS: list[click.Command] = [compare, plot]

@@ -11,6 +11,7 @@ import click
 from cfgbench import access, kernelpath, registers, report, results, workloads
 from cfgbench.access.base import raw_forbidden_reason
 from cfgbench.address import parse_bdf
+from cfgbench.cli import BOUNDED, say
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import read_ecam_windows
 from cfgbench.address import EXTENDED_CONFIG_SIZE
@@ -32,10 +33,6 @@ class MethodType(click.ParamType):
 
 
 METHOD_CHOICE = MethodType()
-
-
-def _progress(line: str) -> None:
-    click.echo(f"cfgbench: {line}", err=True)
 
 
 def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
@@ -60,7 +57,7 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
                    "split: each read, and each of its accesses alone (type 1's address write, data read and "
                    "address read, ECAM's load, the kernel floor: docs/breakdown.md); repeatable")
 @click.option("--buses", help="scan: bus range, e.g. 00-ff [default: the ECAM window's, else 00-ff]")
-@click.option("--samples", type=click.IntRange(min=0), default=Settings.samples, show_default=True,
+@click.option("--samples", type=BOUNDED, default=Settings.samples, show_default=True,
               help="read: per-read timestamps per worker process for the latency distribution (0: none)")
 @click.option("--allow-any-offset", is_flag=True,
               help="also read outside the standard header and the capabilities the device advertises (reads can have side effects: docs/safety.md)")
@@ -70,11 +67,11 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
                    "auto: interleaved when several methods run or a read is split")
 @click.option("--fast", is_flag=True, help="as pyperf --fast: half the processes, 2 values each")
 @click.option("--rigorous", is_flag=True, help="as pyperf --rigorous: twice the processes")
-@click.option("--loops", type=click.IntRange(min=1), help="reads per value [default: calibrated to --min-time]")
-@click.option("--processes", type=click.IntRange(min=1), help="worker processes [default: 20, as pyperf]")
-@click.option("--values", type=click.IntRange(min=1), help="values (rounds) per process [default: 3]")
-@click.option("--warmups", type=click.IntRange(min=0), help="warmup values (rounds) per process [default: 1]")
-@click.option("--min-time", type=click.FloatRange(min=1e-6), help="seconds per value when calibrating loops [default: 0.1]")
+@click.option("--loops", type=BOUNDED, help="reads per value [default: calibrated to --min-time]")
+@click.option("--processes", type=BOUNDED, help="worker processes [default: 20, as pyperf]")
+@click.option("--values", type=BOUNDED, help="values (rounds) per process [default: 3]")
+@click.option("--warmups", type=BOUNDED, help="warmup values (rounds) per process [default: 1]")
+@click.option("--min-time", type=BOUNDED, help="seconds per value when calibrating loops [default: 0.1]")
 @click.option("--affinity", default="", metavar="CPUS", help="pin the timing processes to these CPUs, e.g. 3 or 2-3 (isolated ones)")
 @click.option("--in-process", is_flag=True, help="time in one process: faster start, what the lab uses")
 @click.option("--quiet", "-q", is_flag=True, help="no progress output")
@@ -105,11 +102,16 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
         raise CfgbenchError(f"{'--resume' if resume else '--append'} needs -o FILE", "name the result file to add to")
     if fast and rigorous:
         raise CfgbenchError("--fast and --rigorous contradict each other", "choose one")
+    if append and resume:
+        raise CfgbenchError("--append and --resume cannot go together: --append times every benchmark again, "
+                            "--resume only those the file lacks", "choose one")
     if plot_path is not None:
         from cfgbench import plot
 
         plot.require_matplotlib()
         plot.check_output(plot_path, option="--plot")  # now, not after the timing
+        if plot_path.resolve() in {p.resolve() for p in session.output_paths(methods, output).values() if p}:
+            raise CfgbenchError(f"--plot {plot_path} is also where -o saves the results", "give the figure another name")
     base = PRESETS["fast" if fast else "rigorous" if rigorous else "default"]
     settings = base.with_options(processes=processes, values=values, warmups=warmups, loops=loops, min_time=min_time,
                                  affinity=affinity or None, in_process=in_process or None, samples=samples,
@@ -129,7 +131,7 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
                        buses=workloads.parse_bus_range(buses) if buses else None, allow_any_offset=allow_any_offset)
     request = session.RunRequest(what, settings, output=output, append=append, resume=resume,
                                  metadata=_parse_metadata(metadata_items))
-    saved = session.run(request, _progress)
+    saved = session.run(request, say)
     figure = _answer_figure(saved, plot_path) if plot_path is not None else None
     for line in notes + session.summary_lines(saved, figure=figure):
         click.echo(line)
@@ -152,7 +154,7 @@ def _answer_figure(saved: Sequence[SavedRun], path: Path) -> Path:
         kept = f"; the results are saved: cfgbench plot {' '.join(files)} -o OTHER.png" if files else ""
         raise CfgbenchError(f"no figure: {exc.cause}{kept}", exc.fix) from None
     if (note := written.left_out_line()) is not None:
-        _progress(note)
+        say(note)
     return written.path
 
 
@@ -204,7 +206,7 @@ def read(method: str, width: str | None, allow_any_offset: bool, device: str, re
     [(_, target)] = registers.resolve_all([bdf], [register], int(width) if width else None,
                                           lambda: access.create(access.reader_method([method])))
     value = read_once(method, Target(bdf, target.offset, target.width), allow_any_offset)
-    click.echo(f"cfgbench: {bdf} {target.describe()} via {method}", err=True)
+    say(f"{bdf} {target.describe()} via {method}")
     click.echo(f"{value:0{2 * target.width}x}")
 
 

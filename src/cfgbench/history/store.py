@@ -29,6 +29,7 @@ import pyperf
 
 from cfgbench import access, runs
 from cfgbench.errors import CfgbenchError
+from cfgbench.limits import read_file
 from cfgbench.results import load_suite, write_new
 from cfgbench.schema import COMMIT, ENVIRONMENT_FIELDS, METHOD, PYPERF_DATE, PYPERF_HOSTNAME, method_of
 
@@ -178,7 +179,7 @@ def _write_new(prepared: _Prepared) -> bool:
         write_new(target, lambda temp: temp.write_bytes(prepared.content))
         return True
     except FileExistsError:
-        if target.read_bytes() == prepared.content:
+        if read_file(target, "check the history directory") == prepared.content:
             return False  # a re-run of the same CI job: already recorded
         raise CfgbenchError(f"{target} already exists with another run than {prepared.source}",
                             "nothing was overwritten; check --commit and --machine") from None
@@ -200,6 +201,8 @@ def add_to_history(directory: Path | str, sources: Sequence[Path | str], commit:
         check_machine(machine)
     if directory.exists() and not directory.is_dir():
         raise CfgbenchError(f"{directory} is not a directory", "give the history directory with --dir")
+    if directory.is_dir():
+        _check_layout(directory)  # a directory that is not a history would take the files, then not read back
     prepared = [_prepare(Path(s), directory, commit, machine) for s in sources]
     names = [p.path for p in prepared]
     duplicate = next((p for p in names if names.count(p) > 1), None)
@@ -243,19 +246,23 @@ def points_of_file(path: Path, machine: str) -> list[Point]:
     return points
 
 
+def _check_layout(directory: Path) -> list[Path]:
+    """The machine directories of a history; a result file beside them is one line."""
+    entries = [entry for entry in sorted(directory.iterdir()) if not entry.name.startswith(".")]
+    for entry in entries:
+        if entry.suffix == ".json" and not entry.is_dir():
+            raise CfgbenchError(f"{entry} is not in a machine directory",
+                                f"history files live in {directory}/<machine>/; move it, or add it with cfgbench history add")
+    return [entry for entry in entries if entry.is_dir()]
+
+
 def _history_files(directory: Path) -> list[tuple[str, Path]]:
     if not directory.is_dir():
         raise CfgbenchError(f"{directory} is not a directory" if directory.exists() else f"{directory} does not exist",
                             "give a directory filled by cfgbench history add")
     found = []
-    for entry in sorted(directory.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_file() and entry.suffix == ".json":
-            raise CfgbenchError(f"{entry} is not in a machine directory",
-                                f"history files live in {directory}/<machine>/; move it, or add it with cfgbench history add")
-        if entry.is_dir():
-            found += [(entry.name, f) for f in sorted(entry.glob("*.json")) if not f.name.startswith(".")]
+    for entry in _check_layout(directory):
+        found += [(entry.name, f) for f in sorted(entry.glob("*.json")) if not f.name.startswith(".")]
     if not found:
         raise CfgbenchError(f"no result files in {directory}", "add runs with cfgbench history add")
     return found

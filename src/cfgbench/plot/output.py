@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cfgbench import limits
 from cfgbench.errors import CfgbenchError
 from cfgbench.results import write_new
 
@@ -36,20 +37,32 @@ class Written:
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
-    """'1200x900' -> (1200, 900) pixels; None keeps the default layout."""
+    """'1200x900' -> (1200, 900) pixels, each side within its bound; None keeps the default layout."""
     if text is None:
         return None
-    match = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
-    if not match or min(int(match[1]), int(match[2])) < 100:
-        raise CfgbenchError(f"--size {text!r} is not a size", "write WIDTHxHEIGHT in pixels, each at least 100")
-    return int(match[1]), int(match[2])
+    match = re.fullmatch(r"(\d{1,9})[xX](\d{1,9})", text.strip())
+    if not match:
+        raise CfgbenchError(f"--size {text!r} is not a size", "write WIDTHxHEIGHT in pixels, e.g. 1600x1200")
+    return checked_size((int(match[1]), int(match[2])))
+
+
+def checked_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The pixels of a figure, asked or grown by its layout, each side within limits.BOUNDS."""
+    typed = f"{size[0]}x{size[1]}"
+    for side in size:
+        limits.check("--size", side, typed)
+    if size[0] * size[1] > limits.MAX_PIXELS:
+        raise CfgbenchError(f"--size {typed} is {size[0] * size[1]} pixels, over the limit of {limits.MAX_PIXELS}",
+                            "give a smaller --size, or plot fewer targets")
+    return size
 
 
 def new_figure(size: tuple[int, int], dpi: int) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    width, height = size
+    width, height = checked_size(size)
+    limits.check("--dpi", dpi)
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)  # Agg: renders without a display
     return figure
