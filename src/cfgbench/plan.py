@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from cfgbench import access, capabilities, kernelpath, workloads
-from cfgbench.access.base import ALL_ONES, READ, ConfigAccessor
+from cfgbench.access.base import READ, ConfigAccessor
 from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf, format_target, parse_bdf
 from cfgbench.errors import CfgbenchError, no_device
 from cfgbench.mcfg import ecam_window_for, read_ecam_windows
+from cfgbench.pci_regs import ALL_ONES, CLASS_DEVICE, CLASS_DISPLAY, CLASS_HOST_BRIDGE, VENDOR_ID
 from cfgbench.schema import (
     FLOOR,
     HOT_PARTNER,
@@ -39,8 +40,6 @@ from cfgbench.schema import (
 )
 
 Progress = Callable[[str], None]
-HOST_BRIDGE_CLASS = 0x0600
-DISPLAY_CLASS = 0x0300
 SANITY_VENDORS = (0x8086, 0x0E11)  # Intel, Compaq: what pciutils' intel_sanity_check accepts
 
 
@@ -209,10 +208,10 @@ def sanity_check(accessor: ConfigAccessor) -> None:
         bdf = Bdf(0, 0, device, 0)
         if why_unreachable(accessor, Target(bdf, 0, 2)):
             continue  # an ECAM window that does not cover bus 0
-        vendor = accessor.read(bdf, 0x00, 2)  # a refused mapping is the error to report
-        if vendor == 0xFFFF:
+        vendor = accessor.read(bdf, VENDOR_ID, 2)  # a refused mapping is the error to report
+        if vendor == ALL_ONES[2]:
             continue
-        if accessor.read(bdf, 0x0A, 2) in (HOST_BRIDGE_CLASS, DISPLAY_CLASS) or vendor in SANITY_VENDORS:
+        if accessor.read(bdf, CLASS_DEVICE, 2) in (CLASS_HOST_BRIDGE, CLASS_DISPLAY) or vendor in SANITY_VENDORS:
             return
     raise CfgbenchError(
         f"{accessor.name} finds no host bridge on bus 0: this method does not reach real config space here",
@@ -275,7 +274,7 @@ def verified_value(accessor: ConfigAccessor, reference: Reference, target: Targe
     """The register's value as the method reads it, checked against the
     reference; a function that reads all ones is not there."""
     value = reference.checked(accessor, target.bdf, target.offset, target.width)
-    if value == ALL_ONES[target.width] and accessor.read(target.bdf, 0, 2) == 0xFFFF:
+    if value == ALL_ONES[target.width] and accessor.read(target.bdf, VENDOR_ID, 2) == ALL_ONES[2]:
         raise no_device(target.bdf)
     return value
 
@@ -377,7 +376,7 @@ class _Planner:
         reads, functions = [], 0
         for bdf, offset, value in workloads.scan_reads(self._checked_read, 0, buses):
             reads.append(ReadSpec(str(bdf), offset, 4, value))
-            functions += offset == workloads.VENDOR_DWORD and workloads.present(value)
+            functions += offset == VENDOR_ID and workloads.present(value)
         extra = self.accessor.target_metadata(Bdf(0, buses.start, 0, 0))
         return [_spec(self.method, workloads.SCAN, workloads.scan_label(0, buses), reads,
                       {SCAN_FUNCTIONS: functions, **extra})]
@@ -402,7 +401,7 @@ class _Planner:
                 continue
             self.accessor.prepare_targets(bdf for bdf, _ in where)  # mmio: one mapping, not a page per function
             reads = [ReadSpec(str(bdf), offset, 4, self._checked_read(bdf, offset, 4)) for bdf, offset in where]
-            absent = [r for r in reads if r.offset == workloads.VENDOR_DWORD and not workloads.present(r.expected)]
+            absent = [r for r in reads if r.offset == VENDOR_ID and not workloads.present(r.expected)]
             planned += self._with_hot(workload, name, reads, absent[-1] if 2 * len(absent) > len(reads) else reads[0],
                                       {SCAN_FUNCTIONS: len(reads) - len(absent)})
         return planned

@@ -19,9 +19,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from cfgbench.address import EXTENDED_CONFIG_SIZE, HEX_NUMBER, Bdf
-from cfgbench.capabilities import HEADER_LAYOUT_MASK, HEADER_TYPE, ReadFn, extended_capabilities, standard_capabilities
+from cfgbench.address import HEX_NUMBER, Bdf
+from cfgbench.capabilities import ReadFn, extended_capabilities, standard_capabilities
 from cfgbench.errors import CfgbenchError
+from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE, HEADER_LAYOUT_MASK, HEADER_TYPE, capability_ids
 
 DEFAULT_WIDTH = 4  # a bare address without a width, as cfgbench has always read
 WIDTH_SUFFIXES = {"B": 1, "W": 2, "L": 4}
@@ -80,22 +81,9 @@ NAMED: dict[str, NamedRegister] = {
     "CB_SUBSYSTEM_ID": NamedRegister(0x42, 2, TYPE2), "CB_LEGACY_MODE_BASE": NamedRegister(0x44, 4, TYPE2),
 }
 
-# Capability names -> IDs, as setpci knows them.
-CAPABILITIES = {
-    "CAP_PM": 0x01, "CAP_AGP": 0x02, "CAP_VPD": 0x03, "CAP_SLOTID": 0x04, "CAP_MSI": 0x05, "CAP_CHSWP": 0x06,
-    "CAP_PCIX": 0x07, "CAP_HT": 0x08, "CAP_VNDR": 0x09, "CAP_DBG": 0x0A, "CAP_CCRC": 0x0B, "CAP_HOTPLUG": 0x0C,
-    "CAP_SSVID": 0x0D, "CAP_AGP3": 0x0E, "CAP_SECURE": 0x0F, "CAP_EXP": 0x10, "CAP_MSIX": 0x11, "CAP_SATA": 0x12,
-    "CAP_AF": 0x13, "CAP_EA": 0x14,
-}
-EXTENDED_CAPABILITIES = {
-    "ECAP_AER": 0x01, "ECAP_VC": 0x02, "ECAP_DSN": 0x03, "ECAP_PB": 0x04, "ECAP_RCLINK": 0x05, "ECAP_RCILINK": 0x06,
-    "ECAP_RCEC": 0x07, "ECAP_MFVC": 0x08, "ECAP_VC2": 0x09, "ECAP_RBCB": 0x0A, "ECAP_VNDR": 0x0B, "ECAP_ACS": 0x0D,
-    "ECAP_ARI": 0x0E, "ECAP_ATS": 0x0F, "ECAP_SRIOV": 0x10, "ECAP_MRIOV": 0x11, "ECAP_MCAST": 0x12, "ECAP_PRI": 0x13,
-    "ECAP_REBAR": 0x15, "ECAP_DPA": 0x16, "ECAP_TPH": 0x17, "ECAP_LTR": 0x18, "ECAP_SECPCI": 0x19, "ECAP_PMUX": 0x1A,
-    "ECAP_PASID": 0x1B, "ECAP_LNR": 0x1C, "ECAP_DPC": 0x1D, "ECAP_L1PM": 0x1E, "ECAP_PTM": 0x1F, "ECAP_M_PCIE": 0x20,
-    "ECAP_FRS": 0x21, "ECAP_RTR": 0x22, "ECAP_DVSEC": 0x23, "ECAP_VF_REBAR": 0x24, "ECAP_DLNK": 0x25, "ECAP_16GT": 0x26,
-    "ECAP_LMR": 0x27, "ECAP_HIER_ID": 0x28, "ECAP_NPEM": 0x29, "ECAP_32GT": 0x2A, "ECAP_IDE": 0x30, "ECAP_64GT": 0x31,
-}
+# Capability names -> IDs, as setpci knows them (pci_regs holds the one table).
+CAPABILITIES = capability_ids(extended=False)
+EXTENDED_CAPABILITIES = capability_ids(extended=True)
 
 
 @dataclass(frozen=True)

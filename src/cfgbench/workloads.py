@@ -11,8 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf
+from cfgbench.address import Bdf
+from cfgbench.capabilities import ReadFn
 from cfgbench.errors import CfgbenchError
+from cfgbench.pci_regs import (
+    ALL_ONES,
+    EXTENDED_CONFIG_SIZE,
+    HEADER_DWORD,
+    HEADER_END,
+    HEADER_MULTI_FUNCTION,
+    LEGACY_CONFIG_SIZE,
+    VENDOR_ID,
+)
 from cfgbench.schema import READ_WORKLOAD, SPLIT_WORKLOAD
 
 SCAN, SWEEP, PROBE, PEER_PROBE, SEQUENCE, HOT = "scan", "sweep", "probe", "peer-probe", "sequence", "hot"
@@ -22,14 +32,9 @@ PROBE_STRIDES = {PROBE: 1, PEER_PROBE: 8}
 # Workloads whose benchmarks pair by round with a partner (a split with its read, a pass with its hot
 # register): `auto` interleaves them.
 PAIRED = (SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
-VENDOR_DWORD = 0x00
-HEADER_DWORD = 0x0C  # the header type is byte 0x0E
-MULTI_FUNCTION = 0x80
-ABSENT = 0xFFFF_FFFF
-HEADER_END = 0x40
+ABSENT = ALL_ONES[4]
 ALL_BUSES = range(0x100)
 
-ReadFn = Callable[[Bdf, int, int], int]
 # Allowed(offset) -> bool: where a sweep may read (capabilities.SpaceMap).
 OffsetFilter = Callable[[int], bool]
 
@@ -44,7 +49,7 @@ class SweepRegion:
 SWEEP_REGIONS = (
     SweepRegion("header", 0x000, HEADER_END),
     SweepRegion("capabilities", HEADER_END, LEGACY_CONFIG_SIZE),
-    SweepRegion("extended", LEGACY_CONFIG_SIZE, 0x1000),
+    SweepRegion("extended", LEGACY_CONFIG_SIZE, EXTENDED_CONFIG_SIZE),
 )
 
 
@@ -72,16 +77,16 @@ def scan_reads(read: ReadFn, domain: int, buses: Iterable[int]) -> Iterator[tupl
     for bus in buses:
         for device in range(32):
             bdf = Bdf(domain, bus, device, 0)
-            vendor = read(bdf, VENDOR_DWORD, 4)
-            yield bdf, VENDOR_DWORD, vendor
+            vendor = read(bdf, VENDOR_ID, 4)
+            yield bdf, VENDOR_ID, vendor
             if vendor in (ABSENT, 0):
                 continue
             header = read(bdf, HEADER_DWORD, 4)
             yield bdf, HEADER_DWORD, header
-            if header >> 16 & MULTI_FUNCTION:
+            if header >> 16 & HEADER_MULTI_FUNCTION:
                 for function in range(1, 8):
                     other = Bdf(domain, bus, device, function)
-                    yield other, VENDOR_DWORD, read(other, VENDOR_DWORD, 4)
+                    yield other, VENDOR_ID, read(other, VENDOR_ID, 4)
 
 
 def probe_functions(domain: int, buses: Iterable[int], stride: int) -> Iterator[Bdf]:

@@ -11,7 +11,6 @@ from typing import Any
 from cfgbench._native import ffi, lib
 from cfgbench.address import Bdf, check_access
 from cfgbench.errors import CfgbenchError
-from cfgbench.pci_regs import ALL_ONES  # noqa: F401 (plan.py imports it from here until it imports pci_regs)
 from cfgbench.schema import ACCESS, ACCESS_LABEL, ACCESS_ROLE, MECHANISM
 
 FORBID_RAW_ENV = "CFGBENCH_FORBID_RAW"
