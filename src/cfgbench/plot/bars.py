@@ -67,7 +67,8 @@ def groups_of(series: Sequence[TargetValues], gid: str = BREAKDOWN_GID, extras: 
                 bars.append(Bar(((FULL_READ, b.full_s),), f"{prefix}:full"))
             if extras:
                 bars += [Bar(((e.label, e.seconds),), f"{prefix}:extra") for e in b.extras]
-            groups.append(Group(b.mechanism, f"{b.mechanism}\n{label if label is not None else s.label}", tuple(bars)))
+            name = b.mechanism.replace(" (", "\n(")  # 'kernel (type 1)' on two lines: the bars are narrow
+            groups.append(Group(b.mechanism, f"{name}\n{label if label is not None else s.label}", tuple(bars)))
     return groups
 
 
