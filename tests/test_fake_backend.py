@@ -8,7 +8,8 @@ from cfgbench import access
 from cfgbench.access.fake import FakeAccessor, parse_lspci_dump
 from cfgbench.address import Bdf
 from cfgbench.errors import CfgbenchError
-from cfgbench.plan import Reference, Target, verified_value
+from cfgbench.checks import Reference, verified_value
+from cfgbench.plan import Target
 
 from cli_helpers import HOST_DUMP
 

@@ -13,14 +13,15 @@ import pyperf
 import pytest
 from click.testing import CliRunner
 
-from cfgbench import plan, results
+from cfgbench import planner, results
 from cfgbench.compare import pattern
 from cfgbench.compare.model import report_of
 from cfgbench.lab import GuestConfig, enumeration, enumeration_job, mainjob
 from cfgbench.address import parse_bdf
 from cfgbench.lab.census import Census, parse_file
 from cfgbench.pci import SYSFS_DEVICES_ENV
-from cfgbench.plan import PlanRequest, Target, build_plan
+from cfgbench.plan import BenchSpec, PlanRequest, Target
+from cfgbench.planner import build_plan
 from cfgbench.schema import HOT_PARTNER, ROUNDS, SCAN_FUNCTIONS, SESSION
 from cfgbench.settings import PRESETS
 
@@ -30,13 +31,13 @@ DATA = Path(__file__).parent / "data"
 LABELS = ["rescan 0000:00:03.0 type1-first", "rescan 0000:00:03.0 ecam-only"]
 
 
-def planned(methods: list[str], workloads: list[str]) -> dict[str, plan.BenchSpec]:
+def planned(methods: list[str], workloads: list[str]) -> dict[str, BenchSpec]:
     return {f"{s.method} {s.bench_name}": s for s in build_plan(PlanRequest(methods, [], workloads), print).benches}
 
 
 @pytest.fixture
 def two_buses(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plan, "_default_scan_buses", lambda: range(0, 2))
+    monkeypatch.setattr(planner, "_default_scan_buses", lambda: range(0, 2))
 
 
 def test_a_pass_reads_a_new_function_every_read_and_pairs_with_an_absent_register(fake_dump: Path, two_buses: None) -> None:

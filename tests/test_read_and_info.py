@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from cfgbench import access
-from cfgbench.plan import PlanRequest, Target, build_plan, read_once
+from cfgbench.checks import read_once
+from cfgbench.plan import PlanRequest, Target
+from cfgbench.planner import build_plan
 from cfgbench.access.fake import FakeAccessor
 from cfgbench.access.pio import PioAccessor
 from cfgbench.address import Bdf

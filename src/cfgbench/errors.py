@@ -1,6 +1,10 @@
-"""The one error type users see: a cause and what to do about it."""
+"""What users are told: the one error type (a cause and what to do about it), and progress, one line at a time."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+Progress = Callable[[str], None]
 
 
 class CfgbenchError(Exception):

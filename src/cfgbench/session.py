@@ -1,9 +1,4 @@
-"""`cfgbench run` as a library call: one session, from the request to the files.
-
-It only orchestrates, as hyperfine's main does over its scheduler: check
-where the files go, plan (plan.py), time (engine.py), save (results.py) and
-summarise (report.py, compare/). One session is one `cfgbench run` (or one lab
-boot): its files share a session id, and their values pair by round."""
+"""`cfgbench run` as a library call: one session (docs/design.md, "The path of one `cfgbench run`")."""
 
 from __future__ import annotations
 
@@ -11,7 +6,7 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,13 +14,13 @@ from typing import Any
 import pyperf
 
 from cfgbench import access, engine, report, results, workloads
-from cfgbench.errors import CfgbenchError, RunInterrupted
+from cfgbench.errors import CfgbenchError, Progress, RunInterrupted
 from cfgbench.platform import host_path, lab_metadata
-from cfgbench.plan import Plan, PlanRequest, build_plan
+from cfgbench.plan import Plan, PlanRequest
+from cfgbench.planner import build_plan
 from cfgbench.schema import LAB_ACCEL, SESSION
 from cfgbench.settings import Settings
 
-Progress = Callable[[str], None]
 METHOD_PLACEHOLDER = "{method}"
 
 

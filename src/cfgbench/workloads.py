@@ -4,7 +4,7 @@ register and each of its accesses alone (split), a new function's vendor ID at
 every read (probe, and peer-probe, x86's probe of the buses up to the last one),
 the targets in the order given (sequence: a census's reads of one rescan, say),
 each beside one register read over and over (its hot partner). Nothing here checks
-a value against the kernel: plan.py does, once for every workload."""
+a value against the kernel: checks.py does, once for every workload."""
 
 from __future__ import annotations
 

@@ -200,7 +200,8 @@ the register read and the method.""")
 @click.argument("device")
 @click.argument("register")
 def read(method: str, width: str | None, allow_any_offset: bool, device: str, register: str) -> None:
-    from cfgbench.plan import Target, read_once
+    from cfgbench.checks import read_once
+    from cfgbench.plan import Target
 
     bdf = parse_bdf(device)
     [(_, target)] = registers.resolve_all([bdf], [register], int(width) if width else None,

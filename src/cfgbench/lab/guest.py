@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import RELAXED_IOMEM
+from cfgbench.errors import Progress
 from cfgbench.lab import census as census_trace
 from cfgbench.lab.census import Census
 from cfgbench.lab.errors import LabError
@@ -42,8 +43,6 @@ BASE_CMDLINE = ("console=ttyS0", "quiet", "loglevel=3", "panic=-1")
 
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV", "PYTHONPATH")
 POWEROFF_GRACE_S = 5.0  # after the exit report, how long the guest may take to power off
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

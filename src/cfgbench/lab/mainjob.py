@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING
 
 from cfgbench import access
 from cfgbench.address import parse_bdf
-from cfgbench.errors import CfgbenchError
+from cfgbench.errors import CfgbenchError, Progress
 from cfgbench.lab.enumeration import CANDIDATE, COLD_NAME, REFERENCE
 from cfgbench.lab.enumeration import RESULT_NAME as RESCAN_NAME
 from cfgbench.lab.enumeration_job import CENSUS_NAME
-from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.qemu import PCIE_TARGET_BDF, find_tree
 from cfgbench.plan import PlanRequest, Target
 from cfgbench.results import make_output_dir
