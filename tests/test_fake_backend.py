@@ -54,6 +54,14 @@ def test_fake_is_hidden_from_users() -> None:
         access.canonical_method("conf2")
 
 
+def test_the_help_texts_come_from_the_registry() -> None:
+    """Every method users may name, with its aliases and its one-line help; the fake is not among them."""
+    text = access.methods_help()
+    for name, cls in access.METHODS.items():
+        assert (name in text and cls.help in text) == (not cls.hidden)
+    assert "mmio or ecam: " in text and "kernel or sysfs: " in text
+
+
 def test_verify_refuses_when_method_and_kernel_disagree(tmp_path: Path) -> None:
     other = tmp_path / "other.lspci"
     other.write_text(HOST_DUMP.read_text().replace("00: 86 80 57 0d", "00: 86 80 58 0d", 1))

@@ -39,22 +39,20 @@ def ci() -> None:
     """The bare-metal CI job's steps: time (as root), gate, promote, fleet."""
 
 
-@ci.command("run")
+@ci.command("run", help=f"""Time {', '.join(access.user_methods())} on the host bridge, as the CI job does (run it as root).
+
+\b
+The job's one command as root, so sudoers can allow it byte for byte:
+the same as `cfgbench run {' '.join(f'--method {m}' for m in access.user_methods())}
+--device 0000:00:00.0 --offset 0 [--offset 0x100] --quiet
+--output RESULTS/{{method}}.json`, with 0x100 only when the host bridge has
+4096 bytes of config space (a q35 guest's has 256), and the named settings.""")
 @click.option("--results", required=True, type=DIR, help="directory for {method}.json (it must exist)")
 @click.option("--settings", type=click.Choice(SETTINGS), default=DEFAULT_SETTINGS, show_default=True,
               help="default: pyperf's own (20 processes); quick: one process, 12 rounds, a smoke test")
 @click.option("--method", "-m", "methods", type=click.Choice(access.user_methods()), multiple=True,
               help="time only these methods, e.g. -m kernel on a fleet where raw access is not allowed [default: every one]")
 def ci_run(results: Path, settings: str, methods: tuple[str, ...]) -> None:
-    """Time pio, mmio and kernel on the host bridge, as the CI job does (run it as root).
-
-    \b
-    The job's one command as root, so sudoers can allow it byte for byte:
-    the same as `cfgbench run --method pio --method mmio --method kernel
-    --device 0000:00:00.0 --offset 0 [--offset 0x100] --quiet
-    --output RESULTS/{method}.json`, with 0x100 only when the host bridge has
-    4096 bytes of config space (a q35 guest's has 256), and the named settings.
-    """
     from cfgbench import session
     from cfgbench.ci.timing import describe, run_request
 

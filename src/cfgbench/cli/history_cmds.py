@@ -73,7 +73,7 @@ def history_show(directory: str, output_format: str, machines: tuple[str, ...], 
 @click.option("--reference", default=None, metavar="NAME",
               help="the bare-metal environment guests are divided by (default: the first bare-metal one given)")
 def fleet(directories: tuple[str, ...], output_format: str, reference: str | None) -> None:
-    """Compare the runs of several runners, one directory each (pio.json, mmio.json, kernel.json).
+    """Compare the runs of several runners, one directory each ({method}.json).
 
     Per target and environment: each method's median, pio/mmio (the cost of the
     mechanism) and each method's guest/bare-metal factor (the cost of

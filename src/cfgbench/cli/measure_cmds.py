@@ -14,8 +14,8 @@ from cfgbench.address import parse_bdf
 from cfgbench.cli import BOUNDED, say
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import read_ecam_windows
-from cfgbench.address import EXTENDED_CONFIG_SIZE
 from cfgbench.pci import config_size, list_functions, listing_lines, no_paths_note
+from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE
 from cfgbench.platform import fingerprint
 from cfgbench.settings import PRESETS, SCHEDULES, Settings
 
@@ -47,7 +47,7 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 
 @click.command()
 @click.option("--method", "-m", "methods", type=METHOD_CHOICE, multiple=True, required=True,
-              help="pio (type 1 ports), mmio or ecam (ECAM via /dev/mem), kernel (sysfs); repeat to time several")
+              help=f"{access.methods_help()}; repeat to time several")
 @click.option("--device", "-d", "devices", multiple=True, help="PCI function, e.g. 0000:00:00.0 or 00:1f.3 [default: 0000:00:00.0]; repeatable")
 @click.option("--offset", "offsets", multiple=True, metavar="REGISTER", help=f"{registers.HELP}; repeatable")
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="bytes per read")
@@ -177,7 +177,7 @@ def info() -> None:
     if forbidden:
         click.echo(f"raw access:  {forbidden}")
     click.echo("methods:")
-    for name in access.user_methods():
+    for name in access.offered_methods():
         accessor = access.create(name)
         detection = accessor.detect()
         if forbidden and accessor.raw:
@@ -194,7 +194,8 @@ def info() -> None:
 
 REGISTER is {registers.SYNTAX}. stdout holds the value alone; stderr names
 the register read and the method.""")
-@click.option("--method", "-m", type=METHOD_CHOICE, default=access.REFERENCE_READER, show_default=True)
+@click.option("--method", "-m", type=METHOD_CHOICE, default=access.REFERENCE_READER, show_default=True,
+              help=access.methods_help())
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), help="bytes [default: the named register's width, else 4]")
 @click.option("--allow-any-offset", is_flag=True, help="also read outside the header and advertised capabilities")
 @click.argument("device")
