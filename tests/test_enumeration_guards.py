@@ -72,7 +72,7 @@ def test_rescans_and_markers_refuse_outside_the_lab_guest(monkeypatch: pytest.Mo
     from cfgbench.lab.enumeration import AccessorCount, Rescan, set_order
     from cfgbench.lab.markers import Marker
 
-    monkeypatch.delenv("CFGBENCH_LAB_ACCEL", raising=False)
+    monkeypatch.delenv("CFGBENCH_LAB", raising=False)
     for make in (lambda: Rescan("0000:00:00.0", "ecam-only"), lambda: set_order("ecam-only"), AccessorCount, Marker):
         with pytest.raises(LabError, match="lab guest"):
             make()

@@ -20,9 +20,10 @@ from cfgbench.lab import GuestConfig, enumeration, enumeration_job, mainjob
 from cfgbench.address import parse_bdf
 from cfgbench.lab.census import Census, parse_file
 from cfgbench.pci import SYSFS_DEVICES_ENV
+from cfgbench.platform import LAB_VAR
 from cfgbench.plan import BenchSpec, PlanRequest, Target
 from cfgbench.planner import build_plan
-from cfgbench.schema import HOT_PARTNER, ROUNDS, SCAN_FUNCTIONS, SESSION
+from cfgbench.schema import HOT_PARTNER, LAB_ACCEL, ROUNDS, SCAN_FUNCTIONS, SESSION
 from cfgbench.settings import PRESETS
 
 from cli_helpers import QUICK_IN_PROCESS, cfgbench
@@ -143,7 +144,7 @@ class FakeRescans:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, seconds: dict[str, float]) -> None:
         self.orders: list[str] = []
-        monkeypatch.setenv("CFGBENCH_LAB_ACCEL", "tcg")
+        monkeypatch.setenv(LAB_VAR, json.dumps({LAB_ACCEL: "tcg"}))
         monkeypatch.setattr(enumeration, "set_order", self.orders.append)
         monkeypatch.setattr(enumeration, "secondary_bus", lambda port: Path("/nonexistent/0000:01"))
         monkeypatch.setattr(enumeration, "subtree", lambda port: ["0000:01:00.0"])

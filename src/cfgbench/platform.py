@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform as _py_platform
 import socket
@@ -19,8 +20,10 @@ from cfgbench.schema import (
     HYPERVISOR,
     KERNEL_RELEASE,
     LAB_CMDLINE,
+    LAB_HOST,
+    LAB_HOST_CPU,
+    LAB_HOST_KERNEL,
     LAB_KERNEL,
-    lab_key,
 )
 
 DMI_DIR = Path("/sys/class/dmi/id")
@@ -198,38 +201,26 @@ def fingerprint() -> Fingerprint:
 
 
 # --- the lab guest ---------------------------------------------------------------
-# The lab's host passes CFGBENCH_LAB_* variables into its guest; any `cfgbench
-# run` there (the main job, or `cfgbench lab -- cfgbench run ...`) records
-# them, so every lab file names the physical host that QEMU ran on beside the
-# guest's own view: two lab runs on hosts 2.5x apart in speed are not "the
-# same environment".
+LAB_VAR = "CFGBENCH_LAB"  # the lab's record for the guest's files: JSON, keyed by schema.py's own keys
 LAB_OUT_VAR = "CFGBENCH_LAB_OUT"  # the results share, as the guest sees it
 LAB_HOST_OUT_VAR = "CFGBENCH_LAB_HOST_OUT"  # the same directory, as the host sees it
-LAB_ACCEL_VAR = "CFGBENCH_LAB_ACCEL"
-# What the host knows, recorded by the guest: variable suffix -> metadata key suffix.
-LAB_RECORDED = {"ACCEL": "accel", "QEMU": "qemu", "MACHINE": "machine", "TREE": "tree", "HOST": "host",
-                "HOST_CPU": "host_cpu", "HOST_KERNEL": "host_kernel"}
 
 
-def lab_host_variables(outdir: Path) -> dict[str, str]:
-    """Runs on the host: who runs QEMU, and where the results share is."""
-    return {"CFGBENCH_LAB_HOST": socket.gethostname(), "CFGBENCH_LAB_HOST_CPU": cpu_model(),
-            "CFGBENCH_LAB_HOST_KERNEL": os.uname().release, LAB_HOST_OUT_VAR: str(outdir.resolve())}
+def lab_host_record() -> dict[str, str]:
+    """Runs on the host: who runs QEMU (a guest is as fast as its host: two hosts are not "the same environment")."""
+    return {LAB_HOST: socket.gethostname(), LAB_HOST_CPU: cpu_model(), LAB_HOST_KERNEL: os.uname().release}
 
 
 def in_lab_guest() -> bool:
-    return LAB_ACCEL_VAR in os.environ
+    return LAB_VAR in os.environ
 
 
 def lab_metadata() -> dict[str, str]:
-    """Runs in the guest: the lab's metadata for every result; {} outside a lab."""
+    """Runs in the guest: the lab's record and the guest kernel, for every result; {} outside a lab."""
     if not in_lab_guest():
         return {}
-    metadata = {lab_key(key): os.environ[f"CFGBENCH_LAB_{var}"]
-                for var, key in LAB_RECORDED.items() if f"CFGBENCH_LAB_{var}" in os.environ}
-    metadata[LAB_KERNEL] = os.uname().release
-    metadata[LAB_CMDLINE] = kernel_cmdline() or "unknown"
-    return metadata
+    record = {str(key): str(value) for key, value in json.loads(os.environ[LAB_VAR]).items()}
+    return {**record, LAB_KERNEL: os.uname().release, LAB_CMDLINE: kernel_cmdline() or "unknown"}
 
 
 def host_path(path: Path) -> Path:

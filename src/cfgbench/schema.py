@@ -55,7 +55,7 @@ DMI_VENDOR = "cfgbench_dmi_vendor"
 DMI_PRODUCT = "cfgbench_dmi_product"
 KERNEL_RELEASE = "cfgbench_kernel_release"
 CPU_MODEL = "cfgbench_cpu_model"
-# In the lab guest (lab/environment.py): the lab and the physical host QEMU ran on.
+# In the lab guest (platform.lab_metadata, from the record lab/guest.py passes): the lab and the host QEMU ran on.
 LAB_ACCEL = "cfgbench_lab_accel"
 LAB_QEMU = "cfgbench_lab_qemu"
 LAB_MACHINE = "cfgbench_lab_machine"
@@ -123,11 +123,6 @@ SAME_MACHINE_LABELS = tuple(f.label for f in ENVIRONMENT_FIELDS if f.same_machin
 PYPERF_CPU_MODEL = "cpu_model_name"
 PYPERF_HOSTNAME = "hostname"
 PYPERF_DATE = "date"
-
-
-def lab_key(suffix: str) -> str:
-    """`accel` -> the lab's metadata key for it (lab/environment.py's variables)."""
-    return f"cfgbench_lab_{suffix}"
 
 
 # --- reading a benchmark's own keys --------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import selectors
@@ -24,8 +25,9 @@ from cfgbench.errors import Progress
 from cfgbench.lab import census as census_trace
 from cfgbench.lab.census import Census
 from cfgbench.lab.errors import LabError
-from cfgbench.platform import LAB_ACCEL_VAR, LAB_OUT_VAR, lab_host_variables
+from cfgbench.platform import LAB_HOST_OUT_VAR, LAB_OUT_VAR, LAB_VAR, lab_host_record
 from cfgbench.results import make_output_dir
+from cfgbench.schema import LAB_ACCEL, LAB_MACHINE, LAB_QEMU, LAB_TREE
 from cfgbench.lab.initramfs import (
     GUEST_OUT,
     GUEST_SCRATCH,
@@ -128,6 +130,14 @@ def guest_environment(extra: Mapping[str, str] | None, lab_variables: Mapping[st
     env.update(extra or {})
     env.pop(FORBID_RAW_ENV, None)
     return env
+
+
+def lab_record(cfg: GuestConfig, accel: str, qemu_version: str) -> dict[str, str]:
+    """What every file the guest writes records about its lab, by schema.py's keys (the guest adds its kernel's)."""
+    record = {LAB_ACCEL: accel, LAB_QEMU: qemu_version, LAB_MACHINE: MACHINE, **lab_host_record()}
+    if cfg.pcie_target:
+        record[LAB_TREE] = cfg.tree
+    return record
 
 
 PR_SET_PDEATHSIG = 1
@@ -264,13 +274,12 @@ def run_in_guest(
     version = qemu_version(qemu)
     relaxed = (RELAXED_IOMEM,) if cfg.relaxed_iomem else ()
     cmdline = " ".join((*BASE_CMDLINE, *relaxed, *cfg.extra_cmdline))
-    lab_variables = {LAB_OUT_VAR: GUEST_OUT, LAB_ACCEL_VAR: accel,
-                     "CFGBENCH_LAB_QEMU": version, "CFGBENCH_LAB_MACHINE": MACHINE}
     workdir = Path(tempfile.mkdtemp(prefix="cfgbench-lab-"))
     try:
         out = Path(outdir) if outdir is not None else workdir / "out"
         make_output_dir(out)
-        lab_variables.update(lab_host_variables(out))
+        lab_variables = {LAB_VAR: json.dumps(lab_record(cfg, accel, version)), LAB_OUT_VAR: GUEST_OUT,
+                         LAB_HOST_OUT_VAR: str(out.resolve())}
         nonce = secrets.token_hex(8)
         initrd = workdir / "initramfs.cpio"
         trace = workdir / "census.trace"
