@@ -1,6 +1,4 @@
-"""Result files: pyperf JSON with cfgbench metadata. Written atomically, never
-over a user's file: a new file is linked into place only if the name is free;
---append re-reads, merges and renames under a lock."""
+"""Result files: pyperf JSON with cfgbench metadata, written atomically and never over a user's file."""
 
 from __future__ import annotations
 
@@ -9,8 +7,7 @@ import json
 import os
 import tempfile
 import uuid
-from collections.abc import Callable
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,10 +56,8 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def write_new(path: Path, write: Callable[[Path], object], replace: bool = False) -> None:
-    """Write through a temporary file beside path (`write(temp)`), then put it
-    in place at once: linked, so an existing file is never clobbered
-    (FileExistsError, even when a writer races us), or replacing it when
-    asked. Files are created as open() creates them (the umask decides)."""
+    """Write through a temporary file beside path (`write(temp)`), then put it in place at once: linked, so that an
+    existing file is never clobbered (FileExistsError, even in a race), or replacing it when asked."""
     temp = path.parent / f".cfgbench-{uuid.uuid4().hex}{path.suffix}.tmp"
     try:
         write(temp)
@@ -83,12 +78,12 @@ def _dump_synced(suite: pyperf.BenchmarkSuite) -> Callable[[Path], None]:
     return dump
 
 
-def make_output_dir(directory: Path) -> Path:
+def make_output_dir(directory: Path, fix: str = "choose another --out path") -> Path:
     """Create a results directory (and parents), with one clear error if that fails."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CfgbenchError(f"cannot create directory {directory} ({exc.strerror or exc})", "choose another --out path") from None
+        raise CfgbenchError(f"cannot create directory {directory} ({exc.strerror or exc})", fix) from None
     return directory
 
 
@@ -135,9 +130,8 @@ def _environment_conflict(name: str, path: Path | str, exc: ValueError) -> Cfgbe
 
 
 def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str, path: Path | str = "the file") -> None:
-    """Before timing: a benchmark name gathers runs of one method, from one
-    environment (pyperf refuses runs whose hostname, CPU, Python, ... differ),
-    so ask pyperf now with a run carrying this process's metadata."""
+    """Before timing: a benchmark gathers runs of one method from one environment (pyperf refuses runs whose hostname,
+    CPU, Python, ... differ), so ask pyperf now with a run carrying this process's metadata."""
     for old in existing.get_benchmarks():
         if old.get_name() != name:
             continue

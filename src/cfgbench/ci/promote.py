@@ -107,7 +107,7 @@ def promote(results_dirs: Sequence[Path | str], baseline_dir: Path | str) -> lis
             raise CfgbenchError(f"no result files in {directory}", "give the directory of one CI run's {method}.json files")
         sources += found
     plans = _plan(sources, baseline_dir)
-    make_output_dir(baseline_dir)
+    make_output_dir(baseline_dir, "choose another --baseline")
     for plan in plans:
         if not plan.already_there:
             save_suite(load_suite(plan.source), plan.baseline, append=True)

@@ -1,9 +1,4 @@
-"""`cfgbench ci run|gate|promote|fleet`: the bare-metal CI job's steps (docs/ci-runner.md).
-
-Only parsing and printing here; cfgbench.ci decides. Nothing here imports numpy
-or scipy (the modules that use them import them inside the functions that
-do): `ci run` runs as root and must start as fast as `cfgbench run`.
-"""
+"""`cfgbench ci run|gate|promote|fleet`: the bare-metal CI job's steps (docs/ci-runner.md); `ci run` imports no numpy."""
 
 from __future__ import annotations
 
@@ -41,12 +36,9 @@ def ci() -> None:
 
 @ci.command("run", help=f"""Time {', '.join(access.user_methods())} on the host bridge, as the CI job does (run it as root).
 
-\b
-The job's one command as root, so sudoers can allow it byte for byte:
-the same as `cfgbench run {' '.join(f'--method {m}' for m in access.user_methods())}
---device 0000:00:00.0 --offset 0 [--offset 0x100] --quiet
---output RESULTS/{{method}}.json`, with 0x100 only when the host bridge has
-4096 bytes of config space (a q35 guest's has 256), and the named settings.""")
+The job's one command as root, so that sudoers can allow it byte for byte: `cfgbench run` with each method,
+--device 0000:00:00.0, --offset 0 (and 0x100 when the host bridge has 4096 bytes), --quiet, -o RESULTS/{{method}}.json
+and the named settings.""")
 @click.option("--results", required=True, type=DIR, help="directory for {method}.json (it must exist)")
 @click.option("--settings", type=click.Choice(SETTINGS), default=DEFAULT_SETTINGS, show_default=True,
               help="default: pyperf's own (20 processes); quick: one process, 12 rounds, a smoke test")
@@ -86,25 +78,10 @@ def ci_run(results: Path, settings: str, methods: tuple[str, ...]) -> None:
 def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Path | None, runner: str | None,
             history_dir: Path | None, last: int, artifact: str | None, run_id: str | None, repository: str | None,
             commit: str | None, allow_other_environment: bool) -> None:
-    """Gate this run against the runner's baseline and write the job summary.
+    """Gate this run against the runner's baseline (per method, as compare --fail-if) and write the job summary.
 
-    \b
-    Per method, RESULTS/{method}.json against BASELINE/{method}.json with
-    `cfgbench compare --fail-if`; the summary (markdown) says the outcome,
-    each target's ratio and interval, this run's methods against each other,
-    the trend (with --history), and the exact commands that promote this run
-    to the baseline. On stdout: GitHub annotations (::notice, ::warning,
-    ::error) and one line per method.
-
-    \b
-    Exit codes (the worst method decides):
-      0  no regression; also when there is no baseline yet (reported, not gated)
-      1  regression: a target's interval lies wholly above the limit
-      2  error: a baseline from another environment, a corrupt file, a method
-         the baseline has and this run lacks, bad usage
-      3  inconclusive: an interval straddles the limit or there is none (a
-         baseline needs 3 runs against this one: promote more)
-    """
+    Exit 0: no regression, or no baseline yet; 1: regression; 2: error; 3: inconclusive (the worst method decides;
+    docs/ci-runner.md)."""
     from cfgbench.ci import gate as gating
     from cfgbench.ci import recent, summary as summarising
 
@@ -135,14 +112,7 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
               help="a run's directory ({method}.json), e.g. a downloaded artifact (repeatable)")
 @click.option("--baseline", required=True, type=DIR, help="the runner's baseline directory (created if missing)")
 def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
-    """Append runs to a runner's baseline (never replaces or drops a run).
-
-    Each RESULTS/{method}.json is appended to BASELINE/{method}.json. Refused,
-    with nothing written: a run from another environment than the baseline
-    (CPU, bare metal or guest, hypervisor, kernel, method), other targets, a
-    run pyperf cannot merge. A run already in the baseline is skipped. The gate
-    needs 3 runs in the baseline to give a verdict on one.
-    """
+    """Append each RESULTS/{method}.json to BASELINE/{method}.json; a run from another environment is refused."""
     from cfgbench.ci.promote import promote
 
     done = promote(results_dirs, baseline)
@@ -169,12 +139,7 @@ def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
               help="runs of each series to show")
 def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | None, trend_png: Path | None,
              last: int) -> None:
-    """The final job: the fleet table, every runner's run added to the history, the trend.
-
-    RUNS/cfgbench-<runner>/ holds one runner's files (the artifact of that
-    name); each is added to HISTORY/<runner>/ (cfgbench history add: never
-    overwrites; files already there are skipped). Exit 0, or 2 on an error.
-    """
+    """The final job: the fleet table, each RUNS/cfgbench-<runner>/ added to HISTORY/<runner>/, the trend."""
     from cfgbench.ci import record as recording
 
     # Refused before anything is added to the history: a summary that cannot be appended to, two outputs in one place.

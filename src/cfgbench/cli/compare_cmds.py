@@ -22,26 +22,11 @@ from cfgbench.plot import ANSWER, CHOICES
                    "(refused by default: the gate would measure the machines, not the change)")
 def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...],
             allow_other_environment: bool) -> None:
-    """Compare result files per target against the first one (the reference).
+    """Compare result files per target against the first one (the reference): each time ratio with its 95% interval,
+    paired by round within a run, and a verdict (docs/design.md, "Comparing").
 
-    \b
-    Per target: mean ± std dev, median, range, number of values, the time ratio
-    to the reference with its 95% confidence interval, and a verdict:
-      - files of one interleaved run pair their values by round (geometric mean
-        of per-round ratios, t interval, Wilcoxon signed-rank test);
-      - files of different runs are compared run by run (Welch t on run
-        medians): one run a side has no interval and no verdict, because
-        values within a run are not independent of that run's conditions.
-
-    \b
-    Exit codes with --fail-if (the gate; the interval decides, per target):
-      0  no regression: every interval is within the limit
-      1  regression: an interval lies wholly above the limit
-      2  error (bad input, or a reference from another environment)
-      3  inconclusive: an interval straddles the limit, or there is none (one
-         run a side, fewer than 6 paired rounds); add runs to the reference
-         with --append (3 or more runs against one)
-    """
+    With --fail-if, the exit code (the interval decides, per target): 0 no regression, 1 regression (wholly above the
+    limit), 2 error, 3 inconclusive (an interval straddles the limit or there is none: add runs with --append)."""
     from cfgbench.compare.model import compare_paths
 
     report = compare_paths(files, fail_if, allow_other_environment)
@@ -70,9 +55,8 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
                    "change points dashed)")
 def plot(files: tuple[str, ...], output: str, force: bool, size: str | None, dpi: int,
          panels: tuple[str, ...], history_dir: str | None) -> None:
-    """Plot result files (the answer figure for the files of a run of several
-    methods, else each target's values), or a history's trend. A part with
-    nothing to draw is left out, and stderr says which and why."""
+    """Plot result files (the answer figure for several methods' files, else each target's values), or a history's
+    trend; a part with nothing to draw is left out, and stderr says why."""
     from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
 
     if (history_dir is None) == (not files):

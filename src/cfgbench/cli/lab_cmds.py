@@ -71,10 +71,8 @@ def _stream(text: str) -> None:
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
         values: int, loops: int | None, min_time: float, quiet: bool, verbose: bool, figure: bool, tree: str,
         enumeration: bool, in_situ: bool, vcpus: int, schedule: str, command: tuple[str, ...]) -> None:
-    """Boot a q35 guest that shares this machine's root read-only and measure PIO
-    against ECAM there, interleaved in rounds; with a COMMAND, run that in the
-    guest instead and exit with its status (raw port I/O and /dev/mem are
-    allowed there)."""
+    """Boot a q35 guest that shares this machine's root read-only and measure there; with a COMMAND, run that in the
+    guest instead (raw access allowed) and exit with its status."""
     cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout, tree=tree, smp=vcpus)
     given = [name for name in MAIN_JOB_ONLY if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if command and given:

@@ -1,18 +1,4 @@
-"""A history of CI runs: result files kept per machine, named by date, commit and method.
-
-Layout (docs/ci-history.md):
-
-    <history>/<machine>/<YYYYmmddTHHMMSS>-<commit>-<method>.json
-
-A machine directory holds the runs of one runner, so a fleet of runners can
-share one history. Files are never overwritten. Each file is the result file as
-`cfgbench run` wrote it, with the commit added to every run's metadata
-(`cfgbench_commit`), so it describes itself wherever it is copied.
-
-Reading gives one point per (target, method, machine) and session: a file whose
-runs carry `cfgbench_session` (one per `cfgbench run`) gives a point per
-session; an older file without it gives one point.
-"""
+"""A history of CI runs: result files kept per machine, named by date, commit and method (docs/ci-history.md)."""
 
 from __future__ import annotations
 
@@ -30,7 +16,7 @@ import pyperf
 from cfgbench import access, runs
 from cfgbench.errors import CfgbenchError
 from cfgbench.limits import read_file
-from cfgbench.results import load_suite, write_new
+from cfgbench.results import load_suite, make_output_dir, write_new
 from cfgbench.schema import COMMIT, ENVIRONMENT_FIELDS, METHOD, PYPERF_DATE, PYPERF_HOSTNAME, method_of
 
 DATE_FORMAT = "%Y%m%dT%H%M%S"
@@ -83,8 +69,6 @@ class Added:
     already_there: bool  # the same content was in the history already: nothing written
 
 
-# --- names -------------------------------------------------------------------
-
 def check_commit(commit: str) -> str:
     if not COMMIT_ID.match(commit):
         raise CfgbenchError(f"--commit {commit!r} is not a git commit id",
@@ -116,8 +100,6 @@ def _parse_date(text: Any) -> datetime | None:
     # Aware dates to naive UTC, so that every date in a history compares with every other.
     return date.astimezone(timezone.utc).replace(tzinfo=None) if date.tzinfo else date
 
-
-# --- adding ------------------------------------------------------------------
 
 def _single(values: Iterable[str], what: str, path: Path, fix: str) -> str | None:
     found = sorted(set(values))
@@ -163,18 +145,10 @@ def _prepare(source: Path, directory: Path, commit: str, machine: str | None) ->
     return _Prepared(source, directory / machine / file_name(date, commit, method), out.getvalue().encode())
 
 
-def _make_dir(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CfgbenchError(f"cannot create directory {directory} ({exc.strerror or exc})",
-                            "choose another --dir") from None
-
-
 def _write_new(prepared: _Prepared) -> bool:
     """Link the content into place; False if that very content is there already. Never replaces."""
     target = prepared.path
-    _make_dir(target.parent)
+    make_output_dir(target.parent, "choose another --dir")
     try:
         write_new(target, lambda temp: temp.write_bytes(prepared.content))
         return True
@@ -189,12 +163,8 @@ def _write_new(prepared: _Prepared) -> bool:
 
 def add_to_history(directory: Path | str, sources: Sequence[Path | str], commit: str,
                    machine: str | None = None) -> list[Added]:
-    """Copy result files into the history, each under its machine, date, commit and method.
-
-    Every file is read and named before anything is written, so a bad file
-    leaves the history as it was. Adding a file that is already there (a
-    re-run job) is not an error and writes nothing.
-    """
+    """Copy result files into the history, each under its machine, date, commit and method. Every file is read and
+    named before anything is written, so that a bad file leaves the history as it was."""
     directory = Path(directory)
     commit = check_commit(commit)
     if machine is not None:
@@ -225,8 +195,6 @@ def _refuse_same_run(prepared: _Prepared) -> None:
             raise CfgbenchError(f"{prepared.source} is already in the history as {other} (same method and start time)",
                                 "nothing was added; check --commit")
 
-
-# --- reading -----------------------------------------------------------------
 
 def points_of_file(path: Path, machine: str) -> list[Point]:
     """The points one history file holds: one per benchmark and session."""
