@@ -1,13 +1,5 @@
-"""The lab job's part for the kernel's own enumeration, host side: the census boot, and the
-answer lines that put the census, the rescan A/B and the per-read costs together.
-
-The census boot (one vCPU, QEMU tracing every config access, lab/census.py) marks one rescan
-of the tree's port per order; the timing boots time the A/B after the per-read benchmarks
-(lab/enumeration.py, guest side). The projection says what the A/B should find if a rescan
-differed only by its config accesses: the type 1 reads of one rescan (the census) at the
-difference between an ECAM and a type 1 read in the cold pattern (peer-probe, timed in the
-same boots), and its type 1 writes at the difference the rescans' own writes showed in situ
-(ftrace, accessor-times.json), over the ECAM-only rescan time."""
+"""The lab job's part for the kernel's own enumeration, host side: the census boot, and the answer lines that put
+the census, the rescan A/B and the per-read costs together (docs/design.md, "The kernel's enumeration in the lab")."""
 
 from __future__ import annotations
 
@@ -41,8 +33,7 @@ HOT_READ = "read 0000:01:00.0+0x000/4"  # what labs before the cold pattern pric
 
 def census_boot(cfg: GuestConfig, outdir: Path, progress: Progress,
                 output: Callable[[str], object] | None = None) -> Census:
-    """Boot a census guest of cfg's tree, mark one rescan per order (type 1 first, ECAM only,
-    type 1 first again), and keep the census with the guest kernel's own counts in outdir."""
+    """Boot a census guest of cfg's tree, mark one rescan per order, and keep the census with the kernel's counts."""
     port = find_tree(cfg.tree).rescan_port
     census_cfg = GuestConfig(accel=cfg.accel, kernel=cfg.kernel, timeout_s=cfg.timeout_s, tree=cfg.tree, smp=1,
                              pci_order_module=True, census=True)
@@ -93,10 +84,8 @@ class RescanAnswer:
 
 
 def write_extra(rows: list[dict[str, Any]]) -> tuple[float, int] | None:
-    """From accessor-times.json rows: what one rescan's writes cost more with ECAM only, each write
-    against the same write (position) of type 1 first by their medians over the rescans (robust to
-    an interrupt taken inside an ECAM call, which keeps interrupts on, and to host stalls), and the
-    rescans per order behind it; None without both orders, or with rows of differing calls."""
+    """From ACCESSOR_TIMES rows: what one rescan's writes cost more with ECAM only, each write against the same write
+    of type 1 first by their medians, and the rescans per order behind it; None without both orders alike."""
     calls = {order: [row["calls"] for row in rows if row["order"] == order and "calls" in row]
              for order in (REFERENCE, CANDIDATE)}
     if not all(calls.values()) or len({len(c) for found in calls.values() for c in found}) != 1:
@@ -120,8 +109,7 @@ def _agree(census: Census, outdir: Path) -> bool:
 
 def rescan_answer(outdir: Path, report: Report, census: Census, suites: dict[str, pyperf.BenchmarkSuite]
                   ) -> RescanAnswer | None:
-    """The A/B (the report's rescan row) and its projection (the in-situ times of every boot below
-    outdir); None without them."""
+    """The A/B (the report's rescan row) and its projection (the in-situ times of every boot); None without them."""
     rows = report.rows(RESCAN)
     cold = _cold_suites(outdir) or suites  # older labs had no cold pattern: one register's reads, hot
     if not rows or not set(access.MECHANISMS) <= set(cold):

@@ -1,16 +1,4 @@
-"""The lab's main job: every method on the lab's targets in the guest, interleaved, compared on the host.
-
-Host side: `main_job()` boots a census guest (the kernel's enumeration,
-counted by QEMU: lab/enumeration_job.py), then the timing guest (`--boots N`
-times, one after another), hands each one the job as data (session.RunRequest
-as JSON, and the port whose rescans it times), prints one line per target and
-one on the kernel's enumeration, then the caveats, and writes the answer
-figure (lab.png) beside the files. Guest side: `python -m cfgbench.lab.mainjob
-JOB_JSON` runs that request in this very process (Python starts slowly under
-TCG), writes lab-<method>.json to the share, then times the rescan A/B
-(lab-rescan-<order>.json). Every boot is its own run (session) in those
-files; the headline's interval spans the boots when there are several.
-"""
+"""The lab's main job: every method on the lab's targets in the guest, interleaved, compared on the host."""
 
 from __future__ import annotations
 
@@ -36,25 +24,19 @@ from cfgbench.results import make_output_dir
 from cfgbench.settings import PRESETS, Settings
 
 if TYPE_CHECKING:
-
     from cfgbench.compare.headline import HeadlineContext  # the guest imports only what it needs
     from cfgbench.compare.model import Report
 
-# The host bridge (type 1 and ECAM both reach it), and the PCIe function below
-# the root port at offset 0 and at 0x100, which only ECAM reaches (the kernel
-# uses ECAM there too).
+# The host bridge, and the PCIe function below the root port at 0 and at 0x100 (which only ECAM reaches).
 TARGETS = (("0000:00:00.0", 0x000), (PCIE_TARGET_BDF, 0x000), (PCIE_TARGET_BDF, 0x100))
 WIDTH = 4
-# split: each read target's accesses alone, paired with the read by round.
 WORKLOADS = ("read", "scan", "sweep", "split")
 TRACED_RESCANS = 8  # per order, after the A/B: their config accessors timed in situ (the projection's writes)
-# The kernel's enumeration in this guest: bus 0 and the root port's secondary
-# bus 1 (the whole window's 256 buses take ~25 s here).
+# The kernel's enumeration in this guest: bus 0 and the root port's secondary bus (not the window's 256 buses).
 SCAN_BUSES = range(0x00, 0x02)
 RESULT_NAME = "lab-{method}.json"
 FIGURE_NAME = "lab.png"  # the answer figure, beside the files, when matplotlib is installed
-# What results/README.md measured across boots (lab-interleaved/, lab-boots/),
-# for a one-boot headline to say.
+# For a one-boot headline: what results/README.md measured across boots (lab-interleaved/, lab-boots/).
 BETWEEN_BOOTS_NOTE = ("boots differed by more than that when measured (14 boots: one register's ratio "
                       "spread 12-19%, results/README.md): `cfgbench lab --boots 3` puts the boot-to-boot "
                       "spread in the interval")
@@ -75,9 +57,7 @@ class LabJob:
         return find_tree(self.tree).rescan_port if self.enumeration else None
 
     def request(self) -> str:
-        """What each timing guest does, as the data it is handed: the run (its
-        output relative to the results share, which the guest sees at its own
-        path), then the rescans of the port, if any."""
+        """What each timing guest does, as JSON: the run (its output relative to the share), the port to rescan."""
         from cfgbench.session import RunRequest
 
         targets = [Target(parse_bdf(bdf), offset, WIDTH) for bdf, offset in TARGETS]
@@ -173,8 +153,7 @@ def headline_context(accel: str) -> HeadlineContext:
 
 
 def _figure_line(report: Report, path: Path) -> str:
-    """Draw the answer figure; the line that says where it is, or why there is none.
-    The files are what matters: a figure that cannot be drawn does not fail the lab."""
+    """Draw the answer figure, and say where it is or why there is none (that does not fail the lab)."""
     from cfgbench import plot
 
     if not plot.matplotlib_available():
@@ -189,8 +168,7 @@ def _figure_line(report: Report, path: Path) -> str:
 def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
              output: Callable[[str], object] = sys.stderr.write, job: LabJob = LabJob(),
              say: Callable[[str], object] = print, verbose: bool = True, figure: bool = True) -> int:
-    """Boot the guest(s), time the methods there, print the headline (every
-    line with verbose, the CLI's -v) and write the answer figure; the exit code."""
+    """Boot the guest(s), time the methods there, print the end of the run and write the answer figure; the exit code."""
     from cfgbench.compare.headline import end_of_run
     from cfgbench.compare.model import report_of
     from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer
