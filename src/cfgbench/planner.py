@@ -54,9 +54,7 @@ def _spec(method: str, workload: str, label: str, reads: list[ReadSpec], extra: 
 
 
 class _Planner:
-    """One method's benchmarks. With several methods, targets or workloads,
-    what the method cannot do is skipped with a note; with one of each, it is
-    the error."""
+    """One method's benchmarks; what it cannot do is skipped with a note, or is the error when one thing was asked."""
 
     def __init__(self, request: PlanRequest, accessor: ConfigAccessor, reference: Reference, progress: Progress,
                  quiet: bool = False, skipped: list[str] | None = None) -> None:
@@ -64,8 +62,7 @@ class _Planner:
         self.skipped = [] if skipped is None else skipped  # said once planning is done: when nothing is left, in the error
         self.note = (lambda _line: None) if quiet else progress  # what is skipped by design: not a warning
         self.method = accessor.name
-        combinations = len(request.methods) * len(request.targets) * len(request.workloads)
-        self.several = combinations > 1
+        self.several = len(request.methods) * len(request.targets) * len(request.workloads) > 1
 
     def skip(self, what: str, why_not: str) -> None:
         if not self.several:
@@ -77,8 +74,7 @@ class _Planner:
                     workloads.SWEEP: self.sweeps, workloads.PROBE: lambda: self.probes(workloads.PROBE),
                     workloads.PEER_PROBE: lambda: self.probes(workloads.PEER_PROBE), workloads.SEQUENCE: self.sequence}
         planned = [spec for workload in self.request.workloads for spec in planners[workload]()]
-        # split brings the read it splits (read may be asked for too) and one
-        # floor per function: each benchmark once.
+        # split brings the read it splits (read may be asked for too) and one floor per function: each benchmark once.
         unique: dict[str, BenchSpec] = {}
         for spec in planned:
             unique.setdefault(spec.bench_name, spec)
@@ -86,8 +82,7 @@ class _Planner:
 
     @cached_property
     def _register_values(self) -> list[tuple[Target, int]]:
-        """Each target the method reaches and its checked value, once for
-        every workload that reads registers (read, split)."""
+        """Each target the method reaches and its checked value, once for every workload that reads registers."""
         found = []
         for target in self.request.targets:
             why_not = why_unreachable(self.accessor, target)
@@ -116,9 +111,8 @@ class _Planner:
                           for part in self._parts(target, value, FLOOR)]
 
     def _parts(self, target: Target, value: int, role: str | None = None) -> list[BenchSpec]:
-        """Each access of a read (of one role) timed alone, named by the read's target and the access, or
-        by the function alone for one that does not depend on the offset (the kernel floor). Each is checked
-        first with one untimed read; one that does not return what it must is not timed, and a line says why."""
+        """Each access of a read (of one role) timed alone, named by the target, or by the function for one that does
+        not depend on the offset (the kernel floor); one whose untimed read does not return what it must is not timed."""
         planned, bdf, label = [], target.bdf, str(target)
         for part in self.accessor.split_parts(bdf, target.offset, target.width, value):
             if role is not None and part.role != role:
@@ -154,10 +148,9 @@ class _Planner:
                       {SCAN_FUNCTIONS: functions, **extra})]
 
     def probes(self, workload: str) -> list[BenchSpec]:
-        """One pass reading a new function's vendor ID at every read, and its hot partner: one
-        register of the kind most of the pass reads (absent or present), read over and over. The
-        kernel reads only the functions it lists: at 0x000 (its type 1) and at 0x100 (its ECAM). Over
-        the ECAM window's buses, as the kernel probes up to pcibios_last_bus (`buses` is the scan's)."""
+        """One pass reading a new function's vendor ID at every read, over the ECAM window's buses (as the kernel probes
+        up to pcibios_last_bus), and its hot partner: a register of the kind most of the pass reads (absent or
+        present). The kernel reads only the functions it lists, at 0x000 (its type 1) and at 0x100 (its ECAM)."""
         buses = _default_scan_buses()
         functions = list(workloads.probe_functions(0, buses, workloads.PROBE_STRIDES[workload]))
         label, listed = workloads.scan_label(0, buses), self.accessor.enumerated()
@@ -205,8 +198,7 @@ class _Planner:
         return self.reference.checked(self.accessor, bdf, offset, width)
 
     def sweeps(self) -> list[BenchSpec]:
-        """One benchmark per region of each function's config space that the
-        method reaches, over the dwords it may read."""
+        """One benchmark per region of each function's config space that the method reaches, over the dwords it may read."""
         planned = []
         for bdf in dict.fromkeys(t.bdf for t in self.request.targets):  # one sweep per device
             why_not = why_unreachable(self.accessor, Target(bdf, 0, 4))
@@ -229,8 +221,7 @@ class _Planner:
 
 
 def _default_scan_buses() -> range:
-    """The buses of the ECAM window of domain 0 when there is one (the kernel's
-    view of the bus range), else all 256."""
+    """The buses of domain 0's ECAM window when there is one (the kernel's view of the bus range), else all 256."""
     try:
         window = ecam_window_for(Bdf(0, 0, 0, 0), read_ecam_windows())
     except CfgbenchError:
@@ -239,8 +230,7 @@ def _default_scan_buses() -> range:
 
 
 def build_plan(request: PlanRequest, progress: Progress, quiet: bool = False) -> Plan:
-    """Open each method, check it reads what the kernel reads, and fix the plan.
-    Warnings go to progress; with quiet, the notes of what is skipped do not."""
+    """Open each method, check it reads what the kernel reads, and fix the plan; quiet keeps the warnings only."""
     benches: list[BenchSpec] = []
     skipped: list[str] = []
     with reference_for(request.methods) as reference:

@@ -1,14 +1,4 @@
-"""fake: config space served from an `lspci -xxxx` hex dump, for hardware-free tests.
-
-Its timed loop is the native memory loop over a buffer: the same C code as
-`mmio`, without a device behind it. Hidden from users; enabled by
-CFGBENCH_FAKE_DUMP=path/to/dump.
-
-For the split workload it mimics every method's accesses over memory, so that
-the workload, `show`, `compare` and `plot` are tested without hardware: type
-1's address write (the null access: nothing read), data read and address read
-(the address, from a buffer), ECAM's load, and the kernel's floor (nothing
-read)."""
+"""fake: config space from an `lspci -xxxx` hex dump, for hardware-free tests (docs/design.md, "Accessor protocol")."""
 
 from __future__ import annotations
 

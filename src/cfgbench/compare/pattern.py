@@ -36,10 +36,6 @@ def cold_hot(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ColdHot]:
     return found
 
 
-def find(rows: Sequence[ColdHot], method: str, workload: str) -> ColdHot | None:
-    return next((r for r in rows if r.method == method and r.cold.get_name().split()[0] == workload), None)
-
-
 def lines(rows: Sequence[ColdHot]) -> list[str]:
     """One line per pass: each method's time per read cold and hot, and the paired ratio."""
     from cfgbench.units import format_time
