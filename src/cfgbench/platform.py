@@ -32,8 +32,7 @@ CPUS_ONLINE = Path("/sys/devices/system/cpu/online")
 CAP_SYS_RAWIO = 17
 HYPERVISOR_LEAF = 0x4000_0000
 
-
-# CPUID leaf 0x40000000 vendor strings, as platform.py records them, to the names people use.
+# CPUID leaf 0x40000000 vendor strings, as recorded, to the names people use.
 HYPERVISORS = {
     "KVMKVMKVM": "KVM",
     "Microsoft Hv": "Hyper-V",
@@ -151,8 +150,7 @@ RAWIO_FIX = "run as root with CAP_SYS_RAWIO, or use --method=kernel"
 
 
 def raw_access_blocker(what: str) -> tuple[str, str] | None:
-    """(cause, fix) when this process may not do raw hardware access (ports,
-    /dev/mem) here, else None. Only what can be known without trying."""
+    """(cause, fix) when this process may not do raw access (ports, /dev/mem) here, as far as known without trying."""
     if os.geteuid() != 0 and not has_rawio():
         return f"{what} needs root", SUDO_FIX
     mode = lockdown_mode()
@@ -200,7 +198,6 @@ def fingerprint() -> Fingerprint:
     )
 
 
-# --- the lab guest ---------------------------------------------------------------
 LAB_VAR = "CFGBENCH_LAB"  # the lab's record for the guest's files: JSON, keyed by schema.py's own keys
 LAB_OUT_VAR = "CFGBENCH_LAB_OUT"  # the results share, as the guest sees it
 LAB_HOST_OUT_VAR = "CFGBENCH_LAB_HOST_OUT"  # the same directory, as the host sees it

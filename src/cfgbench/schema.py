@@ -1,12 +1,5 @@
-"""The result file format: every cfgbench metadata key, the environment's
-labels, and the format version. The one place a `cfgbench_*` key is spelled.
-
-A result file is pyperf JSON (pyperf writes and reads it); cfgbench adds its
-metadata to each benchmark and run under the names below (docs/design.md has
-the table with types and meanings). pyperf keeps at benchmark level only what
-every run shares, so what one run saw (counts, histograms, rounds) is stored
-on the run and added up by runs.py.
-"""
+"""The result file format: every cfgbench metadata key (the one place one is spelled; docs/design.md's table says what
+each means), the environment's labels, and the format version."""
 
 from __future__ import annotations
 
@@ -124,8 +117,6 @@ PYPERF_CPU_MODEL = "cpu_model_name"
 PYPERF_HOSTNAME = "hostname"
 PYPERF_DATE = "date"
 
-
-# --- reading a benchmark's own keys --------------------------------------------
 
 def method_of(bench: pyperf.Benchmark) -> str:
     return str(bench.get_metadata().get(METHOD, "unknown"))

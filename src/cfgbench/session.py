@@ -15,7 +15,7 @@ import pyperf
 
 from cfgbench import access, engine, report, results, workloads
 from cfgbench.errors import CfgbenchError, Progress, RunInterrupted
-from cfgbench.platform import host_path, lab_metadata
+from cfgbench.platform import describe_where, fingerprint, host_path, lab_metadata
 from cfgbench.plan import Plan, PlanRequest
 from cfgbench.planner import build_plan
 from cfgbench.schema import LAB_ACCEL, SESSION
@@ -186,8 +186,6 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
 
 def machine_words() -> str:
     """This machine in words (bare metal, or a guest of which hypervisor, and the CPU), for the kernel's verdict."""
-    from cfgbench.platform import describe_where, fingerprint
-
     fp = fingerprint()
     return describe_where(fp.environment, fp.hypervisor, fp.cpu_model)
 

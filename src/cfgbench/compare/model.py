@@ -24,7 +24,9 @@ from cfgbench.compare.stats import (
     two_clusters,
 )
 from cfgbench.errors import CfgbenchError
-from cfgbench.schema import ENVIRONMENT_FIELDS, KERNEL_ORDER, READ_WORKLOAD, display_name, is_split, workload_of
+from cfgbench.schema import (ENVIRONMENT_FIELDS, KERNEL_ORDER, READ_WORKLOAD, READS_PER_PASS, SCAN_FUNCTIONS, display_name,
+                             is_split, workload_of)
+from cfgbench.units import format_time
 
 # What an answer row answers (docs/design.md, "Comparing"); any other pair is a comparison, not an answer.
 MECHANISM, KERNEL_PATHS, RESCAN, OTHER = "mechanism", "kernel paths", "rescan", "other"
@@ -96,8 +98,6 @@ class Finding:
     note: str = ""
 
     def text(self, advice: str = "stop other work on the machine and record more values") -> str:
-        from cfgbench.units import format_time
-
         if self.sample is not None:
             return (f"{self.where}: std dev is {self.sample.std / self.sample.mean:.0%} of the mean over "
                     f"{self.sample.n} values; the figures are unstable: {advice}")
@@ -173,9 +173,6 @@ def _row(files: Sequence[ResultFile], target: TargetReport, comparison: Comparis
 
 def _pass_words(files: Sequence[ResultFile], target: TargetReport) -> str:
     """A scan's pass as the kernel's enumeration pays it, through each method."""
-    from cfgbench.schema import READS_PER_PASS, SCAN_FUNCTIONS
-    from cfgbench.units import format_time
-
     benches = [(files[i].label, files[i].benchmarks[target.name]) for i in target.samples]
     metadata = benches[0][1].get_metadata()
     reads, functions = int(metadata.get(READS_PER_PASS, 0)), int(metadata.get(SCAN_FUNCTIONS, 0))
@@ -187,8 +184,6 @@ def _pass_words(files: Sequence[ResultFile], target: TargetReport) -> str:
 
 
 def _paths_row(index: int, paths: KernelPaths) -> Answer:
-    from cfgbench.units import format_time
-
     def offset(target: str) -> str:
         return "+" + target.partition("+")[2].removesuffix("/4")
 
@@ -232,8 +227,6 @@ def is_unstable(sample: Sample) -> bool:
 
 
 def _per_read_disagreement(bench: pyperf.Benchmark) -> str | None:
-    from cfgbench.units import format_time
-
     dist = runs.totals(bench).distribution()
     if dist is None or len(bench.get_values()) < 2:
         return None

@@ -11,6 +11,7 @@ import pyperf
 from cfgbench import runs
 from cfgbench.compare.stats import Estimate, paired
 from cfgbench.schema import HOT_PARTNER, VALUE
+from cfgbench.units import format_time
 
 ABSENT_VALUE = "0xffffffff"  # what a function that is not there answers
 
@@ -38,8 +39,6 @@ def cold_hot(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ColdHot]:
 
 def lines(rows: Sequence[ColdHot]) -> list[str]:
     """One line per pass: each method's time per read cold and hot, and the paired ratio."""
-    from cfgbench.units import format_time
-
     by_pass: dict[str, list[str]] = {}
     for row in rows:
         e, hot = row.estimate, row.hot.get_name().removeprefix("hot 0000:")

@@ -4,8 +4,10 @@ read's own path without the access; root opens trace_marker on descriptor 3, so 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import re
+import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,8 +48,6 @@ echo nop > $T/current_tracer
 
 def guest_script(python: str = sys.executable) -> str:
     """The shell script the lab guest runs with the host's Python."""
-    import shlex
-
     return GUEST_SCRIPT.format(tracefs=TRACEFS, marker_fd=MARKER_FD, python=shlex.quote(python))
 
 
@@ -152,8 +152,6 @@ def access_calls(read: Call) -> list[Call]:
 
 def floor_difference(read: Call, floor: Call) -> list[str]:
     """What the read does beyond its floor other than the access, as unified diff lines: empty when there is nothing."""
-    import difflib
-
     def lines(call: Call, without_access: bool) -> list[str]:
         return [f"{'  ' * d}{name}" for d, name in flatten(call, without_access)]
 

@@ -23,6 +23,7 @@ from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
 from cfgbench.compare.model import RESCAN, Report
 from cfgbench.schema import RESCAN_FUNCTIONS, TARGET
+from cfgbench.units import format_time
 
 CENSUS_NAME = "census.json"
 KERNEL_COUNTS = "kernel-counts.json"
@@ -136,8 +137,6 @@ def _cold_suites(outdir: Path) -> dict[str, pyperf.BenchmarkSuite]:
 
 def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str]:
     """The lab's lines on the kernel's enumeration, after the per-read answer."""
-    from cfgbench.units import format_time
-
     lines = []
     if answer is not None:
         interval = (f"95% CI {answer.low:.3f}-{answer.high:.3f}, {answer.rests_on}"

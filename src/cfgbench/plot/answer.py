@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
@@ -75,8 +76,6 @@ MIN_TICK_GAP = 0.09
 
 def factor_ticks(low: float, high: float) -> list[float]:
     """Ticks at factors either side of 1 (1.5x faster is 1/1.5) over [low, high]."""
-    import math
-
     factors = [m * 10 ** k for k in range(8) for m in TICK_MANTISSAS if m * 10 ** k > 1]
     ticks, gap = [1.0], MIN_TICK_GAP * math.log(high / low)
     for side, limit in ((1, high), (-1, 1 / low)):
