@@ -9,15 +9,7 @@ from typing import Any
 from cfgbench import access, kernelpath, workloads
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.address import Bdf
-from cfgbench.checks import (
-    Reference,
-    check_offset_safe,
-    reference_for,
-    sanity_check,
-    space_map,
-    verified_value,
-    why_unreachable,
-)
+from cfgbench.checks import Reference, check_offset_safe, reference_for, sanity_check, space_map, verified_value, why_unreachable
 from cfgbench.errors import CfgbenchError, Progress
 from cfgbench.mcfg import ecam_window_for, read_ecam_windows
 from cfgbench.pci_regs import LEGACY_CONFIG_SIZE, VENDOR_ID

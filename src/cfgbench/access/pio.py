@@ -9,12 +9,7 @@ from typing import Any
 
 from cfgbench._native import lib
 from cfgbench.access.base import NOTHING_READ, ConfigAccessor, Detection, SplitPart
-from cfgbench.address import (
-    TYPE1_ADDRESS_PORT,
-    Bdf,
-    type1_address,
-    type1_data_port,
-)
+from cfgbench.address import TYPE1_ADDRESS_PORT, Bdf, type1_address, type1_data_port
 from cfgbench.errors import CfgbenchError
 from cfgbench.pci_regs import LEGACY_CONFIG_SIZE
 from cfgbench.platform import RAWIO_FIX, is_x86, online_cpu_count, raw_access_blocker
@@ -29,6 +24,8 @@ LABELS = {ADDRESS_WRITE: "address write (0xCF8)", DATA_READ: "data read (0xCFC)"
 MECHANISM = "type 1"
 NO_READBACK = ("this host does not read the type 1 address back from 0xCF8 (Linux's pci_check_type1 would not "
                "take it for type 1 either): the address read is not timed")
+
+
 def pio_hazard_warning(cpus_online: Path | None = None) -> str | None:
     """One line where type 1 timing can corrupt the kernel's config accesses (docs/safety.md); None on one CPU."""
     count = online_cpu_count(cpus_online)

@@ -12,17 +12,7 @@ from cfgbench.compare import threshold as gate
 from cfgbench.compare.breakdown import Breakdown, KernelPaths, breakdowns, kernel_paths
 from cfgbench.compare.files import ResultFile, load_result_files
 from cfgbench.compare.pattern import ColdHot, cold_hot
-from cfgbench.compare.stats import (
-    MIN_PAIRS,
-    PAIRED,
-    UNPAIRED,
-    Clusters,
-    Estimate,
-    Sample,
-    Statistic,
-    estimate,
-    two_clusters,
-)
+from cfgbench.compare.stats import MIN_PAIRS, PAIRED, UNPAIRED, Clusters, Estimate, Sample, Statistic, estimate, two_clusters
 from cfgbench.errors import CfgbenchError
 from cfgbench.schema import (ENVIRONMENT_FIELDS, KERNEL_ORDER, READ_WORKLOAD, READS_PER_PASS, SCAN_FUNCTIONS, display_name,
                              is_split, workload_of)

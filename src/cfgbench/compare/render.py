@@ -10,14 +10,7 @@ from typing import Any
 from cfgbench import document as doc
 from cfgbench.compare import threshold
 from cfgbench.compare.breakdown import Breakdown
-from cfgbench.compare.model import (
-    ANSWER_KINDS,
-    KERNEL_PATHS,
-    Answer,
-    Report,
-    TargetReport,
-    short_target,
-)
+from cfgbench.compare.model import ANSWER_KINDS, KERNEL_PATHS, Answer, Report, TargetReport, short_target
 from cfgbench.compare.stats import ALPHA, CONFIDENCE, Estimate, Interval, Sample
 from cfgbench.units import format_time
 

@@ -21,16 +21,7 @@ from cfgbench import access
 from cfgbench.errors import CfgbenchError
 from cfgbench.lab.errors import LabError
 from cfgbench.pci import SYSFS_DEVICES
-from cfgbench.schema import (
-    KERNEL_ORDER,
-    KERNEL_READ,
-    METHOD,
-    RESCAN_BUS,
-    RESCAN_FUNCTIONS,
-    SESSION,
-    TARGET,
-    WORKLOAD,
-)
+from cfgbench.schema import KERNEL_ORDER, KERNEL_READ, METHOD, RESCAN_BUS, RESCAN_FUNCTIONS, SESSION, TARGET, WORKLOAD
 from cfgbench.settings import PRESETS, Settings
 
 if TYPE_CHECKING:

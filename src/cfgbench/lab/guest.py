@@ -28,15 +28,7 @@ from cfgbench.lab.errors import LabError
 from cfgbench.platform import LAB_HOST_OUT_VAR, LAB_OUT_VAR, LAB_VAR, lab_host_record
 from cfgbench.results import make_output_dir
 from cfgbench.schema import LAB_ACCEL, LAB_MACHINE, LAB_QEMU, LAB_TREE
-from cfgbench.lab.initramfs import (
-    GUEST_OUT,
-    GUEST_SCRATCH,
-    OUT_TAG,
-    ROOT_TAG,
-    build_initramfs,
-    command_script,
-    marker_prefix,
-)
+from cfgbench.lab.initramfs import GUEST_OUT, GUEST_SCRATCH, OUT_TAG, ROOT_TAG, build_initramfs, command_script, marker_prefix
 from cfgbench.lab.kernel import find_kernel, module_load_order, pci_order_module
 from cfgbench.lab.qemu import MACHINE, NinePShare, choose_accel, find_qemu, find_tree, qemu_command, qemu_version
 
