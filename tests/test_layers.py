@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "limits", "units", "document", "schema", "_native", "histogram", "pci_regs"),
     ("address", "mcfg", "platform", "kernelpath", "capabilities", "registers", "pci", "distribution"),
     ("access",),
-    ("workloads", "plan", "checks", "planner", "settings", "timing", "processes", "engine", "results", "runs"),
+    ("workloads", "plan", "checks", "planner", "settings", "timing", "engine", "results", "runs"),
     ("compare",),
     ("report", "session", "history", "plot"),
     ("ci", "lab"),

@@ -1,4 +1,5 @@
-"""The one timing engine: processes that calibrate, warm up and time values, written as pyperf runs."""
+"""The one timing engine: processes that calibrate, warm up and time values, written as pyperf runs; the worker
+processes run in their own session, their output on our stderr, stopped as a group on an interruption."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 import os
 import random
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +24,6 @@ from cfgbench.access.base import ConfigAccessor
 from cfgbench.errors import CfgbenchError
 from cfgbench.plan import Plan
 from cfgbench.platform import fingerprint
-from cfgbench.processes import run_worker_process
 from cfgbench.schema import (
     FORMAT,
     FORMAT_VERSION,
@@ -40,6 +41,8 @@ from cfgbench.timing import TimedBench, null_loop_ns, round_sample_budget_s
 
 PROGRAM_ARGS = ("-m", "cfgbench.engine")
 MAX_LOOPS = 2**32  # pyperf's bound
+STOP_GRACE_S = 5.0
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class Timed(Protocol):
@@ -292,6 +295,46 @@ def _time_in_processes(plan: Plan, settings: Settings, workdir: Path) -> None:
             dots.dot()
     finally:
         dots.end()
+
+
+def run_worker_process(command: Sequence[str]) -> int:
+    """Its exit code; no pipe for its output (a reader on the same CPU would skew the timing), and our environment,
+    the test suite's raw-access guard with it."""
+    try:
+        stderr = sys.stderr.fileno()
+    except (OSError, ValueError):
+        stderr = 2  # a stand-in stderr (a test's capture): the process's own
+    # An interruption inside Popen would leave the worker running unknown to us: noted, acted on with its pid.
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum)) for sig in STOP_SIGNALS}
+    try:
+        worker = subprocess.Popen(list(command), stdout=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
+    except OSError as exc:
+        raise CfgbenchError(f"cannot start a worker process ({command[0]}: {exc.strerror or exc})",
+                            "time in this process with --in-process, or run with a Python this user may execute") from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    try:
+        if held:
+            raise KeyboardInterrupt
+        return worker.wait()
+    except BaseException:
+        stop_group(worker)
+        raise
+
+
+def stop_group(worker: subprocess.Popen[bytes]) -> None:
+    for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(worker.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            worker.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def salvage(workdir: Path) -> pyperf.BenchmarkSuite | None:

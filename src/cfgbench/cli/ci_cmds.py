@@ -10,11 +10,11 @@ import click
 
 from cfgbench import access
 from cfgbench.ci.gate import DEFAULT_RULE
-from cfgbench.ci.recent import DEFAULT_LAST
 from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS
 from cfgbench.cli import BOUNDED, bounded_rules, say
 from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.errors import CfgbenchError
+from cfgbench.history.trend import DEFAULT_LAST, trend_with_run
 
 DIR = click.Path(file_okay=False, path_type=Path)
 
@@ -83,7 +83,7 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
     Exit 0: no regression, or no baseline yet; 1: regression; 2: error; 3: inconclusive (the worst method decides;
     docs/ci-runner.md)."""
     from cfgbench.ci import gate as gating
-    from cfgbench.ci import recent, summary as summarising
+    from cfgbench.ci import summary as summarising
 
     if history_dir is not None and runner is None:
         raise CfgbenchError("--history needs --runner", "name the runner's machine in the history, e.g. --runner bare-metal-1")
@@ -92,7 +92,7 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
     trend, note = None, ""
     if history_dir is not None and runner is not None:
         this_run = [m.result for m in report.methods if m.result.exists()]
-        trend = recent.trend_with_run(history_dir, runner, this_run, commit, last)
+        trend = trend_with_run(history_dir, runner, this_run, commit, last)
         note = "" if trend else f"No history in `{history_dir}` yet."
     markdown = summarising.render_markdown(report, where, trend, note)
     for line in summarising.github_annotations(report, where):

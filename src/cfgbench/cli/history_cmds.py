@@ -7,7 +7,6 @@ import click
 from cfgbench.cli import BOUNDED
 from cfgbench.history import fleet as fleets
 from cfgbench.history import trend
-from cfgbench.history.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE
 
 FORMATS = sorted(trend.RENDERERS)
 
@@ -42,9 +41,9 @@ def history_add(files: tuple[str, ...], directory: str, commit: str, machine: st
 @click.option("--method", "methods", multiple=True, metavar="METHOD", help="only this method (repeatable)")
 @click.option("--last", type=BOUNDED, default=None, metavar="N",
               help="show the last N runs of each series (change points are found in all of them)")
-@click.option("--max-pvalue", type=BOUNDED, default=DEFAULT_MAX_PVALUE,
+@click.option("--max-pvalue", type=BOUNDED, default=trend.DEFAULT_MAX_PVALUE,
               show_default=True, help="a change point's t-test must be below this")
-@click.option("--min-change", type=BOUNDED, default=DEFAULT_MIN_CHANGE * 100, show_default=True,
+@click.option("--min-change", type=BOUNDED, default=trend.DEFAULT_MIN_CHANGE * 100, show_default=True,
               metavar="PERCENT", help="ignore change points smaller than this many percent")
 def history_show(directory: str, output_format: str, machines: tuple[str, ...], methods: tuple[str, ...],
                  last: int | None, max_pvalue: float, min_change: float) -> None:
