@@ -12,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfgbench import runs
-from cfgbench.distribution import summarize
 from cfgbench.schema import DIST_CYCLES
-from cfgbench.histogram import LogHistogram
+from cfgbench.histogram import LogHistogram, summarize
 from cfgbench.results import load_suite
 
 from cli_helpers import HOST_DUMP, QUICK, cfgbench

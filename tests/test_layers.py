@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cfgbench"
 # the lab; the CLI.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "limits", "units", "document", "schema", "_native", "histogram", "pci_regs"),
-    ("address", "mcfg", "platform", "kernelpath", "capabilities", "registers", "pci", "distribution"),
+    ("address", "mcfg", "platform", "kernelpath", "capabilities", "registers", "pci"),
     ("access",),
     ("workloads", "plan", "checks", "planner", "settings", "timing", "engine", "results", "runs"),
     ("compare",),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pyperf
 
-from cfgbench import access, distribution, runs
+from cfgbench import access, runs
+from cfgbench.histogram import TAIL_FACTOR, Distribution
 from cfgbench.schema import READS_PER_PASS, display_name, method_of
 from cfgbench.units import format_time
 
@@ -32,7 +33,7 @@ def bench_lines(bench: pyperf.Benchmark, label: str = "") -> list[str]:
     return lines
 
 
-def distribution_lines(dist: distribution.Distribution) -> list[str]:
+def distribution_lines(dist: Distribution) -> list[str]:
     def row(name: str, values: dict[float, float]) -> str:
         cells = "  ".join(f"p{q:g} {format_time(v * 1e-9)}" for q, v in values.items())
         return f"    {name:9} {cells}"
@@ -41,7 +42,7 @@ def distribution_lines(dist: distribution.Distribution) -> list[str]:
         f"    per read ({dist.samples} timed one by one, timestamp pair {format_time(dist.timestamp_ns * 1e-9)}):",
         row("raw", dist.raw_ns),
         row("corrected", dist.corrected_ns),
-        f"    max {format_time(dist.max_ns * 1e-9)}; {dist.over_tail} reads over {distribution.TAIL_FACTOR}x the median",
+        f"    max {format_time(dist.max_ns * 1e-9)}; {dist.over_tail} reads over {TAIL_FACTOR}x the median",
     ]
 
 

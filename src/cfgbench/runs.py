@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyperf
 
-from cfgbench.distribution import Distribution, histograms_from_metadata, summarize
-from cfgbench.histogram import LogHistogram
+from cfgbench.histogram import Distribution, LogHistogram, histograms_from_metadata, summarize
 from cfgbench.schema import (
     CPU_MODEL,
     ENVIRONMENT_FIELDS,
