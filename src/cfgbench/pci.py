@@ -38,15 +38,8 @@ def list_functions(root: Path | None = None) -> list[PciFunction]:
         return functions
     for entry in sorted(root.iterdir()):
         try:
-            functions.append(
-                PciFunction(
-                    parse_bdf(entry.name),
-                    _hex_attr(entry / "vendor"),
-                    _hex_attr(entry / "device"),
-                    _hex_attr(entry / "class"),
-                    (entry / "config").stat().st_size,
-                )
-            )
+            functions.append(PciFunction(parse_bdf(entry.name), _hex_attr(entry / "vendor"), _hex_attr(entry / "device"),
+                                         _hex_attr(entry / "class"), (entry / "config").stat().st_size))
         except (OSError, ValueError):
             continue  # a function removed while listing
     return functions
