@@ -111,7 +111,6 @@ class Totals:
 
     reads: int = 0
     mismatches: int = 0
-    mismatched_sessions: list[str] = field(default_factory=list)
     tsc_hz: int | None = None
     histogram: LogHistogram | None = None
     overhead: LogHistogram | None = None
@@ -159,11 +158,7 @@ def totals(bench: pyperf.Benchmark) -> Totals:
     for run in bench.get_runs():  # calibration runs counted too: they read as well
         md = run.get_metadata()
         result.reads += _number(md, READS)
-        mismatches = _number(md, MISMATCHES)
-        result.mismatches += mismatches
-        session = str(md.get(SESSION, LEGACY_SESSION))
-        if mismatches and session not in result.mismatched_sessions:
-            result.mismatched_sessions.append(session)
+        result.mismatches += _number(md, MISMATCHES)
         if isinstance(md.get(TSC_HZ), int) and md[TSC_HZ] > 0:
             tsc_rates.append(md[TSC_HZ])
         if run.values and isinstance(md.get(NULL_LOOP_NS), (int, float)):
@@ -177,8 +172,6 @@ def totals(bench: pyperf.Benchmark) -> Totals:
 def _legacy_totals(bench: pyperf.Benchmark) -> Totals:
     md = bench.get_metadata()
     result = Totals(reads=_number(md, READS), mismatches=_number(md, MISMATCHES), sessions=[LEGACY_SESSION])
-    if result.mismatches:
-        result.mismatched_sessions.append(LEGACY_SESSION)
     if isinstance(md.get(TSC_HZ), int):
         result.tsc_hz = md[TSC_HZ]
     if isinstance(md.get(NULL_LOOP_NS), (int, float)):
