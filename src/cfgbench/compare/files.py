@@ -23,11 +23,9 @@ def _load_cfgbench_suite(path: str) -> pyperf.BenchmarkSuite:
     suite = load_suite(path)
     for bench in suite.get_benchmarks():
         if not is_cfgbench(bench):
-            raise CfgbenchError(
-                f"{path} is a pyperf file but not a cfgbench result "
-                f"(benchmark {bench.get_name()!r} has no {METHOD} metadata)",
-                "give files written by cfgbench run; compare other pyperf files with python -m pyperf compare_to",
-            )
+            raise CfgbenchError(f"{path} is a pyperf file but not a cfgbench result (benchmark {bench.get_name()!r} has no "
+                                f"{METHOD} metadata)",
+                                "give files written by cfgbench run; compare other pyperf files with python -m pyperf compare_to")
     return suite
 
 

@@ -19,6 +19,7 @@ from cfgbench.compare.model import (
     Report,
     short_target,
 )
+from cfgbench.compare.pattern import lines as pattern_lines
 from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines
 from cfgbench.units import format_time
 
@@ -131,8 +132,6 @@ def end_of_run(report: Report, context: HeadlineContext, where: Sequence[str] = 
                verbose: bool = False, breakdown: bool = False) -> list[str]:
     """The answers, `after` them (the lab's enumeration, a run's figures), `where` (the figure), the caveats; with
     verbose, the details; with verbose or breakdown, where the time goes."""
-    from cfgbench.compare.pattern import lines as pattern_lines
-
     found = summarize(report, context)
     lines = [*found.answers, *pattern_lines(report.patterns), *after, *where, *found.caveats,
              *(found.details if verbose else ())]

@@ -11,6 +11,7 @@ from cfgbench import document as doc
 from cfgbench.compare import threshold
 from cfgbench.compare.breakdown import Breakdown
 from cfgbench.compare.model import ANSWER_KINDS, KERNEL_PATHS, Answer, Report, TargetReport, short_target
+from cfgbench.compare.pattern import lines as pattern_lines
 from cfgbench.compare.stats import ALPHA, CONFIDENCE, Estimate, Interval, Sample
 from cfgbench.units import format_time
 
@@ -122,8 +123,6 @@ def document(report: Report) -> list[doc.Block]:
         blocks += [doc.Heading(target.display, 3, code=True), doc.Table(_TABLE_HEADERS, _target_rows(report, target)),
                    doc.Bullets(sentences)]
     if report.patterns:
-        from cfgbench.compare.pattern import lines as pattern_lines
-
         blocks += [doc.Heading("Cold against hot (a new function at every read against one register):", 3),
                    doc.Bullets(pattern_lines(report.patterns))]
     if report.breakdowns:
