@@ -67,10 +67,8 @@ def sanity_check(accessor: ConfigAccessor) -> None:
             continue
         if accessor.read(bdf, CLASS_DEVICE, 2) in (CLASS_HOST_BRIDGE, CLASS_DISPLAY) or vendor in SANITY_VENDORS:
             return
-    raise CfgbenchError(
-        f"{accessor.name} finds no host bridge on bus 0: this method does not reach real config space here",
-        "check the platform (cfgbench info) or use --method=kernel",
-    )
+    raise CfgbenchError(f"{accessor.name} finds no host bridge on bus 0: this method does not reach real config space here",
+                        "check the platform (cfgbench info) or use --method=kernel")
 
 
 def why_unreachable(accessor: ConfigAccessor, target: Target) -> str:

@@ -137,9 +137,7 @@ def parse_register(text: str) -> RegisterSpec:
     label = spec.name + (f"+{offset_text}" if plus and spec.name else "")
     spec = dataclasses.replace(spec, address=spec.address + extra, name=label)
     if spec.capability is None and spec.address >= EXTENDED_CONFIG_SIZE:
-        raise CfgbenchError(
-            f"register {spec.address:#x} is outside the 4096-byte config space", "use an offset from 0 to 0xfff"
-        )
+        raise CfgbenchError(f"register {spec.address:#x} is outside the 4096-byte config space", "use an offset from 0 to 0xfff")
     if "@" in text and spec.capability is None:
         raise _refuse(text, "@N picks among capabilities of one ID; this is not a capability")
     return spec
@@ -195,10 +193,8 @@ def _capability_offset(spec: RegisterSpec, read: ReadFn, bdf: Bdf, space_size: i
     kind = "extended capability" if extended else "capability"
     have = f"it has {len(matching)}" if matching else "it has none"
     reach = "" if extended or space_size > 0x40 else " in the 64 bytes a normal user may read"
-    raise CfgbenchError(
-        f"{bdf} has no {kind} {cap_id:#x} number {spec.instance} ({spec.name}){reach}: {have}",
-        "list its capabilities with lspci -vv",
-    )
+    raise CfgbenchError(f"{bdf} has no {kind} {cap_id:#x} number {spec.instance} ({spec.name}){reach}: {have}",
+                        "list its capabilities with lspci -vv")
 
 
 class DeviceReader(Protocol):

@@ -116,17 +116,13 @@ def _probe_directory(directory: Path) -> None:
 
 def _check_same_method(old: pyperf.Benchmark, name: str, method: str, path: Path | str) -> None:
     if method_of(old) != method:
-        raise CfgbenchError(
-            f"{path} already has {name!r} measured with {method_of(old)}, and this run uses {method}",
-            "save each method in its own file, then cfgbench compare them",
-        )
+        raise CfgbenchError(f"{path} already has {name!r} measured with {method_of(old)}, and this run uses {method}",
+                            "save each method in its own file, then cfgbench compare them")
 
 
 def _environment_conflict(name: str, path: Path | str, exc: ValueError) -> CfgbenchError:
-    return CfgbenchError(
-        f"{path} holds runs of {name!r} from another environment ({exc})",
-        "save this run to a new file, then cfgbench compare the two",
-    )
+    return CfgbenchError(f"{path} holds runs of {name!r} from another environment ({exc})",
+                         "save this run to a new file, then cfgbench compare the two")
 
 
 def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str, path: Path | str = "the file") -> None:

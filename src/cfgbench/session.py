@@ -59,10 +59,8 @@ def output_paths(methods: Sequence[str], output: Path | None) -> dict[str, Path 
     if output is None:
         return {m: None for m in methods}
     if len(methods) > 1 and METHOD_PLACEHOLDER not in str(output):
-        raise CfgbenchError(
-            f"{len(methods)} methods cannot share one output file {output}",
-            f"put {METHOD_PLACEHOLDER} in the -o name, e.g. -o 'run-{METHOD_PLACEHOLDER}.json'",
-        )
+        raise CfgbenchError(f"{len(methods)} methods cannot share one output file {output}",
+                            f"put {METHOD_PLACEHOLDER} in the -o name, e.g. -o 'run-{METHOD_PLACEHOLDER}.json'")
     return {m: Path(str(output).replace(METHOD_PLACEHOLDER, m)) for m in methods}
 
 

@@ -47,10 +47,8 @@ def _acquire_ports() -> str:
         err, how = portio.iopl(3), "iopl"
     if err:
         blocker = raw_access_blocker(PORT_IO)
-        raise CfgbenchError(
-            f"the kernel refused access to ports 0xCF8-0xCFF ({os.strerror(err)})",
-            blocker[1] if blocker else RAWIO_FIX,
-        )
+        raise CfgbenchError(f"the kernel refused access to ports 0xCF8-0xCFF ({os.strerror(err)})",
+                            blocker[1] if blocker else RAWIO_FIX)
     return how
 
 
@@ -113,10 +111,8 @@ class PioAccessor(ConfigAccessor):
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
         type1_address(bdf, 0)  # domain 0 only
         if offset >= LEGACY_CONFIG_SIZE:
-            raise CfgbenchError(
-                f"type 1 reaches only the first 256 bytes of config space, not offset {offset:#x}",
-                "use --method=mmio or --method=kernel for extended config space",
-            )
+            raise CfgbenchError(f"type 1 reaches only the first 256 bytes of config space, not offset {offset:#x}",
+                                "use --method=mmio or --method=kernel for extended config space")
         super().check_reach(bdf, offset, width)
 
     def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:

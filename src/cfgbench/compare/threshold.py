@@ -47,10 +47,8 @@ def parse_threshold(text: str) -> Threshold:
     """`mean:5%`, `median:5%`, `median:+200ns`, `mean:1.5us`."""
     match = _THRESHOLD_RE.match(text.replace(" ", ""))
     if not match:
-        raise CfgbenchError(
-            f"--fail-if {text!r} is not a threshold",
-            "write STAT:LIMIT with STAT mean or median and LIMIT like 5% or +200ns (units ns, us, ms, s)",
-        )
+        raise CfgbenchError(f"--fail-if {text!r} is not a threshold",
+                            "write STAT:LIMIT with STAT mean or median and LIMIT like 5% or +200ns (units ns, us, ms, s)")
     name, number, unit = match.groups()
     statistic = cast("Statistic", name)  # the regex admits only mean and median
     if unit == "%":
