@@ -19,23 +19,11 @@ from typing import Any, Protocol
 
 import pyperf
 
-from cfgbench import __version__
+from cfgbench import __version__, schema
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.errors import CfgbenchError
 from cfgbench.plan import Plan
 from cfgbench.platform import fingerprint
-from cfgbench.schema import (
-    FORMAT,
-    FORMAT_VERSION,
-    INTERLEAVED,
-    NULL_LOOP_NS,
-    PROCESS,
-    ROUND_POSITIONS,
-    ROUNDS,
-    SCHEDULE,
-    SETTINGS,
-    VERSION,
-)
 from cfgbench.settings import Settings, check_cpus_online
 from cfgbench.timing import TimedBench, null_loop_ns, round_sample_budget_s
 
@@ -121,7 +109,7 @@ class ProcessTimer:
         """Calibrate (if needed), warm up and time; on an interruption what finished stays in self.records."""
         self.null_loop_ns = null_loop_ns()  # the harness's own cost in this very process
         self._set_loops()
-        if self.settings.schedule == INTERLEAVED:
+        if self.settings.schedule == schema.INTERLEAVED:
             self._interleaved()
         else:
             self._sequential()
@@ -180,11 +168,11 @@ class ProcessTimer:
                 calibrated = record.calibration[-1][0]
                 runs.append(pyperf.Run([], warmups=record.calibration, collect_metadata=False,
                                        metadata={**base, "loops": calibrated, "calibrate_loops": calibrated}))
-            per_run: dict[str, Any] = {PROCESS: self.index, NULL_LOOP_NS: round(self.null_loop_ns, 3),
+            per_run: dict[str, Any] = {schema.PROCESS: self.index, schema.NULL_LOOP_NS: round(self.null_loop_ns, 3),
                                        **timed.run_metadata()}
             if record.rounds:
-                per_run[ROUNDS] = ",".join(map(str, record.rounds))
-                per_run[ROUND_POSITIONS] = ",".join(map(str, record.positions))
+                per_run[schema.ROUNDS] = ",".join(map(str, record.rounds))
+                per_run[schema.ROUND_POSITIONS] = ",".join(map(str, record.positions))
             runs.append(pyperf.Run(record.values, warmups=record.warmups or None, metadata={**base, **per_run},
                                    collect_metadata=False))
             found.append(pyperf.Benchmark(runs))
@@ -204,8 +192,8 @@ def pyperf_metadata() -> dict[str, Any]:
 
 def common_metadata(run_metadata: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """What every run of a process records: pyperf's, the machine, cfgbench, the session."""
-    return {**pyperf_metadata(), **fingerprint().as_metadata(), VERSION: __version__, FORMAT: FORMAT_VERSION,
-            **run_metadata, SCHEDULE: settings.schedule, SETTINGS: settings.describe()}
+    return {**pyperf_metadata(), **fingerprint().as_metadata(), schema.VERSION: __version__, schema.FORMAT: schema.FORMAT_VERSION,
+            **run_metadata, schema.SCHEDULE: settings.schedule, schema.SETTINGS: settings.describe()}
 
 
 def time_here(timed: Sequence[Timed], settings: Settings, metadata: dict[str, Any], index: int = 0,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from cfgbench import access, kernelpath, workloads
+from cfgbench import access, kernelpath, schema, workloads
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.address import Bdf
 from cfgbench.checks import Reference, check_offset_safe, reference_for, sanity_check, space_map, verified_value, why_unreachable
@@ -14,20 +14,6 @@ from cfgbench.errors import CfgbenchError, Progress
 from cfgbench.mcfg import ecam_window_for, read_ecam_windows
 from cfgbench.pci_regs import LEGACY_CONFIG_SIZE, VENDOR_ID
 from cfgbench.plan import BenchSpec, Plan, PlanRequest, ReadSpec, Target
-from cfgbench.schema import (
-    FLOOR,
-    HOT_PARTNER,
-    KERNEL_PATH,
-    METHOD,
-    READ_WORKLOAD,
-    READS_PER_PASS,
-    SCAN_FUNCTIONS,
-    SPLIT_WORKLOAD,
-    SWEEP_REGION,
-    TARGET,
-    VALUE,
-    WORKLOAD,
-)
 
 
 def _spec(method: str, workload: str, label: str, reads: list[ReadSpec], extra: dict[str, Any],
@@ -35,13 +21,13 @@ def _spec(method: str, workload: str, label: str, reads: list[ReadSpec], extra: 
     """A benchmark with its metadata: what it times, the value or the reads per
     pass, and which path the kernel itself takes for that register."""
     first = reads[0]
-    metadata: dict[str, Any] = {METHOD: method, WORKLOAD: workload, TARGET: label}
+    metadata: dict[str, Any] = {schema.METHOD: method, schema.WORKLOAD: workload, schema.TARGET: label}
     if register:
         metadata |= kernelpath.metadata_for(first.bdf, first.offset)
     if len(reads) == 1:
-        metadata[VALUE] = f"{first.expected:#0{2 + 2 * first.width}x}"
+        metadata[schema.VALUE] = f"{first.expected:#0{2 + 2 * first.width}x}"
     else:
-        metadata[READS_PER_PASS] = len(reads)
+        metadata[schema.READS_PER_PASS] = len(reads)
     return BenchSpec(method, workload, label, reads, metadata | extra)
 
 
@@ -62,7 +48,7 @@ class _Planner:
         self.skipped.append(f"{what}: {why_not}")
 
     def benches(self) -> list[BenchSpec]:
-        planners = {READ_WORKLOAD: self.reads, SPLIT_WORKLOAD: self.splits, workloads.SCAN: self.scan,
+        planners = {schema.READ_WORKLOAD: self.reads, schema.SPLIT_WORKLOAD: self.splits, workloads.SCAN: self.scan,
                     workloads.SWEEP: self.sweeps, workloads.PROBE: lambda: self.probes(workloads.PROBE),
                     workloads.PEER_PROBE: lambda: self.probes(workloads.PEER_PROBE), workloads.SEQUENCE: self.sequence}
         planned = [spec for workload in self.request.workloads for spec in planners[workload]()]
@@ -88,7 +74,7 @@ class _Planner:
 
     def _read(self, target: Target, value: int) -> BenchSpec:
         reads = [ReadSpec(str(target.bdf), target.offset, target.width, value)]
-        return _spec(self.method, READ_WORKLOAD, str(target), reads, self.accessor.target_metadata(target.bdf))
+        return _spec(self.method, schema.READ_WORKLOAD, str(target), reads, self.accessor.target_metadata(target.bdf))
 
     def reads(self) -> list[BenchSpec]:
         """Each register; a function read through both of the kernel's paths also gets its floor, since the
@@ -97,10 +83,10 @@ class _Planner:
         paths: dict[Bdf, set[str]] = {}
         first: dict[Bdf, tuple[Target, int]] = {}
         for spec, (target, value) in zip(planned, self._register_values, strict=True):
-            paths.setdefault(target.bdf, set()).add(str(spec.metadata.get(KERNEL_PATH)))
+            paths.setdefault(target.bdf, set()).add(str(spec.metadata.get(schema.KERNEL_PATH)))
             first.setdefault(target.bdf, (target, value))
         return planned + [part for bdf, (target, value) in first.items() if paths[bdf] >= {"type1", "ecam"}
-                          for part in self._parts(target, value, FLOOR)]
+                          for part in self._parts(target, value, schema.FLOOR)]
 
     def _parts(self, target: Target, value: int, role: str | None = None) -> list[BenchSpec]:
         """Each access of a read (of one role) timed alone, named by the target, or by the function for one that does
@@ -115,7 +101,7 @@ class _Planner:
                 self.progress(f"{self.method} {part.access} of {label}: {why}")
                 continue
             reads = [ReadSpec(str(bdf), part.offset, part.width, part.expected, part.access)]
-            planned.append(_spec(self.method, SPLIT_WORKLOAD, str(bdf) if part.per_device else label, reads,
+            planned.append(_spec(self.method, schema.SPLIT_WORKLOAD, str(bdf) if part.per_device else label, reads,
                                  {**self.accessor.target_metadata(bdf), **part.describe()}, register=not part.per_device))
         return planned
 
@@ -137,7 +123,7 @@ class _Planner:
             functions += offset == VENDOR_ID and workloads.present(value)
         extra = self.accessor.target_metadata(Bdf(0, buses.start, 0, 0))
         return [_spec(self.method, workloads.SCAN, workloads.scan_label(0, buses), reads,
-                      {SCAN_FUNCTIONS: functions, **extra})]
+                      {schema.SCAN_FUNCTIONS: functions, **extra})]
 
     def probes(self, workload: str) -> list[BenchSpec]:
         """One pass reading a new function's vendor ID at every read, over the ECAM window's buses (as the kernel probes
@@ -160,7 +146,7 @@ class _Planner:
             reads = [ReadSpec(str(bdf), offset, 4, self._checked_read(bdf, offset, 4)) for bdf, offset in where]
             absent = [r for r in reads if r.offset == VENDOR_ID and not workloads.present(r.expected)]
             planned += self._with_hot(workload, name, reads, absent[-1] if 2 * len(absent) > len(reads) else reads[0],
-                                      {SCAN_FUNCTIONS: len(reads) - len(absent)})
+                                      {schema.SCAN_FUNCTIONS: len(reads) - len(absent)})
         return planned
 
     def sequence(self) -> list[BenchSpec]:
@@ -171,14 +157,14 @@ class _Planner:
             return []
         reads = [ReadSpec(str(t.bdf), t.offset, t.width, value) for t, value in found]
         label = f"{found[0][0]} {len(reads)} reads"
-        return self._with_hot(workloads.SEQUENCE, label, reads, reads[0], {SCAN_FUNCTIONS: len({r.bdf for r in reads})})
+        return self._with_hot(workloads.SEQUENCE, label, reads, reads[0], {schema.SCAN_FUNCTIONS: len({r.bdf for r in reads})})
 
     def _with_hot(self, workload: str, label: str, reads: list[ReadSpec], hot: ReadSpec,
                   extra: dict[str, Any]) -> list[BenchSpec]:
         """A pass and its hot partner (one of its reads, over and over), which its metadata names."""
         extra = {**extra, **self.accessor.target_metadata(hot.bdf)}
         hot_spec = _spec(self.method, workloads.HOT, str(Target(hot.bdf, hot.offset, hot.width)), [hot], extra)
-        return [_spec(self.method, workload, label, reads, {HOT_PARTNER: hot_spec.bench_name, **extra}), hot_spec]
+        return [_spec(self.method, workload, label, reads, {schema.HOT_PARTNER: hot_spec.bench_name, **extra}), hot_spec]
 
     def _offset_filter(self, bdf: Bdf) -> workloads.OffsetFilter:
         if self.request.allow_any_offset:
@@ -204,7 +190,7 @@ class _Planner:
                 if offsets:
                     reads = [ReadSpec(str(bdf), o, 4, self._checked_read(bdf, o, 4)) for o in offsets]
                     found.append(_spec(self.method, workloads.SWEEP, workloads.sweep_label(bdf, region, offsets), reads,
-                                       {SWEEP_REGION: region.name, **self.accessor.target_metadata(bdf)}))
+                                       {schema.SWEEP_REGION: region.name, **self.accessor.target_metadata(bdf)}))
             if not found:
                 raise CfgbenchError(f"{self.method} may read no dword of {bdf}",
                                     "add --allow-any-offset, or pick another device")

@@ -9,22 +9,9 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench import limits
+from cfgbench import limits, schema
 from cfgbench._native import ffi, lib
 from cfgbench.errors import CfgbenchError
-from cfgbench.schema import (
-    CPU_MODEL,
-    DMI_PRODUCT,
-    DMI_VENDOR,
-    ENVIRONMENT,
-    HYPERVISOR,
-    KERNEL_RELEASE,
-    LAB_CMDLINE,
-    LAB_HOST,
-    LAB_HOST_CPU,
-    LAB_HOST_KERNEL,
-    LAB_KERNEL,
-)
 
 DMI_DIR = Path("/sys/class/dmi/id")
 LOCKDOWN_PATH = Path("/sys/kernel/security/lockdown")
@@ -178,8 +165,9 @@ class Fingerprint:
     euid: int
 
     def as_metadata(self) -> dict[str, str]:
-        keys = {ENVIRONMENT: self.environment, HYPERVISOR: self.hypervisor, DMI_VENDOR: self.dmi_vendor,
-                DMI_PRODUCT: self.dmi_product, KERNEL_RELEASE: self.kernel_release, CPU_MODEL: self.cpu_model}
+        keys = {schema.ENVIRONMENT: self.environment, schema.HYPERVISOR: self.hypervisor,
+                schema.DMI_VENDOR: self.dmi_vendor, schema.DMI_PRODUCT: self.dmi_product,
+                schema.KERNEL_RELEASE: self.kernel_release, schema.CPU_MODEL: self.cpu_model}
         return {key: value or "unknown" for key, value in keys.items()}
 
 
@@ -205,7 +193,7 @@ LAB_HOST_OUT_VAR = "CFGBENCH_LAB_HOST_OUT"  # the same directory, as the host se
 
 def lab_host_record() -> dict[str, str]:
     """Runs on the host: who runs QEMU (a guest is as fast as its host: two hosts are not "the same environment")."""
-    return {LAB_HOST: socket.gethostname(), LAB_HOST_CPU: cpu_model(), LAB_HOST_KERNEL: os.uname().release}
+    return {schema.LAB_HOST: socket.gethostname(), schema.LAB_HOST_CPU: cpu_model(), schema.LAB_HOST_KERNEL: os.uname().release}
 
 
 def in_lab_guest() -> bool:
@@ -217,7 +205,7 @@ def lab_metadata() -> dict[str, str]:
     if not in_lab_guest():
         return {}
     record = {str(key): str(value) for key, value in json.loads(os.environ[LAB_VAR]).items()}
-    return {**record, LAB_KERNEL: os.uname().release, LAB_CMDLINE: kernel_cmdline() or "unknown"}
+    return {**record, schema.LAB_KERNEL: os.uname().release, schema.LAB_CMDLINE: kernel_cmdline() or "unknown"}
 
 
 def host_path(path: Path) -> Path:

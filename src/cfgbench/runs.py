@@ -9,18 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyperf
 
+from cfgbench import schema
 from cfgbench.histogram import Distribution, LogHistogram, histograms_from_metadata, summarize
-from cfgbench.schema import (
-    CPU_MODEL,
-    ENVIRONMENT_FIELDS,
-    MISMATCHES,
-    NULL_LOOP_NS,
-    PYPERF_CPU_MODEL,
-    READS,
-    ROUNDS,
-    SESSION,
-    TSC_HZ,
-)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,15 +41,15 @@ def run_records(bench: pyperf.Benchmark) -> list[RunRecord]:
         if not run.values:
             continue  # pyperf's calibration runs
         md = run.get_metadata()
-        rounds = _ints(md[ROUNDS]) if ROUNDS in md else None
+        rounds = _ints(md[schema.ROUNDS]) if schema.ROUNDS in md else None
         if rounds is not None and len(rounds) != len(run.values):
             rounds = None  # a hand-edited file: do not pair what cannot be matched
-        records.append(RunRecord(str(md.get(SESSION, LEGACY_SESSION)), tuple(run.values), rounds, md))
+        records.append(RunRecord(str(md.get(schema.SESSION, LEGACY_SESSION)), tuple(run.values), rounds, md))
     return records
 
 
 def is_legacy(bench: pyperf.Benchmark) -> bool:
-    return not any(SESSION in run.get_metadata() for run in bench.get_runs())
+    return not any(schema.SESSION in run.get_metadata() for run in bench.get_runs())
 
 
 def sessions(bench: pyperf.Benchmark) -> list[str]:
@@ -96,10 +86,10 @@ def environment(benchmarks: Iterable[pyperf.Benchmark]) -> dict[str, str]:
     """Where the runs happened, by label; distinct values are joined, so a file that mixes machines says so."""
     benches = list(benchmarks)
     env: dict[str, str] = {}
-    for field_ in ENVIRONMENT_FIELDS:
+    for field_ in schema.ENVIRONMENT_FIELDS:
         values = metadata_values(benches, field_.key)
-        if field_.key == CPU_MODEL and not values:
-            values = metadata_values(benches, PYPERF_CPU_MODEL)  # files from before cfgbench recorded its own
+        if field_.key == schema.CPU_MODEL and not values:
+            values = metadata_values(benches, schema.PYPERF_CPU_MODEL)  # files from before cfgbench recorded its own
         if values:
             env[field_.label] = ", ".join(sorted(values))
     return env
@@ -157,12 +147,12 @@ def totals(bench: pyperf.Benchmark) -> Totals:
     tsc_rates = []
     for run in bench.get_runs():  # calibration runs counted too: they read as well
         md = run.get_metadata()
-        result.reads += _number(md, READS)
-        result.mismatches += _number(md, MISMATCHES)
-        if isinstance(md.get(TSC_HZ), int) and md[TSC_HZ] > 0:
-            tsc_rates.append(md[TSC_HZ])
-        if run.values and isinstance(md.get(NULL_LOOP_NS), (int, float)):
-            result.null_loops_ns.append(float(md[NULL_LOOP_NS]))
+        result.reads += _number(md, schema.READS)
+        result.mismatches += _number(md, schema.MISMATCHES)
+        if isinstance(md.get(schema.TSC_HZ), int) and md[schema.TSC_HZ] > 0:
+            tsc_rates.append(md[schema.TSC_HZ])
+        if run.values and isinstance(md.get(schema.NULL_LOOP_NS), (int, float)):
+            result.null_loops_ns.append(float(md[schema.NULL_LOOP_NS]))
         result.add_histograms(histograms_from_metadata(md))
     if tsc_rates:
         result.tsc_hz = round(statistics.median(tsc_rates))
@@ -171,10 +161,10 @@ def totals(bench: pyperf.Benchmark) -> Totals:
 
 def _legacy_totals(bench: pyperf.Benchmark) -> Totals:
     md = bench.get_metadata()
-    result = Totals(reads=_number(md, READS), mismatches=_number(md, MISMATCHES), sessions=[LEGACY_SESSION])
-    if isinstance(md.get(TSC_HZ), int):
-        result.tsc_hz = md[TSC_HZ]
-    if isinstance(md.get(NULL_LOOP_NS), (int, float)):
-        result.null_loops_ns.append(float(md[NULL_LOOP_NS]))
+    result = Totals(reads=_number(md, schema.READS), mismatches=_number(md, schema.MISMATCHES), sessions=[LEGACY_SESSION])
+    if isinstance(md.get(schema.TSC_HZ), int):
+        result.tsc_hz = md[schema.TSC_HZ]
+    if isinstance(md.get(schema.NULL_LOOP_NS), (int, float)):
+        result.null_loops_ns.append(float(md[schema.NULL_LOOP_NS]))
     result.add_histograms(histograms_from_metadata(md))
     return result
