@@ -46,10 +46,8 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
               help=f"image size in pixels (default: 1600x1200 for {ANSWER}, else 540x420 per panel, in a grid)")
 @click.option("--dpi", default=100, show_default=True, type=BOUNDED)
 @click.option("--panel", "panels", multiple=True, type=click.Choice(CHOICES),
-              help=f"{ANSWER}: one figure of each target's ratios with their 95% intervals, where the time goes and "
-                   "the tail of single reads (the default for files of several methods); or, per target "
-                   "(repeatable): distribution (of the values; the default for one method's files), ecdf (of the "
-                   "values), reads (the ECDF of single reads), breakdown (where the time goes: --workload split)")
+              help=f"{ANSWER}: the answer figure (the default for several methods' files); or, per target (repeatable): "
+                   "distribution (the default for one method's files), ecdf, reads (single reads' ECDF), breakdown")
 @click.option("--history", "history_dir", default=None, type=click.Path(file_okay=False), metavar="DIR",
               help="instead of files: a history's trend (median per CI run, one line per method and machine, "
                    "change points dashed)")

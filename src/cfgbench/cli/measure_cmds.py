@@ -52,19 +52,16 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--offset", "offsets", multiple=True, metavar="REGISTER", help=f"{registers.HELP}; repeatable")
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="bytes per read")
 @click.option("--workload", "workload_names", type=click.Choice(workloads.WORKLOADS), multiple=True,
-              help="read: one register [default]; scan: the kernel's enumeration of a bus range; "
-                   "sweep: every dword of the function that may be read, by region; "
-                   "split: each read, and each of its accesses alone (type 1's address write, data read and "
-                   "address read, ECAM's load, the kernel floor: docs/breakdown.md); repeatable")
+              help="read: one register [default]; scan: the kernel's enumeration; sweep: every dword that may be read; split: "
+                   "each read and its accesses alone; probe, peer-probe, sequence: a pass and its hot register; repeatable")
 @click.option("--buses", help="scan: bus range, e.g. 00-ff [default: the ECAM window's, else 00-ff]")
 @click.option("--samples", type=BOUNDED, default=Settings.samples, show_default=True,
               help="read: per-read timestamps per worker process for the latency distribution (0: none)")
 @click.option("--allow-any-offset", is_flag=True,
               help="also read outside the standard header and the capabilities the device advertises (reads can have side effects: docs/safety.md)")
 @click.option("--schedule", type=click.Choice(SCHEDULES), default=Settings.schedule, show_default=True,
-              help="interleaved: every method and target times one value per round, in a random order each round, "
-                   "so values pair by round; sequential: each benchmark's values back to back (pyperf's order); "
-                   "auto: interleaved when several methods run or a read is split")
+              help="interleaved: one value of every benchmark per round, in a random order, so that values pair by round; "
+                   "sequential: each benchmark's values back to back; auto: interleaved when anything pairs")
 @click.option("--fast", is_flag=True, help="as pyperf --fast: half the processes, 2 values each")
 @click.option("--rigorous", is_flag=True, help="as pyperf --rigorous: twice the processes")
 @click.option("--loops", type=BOUNDED, help="reads per value [default: calibrated to --min-time]")
@@ -82,19 +79,15 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--metadata", "metadata_items", multiple=True, metavar="KEY=VALUE", help="extra metadata to record; repeatable")
 @click.option("--seed", type=int, help="the rounds' random order [default: a fresh one, recorded in the files]")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="also write the answer figure of the run (each target's ratios with their 95% intervals, where the "
-                   "time goes, the tail of single reads) to FILE (.png, .svg, .pdf); needs matplotlib")
+              help="also write the run's answer figure to FILE (.png, .svg, .pdf); needs matplotlib")
 def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, ...], width: str,
         workload_names: tuple[str, ...], buses: str | None, samples: int, allow_any_offset: bool, schedule: str,
         fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
         warmups: int | None, min_time: float | None, affinity: str, in_process: bool, quiet: bool,
         output: Path | None, append: bool, resume: bool, metadata_items: tuple[str, ...], seed: int | None,
         plot_path: Path | None) -> None:
-    """Time config-space reads of each device and offset through each method.
-
-    The settings used are recorded in the files. Values are timed by
-    cfgbench's own engine and saved with pyperf's API, so `python -m pyperf
-    stats|show|compare_to` read the files."""
+    """Time config-space reads of each device and offset through each method; the files are pyperf's, with the settings
+    recorded in them."""
     from cfgbench import session
     from cfgbench.plan import PlanRequest, Target
 
