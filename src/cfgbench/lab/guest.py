@@ -144,10 +144,8 @@ def _die_with_parent() -> None:
 @contextlib.contextmanager
 def _qemu(argv: list[str]) -> Iterator[subprocess.Popen[bytes]]:
     """QEMU in its own session (Ctrl-C reaches us, not it); always killed and reaped on the way out."""
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True, preexec_fn=_die_with_parent,
-    )
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, preexec_fn=_die_with_parent)
     try:
         yield proc
     finally:
@@ -238,17 +236,9 @@ class _Watch:
         return LabError(cause, fix, self._console.text())
 
 
-def run_in_guest(
-    argv: Sequence[str],
-    cfg: GuestConfig = GuestConfig(),
-    *,
-    outdir: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    progress: Progress | None = None,
-    output: Callable[[str], object] | None = None,
-    cwd: str | None = None,
-    purpose: str = "",
-) -> GuestResult:
+def run_in_guest(argv: Sequence[str], cfg: GuestConfig = GuestConfig(), *, outdir: Path | None = None,
+                 env: Mapping[str, str] | None = None, progress: Progress | None = None,
+                 output: Callable[[str], object] | None = None, cwd: str | None = None, purpose: str = "") -> GuestResult:
     """Run argv in a fresh q35 guest chrooted into the host root (read-only); outdir is shared read-write at
     $CFGBENCH_LAB_OUT, env adds to a small base environment without CFGBENCH_FORBID_RAW."""
     if not argv:
@@ -277,16 +267,12 @@ def run_in_guest(
         trace = workdir / "census.trace"
         if cfg.census:
             argv = [sys.executable, "-m", "cfgbench.lab.markers", "run", "--", *argv]
-        build_initramfs(
-            initrd, nonce=nonce, modules=modules,
-            command=command_script(argv, guest_environment(env, lab_variables), cwd or os.getcwd()),
-        )
+        build_initramfs(initrd, nonce=nonce, modules=modules,
+                        command=command_script(argv, guest_environment(env, lab_variables), cwd or os.getcwd()))
         shares = [NinePShare(ROOT_TAG, Path("/"), readonly=True), NinePShare(OUT_TAG, out.resolve(), readonly=False)]
-        command = qemu_command(
-            qemu, accel=accel, kernel=kernel.image, initrd=initrd, cmdline=cmdline,
-            memory_mb=cfg.memory_mb, smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target, tree=cfg.tree,
-            extra=census_trace.qemu_options(trace) if cfg.census else (),
-        )
+        command = qemu_command(qemu, accel=accel, kernel=kernel.image, initrd=initrd, cmdline=cmdline, memory_mb=cfg.memory_mb,
+                               smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target, tree=cfg.tree,
+                               extra=census_trace.qemu_options(trace) if cfg.census else ())
         vcpus = f"{cfg.smp} vCPU{'s' * (cfg.smp != 1)}"
         say(f"booting {MACHINE} guest{purpose and f' {purpose}'} ({accel}, {vcpus}, kernel "
             f"{kernel.release or kernel.image.name})...")

@@ -61,16 +61,9 @@ def marker_prefix(nonce: str) -> str:
 
 
 def init_script(nonce: str, modules: Sequence[str]) -> str:
-    return _INIT.format(
-        marker=marker_prefix(nonce).rstrip(":"),
-        modules=" ".join(modules),
-        root_options=ROOT_MOUNT_OPTIONS,
-        root_tag=ROOT_TAG,
-        out_options=OUT_MOUNT_OPTIONS,
-        out_tag=OUT_TAG,
-        guest_out=GUEST_OUT,
-        guest_scratch=GUEST_SCRATCH,
-    )
+    return _INIT.format(marker=marker_prefix(nonce).rstrip(":"), modules=" ".join(modules), root_options=ROOT_MOUNT_OPTIONS,
+                        root_tag=ROOT_TAG, out_options=OUT_MOUNT_OPTIONS, out_tag=OUT_TAG, guest_out=GUEST_OUT,
+                        guest_scratch=GUEST_SCRATCH)
 
 
 def command_script(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> str:

@@ -144,20 +144,8 @@ def find_tree(name: str) -> Tree:
     return TREES[name]
 
 
-def qemu_command(
-    qemu: Path,
-    *,
-    accel: str,
-    kernel: Path,
-    initrd: Path,
-    cmdline: str,
-    memory_mb: int,
-    smp: int,
-    shares: list[NinePShare],
-    pcie_target: bool,
-    tree: str = "default",
-    extra: Sequence[str] = (),
-) -> list[str]:
+def qemu_command(qemu: Path, *, accel: str, kernel: Path, initrd: Path, cmdline: str, memory_mb: int, smp: int,
+                 shares: list[NinePShare], pcie_target: bool, tree: str = "default", extra: Sequence[str] = ()) -> list[str]:
     argv = [
         str(qemu),
         "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",
