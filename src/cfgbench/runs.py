@@ -56,6 +56,11 @@ def sessions(bench: pyperf.Benchmark) -> list[str]:
     return list(dict.fromkeys(record.session for record in run_records(bench)))
 
 
+def fewest_sessions(benchmarks: Iterable[pyperf.Benchmark]) -> int:
+    """The runs (sessions) a file holds for its target that has the fewest."""
+    return min((len(sessions(bench)) for bench in benchmarks), default=0)
+
+
 def by_session(bench: pyperf.Benchmark) -> dict[str, list[RunRecord]]:
     grouped: dict[str, list[RunRecord]] = {}
     for record in run_records(bench):
