@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cfgbench.lab.errors import LabError
+from cfgbench.errors import LabError
 
 TRACE_EVENTS = ("pci_cfg_read", "pci_cfg_write", "memory_region_ops_read", "memory_region_ops_write",
                 "fw_cfg_select")

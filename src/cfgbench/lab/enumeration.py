@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cfgbench import access
-from cfgbench.errors import CfgbenchError
-from cfgbench.lab.errors import LabError
+from cfgbench.errors import CfgbenchError, LabError
 from cfgbench.pci import SYSFS_DEVICES
 from cfgbench.schema import KERNEL_ORDER, KERNEL_READ, METHOD, RESCAN_BUS, RESCAN_FUNCTIONS, SESSION, TARGET, WORKLOAD
 from cfgbench.settings import PRESETS, Settings

@@ -16,8 +16,7 @@ import pyperf
 from cfgbench import access
 from cfgbench.lab.census import Census, Window
 from cfgbench.lab.enumeration import ACCESSOR_TIMES, CANDIDATE, COLD_NAME, REFERENCE
-from cfgbench.errors import Progress
-from cfgbench.lab.errors import LabError
+from cfgbench.errors import LabError, Progress
 from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree

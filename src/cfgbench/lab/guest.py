@@ -21,10 +21,9 @@ from pathlib import Path
 
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import RELAXED_IOMEM
-from cfgbench.errors import Progress
+from cfgbench.errors import LabError, Progress
 from cfgbench.lab import census as census_trace
 from cfgbench.lab.census import Census
-from cfgbench.lab.errors import LabError
 from cfgbench.platform import LAB_HOST_OUT_VAR, LAB_OUT_VAR, LAB_VAR, lab_host_record
 from cfgbench.results import make_output_dir
 from cfgbench.schema import LAB_ACCEL, LAB_MACHINE, LAB_QEMU, LAB_TREE

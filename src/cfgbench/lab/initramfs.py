@@ -8,7 +8,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from cfgbench.lab.errors import SETUP_FIX, LabError
+from cfgbench.errors import SETUP_FIX, LabError
 from cfgbench.lab.kernel import module_name, read_module
 
 BUSYBOX_CANDIDATES = (Path("/bin/busybox"), Path("/usr/bin/busybox"))

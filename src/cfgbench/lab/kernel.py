@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench.lab.errors import SETUP_FIX, LabError
+from cfgbench.errors import SETUP_FIX, LabError
 
 # What the guest loads to mount the host over 9p; modules.dep adds the rest, and built-in ones have no .ko.
 NINEP_MODULES = ("virtio_pci", "9pnet_virtio", "9p")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cfgbench.lab.census import (ADDRESS_PORT, COMMAND_BEGIN, COMMAND_END, MARK_MAGIC, MAX_WINDOWS, WINDOW_CLOSE,
                                  WINDOW_LABELS, WINDOW_OPEN)
-from cfgbench.lab.errors import LabError
+from cfgbench.errors import LabError
 
 
 def _online_cpus() -> int:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench.lab.errors import SETUP_FIX, LabError
+from cfgbench.errors import SETUP_FIX, LabError
 
 QEMU_BINARY = "qemu-system-x86_64"
 MACHINE = "q35"  # type 1 at 0xCF8/0xCFC plus an MCFG/ECAM window: the two paths we compare
