@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-
 from cfgbench import access
 from cfgbench.compare.files import ResultFile
 from cfgbench.compare.model import Answer, Report, short_target
@@ -17,8 +16,7 @@ from cfgbench.errors import CfgbenchError
 from cfgbench.plot.bars import BREAKDOWN_GID, AccessColors, Group, draw_groups, groups_of
 from cfgbench.plot.output import Drawing, new_figure
 from cfgbench.plot.panels import step_ecdf
-from cfgbench.plot.series import file_breakdowns, read_ecdf, series_for, target_names
-from cfgbench.plot.style import file_color, suptitle, time_axis
+from cfgbench.plot.style import file_breakdowns, file_color, read_ecdf, series_for, suptitle, target_names, time_axis
 from cfgbench.schema import READ_WORKLOAD, workload_of
 
 if TYPE_CHECKING:

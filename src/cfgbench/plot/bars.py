@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cfgbench.plot.series import TargetValues
-from cfgbench.plot.style import LOG_SCALE_SPAN, time_axis
+from cfgbench.plot.style import LOG_SCALE_SPAN, TargetValues, time_axis
 from cfgbench.units import format_time
 
 if TYPE_CHECKING:
