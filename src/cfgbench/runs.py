@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pyperf
 
 from cfgbench import schema
+from cfgbench.errors import CfgbenchError
 from cfgbench.histogram import Distribution, LogHistogram, histograms_from_metadata, summarize
 
 if TYPE_CHECKING:
@@ -85,6 +86,14 @@ def values_by_round(bench: pyperf.Benchmark) -> dict[tuple[str, int], float]:
 def metadata_values(benchmarks: Iterable[pyperf.Benchmark], key: str) -> set[str]:
     return {str(run.get_metadata()[key]) for bench in benchmarks for run in bench.get_runs()
             if key in run.get_metadata()}
+
+
+def only_value(values: Iterable[str], what: str, where: object, fix: str) -> str:
+    """The one value the runs recorded, "" for none; several are one line."""
+    found = sorted(set(values))
+    if len(found) > 1:
+        raise CfgbenchError(f"{where} holds runs of several {what}s ({', '.join(found)})", fix)
+    return found[0] if found else ""
 
 
 def environment(benchmarks: Iterable[pyperf.Benchmark]) -> dict[str, str]:

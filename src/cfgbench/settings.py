@@ -102,12 +102,6 @@ PRESETS: dict[str, Settings] = {
 }
 
 
-def preset(name: str) -> Settings:
-    if name not in PRESETS:
-        raise CfgbenchError(f"no settings named {name!r}", f"choose one of {', '.join(PRESETS)}")
-    return PRESETS[name]
-
-
 def check_cpus_online(affinity: str) -> set[int]:
     """The CPUs of an --affinity list, all of them online and ours to use."""
     cpus = parse_cpu_list(affinity)

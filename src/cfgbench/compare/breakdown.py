@@ -23,7 +23,6 @@ from cfgbench.schema import (
     workload_of,
 )
 
-
 PATH_WORDS = {"type1": "type 1", "ecam": "ECAM"}
 
 

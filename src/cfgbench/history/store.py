@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -101,13 +101,6 @@ def _parse_date(text: Any) -> datetime | None:
     return date.astimezone(timezone.utc).replace(tzinfo=None) if date.tzinfo else date
 
 
-def _single(values: Iterable[str], what: str, path: Path, fix: str) -> str | None:
-    found = sorted(set(values))
-    if len(found) > 1:
-        raise CfgbenchError(f"{path} holds runs of several {what}s ({', '.join(found)})", fix)
-    return found[0] if found else None
-
-
 def _first_date(suite: pyperf.BenchmarkSuite) -> datetime | None:
     dates = [d for d in map(_parse_date, runs.metadata_values(suite.get_benchmarks(), PYPERF_DATE)) if d is not None]
     return min(dates) if dates else None
@@ -122,18 +115,18 @@ class _Prepared:
 
 def _prepare(source: Path, directory: Path, commit: str, machine: str | None) -> _Prepared:
     suite = load_suite(source)
-    method = _single((str(b.get_metadata().get(METHOD, "")) for b in suite.get_benchmarks()), "method", source,
-                     "add one file per method, as cfgbench run -o '{method}.json' writes them")
+    method = runs.only_value((str(b.get_metadata().get(METHOD, "")) for b in suite.get_benchmarks()), "method", source,
+                             "add one file per method, as cfgbench run -o '{method}.json' writes them")
     if not method or not re.fullmatch(r"[A-Za-z0-9_]+", method):
         raise CfgbenchError(f"{source} names no cfgbench method", "add files written by cfgbench run")
-    recorded = _single(runs.metadata_values(suite.get_benchmarks(), COMMIT), "commit", source,
-                       "add each commit's file separately")
-    if recorded is not None and recorded != commit:
+    recorded = runs.only_value(runs.metadata_values(suite.get_benchmarks(), COMMIT), "commit", source,
+                               "add each commit's file separately")
+    if recorded and recorded != commit:
         raise CfgbenchError(f"{source} was recorded for commit {recorded}, not {commit}", "check --commit")
     if machine is None:
-        hostname = _single(runs.metadata_values(suite.get_benchmarks(), PYPERF_HOSTNAME), "hostname", source,
-                           "give --machine")
-        if hostname is None:
+        hostname = runs.only_value(runs.metadata_values(suite.get_benchmarks(), PYPERF_HOSTNAME), "hostname", source,
+                                   "give --machine")
+        if not hostname:
             raise CfgbenchError(f"{source} records no hostname", "name the machine with --machine")
         machine = machine_from_hostname(hostname)
     for bench in suite.get_benchmarks():
