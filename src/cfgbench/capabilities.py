@@ -219,8 +219,6 @@ def check_offset_allowed(read: ReadFn, bdf: Bdf, offset: int, width: int, space_
     why = space.why_refused(offset, width)
     if why:
         allowed = ", ".join(str(r) for r in space.allowed)
-        raise CfgbenchError(
-            f"offset {offset:#x} (width {width}) of {bdf} is in {why}, where a read may have side effects",
-            f"read the header or an advertised capability ({allowed}), or add {ANY_OFFSET_FLAG} "
-            "if you know this device's registers are safe to read",
-        )
+        raise CfgbenchError(f"offset {offset:#x} (width {width}) of {bdf} is in {why}, where a read may have side effects",
+                            f"read the header or an advertised capability ({allowed}), or add {ANY_OFFSET_FLAG} if you know "
+                            "this device's registers are safe to read")

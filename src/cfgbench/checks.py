@@ -19,11 +19,9 @@ SANITY_VENDORS = (0x8086, 0x0E11)  # Intel, Compaq: what pciutils' intel_sanity_
 def disagreement(method: str, value: int, kernel_value: int, bdf: Bdf, offset: int, width: int) -> CfgbenchError:
     """The one error for a method that reads another value than the kernel."""
     digits = 2 + 2 * width
-    return CfgbenchError(
-        f"{method} read {value:#0{digits}x} at {bdf}+{offset:#x} but the kernel read {kernel_value:#0{digits}x}; "
-        "refusing to time the wrong register",
-        "check the target, the ECAM window (cfgbench info) and that nothing else is using port 0xCF8",
-    )
+    return CfgbenchError(f"{method} read {value:#0{digits}x} at {bdf}+{offset:#x} but the kernel read "
+                         f"{kernel_value:#0{digits}x}; refusing to time the wrong register",
+                         "check the target, the ECAM window (cfgbench info) and that nothing else is using port 0xCF8")
 
 
 class Reference:

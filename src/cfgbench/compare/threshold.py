@@ -119,8 +119,7 @@ def check_same_environment(files: Sequence[ResultFile]) -> None:
     for other in files[1:]:
         diffs = environment_differences(reference, other)
         if diffs:
-            raise CfgbenchError(
-                f"the baseline {reference.path} comes from another environment than {other.path} "
-                f"({'; '.join(diffs)}), so a gate between them measures the machines, not the change",
-                f"gate against a baseline from the same machine, or add {OTHER_ENVIRONMENT_FLAG} if that is what you mean",
-            )
+            raise CfgbenchError(f"the baseline {reference.path} comes from another environment than {other.path} "
+                                f"({'; '.join(diffs)}), so a gate between them measures the machines, not the change",
+                                f"gate against a baseline from the same machine, or add {OTHER_ENVIRONMENT_FLAG} if that "
+                                "is what you mean")
