@@ -162,10 +162,6 @@ def extended_capabilities(read: ReadFn, bdf: Bdf, space_size: int) -> list[Capab
     return found
 
 
-def _next_start(cap: Capability, starts: Sequence[int], list_end: int) -> int:
-    return min((s for s in starts if s > cap.offset), default=list_end)
-
-
 def _known_region(read: ReadFn, bdf: Bdf, cap: Capability, next_start: int, list_end: int) -> Region:
     kind = (ECAP_KINDS if cap.extended else CAP_KINDS).get(cap.cap_id)
     rule = kind.size if kind else None
@@ -192,7 +188,8 @@ def _list_regions(read: ReadFn, bdf: Bdf, caps: Sequence[Capability], list_end: 
         if cap.cap_id in vendor_ids:
             regions += _vendor_regions(read, bdf, cap, list_end)
         else:
-            regions.append((_known_region(read, bdf, cap, _next_start(cap, starts, list_end), list_end), True))
+            next_start = min((s for s in starts if s > cap.offset), default=list_end)
+            regions.append((_known_region(read, bdf, cap, next_start, list_end), True))
     return regions
 
 

@@ -17,14 +17,10 @@ def unit_for(seconds: float) -> tuple[float, str]:
 UNIT_SCALE = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-def _decimals(scaled: float) -> int:
-    return 2 if abs(scaled) < 10 else 1
-
-
 def format_time(seconds: float, spread: float | None = None, signed: bool = False) -> str:
     """`433.2 ns`, `28.4 ± 0.3 us`; the spread shares the value's unit."""
     scale, name = unit_for(seconds)
-    digits = _decimals(seconds / scale)
+    digits = 2 if abs(seconds / scale) < 10 else 1
     sign = "+" if signed else ""
     text = f"{seconds / scale:{sign}.{digits}f}"
     if spread is not None:

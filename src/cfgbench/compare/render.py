@@ -175,10 +175,6 @@ def render_json(report: Report) -> str:
 RENDERERS: dict[str, Callable[[Report], str]] = {"text": render_text, "markdown": render_markdown, "json": render_json}
 
 
-def _short(target: str) -> str:
-    return target.removeprefix("0000:").removesuffix("/4")
-
-
 def _rests_on(interval: Interval | None) -> str:
     return f"{interval.units} {interval.unit_name}" if interval is not None else "not paired by round"
 
@@ -192,7 +188,7 @@ def _bounds(interval: Interval | None, form: Callable[[float], str], joint: str)
 
 def breakdown_line(b: Breakdown) -> str:
     """`00:00.0+0x000: type 1 = address write (0xCF8) 210 ns + ... (sum ..., full read ...; sum/full ...)`, or gross - floor = net."""
-    where = f"{_short(b.target)}: {b.mechanism} = "
+    where = f"{b.target.removeprefix('0000:').removesuffix('/4')}: {b.mechanism} = "
     if b.floor is not None:
         text = (f"{where}{format_time(b.full_s)} gross - {format_time(b.floor.seconds)} floor = {format_time(b.net_s)} "
                 f"net ({_bounds(b.net, format_time, ' to ')}{_rests_on(b.net)}; the floor is "

@@ -239,11 +239,6 @@ def has_history(directory: Path) -> bool:
     return directory.is_dir() and any(p for p in directory.glob("*/*.json") if not p.name.startswith("."))
 
 
-def _this_run(result_paths: Sequence[Path], machine: str, commit: str | None) -> list[Point]:
-    return [replace(point, commit=commit or THIS_RUN)
-            for path in result_paths for point in points_of_file(path, machine)]
-
-
 def trend_with_run(directory: Path | str, machine: str, result_paths: Sequence[Path], commit: str | None = None,
                    last: int | None = DEFAULT_LAST) -> HistoryReport | None:
     """The machine's series with this run appended; None when the history holds nothing yet."""
@@ -252,7 +247,7 @@ def trend_with_run(directory: Path | str, machine: str, result_paths: Sequence[P
         return None
     grouped: dict[tuple[str, str, str], list[Point]] = {
         (s.target, s.method, s.machine): list(s.points) for s in load_history(directory) if s.machine == machine}
-    for point in _this_run(result_paths, machine, commit):
+    for point in (replace(p, commit=commit or THIS_RUN) for path in result_paths for p in points_of_file(path, machine)):
         points = grouped.setdefault((point.target, point.method, point.machine), [])
         if point.session is None or all(p.session != point.session for p in points):
             points.append(point)  # a run already added to the history is not counted twice

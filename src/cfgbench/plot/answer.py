@@ -50,13 +50,10 @@ def _color(r: Answer) -> str:
     return access.color_of(access.MECHANISMS[1] if r.kind == "rescan" else r.method)
 
 
-def _workload_rank(workload: str) -> int:
-    return WORKLOAD_ORDER.index(workload) if workload in WORKLOAD_ORDER else len(WORKLOAD_ORDER)
-
-
 def answer_rows(report: Report) -> list[Answer]:
     """The report's answer rows, grouped by workload in WORKLOAD_ORDER."""
-    return sorted(report.answer_rows(), key=lambda r: _workload_rank(r.workload))
+    order = {workload: rank for rank, workload in enumerate(WORKLOAD_ORDER)}
+    return sorted(report.answer_rows(), key=lambda r: order.get(r.workload, len(order)))
 
 
 def _target_label(r: Answer) -> str:
