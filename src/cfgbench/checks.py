@@ -1,5 +1,4 @@
-"""The checks before anything is timed: pciutils' sanity check, each value against the kernel's read, the offsets a
-read may touch."""
+"""The checks before timing: pciutils' sanity check, each value against the kernel's read, the offsets a read may touch."""
 
 from __future__ import annotations
 

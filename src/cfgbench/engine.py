@@ -1,5 +1,4 @@
-"""The one timing engine: processes that calibrate, warm up and time values, written as pyperf runs; the worker
-processes run in their own session, their output on our stderr, stopped as a group on an interruption."""
+"""The one timing engine: worker processes that calibrate, warm up and time values, written as pyperf runs."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""What users are told: the one error type (a cause and what to do about it), its lab variant, and progress, one line
-at a time."""
+"""What users are told: the one error type (a cause and a fix), its lab variant, and one-line progress."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Per-read latencies as log-spaced buckets of a fixed relative precision (pure Python, as numpy is slow to import),
-and the percentiles read back from the histograms a run stores in its metadata."""
+"""Per-read latencies: log-spaced buckets of a fixed relative precision (no numpy: slow to import), and percentiles."""
 
 from __future__ import annotations
 

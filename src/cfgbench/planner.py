@@ -1,5 +1,4 @@
-"""Methods x targets x workloads into one `BenchSpec` each: what each workload reads, checked (checks.py) before it
-is planned."""
+"""Methods x targets x workloads into one `BenchSpec` each, every value checked (checks.py) before it is planned."""
 
 from __future__ import annotations
 

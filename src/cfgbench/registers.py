@@ -1,5 +1,4 @@
-"""Config-space registers written as setpci(8) writes them (its `pci_reg_names` and `parse_op`), for every offset the
-CLI takes: `<base>[+<offset>][.B|.W|.L][@<number>]`, all hex, names case-insensitive, `@N` counting from 0."""
+"""Config-space registers as setpci(8) writes them (its `pci_reg_names` and `parse_op`), for every offset the CLI takes."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ DEFAULT_WIDTH = 4  # a bare address without a width, as cfgbench has always read
 WIDTH_SUFFIXES = {"B": 1, "W": 2, "L": 4}
 SYNTAX = ("hex as setpci takes it: 40 or 0x40, a name such as COMMAND or BASE_ADDRESS_0, "
           "CAP_PM or ECAP_AER (or CAP10, ECAP1) for a capability, then +hex, .B/.W/.L for 1, 2 or 4 bytes, "
-          "@N for the N-th such capability")
+          "@N for the N-th such capability, from 0")
 HELP = f"config-space register, {SYNTAX}; a named register brings its width unless -w is given [default: 0]"
 
 # Header layouts a named register exists in: setpci's hdr_type_mask.

@@ -1,5 +1,4 @@
-"""The result file format: every cfgbench metadata key (the one place one is spelled; docs/design.md's table says what
-each means), the environment's labels, and the format version."""
+"""The result file format: every `cfgbench_*` key (spelled here only), the environment's labels, the format version."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Cold against hot: a pass (probe and peer-probe read a new function at every read; sequence, the
-targets in turn) over its hot partner, one of its registers read over and over, per read, paired by round."""
+"""Cold against hot: a pass over its hot partner (one of its registers, read over and over), per read, paired by round."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""`cfgbench history show`: each series' medians over CI runs, with change points (found by Apache Otava: docs/ci-history.md
-says why it and how) and what changed between runs; and a runner's trend with a CI run as its newest point."""
+"""Each series' medians over CI runs, with change points (Apache Otava) and what changed between runs."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""ftrace call graphs of the kernel method's reads and floors in the lab guest, and the check that the floor is the
-read's own path without the access; root opens trace_marker on descriptor 3, so that nobody can mark too."""
+"""ftrace call graphs of the kernel method's reads and floors in the lab guest: the floor is the read without the access."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 TRACEFS = "/sys/kernel/tracing"
-MARKER_FD = 3
+MARKER_FD = 3  # root opens trace_marker on it, so that the unprivileged reads can mark too
 # Switching on function_graph patches kernel text across CPUs, which soft-locked a TCG guest with two vCPUs.
 GUEST_VCPUS = 1
 READ_CONFIG = "pci_read_config"  # the floor keeps its capability check; beyond it is the access

@@ -1,5 +1,4 @@
-"""The census: every config access of a lab boot, counted from QEMU's trace by mechanism, function and phase
-(docs/design.md, "The kernel's enumeration in the lab")."""
+"""The census: every config access of a lab boot, counted from QEMU's trace by mechanism, function and phase."""
 
 from __future__ import annotations
 

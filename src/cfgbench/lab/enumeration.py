@@ -1,5 +1,4 @@
-"""The guest kernel's own enumeration, type 1 first against ECAM only, timed and counted in the lab guest
-(docs/design.md, "The kernel's enumeration in the lab")."""
+"""The guest kernel's own enumeration, type 1 first against ECAM only, timed and counted in the lab guest."""
 
 from __future__ import annotations
 

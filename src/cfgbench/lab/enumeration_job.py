@@ -1,5 +1,4 @@
-"""The lab job's part for the kernel's own enumeration, host side: the census boot, and the answer lines that put
-the census, the rescan A/B and the per-read costs together (docs/design.md, "The kernel's enumeration in the lab")."""
+"""The kernel's enumeration, host side: the census boot, and the lines that put census, A/B and read costs together."""
 
 from __future__ import annotations
 

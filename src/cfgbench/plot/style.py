@@ -1,5 +1,4 @@
-"""What every figure shares: one colour per method, labels that say where a file ran, time axes in seconds, and what
-the files hold for one target, ready to draw (values, the per-read ECDF, the breakdowns of a split read)."""
+"""What every figure shares: colours, labels, time axes, and each target's series ready to draw."""
 
 from __future__ import annotations
 
