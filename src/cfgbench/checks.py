@@ -24,8 +24,7 @@ def disagreement(method: str, value: int, kernel_value: int, bdf: Bdf, offset: i
 
 
 class Reference:
-    """The kernel's reads, against which a raw method's values are checked;
-    without a reader, values are taken as the method reads them."""
+    """The kernel's reads, against which a raw method's values are checked; no reader: values as the method reads them."""
 
     def __init__(self, reader: ConfigAccessor | None) -> None:
         self.reader = reader
@@ -53,8 +52,7 @@ class Reference:
 
 
 def sanity_check(accessor: ConfigAccessor) -> None:
-    """pciutils' test before trusting a raw method: bus 0 holds a host bridge
-    (or a display controller, or an Intel/Compaq function)."""
+    """pciutils' test of a raw method: bus 0 holds a host bridge, a display controller or an Intel/Compaq function."""
     for device in range(32):
         bdf = Bdf(0, 0, device, 0)
         if why_unreachable(accessor, Target(bdf, 0, 2)):
@@ -120,8 +118,7 @@ def read_once(method: str, target: Target, allow_any_offset: bool = False) -> in
 
 
 def verified_value(accessor: ConfigAccessor, reference: Reference, target: Target) -> int:
-    """The register's value as the method reads it, checked against the
-    reference; a function that reads all ones is not there."""
+    """The register's value as the method reads it, checked; a function that reads all ones is not there."""
     value = reference.checked(accessor, target.bdf, target.offset, target.width)
     if value == ALL_ONES[target.width] and accessor.read(target.bdf, VENDOR_ID, 2) == ALL_ONES[2]:
         raise no_device(target.bdf)

@@ -285,8 +285,7 @@ def _time_in_processes(plan: Plan, settings: Settings, workdir: Path) -> None:
 
 
 def run_worker_process(command: Sequence[str]) -> int:
-    """Its exit code; no pipe for its output (a reader on the same CPU would skew the timing), and our environment,
-    the test suite's raw-access guard with it."""
+    """Its exit code; its output not on a pipe (a reader on the same CPU would skew the timing), our environment."""
     try:
         stderr = sys.stderr.fileno()
     except (OSError, ValueError):

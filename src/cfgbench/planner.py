@@ -17,8 +17,7 @@ from cfgbench.plan import BenchSpec, Plan, PlanRequest, ReadSpec, Target
 
 def _spec(method: str, workload: str, label: str, reads: list[ReadSpec], extra: dict[str, Any],
           register: bool = True) -> BenchSpec:
-    """A benchmark with its metadata: what it times, the value or the reads per
-    pass, and which path the kernel itself takes for that register."""
+    """A benchmark with its metadata: what it times, its value or reads per pass, and the kernel's path for the register."""
     first = reads[0]
     metadata: dict[str, Any] = {schema.METHOD: method, schema.WORKLOAD: workload, schema.TARGET: label}
     if register:
@@ -76,8 +75,7 @@ class _Planner:
         return _spec(self.method, schema.READ_WORKLOAD, str(target), reads, self.accessor.target_metadata(target.bdf))
 
     def reads(self) -> list[BenchSpec]:
-        """Each register; a function read through both of the kernel's paths also gets its floor, since the
-        two paths compare only net of it."""
+        """Each register; a function read through both of the kernel's paths also gets its floor (they compare net of it)."""
         planned = [self._read(target, value) for target, value in self._register_values]
         paths: dict[Bdf, set[str]] = {}
         first: dict[Bdf, tuple[Target, int]] = {}

@@ -162,8 +162,7 @@ def _base(text: str, base: str, width: int | None, instance: int) -> RegisterSpe
 
 def resolve(spec: RegisterSpec, width_option: int | None, bdf: Bdf, read: ReadFn | None = None,
             space_size: int = EXTENDED_CONFIG_SIZE) -> Register:
-    """The offset and width to read: a capability's position from walking bdf's lists through `read`; the width from
-    the suffix, else -w, else the register's own, else 4."""
+    """The offset (a capability's found through `read`) and width: the suffix's, else -w, else the register's, else 4."""
     if spec.width and width_option and spec.width != width_option:
         raise CfgbenchError(f"{spec.text!r} asks for {spec.width} bytes but -w says {width_option}", "give the width once")
     width = spec.width or width_option or spec.named_width or DEFAULT_WIDTH

@@ -45,8 +45,7 @@ def load_suite(path: Path | str) -> pyperf.BenchmarkSuite:
 
 @contextmanager
 def _locked(directory: Path) -> Iterator[None]:
-    """Serialises writers in one directory (two runs appending to a file at
-    once); locking the directory itself leaves no lock file behind."""
+    """Serialises writers in one directory; locking the directory itself leaves no lock file behind."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -104,8 +103,7 @@ def check_writable(path: Path, append: bool) -> None:
 
 
 def _probe_directory(directory: Path) -> None:
-    """Create and remove a file there: access(2) says yes to root in /proc and
-    on read-only mounts, where the save would fail after the whole run."""
+    """Create and remove a file there: access(2) says yes to root on read-only mounts, where a save would fail."""
     try:
         fd, name = tempfile.mkstemp(prefix=".cfgbench-probe-", dir=directory)
     except OSError as exc:

@@ -135,8 +135,7 @@ def _salvage(workdir: Path) -> pyperf.BenchmarkSuite | None:
 
 def _interrupted(plan: Plan, paths: dict[str, Path | None], append: bool,
                  partial: pyperf.BenchmarkSuite | None) -> RunInterrupted:
-    """Save the values that were timed (whole processes, and the rounds the
-    interrupted one finished); say where, and how to complete the run."""
+    """Save what was timed (whole processes, the interrupted one's finished rounds); say where, and how to go on."""
     saved = _save(partial, plan, paths, append) if partial is not None else []
     names = ", ".join(str(s.path) for s in saved if s.path is not None)
     if not names:
@@ -189,8 +188,7 @@ def machine_words() -> str:
 
 
 def summary_lines(saved: Sequence[SavedRun], figure: Path | None = None) -> list[str]:
-    """The answers first; then per method and benchmark, where each file went, the figure and the caveats;
-    with split benchmarks, where the time goes."""
+    """The answers first; then per benchmark, where each file went, the figure, the caveats, where the time goes."""
     from cfgbench.compare.headline import HeadlineContext, end_of_run
     from cfgbench.compare.model import report_of
 

@@ -63,8 +63,7 @@ class Settings:
         return replace(self, **given)
 
     def resolved(self, several_methods: bool, split: bool) -> Settings:
-        """`auto` decided: interleave whenever methods are compared or a read is
-        split into its accesses (they pair with the whole read by round)."""
+        """`auto` decided: interleaved whenever methods are compared or a read is split (its parts pair with it by round)."""
         if self.schedule != AUTO:
             return self
         return replace(self, schedule=INTERLEAVED if several_methods or split else SEQUENTIAL)
@@ -96,8 +95,7 @@ PRESETS: dict[str, Settings] = {
     "fast": Settings(processes=10, values=2),  # pyperf's --fast: half the processes, two thirds of the values
     "rigorous": Settings(processes=40),
     "quick": Settings(in_process=True, processes=1, values=12, min_time=0.004, quiet=True),  # a smoke test
-    # The lab guest: one process (Python starts slowly under TCG with a 9p root), many short rounds
-    # (why these lengths: results/README.md).
+    # The lab guest: one process (Python starts slowly under TCG), many short rounds (design.md says why).
     "lab": Settings(in_process=True, processes=1, values=32, min_time=0.003, schedule=INTERLEAVED, quiet=True),
 }
 

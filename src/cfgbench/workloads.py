@@ -23,8 +23,7 @@ SCAN, SWEEP, PROBE, PEER_PROBE, SEQUENCE, HOT = "scan", "sweep", "probe", "peer-
 WORKLOADS = (READ_WORKLOAD, SCAN, SWEEP, SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
 # devfn steps: every function; arch/x86/pci/legacy.c pcibios_scan_specific_bus() probes every 8th.
 PROBE_STRIDES = {PROBE: 1, PEER_PROBE: 8}
-# Workloads whose benchmarks pair by round with a partner (a split with its read, a pass with its hot
-# register): `auto` interleaves them.
+# Paired by round with a partner (a split with its read, a pass with its hot register): `auto` interleaves them.
 PAIRED = (SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
 ABSENT = ALL_ONES[4]
 ALL_BUSES = range(0x100)
@@ -64,8 +63,7 @@ def scan_label(domain: int, buses: range) -> str:
 
 
 def scan_reads(read: ReadFn, domain: int, buses: Iterable[int]) -> Iterator[tuple[Bdf, int, int]]:
-    """The reads of the kernel's pci_scan_slot over each bus, as (function, offset, value): function 0's vendor dword;
-    for a present device the header type, and the other seven functions when it is multi-function."""
+    """pci_scan_slot's reads of each bus as (function, offset, value): vendor, header type, the other functions."""
     for bus in buses:
         for device in range(32):
             bdf = Bdf(domain, bus, device, 0)

@@ -38,8 +38,7 @@ def pio_hazard_warning(cpus_online: Path | None = None) -> str | None:
 
 
 def _acquire_ports() -> str:
-    """Which was granted: ioperm (0xCF8-0xCFF only), or iopl(3) where ioperm is unavailable, as pciutils does.
-    Both are per thread (iopl is not inherited across exec since Linux 3.7): each process acquires its own."""
+    """ioperm (0xCF8-0xCFF only), else iopl(3), as pciutils does; per thread, so each process acquires its own."""
     import portio  # imported late: its C extension exists only on x86
 
     err, how = portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 1), "ioperm"

@@ -54,9 +54,8 @@ def bounded_rules(ctx: click.Context, param: click.Parameter, rules: tuple[str, 
     return rules
 
 
-# Which module (each exporting COMMANDS) holds each command. A module is imported
-# only when one of its commands runs or is listed: `cfgbench run` in an emulated
-# guest then skips the plotting, CI, history and lab code (about a second under TCG).
+# Which module (each exporting COMMANDS) holds each command; only that one is imported, so that `cfgbench run` in
+# an emulated guest skips the plotting, CI, history and lab code.
 COMMAND_MODULES = {
     "run": "measure_cmds", "info": "measure_cmds", "read": "measure_cmds", "list": "measure_cmds",
     "show": "measure_cmds", "lab": "lab_cmds", "compare": "compare_cmds", "plot": "compare_cmds",
@@ -65,8 +64,7 @@ COMMAND_MODULES = {
 
 
 class CfgbenchGroup(click.Group):
-    """Every failure is one line on stderr: CfgbenchError and click's own usage
-    errors exit 2, an interruption 130. Commands load lazily (COMMAND_MODULES)."""
+    """Every failure is one line on stderr (exit 2, 130 on an interruption); commands load lazily (COMMAND_MODULES)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMAND_MODULES)

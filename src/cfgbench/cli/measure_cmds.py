@@ -131,8 +131,7 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
 
 
 def _answer_figure(saved: Sequence[SavedRun], path: Path) -> Path:
-    """The answer figure of what the run saved (with --append, every run in
-    the files), or of what it timed when it saved nothing."""
+    """The figure of what the run saved (with --append, every run in the files), else of what it timed."""
     from cfgbench import plot
 
     files = [str(s.path) for s in saved if s.path is not None]
@@ -218,8 +217,7 @@ def list_() -> None:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def show(files: tuple[Path, ...]) -> None:
-    """Print a saved result: mean, spread and per-read percentiles; with split
-    benchmarks, where the time goes (the read against its accesses)."""
+    """Print a saved result: mean, spread, per-read percentiles and, with split benchmarks, where the time goes."""
     from cfgbench.compare.model import report_of
     from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, breakdown_lines
 

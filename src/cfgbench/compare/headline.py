@@ -130,8 +130,7 @@ def summarize(report: Report, context: HeadlineContext) -> Headline:
 
 def end_of_run(report: Report, context: HeadlineContext, where: Sequence[str] = (), after: Sequence[str] = (),
                verbose: bool = False, breakdown: bool = False) -> list[str]:
-    """The answers, `after` them (the lab's enumeration, a run's figures), `where` (the figure), the caveats; with
-    verbose, the details; with verbose or breakdown, where the time goes."""
+    """The answers, `after` (the lab's enumeration), `where` (the figure), the caveats; the details with verbose."""
     found = summarize(report, context)
     lines = [*found.answers, *pattern_lines(report.patterns), *after, *where, *found.caveats,
              *(found.details if verbose else ())]

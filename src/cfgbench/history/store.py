@@ -156,8 +156,7 @@ def _write_new(prepared: _Prepared) -> bool:
 
 def add_to_history(directory: Path | str, sources: Sequence[Path | str], commit: str,
                    machine: str | None = None) -> list[Added]:
-    """Copy result files into the history, each under its machine, date, commit and method. Every file is read and
-    named before anything is written, so that a bad file leaves the history as it was."""
+    """Copy result files into the history, all read and named before any is written (a bad one changes nothing)."""
     directory = Path(directory)
     commit = check_commit(commit)
     if machine is not None:

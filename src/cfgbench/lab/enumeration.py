@@ -263,8 +263,7 @@ def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[
 
 
 def time_arms(arms: Sequence[Rescan], settings: Settings) -> pyperf.BenchmarkSuite:
-    """The arms in paired rounds, every value of every arm the same number of rescans (the most any arm's
-    calibration asked for), so that a cost per value weighs alike in each; then the kernel's own order."""
+    """The arms in paired rounds, every value of each the same number of rescans (the most any arm's calibration asked)."""
     from cfgbench import engine
     from cfgbench.platform import lab_metadata
     from cfgbench.session import new_session_id
@@ -295,8 +294,7 @@ def time_ab(port: str, outdir: Path, settings: Settings = AB_SETTINGS) -> list[P
 
 
 def time_aa(port: str, order: str, outdir: Path, settings: Settings = AB_SETTINGS) -> Path:
-    """The A/B with one order in both arms, each value after a real switch (to the other order and back): one file,
-    benchmarks `rescan <port> A` and `... A again`."""
+    """The A/B with one order in both arms, each value after a real switch: benchmarks `rescan <port> A` and `A again`."""
     from cfgbench import results
 
     other = CANDIDATE if order == REFERENCE else REFERENCE

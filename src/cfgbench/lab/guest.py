@@ -238,8 +238,7 @@ class _Watch:
 def run_in_guest(argv: Sequence[str], cfg: GuestConfig = GuestConfig(), *, outdir: Path | None = None,
                  env: Mapping[str, str] | None = None, progress: Progress | None = None,
                  output: Callable[[str], object] | None = None, cwd: str | None = None, purpose: str = "") -> GuestResult:
-    """Run argv in a fresh q35 guest chrooted into the host root (read-only); outdir is shared read-write at
-    $CFGBENCH_LAB_OUT, env adds to a small base environment without CFGBENCH_FORBID_RAW."""
+    """Run argv in a fresh q35 guest chrooted into the host root (read-only), outdir shared at $CFGBENCH_LAB_OUT."""
     if not argv:
         raise LabError("no command given to run in the guest", "pass a command after --")
     say = progress or (lambda _line: None)

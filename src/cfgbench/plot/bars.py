@@ -52,8 +52,7 @@ class Group:
 
 def groups_of(series: Sequence[TargetValues], gid: str = BREAKDOWN_GID, extras: bool = True,
               label: str | None = None) -> list[Group]:
-    """Per file and mechanism: the parts beside the full read, the floor and net stacked to it, the extras apart;
-    `label` names the groups instead of the file."""
+    """Per file and mechanism: the parts beside the full read, floor and net stacked, the extras apart."""
     groups = []
     for index, s in enumerate(series):
         for b in s.breakdowns:
