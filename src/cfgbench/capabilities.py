@@ -7,28 +7,10 @@ from dataclasses import dataclass
 
 from cfgbench.address import Bdf, check_access
 from cfgbench.errors import CfgbenchError, no_device
-from cfgbench.pci_regs import (
-    ALL_ONES,
-    CAP_FLAGS,
-    CAP_HEADER_BYTES,
-    CAP_KINDS,
-    CAP_POINTER_BY_LAYOUT,
-    CAP_VENDOR,
-    COMMON_HEADER_END,
-    ECAP_DVSEC,
-    ECAP_KINDS,
-    ECAP_VENDOR,
-    EXTENDED_CONFIG_SIZE,
-    EXTENDED_START,
-    FIRST_CAP,
-    HEADER_END_BY_LAYOUT,
-    HEADER_LAYOUT_MASK,
-    HEADER_TYPE,
-    LEGACY_CONFIG_SIZE,
-    STATUS,
-    STATUS_CAP_LIST,
-    VENDOR_ID,
-)
+from cfgbench.pci_regs import (ALL_ONES, CAP_FLAGS, CAP_HEADER_BYTES, CAP_KINDS, CAP_POINTER_BY_LAYOUT, CAP_VENDOR,
+                               COMMON_HEADER_END, ECAP_DVSEC, ECAP_KINDS, ECAP_VENDOR, EXTENDED_CONFIG_SIZE, EXTENDED_START,
+                               FIRST_CAP, HEADER_END_BY_LAYOUT, HEADER_LAYOUT_MASK, HEADER_TYPE, LEGACY_CONFIG_SIZE, STATUS,
+                               STATUS_CAP_LIST, VENDOR_ID)
 
 ReadFn = Callable[[Bdf, int, int], int]  # read(bdf, offset, width) -> value: every walk and check reads through one
 

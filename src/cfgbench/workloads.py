@@ -8,15 +8,8 @@ from dataclasses import dataclass
 from cfgbench.address import Bdf
 from cfgbench.capabilities import ReadFn
 from cfgbench.errors import CfgbenchError
-from cfgbench.pci_regs import (
-    ALL_ONES,
-    EXTENDED_CONFIG_SIZE,
-    HEADER_DWORD,
-    HEADER_END,
-    HEADER_MULTI_FUNCTION,
-    LEGACY_CONFIG_SIZE,
-    VENDOR_ID,
-)
+from cfgbench.pci_regs import (ALL_ONES, EXTENDED_CONFIG_SIZE, HEADER_DWORD, HEADER_END, HEADER_MULTI_FUNCTION,
+                               LEGACY_CONFIG_SIZE, VENDOR_ID)
 from cfgbench.schema import READ_WORKLOAD, SPLIT_WORKLOAD
 
 SCAN, SWEEP, PROBE, PEER_PROBE, SEQUENCE, HOT = "scan", "sweep", "probe", "peer-probe", "sequence", "hot"

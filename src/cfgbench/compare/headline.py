@@ -5,20 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cfgbench.compare.model import (
-    CLUSTERS,
-    KERNEL_PATHS,
-    MECHANISM,
-    MISMATCH,
-    OTHER,
-    PAIRED,
-    PER_READ,
-    UNSTABLE,
-    UNSTABLE_RELATIVE_STDEV,
-    Finding,
-    Report,
-    short_target,
-)
+from cfgbench.compare.model import (CLUSTERS, KERNEL_PATHS, MECHANISM, MISMATCH, OTHER, PAIRED, PER_READ, UNSTABLE,
+                                    UNSTABLE_RELATIVE_STDEV, Finding, Report, short_target)
 from cfgbench.compare.pattern import lines as pattern_lines
 from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines
 from cfgbench.units import format_time

@@ -12,18 +12,8 @@ from cfgbench.errors import CfgbenchError
 from cfgbench.plot.answer import ANSWER, ANSWER_GID, TAIL_GID, answer_rows, draw_answer
 from cfgbench.plot.bars import BREAKDOWN_GID
 from cfgbench.plot.history import CHANGE_POINT_GID, build_history_figure, plot_history
-from cfgbench.plot.output import (
-    PLOT_EXTRA,
-    Drawing,
-    Written,
-    check_output,
-    matplotlib_available,
-    parse_size,
-    refuse_existing,
-    require_matplotlib,
-    save_drawing,
-    save_figure,
-)
+from cfgbench.plot.output import (PLOT_EXTRA, Drawing, Written, check_output, matplotlib_available, parse_size, refuse_existing,
+                                  require_matplotlib, save_drawing, save_figure)
 from cfgbench.plot.panels import PANELS, build_figure, draw_files
 
 CHOICES = (ANSWER, *PANELS)
