@@ -238,7 +238,7 @@ def time_accessors(port: str, rescans: int, outdir: Path) -> list[dict[str, obje
 
 def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[str, object]]:
     """One marked rescan per order (the window covers exactly its write), each counted by ftrace too."""
-    from cfgbench.lab.markers import Marker
+    from cfgbench.lab.census import Marker
 
     marker = Marker()
     counter = AccessorCount()

@@ -264,7 +264,7 @@ def run_in_guest(argv: Sequence[str], cfg: GuestConfig = GuestConfig(), *, outdi
         initrd = workdir / "initramfs.cpio"
         trace = workdir / "census.trace"
         if cfg.census:
-            argv = [sys.executable, "-m", "cfgbench.lab.markers", "run", "--", *argv]
+            argv = [sys.executable, "-m", "cfgbench.lab.census", "run", "--", *argv]
         build_initramfs(initrd, nonce=nonce, modules=modules,
                         command=command_script(argv, guest_environment(env, lab_variables), cwd or os.getcwd()))
         shares = [NinePShare(ROOT_TAG, Path("/"), readonly=True), NinePShare(OUT_TAG, out.resolve(), readonly=False)]
