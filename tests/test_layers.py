@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cfgbench"
 # and reading results; comparing; what builds on comparing; the CI job and
 # the lab; the CLI.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "limits", "units", "document", "schema", "_native", "histogram", "pci_regs"),
+    ("errors", "limits", "document", "schema", "_native", "histogram", "pci_regs"),
     ("address", "mcfg", "platform", "kernelpath", "capabilities", "registers", "pci"),
     ("access",),
     ("workloads", "plan", "checks", "planner", "settings", "timing", "engine", "results", "runs"),

@@ -7,7 +7,7 @@ import pyperf
 from cfgbench import access, runs
 from cfgbench.histogram import TAIL_FACTOR, Distribution
 from cfgbench.schema import READS_PER_PASS, display_name, method_of
-from cfgbench.units import format_time
+from cfgbench.document import format_time
 
 
 def bench_lines(bench: pyperf.Benchmark, label: str = "") -> list[str]:

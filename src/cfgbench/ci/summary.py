@@ -11,8 +11,7 @@ from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.compare.threshold import ERROR, INCONCLUSIVE, NO_BASELINE, NO_REGRESSION, REGRESSION
 from cfgbench.history.trend import HistoryReport
 from cfgbench.history.trend import render_markdown as render_trend
-from cfgbench.document import Table, to_markdown
-from cfgbench.units import format_time
+from cfgbench.document import Table, format_time, to_markdown
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from cfgbench.compare.model import (CLUSTERS, KERNEL_PATHS, MECHANISM, MISMATCH,
                                     UNSTABLE_RELATIVE_STDEV, Finding, Report, short_target)
 from cfgbench.compare.pattern import lines as pattern_lines
 from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines
-from cfgbench.units import format_time
+from cfgbench.document import format_time
 
 # Past this many figures a caveat is one line: forty lines saying the machine changes speed would bury the answer.
 MAX_LISTED = 3

@@ -16,7 +16,7 @@ from cfgbench.compare.stats import MIN_PAIRS, PAIRED, UNPAIRED, Clusters, Estima
 from cfgbench.errors import CfgbenchError
 from cfgbench.schema import (ENVIRONMENT_FIELDS, KERNEL_ORDER, READ_WORKLOAD, READS_PER_PASS, SCAN_FUNCTIONS, display_name,
                              is_split, workload_of)
-from cfgbench.units import format_time
+from cfgbench.document import format_time
 
 # What an answer row answers (docs/design.md, "Comparing"); any other pair is a comparison, not an answer.
 MECHANISM, KERNEL_PATHS, RESCAN, OTHER = "mechanism", "kernel paths", "rescan", "other"

@@ -10,7 +10,7 @@ import pyperf
 from cfgbench import runs
 from cfgbench.compare.stats import Estimate, paired
 from cfgbench.schema import HOT_PARTNER, VALUE
-from cfgbench.units import format_time
+from cfgbench.document import format_time
 
 ABSENT_VALUE = "0xffffffff"  # what a function that is not there answers
 

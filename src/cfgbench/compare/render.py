@@ -13,7 +13,7 @@ from cfgbench.compare.breakdown import Breakdown
 from cfgbench.compare.model import ANSWER_KINDS, KERNEL_PATHS, Answer, Report, TargetReport, short_target
 from cfgbench.compare.pattern import lines as pattern_lines
 from cfgbench.compare.stats import ALPHA, CONFIDENCE, Estimate, Interval, Sample
-from cfgbench.units import format_time
+from cfgbench.document import format_time
 
 BREAKDOWN_TITLE = "where the time goes"
 BREAKDOWN_HOW = "medians per read; sum/full and net per paired round, with 95% intervals"

@@ -11,7 +11,7 @@ from cfgbench.compare.files import ResultFile
 from cfgbench.compare.stats import CONFIDENCE, Estimate, Statistic
 from cfgbench.errors import CfgbenchError
 from cfgbench.schema import SAME_MACHINE_LABELS
-from cfgbench.units import UNIT_SCALE, format_time
+from cfgbench.document import UNIT_SCALE, format_time
 
 REGRESSION = "regression"
 NO_REGRESSION = "no regression"

@@ -14,8 +14,7 @@ from cfgbench.platform import describe_where
 from cfgbench.results import load_suite
 from cfgbench.schema import CPU_MODEL, ENVIRONMENT, HYPERVISOR, PYPERF_HOSTNAME, method_of
 from cfgbench import document as doc
-from cfgbench.document import LEFT, RIGHT
-from cfgbench.units import format_time
+from cfgbench.document import LEFT, RIGHT, format_time
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,7 @@ from cfgbench.history.store import STEP_EXPLAINERS, Point, Series, load_history,
 from cfgbench.platform import describe_where
 from cfgbench.schema import CPU_MODEL, ENVIRONMENT, HYPERVISOR
 from cfgbench import document as doc
-from cfgbench.document import LEFT, RIGHT
-from cfgbench.units import format_time
+from cfgbench.document import LEFT, RIGHT, format_time
 
 # Otava's own defaults.
 DEFAULT_MAX_PVALUE = 0.001

@@ -21,7 +21,7 @@ from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
 from cfgbench.compare.model import RESCAN, Report
 from cfgbench.schema import RESCAN_FUNCTIONS, TARGET
-from cfgbench.units import format_time
+from cfgbench.document import format_time
 
 CENSUS_NAME = "census.json"
 KERNEL_COUNTS = "kernel-counts.json"

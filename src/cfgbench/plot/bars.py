@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cfgbench.plot.style import LOG_SCALE_SPAN, TargetValues, time_axis
-from cfgbench.units import format_time
+from cfgbench.document import format_time
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
