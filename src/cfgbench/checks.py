@@ -76,9 +76,7 @@ def why_unreachable(accessor: ConfigAccessor, target: Target) -> str:
 
 
 def _walk_size(accessor: ConfigAccessor, walker: ConfigAccessor, bdf: Bdf) -> int:
-    """The reader's size bounds the walk; the kernel's also says whether the
-    function has extended space at all (a conventional PCI function behind
-    ECAM does not, though the window reaches 4096 bytes)."""
+    """The reader's size bounds the walk; the kernel's says whether there is extended space at all (ECAM reaches 4096 bytes)."""
     return min(accessor.space_size(bdf), walker.space_size(bdf))
 
 

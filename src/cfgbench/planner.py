@@ -86,8 +86,7 @@ class _Planner:
                           for part in self._parts(target, value, schema.FLOOR)]
 
     def _parts(self, target: Target, value: int, role: str | None = None) -> list[BenchSpec]:
-        """Each access of a read (of one role) timed alone, named by the target, or by the function for one that does
-        not depend on the offset (the kernel floor); one whose untimed read does not return what it must is not timed."""
+        """Each access of a read (of one role) timed alone, if its untimed read returns what it must."""
         planned, bdf, label = [], target.bdf, str(target)
         for part in self.accessor.split_parts(bdf, target.offset, target.width, value):
             if role is not None and part.role != role:

@@ -55,8 +55,7 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def write_new(path: Path, write: Callable[[Path], object], replace: bool = False) -> None:
-    """Write through a temporary file beside path (`write(temp)`), then put it in place at once: linked, so that an
-    existing file is never clobbered (FileExistsError, even in a race), or replacing it when asked."""
+    """Write a temporary file beside path (`write(temp)`), then link it into place (or replace path, when asked)."""
     temp = path.parent / f".cfgbench-{uuid.uuid4().hex}{path.suffix}.tmp"
     try:
         write(temp)
@@ -124,8 +123,7 @@ def _environment_conflict(name: str, path: Path | str, exc: ValueError) -> Cfgbe
 
 
 def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str, path: Path | str = "the file") -> None:
-    """Before timing: a benchmark gathers runs of one method from one environment (pyperf refuses runs whose hostname,
-    CPU, Python, ... differ), so ask pyperf now with a run carrying this process's metadata."""
+    """Before timing: does pyperf take a run of this process into the file's benchmark (one method, one environment)?"""
     for old in existing.get_benchmarks():
         if old.get_name() != name:
             continue

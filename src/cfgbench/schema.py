@@ -150,8 +150,7 @@ def split_info(bench: pyperf.Benchmark) -> SplitInfo | None:
 
 
 def display_name(bench: pyperf.Benchmark) -> str:
-    """The benchmark's name with a split access named as readers name it:
-    `split 0000:00:00.0+0x000/4 address write (0xCF8)`."""
+    """The name with a split access as readers say it: `split 0000:00:00.0+0x000/4 address write (0xCF8)`."""
     info = split_info(bench)
     name = bench.get_name()
     if info is None or not info.label:

@@ -53,8 +53,7 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
                    "change points dashed)")
 def plot(files: tuple[str, ...], output: str, force: bool, size: str | None, dpi: int,
          panels: tuple[str, ...], history_dir: str | None) -> None:
-    """Plot result files (the answer figure for several methods' files, else each target's values), or a history's
-    trend; a part with nothing to draw is left out, and stderr says why."""
+    """Plot result files (the answer figure for several methods, else each target's values), or a history's trend."""
     from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
 
     if (history_dir is None) == (not files):

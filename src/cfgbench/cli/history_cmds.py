@@ -24,8 +24,7 @@ def history() -> None:
 @click.option("--machine", default=None, metavar="NAME",
               help="machine directory (default: the files' hostname); name the runner where hosts are ephemeral VMs")
 def history_add(files: tuple[str, ...], directory: str, commit: str, machine: str | None) -> None:
-    """Add result files to a history as DIR/<machine>/<date>-<commit>-<method>.json (never overwrites: a file
-    already there is skipped, another under its name refused)."""
+    """Add result files to a history as DIR/<machine>/<date>-<commit>-<method>.json, never overwriting."""
     from cfgbench.history.store import add_to_history
 
     for added in add_to_history(directory, files, commit, machine):
@@ -47,8 +46,7 @@ def history_add(files: tuple[str, ...], directory: str, commit: str, machine: st
               metavar="PERCENT", help="ignore change points smaller than this many percent")
 def history_show(directory: str, output_format: str, machines: tuple[str, ...], methods: tuple[str, ...],
                  last: int | None, max_pvalue: float, min_change: float) -> None:
-    """Trend of each target, method and machine: per run its median and change, with change points (Apache Otava's
-    E-divisive detector over the medians) marked."""
+    """Trend of each target, method and machine, with change points (Apache Otava) marked."""
     report = trend.history_report(directory, max_pvalue, min_change / 100, machines, methods, last)
     click.echo(trend.RENDERERS[output_format](report), nl=False)
 
@@ -60,8 +58,7 @@ def history_show(directory: str, output_format: str, machines: tuple[str, ...], 
 @click.option("--reference", default=None, metavar="NAME",
               help="the bare-metal environment guests are divided by (default: the first bare-metal one given)")
 def fleet(directories: tuple[str, ...], output_format: str, reference: str | None) -> None:
-    """Compare the runs of several runners, one directory each ({method}.json): per target and environment, each
-    method's median, the mechanisms' ratio and each method's guest/bare-metal factor."""
+    """Compare the runs of several runners, one directory each: medians, mechanism ratios, guest/bare-metal factors."""
     click.echo(fleets.RENDERERS[output_format](fleets.fleet_report(directories, reference)), nl=False)
 
 

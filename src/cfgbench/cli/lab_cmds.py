@@ -69,8 +69,7 @@ def _stream(text: str) -> None:
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
         values: int, loops: int | None, min_time: float, quiet: bool, verbose: bool, figure: bool, tree: str,
         enumeration: bool, in_situ: bool, vcpus: int, schedule: str, command: tuple[str, ...]) -> None:
-    """Boot a q35 guest that shares this machine's root read-only and measure there; with a COMMAND, run that in the
-    guest instead (raw access allowed) and exit with its status."""
+    """Boot a q35 guest on this machine's root (read-only) and measure there; or run COMMAND there, with its status."""
     cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout, tree=tree, smp=vcpus)
     given = [name for name in MAIN_JOB_ONLY if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if command and given:

@@ -53,13 +53,12 @@ def _require_lab_guest() -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write a sysfs or tracefs file, without truncating (set_ftrace_filter would forget its list) and
-    to the end: tracefs takes one word per write(2) and returns a short count."""
+    """Write a sysfs or tracefs file to the end, without truncating it (set_ftrace_filter would forget its list)."""
     data = text.encode()
     fd = os.open(path, os.O_WRONLY)
     try:
         while True:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data):]  # tracefs takes one word per write(2)
             if not data:
                 break
     finally:
@@ -211,8 +210,7 @@ class AccessorCount:
 
 
 def time_accessors(port: str, rescans: int, outdir: Path) -> list[dict[str, object]]:
-    """`rescans` rescans per order, the two in a random order each time, each timed whole and its accessor calls in
-    situ: per rescan, its order, ns, per KEYS [calls, seconds], and every call in order, [key, seconds]."""
+    """`rescans` rescans per order, each timed whole and its accessor calls in situ; the rows of ACCESSOR_TIMES."""
     tracer = AccessorCount(timed=True)
     rows: list[dict[str, object]] = []
     try:

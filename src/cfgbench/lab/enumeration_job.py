@@ -83,8 +83,7 @@ class RescanAnswer:
 
 
 def write_extra(rows: list[dict[str, Any]]) -> tuple[float, int] | None:
-    """From ACCESSOR_TIMES rows: what one rescan's writes cost more with ECAM only, each write against the same write
-    of type 1 first by their medians, and the rescans per order behind it; None without both orders alike."""
+    """What one rescan's writes cost more ECAM only, write against write by medians, and the rescans behind it."""
     calls = {order: [row["calls"] for row in rows if row["order"] == order and "calls" in row]
              for order in (REFERENCE, CANDIDATE)}
     if not all(calls.values()) or len({len(c) for found in calls.values() for c in found}) != 1:

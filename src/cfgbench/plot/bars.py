@@ -92,8 +92,7 @@ def scale_clusters(groups: Sequence[Group]) -> list[list[Group]]:
 
 def draw_bars(ax: Axes, groups: Sequence[Group], colors: AccessColors, legend: set[str], fontsize: int = 8,
               narrow: bool = False) -> None:
-    """Stacked on a linear axis, or beyond LOG_SCALE_SPAN each segment a bar of its own on a log axis (stacks on a
-    log axis mislead); narrow bars get their figures upright inside them."""
+    """Stacked on a linear axis, or beyond LOG_SCALE_SPAN a bar a segment on a log axis (a log stack misleads)."""
     log = _span(groups) > LOG_SCALE_SPAN
     top = max(bar.height for g in groups for bar in g.bars)
     x, ticks, labels = 0.0, [], []
