@@ -65,7 +65,6 @@ def no_paths_note(bdf: Bdf) -> str:
 def listing_lines(functions: list[PciFunction]) -> list[str]:
     """`cfgbench list`: columns as wide as the widest address (a VMD domain has five digits or more)."""
     width = max((len(str(f.bdf)) for f in functions), default=12)
-    lines = [f"{'device':{width}}  vendor:device  class   config"]
-    for f in functions:
-        lines.append(f"{str(f.bdf):{width}}  {f.vendor:04x}:{f.device:04x}      {f.class_code:06x}  {f.config_size} bytes")
-    return lines
+    return [f"{'device':{width}}  vendor:device  class   config",
+            *(f"{str(f.bdf):{width}}  {f.vendor:04x}:{f.device:04x}      {f.class_code:06x}  {f.config_size} bytes"
+              for f in functions)]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cfgbench import access
 from cfgbench.errors import CfgbenchError, LabError
 from cfgbench.pci import SYSFS_DEVICES
+from cfgbench.platform import in_lab_guest, lab_metadata
 from cfgbench.schema import KERNEL_ORDER, KERNEL_READ, METHOD, RESCAN_BUS, RESCAN_FUNCTIONS, SESSION, TARGET, WORKLOAD
 from cfgbench.settings import PRESETS, Settings
 
@@ -45,8 +46,6 @@ ACCESSOR_TIMES = "accessor-times.json"  # time_accessors: the rescans' accessor 
 
 
 def _require_lab_guest() -> None:
-    from cfgbench.platform import in_lab_guest
-
     if not in_lab_guest():
         raise LabError("rescans and the config-order switch run only in the lab guest",
                        "run this inside `cfgbench lab` or run_in_guest")
@@ -263,7 +262,6 @@ def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[
 def time_arms(arms: Sequence[Rescan], settings: Settings) -> pyperf.BenchmarkSuite:
     """The arms in paired rounds, every value of each the same number of rescans (the most any arm's calibration asked)."""
     from cfgbench import engine
-    from cfgbench.platform import lab_metadata
     from cfgbench.session import new_session_id
 
     try:

@@ -20,6 +20,7 @@ from cfgbench.lab.enumeration_job import CENSUS_NAME
 from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.qemu import PCIE_TARGET_BDF, find_tree
 from cfgbench.plan import PlanRequest, Target
+from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
 from cfgbench.results import make_output_dir
 from cfgbench.settings import PRESETS, Settings
 
@@ -87,7 +88,6 @@ def enumeration_paths(outdir: Path) -> list[Path]:
 def guest_main(argv: Sequence[str] | None = None) -> int:
     """Runs in the guest: `python -m cfgbench.lab.mainjob JOB_JSON`."""
     from cfgbench.lab.enumeration import time_ab, time_accessors, time_cold
-    from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
     from cfgbench.session import RunRequest, run
 
     args = list(sys.argv[1:] if argv is None else argv)
