@@ -8,9 +8,13 @@ from pathlib import Path
 
 import click
 
-from cfgbench import access
+from cfgbench import access, session
+from cfgbench.ci import gate as gating
+from cfgbench.ci import record as recording
+from cfgbench.ci import summary as summarising
 from cfgbench.ci.gate import DEFAULT_RULE
-from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS
+from cfgbench.ci.promote import promote
+from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS, describe, run_request
 from cfgbench.cli import BOUNDED, bounded_rules, say
 from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.errors import CfgbenchError
@@ -45,9 +49,6 @@ and the named settings.""")
 @click.option("--method", "-m", "methods", type=click.Choice(access.user_methods()), multiple=True,
               help="time only these methods, e.g. -m kernel on a fleet where raw access is not allowed [default: every one]")
 def ci_run(results: Path, settings: str, methods: tuple[str, ...]) -> None:
-    from cfgbench import session
-    from cfgbench.ci.timing import describe, run_request
-
     request = run_request(results, settings, methods=methods)
     say(f"ci run: {describe(request)}")
     for line in session.summary_lines(session.run(request, say)):
@@ -82,9 +83,6 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
 
     Exit 0: no regression, or no baseline yet; 1: regression; 2: error; 3: inconclusive (the worst method decides;
     docs/ci-runner.md)."""
-    from cfgbench.ci import gate as gating
-    from cfgbench.ci import summary as summarising
-
     if history_dir is not None and runner is None:
         raise CfgbenchError("--history needs --runner", "name the runner's machine in the history, e.g. --runner bare-metal-1")
     report = gating.gate_run(results, baseline, fail_if, allow_other_environment)
@@ -113,8 +111,6 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
 @click.option("--baseline", required=True, type=DIR, help="the runner's baseline directory (created if missing)")
 def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
     """Append each RESULTS/{method}.json to BASELINE/{method}.json; a run from another environment is refused."""
-    from cfgbench.ci.promote import promote
-
     done = promote(results_dirs, baseline)
     for promoted in done:
         verb = "already in the baseline" if promoted.already_there else "promoted"
@@ -140,8 +136,6 @@ def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
 def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | None, trend_png: Path | None,
              last: int) -> None:
     """The final job: the fleet table, each RUNS/cfgbench-<runner>/ added to HISTORY/<runner>/, the trend."""
-    from cfgbench.ci import record as recording
-
     # Refused before anything is added to the history: a summary that cannot be appended to, two outputs in one place.
     if summary is not None and (summary.is_dir() or not summary.parent.is_dir()):
         raise CfgbenchError(f"cannot append to {summary} (a directory, or in none)", "check --summary")

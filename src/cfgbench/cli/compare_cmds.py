@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
 from cfgbench.cli import BOUNDED, bounded_rules, say
+from cfgbench.compare.model import compare_paths
 from cfgbench.compare.render import RENDERERS
 from cfgbench.plot import ANSWER, CHOICES
 
@@ -27,8 +29,6 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 
     With --fail-if, the exit code (the interval decides, per target): 0 no regression, 1 regression (wholly above the
     limit), 2 error, 3 inconclusive (an interval straddles the limit or there is none: add runs with --append)."""
-    from cfgbench.compare.model import compare_paths
-
     report = compare_paths(files, fail_if, allow_other_environment)
     click.echo(RENDERERS[output_format](report), nl=False)
     if report.gate_outcome is not None:
@@ -54,8 +54,6 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 def plot(files: tuple[str, ...], output: str, force: bool, size: str | None, dpi: int,
          panels: tuple[str, ...], history_dir: str | None) -> None:
     """Plot result files (the answer figure for several methods, else each target's values), or a history's trend."""
-    from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
-
     if (history_dir is None) == (not files):
         raise click.UsageError("give result files or --history DIR, not both" if files else
                                "give result files, or --history DIR")

@@ -7,6 +7,7 @@ import click
 from cfgbench.cli import BOUNDED
 from cfgbench.history import fleet as fleets
 from cfgbench.history import trend
+from cfgbench.history.store import add_to_history
 
 FORMATS = sorted(trend.RENDERERS)
 
@@ -25,8 +26,6 @@ def history() -> None:
               help="machine directory (default: the files' hostname); name the runner where hosts are ephemeral VMs")
 def history_add(files: tuple[str, ...], directory: str, commit: str, machine: str | None) -> None:
     """Add result files to a history as DIR/<machine>/<date>-<commit>-<method>.json, never overwriting."""
-    from cfgbench.history.store import add_to_history
-
     for added in add_to_history(directory, files, commit, machine):
         verb = "already in the history" if added.already_there else "added"
         click.echo(f"{verb}: {added.path} ({added.source})")

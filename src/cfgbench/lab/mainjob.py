@@ -9,24 +9,22 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cfgbench import access
 from cfgbench.address import parse_bdf
 from cfgbench.errors import CfgbenchError, Progress
-from cfgbench.lab.enumeration import CANDIDATE, COLD_NAME, REFERENCE
+from cfgbench.compare.headline import HeadlineContext, end_of_run
+from cfgbench.compare.model import Report, report_of
+from cfgbench.lab.enumeration import CANDIDATE, COLD_NAME, REFERENCE, time_ab, time_accessors, time_cold
 from cfgbench.lab.enumeration import RESULT_NAME as RESCAN_NAME
-from cfgbench.lab.enumeration_job import CENSUS_NAME
+from cfgbench.lab.enumeration_job import CENSUS_NAME, answer_lines, census_boot, rescan_answer
 from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.qemu import PCIE_TARGET_BDF, find_tree
 from cfgbench.plan import PlanRequest, Target
 from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
-from cfgbench.results import make_output_dir
+from cfgbench.results import load_suite, make_output_dir, save_suite
+from cfgbench.session import RunRequest, run
 from cfgbench.settings import PRESETS, Settings
-
-if TYPE_CHECKING:
-    from cfgbench.compare.headline import HeadlineContext  # the guest imports only what it needs
-    from cfgbench.compare.model import Report
 
 # The host bridge, and the PCIe function below the root port at 0 and at 0x100 (which only ECAM reaches).
 TARGETS = (("0000:00:00.0", 0x000), (PCIE_TARGET_BDF, 0x000), (PCIE_TARGET_BDF, 0x100))
@@ -59,12 +57,10 @@ class LabJob:
 
     def request(self) -> str:
         """What each timing guest does, as JSON: the run (its output relative to the share), the port to rescan."""
-        from cfgbench.session import RunRequest
-
         targets = [Target(parse_bdf(bdf), offset, WIDTH) for bdf, offset in TARGETS]
         what = PlanRequest(methods=access.user_methods(), targets=targets, workloads=list(WORKLOADS), buses=SCAN_BUSES)
-        run = RunRequest(what, self.settings, output=Path(RESULT_NAME)).to_json()
-        return json.dumps({"run": json.loads(run), "rescan_port": self.rescan_port, "in_situ": self.in_situ})
+        request = RunRequest(what, self.settings, output=Path(RESULT_NAME)).to_json()
+        return json.dumps({"run": json.loads(request), "rescan_port": self.rescan_port, "in_situ": self.in_situ})
 
     def describe(self) -> str:
         traced = f", the cold pattern, {TRACED_RESCANS} traced rescans per order" if self.in_situ else ""
@@ -87,9 +83,6 @@ def enumeration_paths(outdir: Path) -> list[Path]:
 
 def guest_main(argv: Sequence[str] | None = None) -> int:
     """Runs in the guest: `python -m cfgbench.lab.mainjob JOB_JSON`."""
-    from cfgbench.lab.enumeration import time_ab, time_accessors, time_cold
-    from cfgbench.session import RunRequest, run
-
     args = list(sys.argv[1:] if argv is None else argv)
     if not in_lab_guest() or len(args) != 1:
         print("cfgbench: error: this is the lab guest's job: run `cfgbench lab` instead", file=sys.stderr)
@@ -136,17 +129,13 @@ def _refuse_existing(outdir: Path, boots: int) -> None:
 
 def merge_boots(outdir: Path, boots: int) -> None:
     """lab-<method>.json over all boots: each boot's runs are a session of their own."""
-    from cfgbench import results
-
     for name in (p.name for p in [*result_paths(outdir), *enumeration_paths(outdir)]):
         for directory in _boot_dirs(outdir, boots):
             if (directory / name).exists():
-                results.save_suite(results.load_suite(directory / name), outdir / name, append=True)
+                save_suite(load_suite(directory / name), outdir / name, append=True)
 
 
 def headline_context(accel: str) -> HeadlineContext:
-    from cfgbench.compare.headline import HeadlineContext
-
     return HeadlineContext(unit="boot", accel=accel, between_units_note=BETWEEN_BOOTS_NOTE,
                            values_advice="record more rounds (cfgbench lab --values N) or boots (--boots N)",
                            details_hint="`cfgbench lab -v` lists each, as does cfgbench compare")
@@ -169,11 +158,6 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
              output: Callable[[str], object] = sys.stderr.write, job: LabJob = LabJob(),
              say: Callable[[str], object] = print, verbose: bool = True, figure: bool = True) -> int:
     """Boot the guest(s), time the methods there, print the end of the run and write the answer figure; the exit code."""
-    from cfgbench.compare.headline import end_of_run
-    from cfgbench.compare.model import report_of
-    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer
-    from cfgbench.results import load_suite
-
     outdir = outdir or default_outdir()
     make_output_dir(outdir)
     _refuse_existing(outdir, job.boots)

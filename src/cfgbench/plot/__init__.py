@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cfgbench import access
+from cfgbench.compare.breakdown import kernel_paths
 from cfgbench.compare.files import ResultFile, load_result_files
 from cfgbench.compare.model import Report, build_report
 from cfgbench.errors import CfgbenchError
@@ -21,8 +22,6 @@ CHOICES = (ANSWER, *PANELS)
 
 def default_panels(files: Sequence[ResultFile]) -> tuple[str, ...]:
     """The answer figure for a run's files (several methods, or the kernel's two paths); else the distribution."""
-    from cfgbench.compare.breakdown import kernel_paths
-
     several = len({f.env.get("method") for f in files}) > 1
     return (ANSWER,) if several or any(kernel_paths(f.benchmarks.values()) for f in files) else ("distribution",)
 
