@@ -11,11 +11,13 @@ import click
 from cfgbench import access, kernelpath, registers, report, results, workloads
 from cfgbench.access.base import raw_forbidden_reason
 from cfgbench.address import parse_bdf
+from cfgbench.checks import read_once
 from cfgbench.cli import BOUNDED, say
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import read_ecam_windows
 from cfgbench.pci import config_size, list_functions, listing_lines, no_paths_note
 from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE
+from cfgbench.plan import PlanRequest, Target
 from cfgbench.platform import fingerprint
 from cfgbench.settings import PRESETS, SCHEDULES, Settings
 
@@ -89,7 +91,6 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
     """Time config-space reads of each device and offset through each method; the files are pyperf's, with the settings
     recorded in them."""
     from cfgbench import session
-    from cfgbench.plan import PlanRequest, Target
 
     if (append or resume) and output is None:
         raise CfgbenchError(f"{'--resume' if resume else '--append'} needs -o FILE", "name the result file to add to")
@@ -193,9 +194,6 @@ the register read and the method.""")
 @click.argument("device")
 @click.argument("register")
 def read(method: str, width: str | None, allow_any_offset: bool, device: str, register: str) -> None:
-    from cfgbench.checks import read_once
-    from cfgbench.plan import Target
-
     bdf = parse_bdf(device)
     [(_, target)] = registers.resolve_all([bdf], [register], int(width) if width else None,
                                           lambda: access.create(access.reader_method([method])))
