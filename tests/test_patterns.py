@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from cfgbench import planner, results
-from cfgbench.compare import pattern
-from cfgbench.compare.model import report_of
+from cfgbench.compare.model import cold_hot, report_of
+from cfgbench.compare.render import pattern_lines
 from cfgbench.lab import GuestConfig, enumeration, enumeration_job, mainjob
 from cfgbench.address import parse_bdf
 from cfgbench.lab.census import Census, parse_file
@@ -86,10 +86,10 @@ def test_cold_over_hot_is_paired_by_round() -> None:
     hot = paired_bench("hot 0000:ff:1f.0+0x000/4", [100e-9 * s for s in speed], cfgbench_value="0xffffffff")
     cold = paired_bench("peer-probe 0000:00-ff", [200e-9 * s for s in speed],
                         cfgbench_reads_per_pass=8192, cfgbench_scan_functions=6, **{HOT_PARTNER: hot.get_name()})
-    [row] = pattern.cold_hot({"mmio": pyperf.BenchmarkSuite([cold, hot])})
+    [row] = cold_hot({"mmio": pyperf.BenchmarkSuite([cold, hot])})
     assert row.estimate is not None
     assert row.estimate.ratio == pytest.approx(2.0) and row.estimate.low == pytest.approx(2.0)
-    [line] = pattern.lines([row])
+    [line] = pattern_lines([row])
     assert line.startswith("peer-probe 00-ff, per read, against one of its registers read over and over: ")
     assert "mmio 210.0 ns against 105.0 ns (absent ff:1f.0+0x000/4) = 2.00x" in line  # medians
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from cfgbench.compare.model import (CLUSTERS, KERNEL_PATHS, MECHANISM, MISMATCH, OTHER, PAIRED, PER_READ, UNSTABLE,
                                     UNSTABLE_RELATIVE_STDEV, Finding, Report, short_target)
-from cfgbench.compare.pattern import lines as pattern_lines
-from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines
+from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines, pattern_lines
 from cfgbench.document import format_time
 
 # Past this many figures a caveat is one line: forty lines saying the machine changes speed would bury the answer.

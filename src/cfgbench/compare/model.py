@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyperf
@@ -11,11 +11,11 @@ from cfgbench import access, runs
 from cfgbench.compare import threshold as gate
 from cfgbench.compare.breakdown import Breakdown, KernelPaths, breakdowns, kernel_paths
 from cfgbench.compare.files import ResultFile, load_result_files
-from cfgbench.compare.pattern import ColdHot, cold_hot
-from cfgbench.compare.stats import MIN_PAIRS, PAIRED, UNPAIRED, Clusters, Estimate, Sample, Statistic, estimate, two_clusters
+from cfgbench.compare.stats import (MIN_PAIRS, PAIRED, UNPAIRED, Clusters, Estimate, Sample, Statistic, estimate, paired,
+                                    two_clusters)
 from cfgbench.errors import CfgbenchError
-from cfgbench.schema import (ENVIRONMENT_FIELDS, KERNEL_ORDER, READ_WORKLOAD, READS_PER_PASS, SCAN_FUNCTIONS, display_name,
-                             is_split, workload_of)
+from cfgbench.schema import (ENVIRONMENT_FIELDS, HOT_PARTNER, KERNEL_ORDER, READ_WORKLOAD, READS_PER_PASS, SCAN_FUNCTIONS,
+                             display_name, is_split, workload_of)
 from cfgbench.document import format_time
 
 # What an answer row answers (docs/design.md, "Comparing"); any other pair is a comparison, not an answer.
@@ -98,6 +98,16 @@ class Finding:
         return f"{self.where}: {self.note}"
 
 
+@dataclass(frozen=True)
+class ColdHot:
+    """A pass (a new function at every read, or the targets in turn) against its hot partner, one of its registers."""
+
+    method: str
+    cold: pyperf.Benchmark
+    hot: pyperf.Benchmark
+    estimate: Estimate | None  # cold over hot, per read; None when they were not timed in rounds
+
+
 @dataclass
 class Report:
     files: list[ResultFile]
@@ -140,6 +150,19 @@ class Report:
             elif values[0] != "-":
                 shared[label] = values[0]
         return shared, differing
+
+
+def cold_hot(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ColdHot]:
+    """Every pass with its hot partner, per read and paired by round, method by method (the suites' order)."""
+    found = []
+    for method, suite in suites.items():
+        names = set(suite.get_benchmark_names())
+        for bench in suite.get_benchmarks():
+            if (hot := bench.get_metadata().get(HOT_PARTNER)) in names:
+                partner = suite.get_benchmark(str(hot))
+                found.append(ColdHot(method, bench, partner, paired(runs.values_by_round(partner),
+                                                                    runs.values_by_round(bench))))
+    return found
 
 
 def _kind(ref: ResultFile, other: ResultFile, bench: pyperf.Benchmark) -> str:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields, is_dataclass
 from typing import Any
 
 from cfgbench import document as doc
 from cfgbench.compare import threshold
 from cfgbench.compare.breakdown import Breakdown
-from cfgbench.compare.model import ANSWER_KINDS, KERNEL_PATHS, Answer, Report, TargetReport, short_target
-from cfgbench.compare.pattern import lines as pattern_lines
+from cfgbench.compare.model import ANSWER_KINDS, KERNEL_PATHS, Answer, ColdHot, Report, TargetReport, short_target
 from cfgbench.compare.stats import ALPHA, CONFIDENCE, Estimate, Interval, Sample
 from cfgbench.document import format_time
+from cfgbench.pci_regs import ALL_ONES
+from cfgbench.schema import VALUE
 
 BREAKDOWN_TITLE = "where the time goes"
 BREAKDOWN_HOW = "medians per read; sum/full and net per paired round, with 95% intervals"
@@ -95,6 +96,21 @@ def _gate_lines(report: Report) -> list[str]:
         return []
     head = f"gate ({', '.join(t.text for t in report.thresholds)}): {outcome.upper()} (exit {threshold.EXIT_CODES[outcome]})"
     return [head] + [threshold.describe(v, report.files) for v in report.verdicts]
+
+
+def pattern_lines(rows: Sequence[ColdHot]) -> list[str]:
+    """One line per pass: each method's time per read cold and hot, and the paired ratio."""
+    by_pass: dict[str, list[str]] = {}
+    for row in rows:
+        e, hot = row.estimate, row.hot.get_name().removeprefix("hot 0000:")
+        kind = "absent" if row.hot.get_metadata().get(VALUE) == f"{ALL_ONES[4]:#010x}" else "present"
+        ratio = "" if e is None else f" = {e.ratio:.2f}x"
+        interval = f", {CONFIDENCE:.0%} CI {e.low:.2f}-{e.high:.2f}" if e is not None and e.low and e.high else ""
+        by_pass.setdefault(row.cold.get_name().replace(" 0000:", " "), []).append(
+            f"{row.method} {format_time(row.cold.median())} against {format_time(row.hot.median())} "
+            f"({kind} {hot}){ratio}{interval}")
+    return [f"{name}, per read, against one of its registers read over and over: " + "; ".join(parts)
+            for name, parts in by_pass.items()]
 
 
 def breakdown_lines(report: Report) -> list[str]:
