@@ -14,17 +14,19 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cfgbench import access
+import pyperf
+
+from cfgbench import access, results
 from cfgbench.errors import CfgbenchError, LabError
+from cfgbench.lab.census import Marker
 from cfgbench.pci import SYSFS_DEVICES
+from cfgbench.plan import PlanRequest
 from cfgbench.platform import in_lab_guest, lab_metadata
 from cfgbench.schema import KERNEL_ORDER, KERNEL_READ, METHOD, RESCAN_BUS, RESCAN_FUNCTIONS, SESSION, TARGET, WORKLOAD
 from cfgbench.settings import PRESETS, Settings
-
-if TYPE_CHECKING:
-    import pyperf
+from cfgbench.workloads import PEER_PROBE
 
 WORKLOAD_NAME = "rescan"
 RESULT_NAME = "lab-rescan-{order}.json"
@@ -235,8 +237,6 @@ def time_accessors(port: str, rescans: int, outdir: Path) -> list[dict[str, obje
 
 def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[str, object]]:
     """One marked rescan per order (the window covers exactly its write), each counted by ftrace too."""
-    from cfgbench.lab.census import Marker
-
     marker = Marker()
     counter = AccessorCount()
     rows: list[dict[str, object]] = []
@@ -276,8 +276,6 @@ def time_arms(arms: Sequence[Rescan], settings: Settings) -> pyperf.BenchmarkSui
 
 def time_ab(port: str, outdir: Path, settings: Settings = AB_SETTINGS) -> list[Path]:
     """Both orders; one file per order, the benchmark named `rescan <port>` in each, so that they pair by round."""
-    from cfgbench import results
-
     benches = [Rescan(port, REFERENCE), Rescan(port, CANDIDATE)]
     suite = time_arms(benches, settings)
     written = []
@@ -291,8 +289,6 @@ def time_ab(port: str, outdir: Path, settings: Settings = AB_SETTINGS) -> list[P
 
 def time_aa(port: str, order: str, outdir: Path, settings: Settings = AB_SETTINGS) -> Path:
     """The A/B with one order in both arms, each value after a real switch: benchmarks `rescan <port> A` and `A again`."""
-    from cfgbench import results
-
     other = CANDIDATE if order == REFERENCE else REFERENCE
     arms = [Rescan(port, order, via=other), Rescan(port, order, via=other)]
     arms[1].name += " again"
@@ -306,9 +302,7 @@ def time_aa(port: str, order: str, outdir: Path, settings: Settings = AB_SETTING
 
 def time_cold(outdir: Path, settings: Settings) -> None:
     """The projection's price of a read: x86's peer-bridge probe and its hot partner, by each mechanism (COLD_NAME)."""
-    from cfgbench.plan import PlanRequest
     from cfgbench.session import RunRequest, run
-    from cfgbench.workloads import PEER_PROBE
 
     what = PlanRequest(methods=list(access.MECHANISMS), targets=[], workloads=[PEER_PROBE])
     # No per-read samples: the projection needs the medians only (samples cost seconds in the lab).
