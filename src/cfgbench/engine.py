@@ -89,17 +89,13 @@ def pin(affinity: str) -> None:
                             "give CPUs that are online (/sys/devices/system/cpu/online)") from None
 
 
-def order_rng(settings: Settings, index: int) -> random.Random:
-    """Each process's own order, from the run's seed: a run can be replayed."""
-    return random.Random(f"{settings.seed}:{index}") if settings.seed is not None else random.Random()
-
-
 class ProcessTimer:
     def __init__(self, timed: Sequence[Timed], settings: Settings, index: int = 0,
                  loops: dict[str, int] | None = None) -> None:
         self.timed, self.settings, self.index = list(timed), settings, index
         self.records = [_BenchValues() for _ in self.timed]
-        self.rng = order_rng(settings, index)
+        # Each process's own order, from the run's seed: a run can be replayed.
+        self.rng = random.Random(f"{settings.seed}:{index}") if settings.seed is not None else random.Random()
         self._given_loops = loops or {}
         self.null_loop_ns = 0.0
         self.started = time.monotonic()

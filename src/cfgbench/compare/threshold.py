@@ -105,12 +105,8 @@ def describe(verdict: GateVerdict, files: Sequence[ResultFile]) -> str:
 
 
 def environment_differences(reference: ResultFile, other: ResultFile) -> list[str]:
-    diffs = []
-    for label in SAME_MACHINE_LABELS:
-        ref_value, value = reference.env.get(label), other.env.get(label)
-        if ref_value != value:
-            diffs.append(f"{label} {ref_value or '-'} vs {value or '-'}")
-    return diffs
+    return [f"{label} {reference.env.get(label) or '-'} vs {other.env.get(label) or '-'}"
+            for label in SAME_MACHINE_LABELS if reference.env.get(label) != other.env.get(label)]
 
 
 def check_same_environment(files: Sequence[ResultFile]) -> None:

@@ -19,6 +19,7 @@ from cfgbench.errors import LabError, Progress
 from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
+from cfgbench.results import load_suite
 from cfgbench.compare.model import RESCAN, Report
 from cfgbench.schema import RESCAN_FUNCTIONS, TARGET
 from cfgbench.document import format_time
@@ -126,8 +127,6 @@ def rescan_answer(outdir: Path, report: Report, census: Census, suites: dict[str
 
 
 def _cold_suites(outdir: Path) -> dict[str, pyperf.BenchmarkSuite]:
-    from cfgbench.results import load_suite
-
     paths = {m: outdir / COLD_NAME.format(method=m) for m in access.MECHANISMS}
     return {m: load_suite(path) for m, path in paths.items()} if all(p.exists() for p in paths.values()) else {}
 
