@@ -83,16 +83,12 @@ def split_by_method(suite: pyperf.BenchmarkSuite, plan: Plan) -> dict[str, pyper
     return by_method
 
 
-def _names_in(path: Path) -> set[str]:
-    return {bench.get_name() for bench in results.load_suite(path).get_benchmarks()}
-
-
 def _drop_measured(plan: Plan, paths: dict[str, Path | None], progress: Progress) -> Plan:
     """--resume: keep only the benchmarks the output files lack."""
     kept = []
     for spec in plan.benches:
         path = paths.get(spec.method)
-        if path is not None and path.exists() and spec.bench_name in _names_in(path):
+        if path is not None and path.exists() and spec.bench_name in results.load_suite(path).get_benchmark_names():
             progress(f"{path} already has {spec.bench_name}: not measured again")
             continue
         kept.append(spec)

@@ -158,9 +158,8 @@ def github_annotations(gate: CiGate, where: Provenance = Provenance()) -> list[s
     for method in gate.having(ERROR):
         lines.append(workflow_command("error", f"cfgbench: gate error{on}", f"{method.method}: {method.error}"))
     for kind, outcome in (("error", REGRESSION), ("warning", INCONCLUSIVE)):
-        for method in gate.having(outcome):
-            for line in _verdict_lines(method):
-                lines.append(workflow_command(kind, f"cfgbench: {outcome}{on}", line))
+        lines += [workflow_command(kind, f"cfgbench: {outcome}{on}", line) for method in gate.having(outcome)
+                  for line in _verdict_lines(method)]
     return lines
 
 
