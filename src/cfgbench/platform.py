@@ -112,10 +112,8 @@ def online_cpu_count(path: Path | None = None) -> int:
 
 
 def effective_capabilities() -> int:
-    for line in _read_text(Path("/proc/self/status")).splitlines():
-        if line.startswith("CapEff:"):
-            return int(line.split()[1], 16)
-    return 0
+    return next((int(line.split()[1], 16) for line in _read_text(Path("/proc/self/status")).splitlines()
+                 if line.startswith("CapEff:")), 0)
 
 
 def has_rawio() -> bool:
@@ -124,11 +122,7 @@ def has_rawio() -> bool:
 
 def lockdown_mode() -> str:
     """'none', 'integrity', 'confidentiality', or '' when the kernel does not say."""
-    text = _read_text(LOCKDOWN_PATH)
-    for word in text.split():
-        if word.startswith("["):
-            return word.strip("[]")
-    return ""
+    return next((word.strip("[]") for word in _read_text(LOCKDOWN_PATH).split() if word.startswith("[")), "")
 
 
 SUDO_FIX = 'run as root: sudo "$(command -v cfgbench)" ...'

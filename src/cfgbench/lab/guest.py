@@ -159,10 +159,8 @@ def _qemu(argv: list[str]) -> Iterator[subprocess.Popen[bytes]]:
 
 def _qemu_failure(stderr: str) -> str | None:
     # KVM emulation failures pause the VM instead of exiting: treat them as fatal at once.
-    for line in stderr.splitlines():
-        if "internal error" in line.lower() or "emulation failure" in line.lower():
-            return line.strip()
-    return None
+    return next((line.strip() for line in stderr.splitlines()
+                 if "internal error" in line.lower() or "emulation failure" in line.lower()), None)
 
 
 class _Watch:

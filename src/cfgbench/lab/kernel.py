@@ -43,10 +43,8 @@ def _modules_dir_for(image: Path, release: str) -> Path | None:
     if not release:
         return None
     # An unpacked package tree (<root>/boot/vmlinux-R, <root>/lib/modules/R), else the host's.
-    for candidate in (image.parent.parent / "lib/modules" / release, Path("/lib/modules") / release):
-        if (candidate / "modules.dep").is_file():
-            return candidate
-    return None
+    return next((candidate for candidate in (image.parent.parent / "lib/modules" / release, Path("/lib/modules") / release)
+                 if (candidate / "modules.dep").is_file()), None)
 
 
 def kernel_from_path(image: Path) -> GuestKernel:
