@@ -47,7 +47,4 @@ def distribution_lines(dist: Distribution) -> list[str]:
 
 
 def suite_lines(suite: pyperf.BenchmarkSuite, label: str = "") -> list[str]:
-    lines: list[str] = []
-    for bench in suite.get_benchmarks():
-        lines += bench_lines(bench, label or method_of(bench))
-    return lines
+    return [line for bench in suite.get_benchmarks() for line in bench_lines(bench, label or method_of(bench))]

@@ -66,9 +66,7 @@ def _rows(method: MethodGate) -> list[list[str]]:
 
 
 def _table(gate: CiGate) -> list[str]:
-    statistic = "median"  # the default rule's; the column says which
-    if gate.rules:
-        statistic = gate.rules[0].split(":")[0]
+    statistic = gate.rules[0].split(":")[0] if gate.rules else "median"  # the default rule's; the column says which
     header = ["method", "target", f"baseline {statistic}", f"this run {statistic}", "time ratio", "gate"]
     return to_markdown([Table(header, [row for method in gate.methods for row in _rows(method)])]).rstrip("\n").splitlines()
 

@@ -23,7 +23,11 @@ from cfgbench.history.trend import DEFAULT_LAST, trend_with_run
 DIR = click.Path(file_okay=False, path_type=Path)
 
 
-def _append(path: Path, text: str) -> None:
+def _to_summary(path: Path | None, text: str) -> None:
+    """The job summary: appended to --summary, or on stdout."""
+    if path is None:
+        click.echo(text, nl=False)
+        return
     try:
         # Non-blocking: a FIFO nobody reads is refused (ENXIO) instead of waiting; a non-UTF-8 name goes out as given.
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
@@ -97,10 +101,7 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
         click.echo(line)
     for line in summarising.outcome_lines(report):
         click.echo(line)
-    if summary is None:
-        click.echo(markdown, nl=False)
-    else:
-        _append(summary, markdown)
+    _to_summary(summary, markdown)
     say(f"ci gate: {report.outcome} (exit {report.exit_code})")
     sys.exit(report.exit_code)
 
@@ -152,10 +153,7 @@ def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | Non
     for added in recorded.added:
         click.echo(f"{'already in the history' if added.already_there else 'added'}: {added.path} ({added.source})")
     markdown = recording.render_markdown(recorded)
-    if summary is None:
-        click.echo(markdown, nl=False)
-    else:
-        _append(summary, markdown)
+    _to_summary(summary, markdown)
     if trend_png is not None:
         click.echo(f"wrote {plotting.plot_history(history_dir, trend_png)}")
 

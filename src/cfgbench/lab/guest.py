@@ -22,8 +22,7 @@ from pathlib import Path
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import RELAXED_IOMEM
 from cfgbench.errors import LabError, Progress
-from cfgbench.lab import census as census_trace
-from cfgbench.lab.census import Census
+from cfgbench.lab.census import WINDOW_LABELS, Census, parse_file, qemu_options
 from cfgbench.platform import LAB_HOST_OUT_VAR, LAB_OUT_VAR, LAB_VAR, lab_host_record
 from cfgbench.results import make_output_dir
 from cfgbench.schema import LAB_ACCEL, LAB_MACHINE, LAB_QEMU, LAB_TREE
@@ -268,7 +267,7 @@ def run_in_guest(argv: Sequence[str], cfg: GuestConfig = GuestConfig(), *, outdi
         shares = [NinePShare(ROOT_TAG, Path("/"), readonly=True), NinePShare(OUT_TAG, out.resolve(), readonly=False)]
         command = qemu_command(qemu, accel=accel, kernel=kernel.image, initrd=initrd, cmdline=cmdline, memory_mb=cfg.memory_mb,
                                smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target, tree=cfg.tree,
-                               extra=census_trace.qemu_options(trace) if cfg.census else ())
+                               extra=qemu_options(trace) if cfg.census else ())
         vcpus = f"{cfg.smp} vCPU{'s' * (cfg.smp != 1)}"
         say(f"booting {MACHINE} guest{purpose and f' {purpose}'} ({accel}, {vcpus}, kernel "
             f"{kernel.release or kernel.image.name})...")
@@ -284,7 +283,7 @@ def run_in_guest(argv: Sequence[str], cfg: GuestConfig = GuestConfig(), *, outdi
                     "cmdline": console.reports.get("cmdline", cmdline)}
         if cfg.pcie_target:
             metadata["tree"] = cfg.tree
-        census = census_trace.parse_file(trace, out / census_trace.WINDOW_LABELS) if cfg.census else None
+        census = parse_file(trace, out / WINDOW_LABELS) if cfg.census else None
         return GuestResult(returncode, "".join(console.output), metadata, boot_seconds, wall_seconds, census)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
