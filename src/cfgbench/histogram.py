@@ -115,7 +115,7 @@ class Distribution:
         return {q: max(v - self.timestamp_ns, 0.0) for q, v in self.raw_ns.items()}
 
 
-def summarize(hist: LogHistogram, overhead: LogHistogram, tsc_hz: int) -> Distribution:
+def distribution_of(hist: LogHistogram, overhead: LogHistogram, tsc_hz: int) -> Distribution:
     per_cycle_ns = 1e9 / tsc_hz
     median = hist.percentile(50)
     return Distribution(

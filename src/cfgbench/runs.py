@@ -11,7 +11,7 @@ import pyperf
 
 from cfgbench import schema
 from cfgbench.errors import CfgbenchError
-from cfgbench.histogram import Distribution, LogHistogram, histograms_from_metadata, summarize
+from cfgbench.histogram import Distribution, LogHistogram, distribution_of, histograms_from_metadata
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,7 +134,7 @@ class Totals:
     def distribution(self) -> Distribution | None:
         if self.histogram is None or self.overhead is None or not self.tsc_hz:
             return None
-        return summarize(self.histogram, self.overhead, self.tsc_hz)
+        return distribution_of(self.histogram, self.overhead, self.tsc_hz)
 
     def read_ecdf(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(seconds, fractions) of single reads over every run."""
