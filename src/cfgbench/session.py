@@ -159,7 +159,7 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
             results.check_writable(path, append)
     plan = build_plan(what, progress, settings.quiet)
     # Parts of a read (a split, the kernel's floor) pair with it by round, as methods pair with each other.
-    settings = settings.resolved(len(methods) > 1, any(spec.workload in workloads.PAIRED for spec in plan.benches))
+    settings = settings.resolved(len(methods) > 1, any(spec.workload in workloads.PAIRED_WORKLOADS for spec in plan.benches))
     if request.resume:
         plan = _drop_measured(plan, paths, progress)
     _check_appends(plan, paths, append)

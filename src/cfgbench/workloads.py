@@ -17,7 +17,7 @@ WORKLOADS = (READ_WORKLOAD, SCAN, SWEEP, SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQU
 # devfn steps: every function; arch/x86/pci/legacy.c pcibios_scan_specific_bus() probes every 8th.
 PROBE_STRIDES = {PROBE: 1, PEER_PROBE: 8}
 # Paired by round with a partner (a split with its read, a pass with its hot register): `auto` interleaves them.
-PAIRED = (SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
+PAIRED_WORKLOADS = (SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
 ABSENT = ALL_ONES[4]
 ALL_BUSES = range(0x100)
 

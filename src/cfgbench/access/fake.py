@@ -16,7 +16,7 @@ from cfgbench.limits import read_file
 from cfgbench.pci_regs import LEGACY_CONFIG_SIZE
 
 FAKE_DUMP_ENV = "CFGBENCH_FAKE_DUMP"
-ENABLE = f"to enable it, set {FAKE_DUMP_ENV} to the path of an `lspci -xxxx` dump"
+ENABLE_FIX = f"to enable it, set {FAKE_DUMP_ENV} to the path of an `lspci -xxxx` dump"
 # Domains have four hex digits, or more behind an Intel VMD device (10000:e0:00.0).
 _HEADER = re.compile(r"^(?P<bdf>(?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s")
 _ROW = re.compile(r"^(?P<offset>[0-9a-fA-F]{2,3}):(?P<bytes>(?: [0-9a-fA-F]{2}){1,16})\s*$")
@@ -76,13 +76,13 @@ class FakeAccessor(ConfigAccessor):
     def detect(self) -> Detection:
         path = self._dump_path()
         if path is None:
-            return Detection(False, f"{FAKE_DUMP_ENV} is not set", ENABLE)
+            return Detection(False, f"{FAKE_DUMP_ENV} is not set", ENABLE_FIX)
         return Detection(path.is_file(), str(path))
 
     def _open(self) -> None:
         path = self._dump_path()
         if path is None:
-            raise CfgbenchError(f"the fake method needs {FAKE_DUMP_ENV}", ENABLE)
+            raise CfgbenchError(f"the fake method needs {FAKE_DUMP_ENV}", ENABLE_FIX)
         dump = read_file(path, f"set {FAKE_DUMP_ENV} to an lspci -xxxx dump", limit=2**20)  # 256 functions' 4 KiB, in hex
         self.spaces = parse_lspci_dump(dump.decode(errors="replace"))
 
