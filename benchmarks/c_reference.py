@@ -3,7 +3,7 @@
     python benchmarks/c_reference.py BINARY BDF [--offset 0] [--rounds 24] [--reads 16384] [-o FILE]
 
 Guest side only (it refuses on a machine whose ports are not its own: it
-needs CFGBENCH_LAB_ACCEL, which `cfgbench lab` sets). It takes port access
+needs CFGBENCH_LAB, which `cfgbench lab` sets). It takes port access
 with ioperm(0xCF8, 8) as cfgbench does, finds the function's ECAM page from
 MCFG, and runs the binary, which inherits the port access across exec.
 Prints one line per round, "pio_ns ecam_ns"."""

@@ -2,7 +2,7 @@
 
 It calls itself raw, so a run puts it through everything a raw method meets:
 pciutils' sanity check (a host bridge on bus 0) and the check of every value
-against the kernel's read (plan.Reference.checked, with the kernel being this
+against the kernel's read (checks.Reference.checked, with the kernel being this
 machine's real sysfs). `dump_of_this_machine` writes the dump those checks
 need: this machine's own config spaces, read through sysfs, with one
 register changed where a test wants a disagreement."""

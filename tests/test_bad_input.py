@@ -112,7 +112,11 @@ CASES = [
     Bad("method-unknown", ("run", "-m", "nosuch", "-o", "out.json"), ("unknown method", "nosuch")),
     Bad("method-empty", ("read", "-m", "", "00:00.0", "0"), ("unknown method",)),
     Bad("method-second-unknown", (*RUN, "-m", "nosuch"), ("unknown method", "nosuch")),
-    Bad("method-fake-without-dump", (*READ, "00:00.0", "0"), ("unknown method", "fake"), env={"CFGBENCH_FAKE_DUMP": ""}),
+    # The fake is found from the CLI: its refusal says how to enable it (issue 26).
+    Bad("method-fake-without-dump", (*READ, "00:00.0", "0"), ("fake method is not enabled", "set CFGBENCH_FAKE_DUMP",
+                                                                "lspci -xxxx"), env={"CFGBENCH_FAKE_DUMP": ""}),
+    Bad("method-fake-without-dump-run", RUN, ("fake method is not enabled", "set CFGBENCH_FAKE_DUMP", "lspci -xxxx"),
+        env={"CFGBENCH_FAKE_DUMP": ""}),
     Bad("method-raw-forbidden-here", ("run", "-m", "mmio", "-o", "out.json"), ("forbidden",)),
     Bad("method-pio-forbidden-here", ("read", "-m", "pio", "00:00.0", "0"), ("raw method pio is forbidden",)),
     Bad("method-missing", ("run", "-o", "out.json"), ("--method",)),

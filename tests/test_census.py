@@ -18,7 +18,7 @@ import pytest
 
 from cfgbench.lab.census import (COMMAND_BEGIN, COMMAND_END, KEYS, MARK_MAGIC, WINDOW_CLOSE, WINDOW_OPEN, Census,
                                  Tally, parse, parse_file, qemu_options)
-from cfgbench.lab.errors import LabError
+from cfgbench.errors import LabError
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "census-default-rescan.trace"

@@ -283,7 +283,7 @@ def test_values_in_two_clusters_are_warned_about(tmp_path: Path, baseline: Path)
 
 
 def test_format_time_is_shared(baseline: Path) -> None:
-    from cfgbench.units import format_time
+    from cfgbench.document import format_time
 
     assert format_time(4.332e-7) == "433.2 ns" and format_time(28.4e-6, 0.31e-6) == "28.4 ± 0.3 us"
 

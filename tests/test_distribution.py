@@ -12,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfgbench import runs
-from cfgbench.distribution import summarize
 from cfgbench.schema import DIST_CYCLES
-from cfgbench.histogram import LogHistogram
+from cfgbench.histogram import LogHistogram, distribution_of
 from cfgbench.results import load_suite
 
 from cli_helpers import HOST_DUMP, QUICK, cfgbench
@@ -46,7 +45,7 @@ def test_merge_equals_one_histogram_of_everything(values: list[int]) -> None:
 def test_tail_count_and_timestamp_correction() -> None:
     reads = np.array([1000] * 990 + [20_000] * 10)  # 1% of reads cost 20x
     overhead = np.array([40] * 1000)
-    dist = summarize(LogHistogram.from_samples(reads), LogHistogram.from_samples(overhead), tsc_hz=1_000_000_000)
+    dist = distribution_of(LogHistogram.from_samples(reads), LogHistogram.from_samples(overhead), tsc_hz=1_000_000_000)
     assert dist.over_tail == 10
     assert dist.raw_ns[50] == pytest.approx(1000, rel=0.01)
     assert dist.raw_ns[99.9] == pytest.approx(20_000, rel=0.01)

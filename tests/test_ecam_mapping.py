@@ -114,9 +114,11 @@ def test_close_unmaps_everything(accessor: EcamAccessor) -> None:
 def test_a_probes_planning_maps_its_bus_range_once(accessor: EcamAccessor, monkeypatch: pytest.MonkeyPatch) -> None:
     """A probe reads every function of the window while planning: a page each would be 65,536
     mappings for 256 buses, past what a process may hold (vm.max_map_count, 65,530 by default)."""
-    from cfgbench import plan
+    from cfgbench import planner as planning
+    from cfgbench.checks import Reference
+    from cfgbench.plan import PlanRequest
 
-    monkeypatch.setattr(plan, "_default_scan_buses", lambda: range(1, 4))
-    planner = plan._Planner(plan.PlanRequest(["mmio"], [], ["probe"]), accessor, plan.Reference(None), print)
+    monkeypatch.setattr(planning, "_default_scan_buses", lambda: range(1, 4))
+    planner = planning._Planner(PlanRequest(["mmio"], [], ["probe"]), accessor, Reference(None), print)
     [cold, _hot] = planner.probes("probe")
     assert len(cold.reads) == 3 * 256 and mapped_lengths(accessor) == [3 * MIB]

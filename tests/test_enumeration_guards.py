@@ -70,9 +70,9 @@ def test_a_missing_module_stops_the_lab_before_qemu(tmp_path: Path, monkeypatch:
 
 def test_rescans_and_markers_refuse_outside_the_lab_guest(monkeypatch: pytest.MonkeyPatch) -> None:
     from cfgbench.lab.enumeration import AccessorCount, Rescan, set_order
-    from cfgbench.lab.markers import Marker
+    from cfgbench.lab.census import Marker
 
-    monkeypatch.delenv("CFGBENCH_LAB_ACCEL", raising=False)
+    monkeypatch.delenv("CFGBENCH_LAB", raising=False)
     for make in (lambda: Rescan("0000:00:00.0", "ecam-only"), lambda: set_order("ecam-only"), AccessorCount, Marker):
         with pytest.raises(LabError, match="lab guest"):
             make()

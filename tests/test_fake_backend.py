@@ -8,7 +8,8 @@ from cfgbench import access
 from cfgbench.access.fake import FakeAccessor, parse_lspci_dump
 from cfgbench.address import Bdf
 from cfgbench.errors import CfgbenchError
-from cfgbench.plan import Reference, Target, verified_value
+from cfgbench.checks import Reference, verified_value
+from cfgbench.plan import Target
 
 from cli_helpers import HOST_DUMP
 
@@ -51,6 +52,14 @@ def test_fake_is_hidden_from_users() -> None:
     assert access.canonical_method("ecam") == "mmio"
     with pytest.raises(CfgbenchError, match="unknown method"):
         access.canonical_method("conf2")
+
+
+def test_the_help_texts_come_from_the_registry() -> None:
+    """Every method users may name, with its aliases and its one-line help; the fake is not among them."""
+    text = access.methods_help()
+    for name, cls in access.METHODS.items():
+        assert (name in text and cls.help in text) == (not cls.hidden)
+    assert "mmio or ecam: " in text and "kernel or sysfs: " in text
 
 
 def test_verify_refuses_when_method_and_kernel_disagree(tmp_path: Path) -> None:

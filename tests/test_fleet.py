@@ -117,7 +117,7 @@ def test_bad_directories_are_one_line_errors(tmp_path: Path, artifacts: list[Pat
     mixed = artifacts[0]
     run_file(mixed / "other-host.json", "pio", {HOST_BRIDGE_EXT: 1e-6}, START, hostname="elsewhere")
     code, _, err = run_cli("fleet", str(mixed))
-    assert code == 2 and "mixes results of several hostnames" in err
+    assert code == 2 and "holds runs of several hostnames" in err
     (mixed / "other-host.json").unlink()
     run_file(mixed / "pio-again.json", "pio", {HOST_BRIDGE: 1e-6}, START, hostname="bm-intel")
     code, _, err = run_cli("fleet", str(mixed))

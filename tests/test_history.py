@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cfgbench.history import changepoints
+from cfgbench.history import trend
 from cfgbench.history import store as history
 from cfgbench.cli import main
 from cfgbench.errors import CfgbenchError
@@ -212,17 +212,17 @@ def test_empty_missing_and_misplaced(tmp_path: Path) -> None:
 def test_without_otava_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "otava.analysis", None)  # import fails as if not installed
     with pytest.raises(CfgbenchError, match=r"apache-otava.*cfgbench\[history\]"):
-        changepoints.find_change_points([1.0, 1.0, 2.0, 2.0])
+        trend.find_change_points([1.0, 1.0, 2.0, 2.0])
 
 
 def test_detector_on_plain_series() -> None:
     flat = [1.00, 1.02, 0.99, 1.01, 0.98, 1.00, 1.01, 0.99]
     step = flat[:5] + [v * 1.2 for v in flat[5:]]
-    assert changepoints.find_change_points(flat) == []
-    [cp] = changepoints.find_change_points(step)
+    assert trend.find_change_points(flat) == []
+    [cp] = trend.find_change_points(step)
     assert cp.index == 5 and cp.change == pytest.approx(0.2, abs=0.02) and cp.pvalue < 0.001
-    assert changepoints.find_change_points(step, min_change=0.3) == []  # smaller than asked for
-    assert changepoints.find_change_points([1.0, 2.0]) == []  # too short to split
+    assert trend.find_change_points(step, min_change=0.3) == []  # smaller than asked for
+    assert trend.find_change_points([1.0, 2.0]) == []  # too short to split
 
 
 def test_start_up_imports_no_numpy_scipy_matplotlib_or_otava() -> None:

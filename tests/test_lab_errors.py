@@ -1,10 +1,13 @@
 """The lab's error paths that need no guest: missing pieces fail fast with the
 setup command, accelerators are chosen and refused, and the guest's
-environment drops the raw-access guard. (tests/lab/test_errors.py boots
-guests for a hung guest and for Ctrl-C.)"""
+environment drops the raw-access guard and carries the lab's record.
+(tests/lab/test_errors.py boots guests for a hung guest and for Ctrl-C.)"""
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -12,7 +15,10 @@ import pytest
 
 from cfgbench.lab import SETUP_FIX, GuestConfig, LabError, run_in_guest
 from cfgbench.lab import guest, qemu
+from cfgbench import platform
+from cfgbench.lab.initramfs import command_script
 from cfgbench.lab.kernel import find_kernel
+from cfgbench.schema import ENVIRONMENT_FIELDS, LAB_ACCEL, LAB_CMDLINE, LAB_HOST_KERNEL, LAB_KERNEL, LAB_TREE
 
 
 def test_missing_kernel_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,3 +79,19 @@ def test_guest_environment_drops_the_raw_guard(monkeypatch: pytest.MonkeyPatch) 
     assert env["EXTRA"] == "x"
     assert env["CFGBENCH_LAB_OUT"] == "/out"
     assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+
+
+def test_the_lab_record_crosses_to_the_guest_as_one_json_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One variable whose keys are schema.py's own: what the guest's `cfgbench run` records, with its kernel's."""
+    record = guest.lab_record(GuestConfig(), "tcg", "8.2.2")
+    env = guest.guest_environment(None, {platform.LAB_VAR: json.dumps(record)})
+    [assignment] = [word for word in shlex.split(command_script(["true"], env, "/"))
+                    if word.startswith(f"{platform.LAB_VAR}=")]
+    monkeypatch.setenv(platform.LAB_VAR, assignment.partition("=")[2])
+    recorded = platform.lab_metadata()
+    assert recorded.items() >= record.items() and set(recorded) == {*record, LAB_KERNEL, LAB_CMDLINE}
+    assert recorded[LAB_ACCEL] == "tcg" and recorded[LAB_TREE] == "default"
+    assert recorded[LAB_HOST_KERNEL] == os.uname().release  # the host's, as the host saw it
+    assert {f.key for f in ENVIRONMENT_FIELDS if f.key.startswith("cfgbench_lab_")} <= set(recorded)
+    monkeypatch.delenv(platform.LAB_VAR)
+    assert platform.lab_metadata() == {} and not platform.in_lab_guest()

@@ -16,10 +16,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cfgbench"
 # and reading results; comparing; what builds on comparing; the CI job and
 # the lab; the CLI.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "limits", "units", "document", "schema", "_native", "histogram", "pci_regs"),
-    ("address", "mcfg", "platform", "kernelpath", "capabilities", "registers", "pci", "distribution"),
+    ("errors", "limits", "document", "schema", "_native", "histogram", "pci_regs"),
+    ("address", "mcfg", "platform", "kernelpath", "capabilities", "registers", "pci"),
     ("access",),
-    ("workloads", "plan", "settings", "timing", "processes", "engine", "results", "runs"),
+    ("workloads", "plan", "checks", "planner", "settings", "timing", "engine", "results", "runs"),
     ("compare",),
     ("report", "session", "history", "plot"),
     ("ci", "lab"),

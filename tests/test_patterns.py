@@ -13,15 +13,17 @@ import pyperf
 import pytest
 from click.testing import CliRunner
 
-from cfgbench import plan, results
-from cfgbench.compare import pattern
-from cfgbench.compare.model import report_of
+from cfgbench import planner, results
+from cfgbench.compare.model import cold_hot, report_of
+from cfgbench.compare.render import pattern_lines
 from cfgbench.lab import GuestConfig, enumeration, enumeration_job, mainjob
 from cfgbench.address import parse_bdf
 from cfgbench.lab.census import Census, parse_file
 from cfgbench.pci import SYSFS_DEVICES_ENV
-from cfgbench.plan import PlanRequest, Target, build_plan
-from cfgbench.schema import HOT_PARTNER, ROUNDS, SCAN_FUNCTIONS, SESSION
+from cfgbench.platform import LAB_VAR
+from cfgbench.plan import BenchSpec, PlanRequest, Target
+from cfgbench.planner import build_plan
+from cfgbench.schema import HOT_PARTNER, LAB_ACCEL, ROUNDS, SCAN_FUNCTIONS, SESSION
 from cfgbench.settings import PRESETS
 
 from cli_helpers import QUICK_IN_PROCESS, cfgbench
@@ -30,13 +32,13 @@ DATA = Path(__file__).parent / "data"
 LABELS = ["rescan 0000:00:03.0 type1-first", "rescan 0000:00:03.0 ecam-only"]
 
 
-def planned(methods: list[str], workloads: list[str]) -> dict[str, plan.BenchSpec]:
+def planned(methods: list[str], workloads: list[str]) -> dict[str, BenchSpec]:
     return {f"{s.method} {s.bench_name}": s for s in build_plan(PlanRequest(methods, [], workloads), print).benches}
 
 
 @pytest.fixture
 def two_buses(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plan, "_default_scan_buses", lambda: range(0, 2))
+    monkeypatch.setattr(planner, "_default_scan_buses", lambda: range(0, 2))
 
 
 def test_a_pass_reads_a_new_function_every_read_and_pairs_with_an_absent_register(fake_dump: Path, two_buses: None) -> None:
@@ -84,10 +86,10 @@ def test_cold_over_hot_is_paired_by_round() -> None:
     hot = paired_bench("hot 0000:ff:1f.0+0x000/4", [100e-9 * s for s in speed], cfgbench_value="0xffffffff")
     cold = paired_bench("peer-probe 0000:00-ff", [200e-9 * s for s in speed],
                         cfgbench_reads_per_pass=8192, cfgbench_scan_functions=6, **{HOT_PARTNER: hot.get_name()})
-    [row] = pattern.cold_hot({"mmio": pyperf.BenchmarkSuite([cold, hot])})
+    [row] = cold_hot({"mmio": pyperf.BenchmarkSuite([cold, hot])})
     assert row.estimate is not None
     assert row.estimate.ratio == pytest.approx(2.0) and row.estimate.low == pytest.approx(2.0)
-    [line] = pattern.lines([row])
+    [line] = pattern_lines([row])
     assert line.startswith("peer-probe 00-ff, per read, against one of its registers read over and over: ")
     assert "mmio 210.0 ns against 105.0 ns (absent ff:1f.0+0x000/4) = 2.00x" in line  # medians
 
@@ -142,7 +144,7 @@ class FakeRescans:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, seconds: dict[str, float]) -> None:
         self.orders: list[str] = []
-        monkeypatch.setenv("CFGBENCH_LAB_ACCEL", "tcg")
+        monkeypatch.setenv(LAB_VAR, json.dumps({LAB_ACCEL: "tcg"}))
         monkeypatch.setattr(enumeration, "set_order", self.orders.append)
         monkeypatch.setattr(enumeration, "secondary_bus", lambda port: Path("/nonexistent/0000:01"))
         monkeypatch.setattr(enumeration, "subtree", lambda port: ["0000:01:00.0"])

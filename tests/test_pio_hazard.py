@@ -10,7 +10,8 @@ import pytest
 from cfgbench import access, platform
 from cfgbench.access.fake import FakeAccessor
 from cfgbench.access.pio import PioAccessor, pio_hazard_warning
-from cfgbench.plan import PlanRequest, Target, build_plan
+from cfgbench.plan import PlanRequest, Target
+from cfgbench.planner import build_plan
 from cfgbench.platform import online_cpus
 from cfgbench.address import Bdf
 

@@ -19,7 +19,7 @@ from cfgbench import access
 from cfgbench.access.fake import FAKE_DUMP_ENV
 from cfgbench.address import Bdf
 from cfgbench.cli import main
-from cfgbench.plan import sanity_check
+from cfgbench.checks import sanity_check
 from cfgbench.results import load_suite
 from rawdouble import DEVICE_ID, RawDump, dump_of_this_machine, lspci_rows
 

@@ -1,5 +1,5 @@
 """`cfgbench read` names a method's own reach as `run` does; `cfgbench info`
-says when raw methods are forbidden here, and why."""
+says when raw methods are forbidden here, and why, and lists the fake when it is enabled."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from cfgbench import access
-from cfgbench.plan import PlanRequest, Target, build_plan, read_once
+from cfgbench.checks import read_once
+from cfgbench.plan import PlanRequest, Target
+from cfgbench.planner import build_plan
 from cfgbench.access.fake import FakeAccessor
 from cfgbench.access.pio import PioAccessor
 from cfgbench.address import Bdf
@@ -18,7 +20,7 @@ from cfgbench.cli import main
 from cfgbench.errors import CfgbenchError
 from cfgbench.results import load_suite
 
-from cli_helpers import cfgbench
+from cli_helpers import HOST_DUMP, cfgbench
 
 HOST_BRIDGE = Bdf(0, 0, 0, 0)  # 4096 bytes of config space in the dump
 
@@ -97,6 +99,18 @@ def test_info_is_quiet_about_it_when_not_forbidden() -> None:
     result = cfgbench("info", env={"CFGBENCH_FORBID_RAW": ""})
     assert result.returncode == 0, result.stderr
     assert "forbidden" not in result.stdout
+
+
+def test_info_lists_the_fake_only_when_it_is_enabled() -> None:
+    """Enabled by CFGBENCH_FAKE_DUMP, the fake is a method `info` lists, with its help; without it, it is not listed."""
+    def fake_line(env: dict[str, str]) -> list[str]:
+        result = cfgbench("info", env=env)
+        assert result.returncode == 0, result.stderr
+        return [line for line in result.stdout.splitlines() if line.split()[:1] == ["fake"]]
+
+    [line] = fake_line({"CFGBENCH_FAKE_DUMP": str(HOST_DUMP)})
+    assert line.split()[1] == "yes" and str(HOST_DUMP) in line
+    assert fake_line({"CFGBENCH_FAKE_DUMP": ""}) == []
 
 
 def test_info_says_which_path_the_kernel_takes() -> None:

@@ -40,8 +40,7 @@ def test_a_later_runs_mismatches_are_never_hidden(tmp_path: Path) -> None:
     clean.add_runs(dirty)
     path = write_suite(tmp_path / "two.json", [clean])
     [bench] = load_suite(path).get_benchmarks()
-    totals = runs.totals(bench)
-    assert totals.mismatches == 7 and totals.mismatched_sessions == ["tuesday"]
+    assert runs.totals(bench).mismatches == 7
     shown = cfgbench("show", str(path)).stdout
     assert "7 mismatches" in shown and "misdirected" in shown
 

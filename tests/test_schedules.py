@@ -183,7 +183,7 @@ def test_a_worker_that_cannot_start_is_one_line_with_the_way_out(tmp_path: Path)
     """A normal user whose virtualenv's python links into root's home cannot
     start workers: the error says so and names --in-process."""
     from cfgbench.errors import CfgbenchError
-    from cfgbench.processes import run_worker_process
+    from cfgbench.engine import run_worker_process
 
     not_executable = tmp_path / "python"
     not_executable.write_text("")

@@ -20,7 +20,8 @@ from cfgbench.access.fake import FakeAccessor
 from cfgbench.access.sysfs import SysfsAccessor, _descriptor_without_admin, config_path
 from cfgbench.address import Bdf, type1_address
 from cfgbench.compare.breakdown import breakdowns
-from cfgbench.plan import Plan, PlanRequest, Target, build_plan
+from cfgbench.plan import Plan, PlanRequest, Target
+from cfgbench.planner import build_plan
 from cfgbench.results import load_suite
 from cfgbench.schema import KERNEL_FLOOR, KERNEL_FLOOR_RETURNS_IN, KERNEL_PATH, SPLIT_WORKLOAD
 from cfgbench.settings import Settings

@@ -7,28 +7,10 @@ from dataclasses import dataclass
 
 from cfgbench.address import Bdf, check_access
 from cfgbench.errors import CfgbenchError, no_device
-from cfgbench.pci_regs import (
-    ALL_ONES,
-    CAP_FLAGS,
-    CAP_HEADER_BYTES,
-    CAP_KINDS,
-    CAP_POINTER_BY_LAYOUT,
-    CAP_VENDOR,
-    COMMON_HEADER_END,
-    ECAP_DVSEC,
-    ECAP_KINDS,
-    ECAP_VENDOR,
-    EXTENDED_CONFIG_SIZE,
-    EXTENDED_START,
-    FIRST_CAP,
-    HEADER_END_BY_LAYOUT,
-    HEADER_LAYOUT_MASK,
-    HEADER_TYPE,
-    LEGACY_CONFIG_SIZE,
-    STATUS,
-    STATUS_CAP_LIST,
-    VENDOR_ID,
-)
+from cfgbench.pci_regs import (ALL_ONES, CAP_FLAGS, CAP_HEADER_BYTES, CAP_KINDS, CAP_POINTER_BY_LAYOUT, CAP_VENDOR,
+                               COMMON_HEADER_END, ECAP_DVSEC, ECAP_KINDS, ECAP_VENDOR, EXTENDED_CONFIG_SIZE, EXTENDED_START,
+                               FIRST_CAP, HEADER_END_BY_LAYOUT, HEADER_LAYOUT_MASK, HEADER_TYPE, LEGACY_CONFIG_SIZE, STATUS,
+                               STATUS_CAP_LIST, VENDOR_ID)
 
 ReadFn = Callable[[Bdf, int, int], int]  # read(bdf, offset, width) -> value: every walk and check reads through one
 
@@ -162,10 +144,6 @@ def extended_capabilities(read: ReadFn, bdf: Bdf, space_size: int) -> list[Capab
     return found
 
 
-def _next_start(cap: Capability, starts: Sequence[int], list_end: int) -> int:
-    return min((s for s in starts if s > cap.offset), default=list_end)
-
-
 def _known_region(read: ReadFn, bdf: Bdf, cap: Capability, next_start: int, list_end: int) -> Region:
     kind = (ECAP_KINDS if cap.extended else CAP_KINDS).get(cap.cap_id)
     rule = kind.size if kind else None
@@ -192,7 +170,8 @@ def _list_regions(read: ReadFn, bdf: Bdf, caps: Sequence[Capability], list_end: 
         if cap.cap_id in vendor_ids:
             regions += _vendor_regions(read, bdf, cap, list_end)
         else:
-            regions.append((_known_region(read, bdf, cap, _next_start(cap, starts, list_end), list_end), True))
+            next_start = min((s for s in starts if s > cap.offset), default=list_end)
+            regions.append((_known_region(read, bdf, cap, next_start, list_end), True))
     return regions
 
 
@@ -219,8 +198,6 @@ def check_offset_allowed(read: ReadFn, bdf: Bdf, offset: int, width: int, space_
     why = space.why_refused(offset, width)
     if why:
         allowed = ", ".join(str(r) for r in space.allowed)
-        raise CfgbenchError(
-            f"offset {offset:#x} (width {width}) of {bdf} is in {why}, where a read may have side effects",
-            f"read the header or an advertised capability ({allowed}), or add {ANY_OFFSET_FLAG} "
-            "if you know this device's registers are safe to read",
-        )
+        raise CfgbenchError(f"offset {offset:#x} (width {width}) of {bdf} is in {why}, where a read may have side effects",
+                            f"read the header or an advertised capability ({allowed}), or add {ANY_OFFSET_FLAG} if you know "
+                            "this device's registers are safe to read")

@@ -1,4 +1,4 @@
-"""The one timing engine: processes that calibrate, warm up and time values, written as pyperf runs."""
+"""The one timing engine: worker processes that calibrate, warm up and time values, written as pyperf runs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 import os
 import random
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -17,29 +18,18 @@ from typing import Any, Protocol
 
 import pyperf
 
-from cfgbench import __version__
+from cfgbench import __version__, schema
 from cfgbench.access.base import ConfigAccessor
 from cfgbench.errors import CfgbenchError
 from cfgbench.plan import Plan
 from cfgbench.platform import fingerprint
-from cfgbench.processes import run_worker_process
-from cfgbench.schema import (
-    FORMAT,
-    FORMAT_VERSION,
-    INTERLEAVED,
-    NULL_LOOP_NS,
-    PROCESS,
-    ROUND_POSITIONS,
-    ROUNDS,
-    SCHEDULE,
-    SETTINGS,
-    VERSION,
-)
 from cfgbench.settings import Settings, check_cpus_online
 from cfgbench.timing import TimedBench, null_loop_ns, round_sample_budget_s
 
 PROGRAM_ARGS = ("-m", "cfgbench.engine")
 MAX_LOOPS = 2**32  # pyperf's bound
+STOP_GRACE_S = 5.0
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class Timed(Protocol):
@@ -99,17 +89,13 @@ def pin(affinity: str) -> None:
                             "give CPUs that are online (/sys/devices/system/cpu/online)") from None
 
 
-def order_rng(settings: Settings, index: int) -> random.Random:
-    """Each process's own order, from the run's seed: a run can be replayed."""
-    return random.Random(f"{settings.seed}:{index}") if settings.seed is not None else random.Random()
-
-
 class ProcessTimer:
     def __init__(self, timed: Sequence[Timed], settings: Settings, index: int = 0,
                  loops: dict[str, int] | None = None) -> None:
         self.timed, self.settings, self.index = list(timed), settings, index
         self.records = [_BenchValues() for _ in self.timed]
-        self.rng = order_rng(settings, index)
+        # Each process's own order, from the run's seed: a run can be replayed.
+        self.rng = random.Random(f"{settings.seed}:{index}") if settings.seed is not None else random.Random()
         self._given_loops = loops or {}
         self.null_loop_ns = 0.0
         self.started = time.monotonic()
@@ -118,7 +104,7 @@ class ProcessTimer:
         """Calibrate (if needed), warm up and time; on an interruption what finished stays in self.records."""
         self.null_loop_ns = null_loop_ns()  # the harness's own cost in this very process
         self._set_loops()
-        if self.settings.schedule == INTERLEAVED:
+        if self.settings.schedule == schema.INTERLEAVED:
             self._interleaved()
         else:
             self._sequential()
@@ -177,11 +163,11 @@ class ProcessTimer:
                 calibrated = record.calibration[-1][0]
                 runs.append(pyperf.Run([], warmups=record.calibration, collect_metadata=False,
                                        metadata={**base, "loops": calibrated, "calibrate_loops": calibrated}))
-            per_run: dict[str, Any] = {PROCESS: self.index, NULL_LOOP_NS: round(self.null_loop_ns, 3),
+            per_run: dict[str, Any] = {schema.PROCESS: self.index, schema.NULL_LOOP_NS: round(self.null_loop_ns, 3),
                                        **timed.run_metadata()}
             if record.rounds:
-                per_run[ROUNDS] = ",".join(map(str, record.rounds))
-                per_run[ROUND_POSITIONS] = ",".join(map(str, record.positions))
+                per_run[schema.ROUNDS] = ",".join(map(str, record.rounds))
+                per_run[schema.ROUND_POSITIONS] = ",".join(map(str, record.positions))
             runs.append(pyperf.Run(record.values, warmups=record.warmups or None, metadata={**base, **per_run},
                                    collect_metadata=False))
             found.append(pyperf.Benchmark(runs))
@@ -201,8 +187,8 @@ def pyperf_metadata() -> dict[str, Any]:
 
 def common_metadata(run_metadata: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """What every run of a process records: pyperf's, the machine, cfgbench, the session."""
-    return {**pyperf_metadata(), **fingerprint().as_metadata(), VERSION: __version__, FORMAT: FORMAT_VERSION,
-            **run_metadata, SCHEDULE: settings.schedule, SETTINGS: settings.describe()}
+    return {**pyperf_metadata(), **fingerprint().as_metadata(), schema.VERSION: __version__, schema.FORMAT: schema.FORMAT_VERSION,
+            **run_metadata, schema.SCHEDULE: settings.schedule, schema.SETTINGS: settings.describe()}
 
 
 def time_here(timed: Sequence[Timed], settings: Settings, metadata: dict[str, Any], index: int = 0,
@@ -292,6 +278,45 @@ def _time_in_processes(plan: Plan, settings: Settings, workdir: Path) -> None:
             dots.dot()
     finally:
         dots.end()
+
+
+def run_worker_process(command: Sequence[str]) -> int:
+    """Its exit code; its output not on a pipe (a reader on the same CPU would skew the timing), our environment."""
+    try:
+        stderr = sys.stderr.fileno()
+    except (OSError, ValueError):
+        stderr = 2  # a stand-in stderr (a test's capture): the process's own
+    # An interruption inside Popen would leave the worker running unknown to us: noted, acted on with its pid.
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum)) for sig in STOP_SIGNALS}
+    try:
+        worker = subprocess.Popen(list(command), stdout=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
+    except OSError as exc:
+        raise CfgbenchError(f"cannot start a worker process ({command[0]}: {exc.strerror or exc})",
+                            "time in this process with --in-process, or run with a Python this user may execute") from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    try:
+        if held:
+            raise KeyboardInterrupt
+        return worker.wait()
+    except BaseException:
+        stop_group(worker)
+        raise
+
+
+def stop_group(worker: subprocess.Popen[bytes]) -> None:
+    for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(worker.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            worker.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def salvage(workdir: Path) -> pyperf.BenchmarkSuite | None:

@@ -1,6 +1,11 @@
-"""The one error type users see: a cause and what to do about it."""
+"""What users are told: the one error type (a cause and a fix), its lab variant, and one-line progress."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+Progress = Callable[[str], None]
+SETUP_FIX = "run scripts/setup-lab.sh"
 
 
 class CfgbenchError(Exception):
@@ -24,6 +29,14 @@ class RunInterrupted(CfgbenchError):
     """Ctrl-C or SIGTERM: what finished is kept; exit code 130 as shells expect."""
 
     exit_code = 130
+
+
+class LabError(CfgbenchError):
+    """The lab could not run, or the guest did not finish; `console` holds its serial output so far."""
+
+    def __init__(self, cause: str, fix: str = "", console: str = "") -> None:
+        super().__init__(cause, fix)
+        self.console = console
 
 
 def no_device(bdf: object) -> CfgbenchError:

@@ -1,4 +1,4 @@
-"""Per-read latencies as log-spaced buckets of a fixed relative precision; pure Python, as numpy is slow to import."""
+"""Per-read latencies: log-spaced buckets of a fixed relative precision (no numpy: slow to import), and percentiles."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from cfgbench.schema import DIST_CYCLES, DIST_OVERHEAD_CYCLES
 
 if TYPE_CHECKING:
     import numpy as np
 
 DEFAULT_PRECISION = 0.01
 ZERO_BUCKET = -1  # values below 1 (a 0-cycle delta)
+PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+TAIL_FACTOR = 10  # "an exit that occasionally costs 10x"
 
 
 @dataclass
@@ -93,3 +97,42 @@ class LogHistogram:
     def from_json(cls, text: str) -> LogHistogram:
         data = json.loads(text)
         return cls(float(data["p"]), {int(b): int(c) for b, c in data["b"]}, float(data["max"]))
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Per-read latency in ns: raw (timestamp pair included), and corrected by the pair's median cost."""
+
+    samples: int
+    tsc_hz: int
+    timestamp_ns: float
+    raw_ns: dict[float, float]
+    max_ns: float
+    over_tail: int  # reads slower than TAIL_FACTOR x the median
+
+    @property
+    def corrected_ns(self) -> dict[float, float]:
+        return {q: max(v - self.timestamp_ns, 0.0) for q, v in self.raw_ns.items()}
+
+
+def distribution_of(hist: LogHistogram, overhead: LogHistogram, tsc_hz: int) -> Distribution:
+    per_cycle_ns = 1e9 / tsc_hz
+    median = hist.percentile(50)
+    return Distribution(
+        samples=hist.total,
+        tsc_hz=tsc_hz,
+        timestamp_ns=overhead.percentile(50) * per_cycle_ns,
+        raw_ns={q: hist.percentile(q) * per_cycle_ns for q in PERCENTILES},
+        max_ns=hist.max_value * per_cycle_ns,
+        over_tail=hist.count_above(TAIL_FACTOR * median),
+    )
+
+
+def histograms_from_metadata(metadata: dict[str, Any]) -> tuple[LogHistogram, LogHistogram] | None:
+    """The (reads, timestamp pair) histograms, or None where there are none or they cannot be read."""
+    if DIST_CYCLES not in metadata or DIST_OVERHEAD_CYCLES not in metadata:
+        return None
+    try:
+        return LogHistogram.from_json(metadata[DIST_CYCLES]), LogHistogram.from_json(metadata[DIST_OVERHEAD_CYCLES])
+    except (ValueError, KeyError, TypeError):
+        return None

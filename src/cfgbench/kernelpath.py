@@ -14,6 +14,7 @@ from pathlib import Path
 from cfgbench.address import Bdf
 from cfgbench.mcfg import iomem_ecam_entries
 from cfgbench.pci_regs import LEGACY_CONFIG_SIZE
+from cfgbench.platform import is_x86
 from cfgbench.schema import KERNEL_PATH, KERNEL_PATH_SOURCE
 
 KMSG = Path("/dev/kmsg")
@@ -75,13 +76,9 @@ def parse_facts(log: str | None, log_complete: bool, iomem: str | None, cmdline:
         why = ""
     text = log or ""
     base = _BASE.search(text)
-    ecam = tuple(
-        BusRange(int(m["d1"] or m["d2"], 16), int(m["f1"] or m["f2"], 16), int(m["l1"] or m["l2"], 16))
-        for m in _ECAM_LOG.finditer(text)
-    )
-    in_use = None
-    if iomem is not None:
-        in_use = tuple(BusRange(e.segment, e.first_bus, e.last_bus) for e in iomem_ecam_entries(iomem))
+    ecam = tuple(BusRange(int(m["d1"] or m["d2"], 16), int(m["f1"] or m["f2"], 16), int(m["l1"] or m["l2"], 16))
+                 for m in _ECAM_LOG.finditer(text))
+    in_use = None if iomem is None else tuple(BusRange(e.segment, e.first_bus, e.last_bus) for e in iomem_ecam_entries(iomem))
     options = tuple(o for word in cmdline.split() if word.startswith("pci=") for o in word[4:].split(","))
     return KernelFacts(x86, why, int(base["type"]) if base else None, bool(_EXTENDED_TYPE1.search(text)), ecam, in_use, options)
 
@@ -183,8 +180,6 @@ def _read(path: Path) -> str | None:
 
 @functools.cache
 def kernel_facts() -> KernelFacts:
-    from cfgbench.platform import is_x86
-
     log = _read_kmsg() or _read_dmesg()
     return parse_facts(log[0] if log else None, bool(log and log[1]), _read(IOMEM), _read(CMDLINE) or "", is_x86())
 

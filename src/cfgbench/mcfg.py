@@ -19,11 +19,8 @@ MCFG_ENTRY = struct.Struct("<QHBB4x")  # base, segment, start bus, end bus
 MCFG_ENTRIES_START = ACPI_HEADER.size + MCFG_RESERVED
 BUS_SHIFT = 20  # each bus owns 1 MiB of ECAM space
 
-_IOMEM_ECAM = re.compile(
-    r"^\s*(?P<start>[0-9a-f]+)-(?P<end>[0-9a-f]+) : PCI (?:ECAM|MMCONFIG) "
-    r"(?P<segment>[0-9a-f]+) \[bus (?P<first>[0-9a-f]{2})-(?P<last>[0-9a-f]{2})\]",
-    re.MULTILINE,
-)
+_IOMEM_ECAM = re.compile(r"^\s*(?P<start>[0-9a-f]+)-(?P<end>[0-9a-f]+) : PCI (?:ECAM|MMCONFIG) "
+                         r"(?P<segment>[0-9a-f]+) \[bus (?P<first>[0-9a-f]{2})-(?P<last>[0-9a-f]{2})\]", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -43,50 +40,32 @@ class EcamWindow:
         return self.base + ecam_offset(bdf, 0)
 
     def __str__(self) -> str:
-        return (
-            f"segment {self.segment} buses {self.start_bus:02x}-{self.end_bus:02x} "
-            f"at {self.base:#x} ({self.source})"
-        )
+        return f"segment {self.segment} buses {self.start_bus:02x}-{self.end_bus:02x} at {self.base:#x} ({self.source})"
 
 
 def parse_mcfg(table: bytes) -> list[EcamWindow]:
     """Checking signature, length and checksum."""
     if len(table) < MCFG_ENTRIES_START:
-        raise CfgbenchError(
-            f"the MCFG table is truncated ({len(table)} bytes, the header alone is "
-            f"{MCFG_ENTRIES_START})",
-            "check the firmware's ACPI tables, or use --method=kernel",
-        )
+        raise CfgbenchError(f"the MCFG table is truncated ({len(table)} bytes, the header alone is {MCFG_ENTRIES_START})",
+                            "check the firmware's ACPI tables, or use --method=kernel")
     signature, length, *_ = ACPI_HEADER.unpack_from(table)
     if signature != b"MCFG":
-        raise CfgbenchError(
-            f"the table's signature is {signature!r}, not b'MCFG'",
-            "point cfgbench at /sys/firmware/acpi/tables/MCFG",
-        )
+        raise CfgbenchError(f"the table's signature is {signature!r}, not b'MCFG'",
+                            "point cfgbench at /sys/firmware/acpi/tables/MCFG")
     if length != len(table):
-        raise CfgbenchError(
-            f"the MCFG table says it is {length} bytes but {len(table)} were read",
-            "the table is truncated or corrupt; use --method=kernel",
-        )
+        raise CfgbenchError(f"the MCFG table says it is {length} bytes but {len(table)} were read",
+                            "the table is truncated or corrupt; use --method=kernel")
     if sum(table) & 0xFF:
-        raise CfgbenchError(
-            "the MCFG table's checksum is wrong",
-            "the firmware's table is corrupt; use --method=kernel",
-        )
+        raise CfgbenchError("the MCFG table's checksum is wrong", "the firmware's table is corrupt; use --method=kernel")
     body = len(table) - MCFG_ENTRIES_START
     if body % MCFG_ENTRY.size:
-        raise CfgbenchError(
-            f"the MCFG table has {body} bytes of entries, not a multiple of {MCFG_ENTRY.size}",
-            "the table is corrupt; use --method=kernel",
-        )
+        raise CfgbenchError(f"the MCFG table has {body} bytes of entries, not a multiple of {MCFG_ENTRY.size}",
+                            "the table is corrupt; use --method=kernel")
     windows = []
     for base, segment, start_bus, end_bus in MCFG_ENTRY.iter_unpack(table[MCFG_ENTRIES_START:]):
         if end_bus < start_bus:
-            raise CfgbenchError(
-                f"MCFG entry for segment {segment} ends at bus {end_bus:#x} before it "
-                f"starts at {start_bus:#x}",
-                "the table is corrupt; use --method=kernel",
-            )
+            raise CfgbenchError(f"MCFG entry for segment {segment} ends at bus {end_bus:#x} before it starts at {start_bus:#x}",
+                                "the table is corrupt; use --method=kernel")
         windows.append(EcamWindow(segment, start_bus, end_bus, base, "MCFG"))
     return windows
 
@@ -119,9 +98,7 @@ def read_ecam_windows(mcfg_path: Path = MCFG_PATH, iomem_path: Path = IOMEM_PATH
     except FileNotFoundError:
         table = None
     except PermissionError:
-        raise CfgbenchError(
-            f"cannot read {mcfg_path} (permission denied)", "run as root (sudo)"
-        ) from None
+        raise CfgbenchError(f"cannot read {mcfg_path} (permission denied)", "run as root (sudo)") from None
     if table is not None:
         return parse_mcfg(table)
     try:
@@ -129,10 +106,8 @@ def read_ecam_windows(mcfg_path: Path = MCFG_PATH, iomem_path: Path = IOMEM_PATH
     except OSError:
         windows = []
     if not windows:
-        raise CfgbenchError(
-            "this machine has no ACPI MCFG table and /proc/iomem shows no PCI ECAM window",
-            "ECAM is not available here; use --method=pio or --method=kernel",
-        )
+        raise CfgbenchError("this machine has no ACPI MCFG table and /proc/iomem shows no PCI ECAM window",
+                            "ECAM is not available here; use --method=pio or --method=kernel")
     return windows
 
 
@@ -141,7 +116,5 @@ def ecam_window_for(bdf: Bdf, windows: list[EcamWindow]) -> EcamWindow:
         if window.covers(bdf):
             return window
     listed = "; ".join(str(w) for w in windows) or "none"
-    raise CfgbenchError(
-        f"{bdf} is outside every ECAM window (windows: {listed})",
-        "pick a device on a covered bus, or use --method=kernel",
-    )
+    raise CfgbenchError(f"{bdf} is outside every ECAM window (windows: {listed})",
+                        "pick a device on a covered bus, or use --method=kernel")

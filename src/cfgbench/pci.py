@@ -38,15 +38,8 @@ def list_functions(root: Path | None = None) -> list[PciFunction]:
         return functions
     for entry in sorted(root.iterdir()):
         try:
-            functions.append(
-                PciFunction(
-                    parse_bdf(entry.name),
-                    _hex_attr(entry / "vendor"),
-                    _hex_attr(entry / "device"),
-                    _hex_attr(entry / "class"),
-                    (entry / "config").stat().st_size,
-                )
-            )
+            functions.append(PciFunction(parse_bdf(entry.name), _hex_attr(entry / "vendor"), _hex_attr(entry / "device"),
+                                         _hex_attr(entry / "class"), (entry / "config").stat().st_size))
         except (OSError, ValueError):
             continue  # a function removed while listing
     return functions
@@ -72,7 +65,6 @@ def no_paths_note(bdf: Bdf) -> str:
 def listing_lines(functions: list[PciFunction]) -> list[str]:
     """`cfgbench list`: columns as wide as the widest address (a VMD domain has five digits or more)."""
     width = max((len(str(f.bdf)) for f in functions), default=12)
-    lines = [f"{'device':{width}}  vendor:device  class   config"]
-    for f in functions:
-        lines.append(f"{str(f.bdf):{width}}  {f.vendor:04x}:{f.device:04x}      {f.class_code:06x}  {f.config_size} bytes")
-    return lines
+    return [f"{'device':{width}}  vendor:device  class   config",
+            *(f"{str(f.bdf):{width}}  {f.vendor:04x}:{f.device:04x}      {f.class_code:06x}  {f.config_size} bytes"
+              for f in functions)]

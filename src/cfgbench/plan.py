@@ -1,46 +1,16 @@
-"""What a run will time: methods x targets x workloads, turned into one
-benchmark each, every value checked once against the kernel's read before
-anything is timed.
-
-Raw methods must first pass pciutils' sanity check (a host bridge on bus 0),
-and every register they will time must read what the kernel reads
-(`Reference.checked`, the one check every workload uses); offsets outside the
-standard header and the advertised capabilities are refused unless allowed
-(capabilities.py)."""
+"""What a run will time, as data: the targets, each benchmark's reads and metadata, and their JSON."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cfgbench import access, capabilities, kernelpath, workloads
-from cfgbench.access.base import READ, ConfigAccessor
-from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf, format_target, parse_bdf
-from cfgbench.errors import CfgbenchError, no_device
-from cfgbench.mcfg import ecam_window_for, read_ecam_windows
-from cfgbench.pci_regs import ALL_ONES, CLASS_DEVICE, CLASS_DISPLAY, CLASS_HOST_BRIDGE, VENDOR_ID
-from cfgbench.schema import (
-    FLOOR,
-    HOT_PARTNER,
-    KERNEL_PATH,
-    METHOD,
-    READ_WORKLOAD,
-    READS_PER_PASS,
-    SCAN_FUNCTIONS,
-    SPLIT_WORKLOAD,
-    SWEEP_REGION,
-    TARGET,
-    VALUE,
-    WORKLOAD,
-)
-
-Progress = Callable[[str], None]
-SANITY_VENDORS = (0x8086, 0x0E11)  # Intel, Compaq: what pciutils' intel_sanity_check accepts
+from cfgbench import access
+from cfgbench.access.base import READ
+from cfgbench.address import Bdf, format_target, parse_bdf
+from cfgbench.schema import READ_WORKLOAD
 
 
 @dataclass(frozen=True)
@@ -57,8 +27,7 @@ class Target:
 
 @dataclass
 class ReadSpec:
-    """One register read and the value it must return; or one access of it
-    (the split workload: its method's name for it, e.g. "address-write")."""
+    """One register read and the value it must return, or one access of it (split: e.g. "address-write")."""
 
     device: str  # canonical BDF text
     offset: int
@@ -73,9 +42,7 @@ class ReadSpec:
 
 @dataclass
 class BenchSpec:
-    """One benchmark: a method doing one workload, a single register read
-    over and over (read, split) or a fixed sequence of reads per pass (scan,
-    sweep), with everything its file records about it."""
+    """One benchmark: a method's reads (one register, or a fixed pass of them) and its file's metadata."""
 
     method: str
     workload: str
@@ -94,21 +61,6 @@ class BenchSpec:
         a split benchmark adds its access (`split 0000:00:00.0+0x000/4 data-read`)."""
         access_name = "" if self.access == READ else f" {self.access}"
         return f"{self.workload} {self.label}{access_name}"
-
-
-def _spec(method: str, workload: str, label: str, reads: list[ReadSpec], extra: dict[str, Any],
-          register: bool = True) -> BenchSpec:
-    """A benchmark with its metadata: what it times, the value or the reads per
-    pass, and which path the kernel itself takes for that register."""
-    first = reads[0]
-    metadata: dict[str, Any] = {METHOD: method, WORKLOAD: workload, TARGET: label}
-    if register:
-        metadata |= kernelpath.metadata_for(first.bdf, first.offset)
-    if len(reads) == 1:
-        metadata[VALUE] = f"{first.expected:#0{2 + 2 * first.width}x}"
-    else:
-        metadata[READS_PER_PASS] = len(reads)
-    return BenchSpec(method, workload, label, reads, metadata | extra)
 
 
 @dataclass
@@ -158,333 +110,3 @@ class PlanRequest:
         return cls(list(data["methods"]), [Target(parse_bdf(b), o, w) for b, o, w in data["targets"]],
                    list(data["workloads"]), range(buses[0], buses[1] + 1) if buses else None,
                    bool(data.get("allow_any_offset")))
-
-
-# --- the checks before timing ----------------------------------------------------
-
-def disagreement(method: str, value: int, kernel_value: int, bdf: Bdf, offset: int, width: int) -> CfgbenchError:
-    """The one error for a method that reads another value than the kernel."""
-    digits = 2 + 2 * width
-    return CfgbenchError(
-        f"{method} read {value:#0{digits}x} at {bdf}+{offset:#x} but the kernel read {kernel_value:#0{digits}x}; "
-        "refusing to time the wrong register",
-        "check the target, the ECAM window (cfgbench info) and that nothing else is using port 0xCF8",
-    )
-
-
-class Reference:
-    """The kernel's reads, against which a raw method's values are checked;
-    without a reader, values are taken as the method reads them."""
-
-    def __init__(self, reader: ConfigAccessor | None) -> None:
-        self.reader = reader
-        self._enumerated: set[Bdf] | None = None
-        self._listed = False
-
-    def _shows(self, bdf: Bdf) -> bool:
-        """Whether the kernel shows this function (a scan also reads absent ones)."""
-        if not self._listed and self.reader is not None:
-            self._enumerated, self._listed = self.reader.enumerated(), True
-        return self._enumerated is None or bdf in self._enumerated
-
-    def checked(self, accessor: ConfigAccessor, bdf: Bdf, offset: int, width: int) -> int:
-        """The method's value of the register, refused only when it stays
-        different from the kernel's over a second look (a status or counter
-        register may change between two reads: such a register is timed, and
-        its changes show as mismatches)."""
-        value = accessor.read(bdf, offset, width)
-        if self.reader is None or not self._shows(bdf) or self.reader.read(bdf, offset, width) == value:
-            return value
-        again, kernel_again = accessor.read(bdf, offset, width), self.reader.read(bdf, offset, width)
-        if again == value and kernel_again != value:
-            raise disagreement(accessor.name, value, kernel_again, bdf, offset, width)
-        return again
-
-
-def sanity_check(accessor: ConfigAccessor) -> None:
-    """pciutils' test before trusting a raw method: bus 0 holds a host bridge
-    (or a display controller, or an Intel/Compaq function)."""
-    for device in range(32):
-        bdf = Bdf(0, 0, device, 0)
-        if why_unreachable(accessor, Target(bdf, 0, 2)):
-            continue  # an ECAM window that does not cover bus 0
-        vendor = accessor.read(bdf, VENDOR_ID, 2)  # a refused mapping is the error to report
-        if vendor == ALL_ONES[2]:
-            continue
-        if accessor.read(bdf, CLASS_DEVICE, 2) in (CLASS_HOST_BRIDGE, CLASS_DISPLAY) or vendor in SANITY_VENDORS:
-            return
-    raise CfgbenchError(
-        f"{accessor.name} finds no host bridge on bus 0: this method does not reach real config space here",
-        "check the platform (cfgbench info) or use --method=kernel",
-    )
-
-
-def why_unreachable(accessor: ConfigAccessor, target: Target) -> str:
-    """'' when the method can read the target, else why not."""
-    try:
-        accessor.check_reach(target.bdf, target.offset, target.width)
-    except CfgbenchError as exc:
-        return exc.one_line()
-    return ""
-
-
-def _walk_size(accessor: ConfigAccessor, walker: ConfigAccessor, bdf: Bdf) -> int:
-    """The reader's size bounds the walk; the kernel's also says whether the
-    function has extended space at all (a conventional PCI function behind
-    ECAM does not, though the window reaches 4096 bytes)."""
-    return min(accessor.space_size(bdf), walker.space_size(bdf))
-
-
-def _space_map(accessor: ConfigAccessor, reference: Reference, bdf: Bdf) -> capabilities.SpaceMap:
-    """The function's allowed regions, walked through the kernel where it can: the safer path."""
-    walker = reference.reader or accessor
-    return capabilities.map_config_space(walker.read, bdf, _walk_size(accessor, walker, bdf))
-
-
-def check_offset_safe(accessor: ConfigAccessor, reference: Reference, target: Target) -> None:
-    """Refuse offsets outside the header and advertised capabilities."""
-    walker = reference.reader or accessor
-    capabilities.check_offset_allowed(walker.read, target.bdf, target.offset, target.width,
-                                      _walk_size(accessor, walker, target.bdf))
-
-
-@contextmanager
-def reference_for(methods: Sequence[str]) -> Iterator[Reference]:
-    """The opened kernel method when a raw method runs, else no reader."""
-    if any(access.METHODS[m].raw for m in methods):
-        with access.create(access.REFERENCE_READER) as reader:
-            yield Reference(reader)
-    else:
-        yield Reference(None)
-
-
-def read_once(method: str, target: Target, allow_any_offset: bool = False) -> int:
-    """One untimed read (cfgbench read), under the same safety rules as a run."""
-    accessor = access.create(method)
-    with reference_for([accessor.name]) as reference, accessor:
-        accessor.check_reach(target.bdf, target.offset, target.width)  # the method's own limit first, as run says it
-        if accessor.raw:
-            sanity_check(accessor)
-        if not allow_any_offset:
-            check_offset_safe(accessor, reference, target)
-        return verified_value(accessor, Reference(None), target)
-
-
-def verified_value(accessor: ConfigAccessor, reference: Reference, target: Target) -> int:
-    """The register's value as the method reads it, checked against the
-    reference; a function that reads all ones is not there."""
-    value = reference.checked(accessor, target.bdf, target.offset, target.width)
-    if value == ALL_ONES[target.width] and accessor.read(target.bdf, VENDOR_ID, 2) == ALL_ONES[2]:
-        raise no_device(target.bdf)
-    return value
-
-
-# --- planning ---------------------------------------------------------------------
-
-class _Planner:
-    """One method's benchmarks. With several methods, targets or workloads,
-    what the method cannot do is skipped with a note; with one of each, it is
-    the error."""
-
-    def __init__(self, request: PlanRequest, accessor: ConfigAccessor, reference: Reference, progress: Progress,
-                 quiet: bool = False, skipped: list[str] | None = None) -> None:
-        self.request, self.accessor, self.reference, self.progress = request, accessor, reference, progress
-        self.skipped = [] if skipped is None else skipped  # said once planning is done: when nothing is left, in the error
-        self.note = (lambda _line: None) if quiet else progress  # what is skipped by design: not a warning
-        self.method = accessor.name
-        combinations = len(request.methods) * len(request.targets) * len(request.workloads)
-        self.several = combinations > 1
-
-    def skip(self, what: str, why_not: str) -> None:
-        if not self.several:
-            raise CfgbenchError(why_not)
-        self.skipped.append(f"{what}: {why_not}")
-
-    def benches(self) -> list[BenchSpec]:
-        planners = {READ_WORKLOAD: self.reads, SPLIT_WORKLOAD: self.splits, workloads.SCAN: self.scan,
-                    workloads.SWEEP: self.sweeps, workloads.PROBE: lambda: self.probes(workloads.PROBE),
-                    workloads.PEER_PROBE: lambda: self.probes(workloads.PEER_PROBE), workloads.SEQUENCE: self.sequence}
-        planned = [spec for workload in self.request.workloads for spec in planners[workload]()]
-        # split brings the read it splits (read may be asked for too) and one
-        # floor per function: each benchmark once.
-        unique: dict[str, BenchSpec] = {}
-        for spec in planned:
-            unique.setdefault(spec.bench_name, spec)
-        return list(unique.values())
-
-    @cached_property
-    def _register_values(self) -> list[tuple[Target, int]]:
-        """Each target the method reaches and its checked value, once for
-        every workload that reads registers (read, split)."""
-        found = []
-        for target in self.request.targets:
-            why_not = why_unreachable(self.accessor, target)
-            if why_not:
-                self.skip(f"{self.method} on {target}", why_not)
-                continue
-            if not self.request.allow_any_offset:
-                check_offset_safe(self.accessor, self.reference, target)
-            found.append((target, verified_value(self.accessor, self.reference, target)))
-        return found
-
-    def _read(self, target: Target, value: int) -> BenchSpec:
-        reads = [ReadSpec(str(target.bdf), target.offset, target.width, value)]
-        return _spec(self.method, READ_WORKLOAD, str(target), reads, self.accessor.target_metadata(target.bdf))
-
-    def reads(self) -> list[BenchSpec]:
-        """Each register; a function read through both of the kernel's paths also gets its floor, since the
-        two paths compare only net of it."""
-        planned = [self._read(target, value) for target, value in self._register_values]
-        paths: dict[Bdf, set[str]] = {}
-        first: dict[Bdf, tuple[Target, int]] = {}
-        for spec, (target, value) in zip(planned, self._register_values, strict=True):
-            paths.setdefault(target.bdf, set()).add(str(spec.metadata.get(KERNEL_PATH)))
-            first.setdefault(target.bdf, (target, value))
-        return planned + [part for bdf, (target, value) in first.items() if paths[bdf] >= {"type1", "ecam"}
-                          for part in self._parts(target, value, FLOOR)]
-
-    def _parts(self, target: Target, value: int, role: str | None = None) -> list[BenchSpec]:
-        """Each access of a read (of one role) timed alone, named by the read's target and the access, or
-        by the function alone for one that does not depend on the offset (the kernel floor). Each is checked
-        first with one untimed read; one that does not return what it must is not timed, and a line says why."""
-        planned, bdf, label = [], target.bdf, str(target)
-        for part in self.accessor.split_parts(bdf, target.offset, target.width, value):
-            if role is not None and part.role != role:
-                continue
-            got = self.accessor.read(bdf, part.offset, part.width, part.access)
-            if got != part.expected:
-                why = part.unverified or f"it read {got:#x} where {part.expected:#x} was expected: not timed"
-                self.progress(f"{self.method} {part.access} of {label}: {why}")
-                continue
-            reads = [ReadSpec(str(bdf), part.offset, part.width, part.expected, part.access)]
-            planned.append(_spec(self.method, SPLIT_WORKLOAD, str(bdf) if part.per_device else label, reads,
-                                 {**self.accessor.target_metadata(bdf), **part.describe()}, register=not part.per_device))
-        return planned
-
-    def splits(self) -> list[BenchSpec]:
-        """The whole read of each register, and each access it is made of timed alone (the method's split_parts)."""
-        return [spec for target, value in self._register_values
-                for spec in (self._read(target, value), *self._parts(target, value))]
-
-    def scan(self) -> list[BenchSpec]:
-        if not self.accessor.can_scan():
-            self.skip(f"a {self.method} scan", f"a scan needs a raw method: {self.method} shows only the functions "
-                      "the kernel enumerated; use --method=pio or --method=mmio")
-            return []
-        buses = self.request.buses or _default_scan_buses()
-        self.note(f"planning a scan of buses {buses.start:02x}-{buses.stop - 1:02x} through {self.method}")
-        reads, functions = [], 0
-        for bdf, offset, value in workloads.scan_reads(self._checked_read, 0, buses):
-            reads.append(ReadSpec(str(bdf), offset, 4, value))
-            functions += offset == VENDOR_ID and workloads.present(value)
-        extra = self.accessor.target_metadata(Bdf(0, buses.start, 0, 0))
-        return [_spec(self.method, workloads.SCAN, workloads.scan_label(0, buses), reads,
-                      {SCAN_FUNCTIONS: functions, **extra})]
-
-    def probes(self, workload: str) -> list[BenchSpec]:
-        """One pass reading a new function's vendor ID at every read, and its hot partner: one
-        register of the kind most of the pass reads (absent or present), read over and over. The
-        kernel reads only the functions it lists: at 0x000 (its type 1) and at 0x100 (its ECAM). Over
-        the ECAM window's buses, as the kernel probes up to pcibios_last_bus (`buses` is the scan's)."""
-        buses = _default_scan_buses()
-        functions = list(workloads.probe_functions(0, buses, workloads.PROBE_STRIDES[workload]))
-        label, listed = workloads.scan_label(0, buses), self.accessor.enumerated()
-        passes = {label: [(bdf, 0) for bdf in functions]}
-        if listed is not None:
-            passes = {label: [(bdf, 0) for bdf in functions if bdf in listed],
-                      f"{label}+0x100": [(bdf, LEGACY_CONFIG_SIZE) for bdf in functions
-                                         if bdf in listed and self.accessor.space_size(bdf) > LEGACY_CONFIG_SIZE]}
-        planned = []
-        for name, where in passes.items():
-            if len(where) < 2:
-                self.note(f"skipping the {self.method} {workload} {name}: it would read fewer than two functions")
-                continue
-            self.accessor.prepare_targets(bdf for bdf, _ in where)  # mmio: one mapping, not a page per function
-            reads = [ReadSpec(str(bdf), offset, 4, self._checked_read(bdf, offset, 4)) for bdf, offset in where]
-            absent = [r for r in reads if r.offset == VENDOR_ID and not workloads.present(r.expected)]
-            planned += self._with_hot(workload, name, reads, absent[-1] if 2 * len(absent) > len(reads) else reads[0],
-                                      {SCAN_FUNCTIONS: len(reads) - len(absent)})
-        return planned
-
-    def sequence(self) -> list[BenchSpec]:
-        """One pass over the targets in the order given, and its hot partner: the first target."""
-        found = self._register_values
-        if len(found) < 2:
-            self.skip(f"a {self.method} sequence", "a sequence needs two targets or more that the method reaches")
-            return []
-        reads = [ReadSpec(str(t.bdf), t.offset, t.width, value) for t, value in found]
-        label = f"{found[0][0]} {len(reads)} reads"
-        return self._with_hot(workloads.SEQUENCE, label, reads, reads[0], {SCAN_FUNCTIONS: len({r.bdf for r in reads})})
-
-    def _with_hot(self, workload: str, label: str, reads: list[ReadSpec], hot: ReadSpec,
-                  extra: dict[str, Any]) -> list[BenchSpec]:
-        """A pass and its hot partner (one of its reads, over and over), which its metadata names."""
-        extra = {**extra, **self.accessor.target_metadata(hot.bdf)}
-        hot_spec = _spec(self.method, workloads.HOT, str(Target(hot.bdf, hot.offset, hot.width)), [hot], extra)
-        return [_spec(self.method, workload, label, reads, {HOT_PARTNER: hot_spec.bench_name, **extra}), hot_spec]
-
-    def _offset_filter(self, bdf: Bdf) -> workloads.OffsetFilter:
-        if self.request.allow_any_offset:
-            return lambda _offset: True
-        space = _space_map(self.accessor, self.reference, bdf)
-        return lambda offset: not space.why_refused(offset, 4)
-
-    def _checked_read(self, bdf: Bdf, offset: int, width: int) -> int:
-        return self.reference.checked(self.accessor, bdf, offset, width)
-
-    def sweeps(self) -> list[BenchSpec]:
-        """One benchmark per region of each function's config space that the
-        method reaches, over the dwords it may read."""
-        planned = []
-        for bdf in dict.fromkeys(t.bdf for t in self.request.targets):  # one sweep per device
-            why_not = why_unreachable(self.accessor, Target(bdf, 0, 4))
-            if why_not:
-                self.skip(f"a {self.method} sweep of {bdf}", why_not)
-                continue
-            allowed = self._offset_filter(bdf)
-            found = []
-            for region in workloads.SWEEP_REGIONS:
-                offsets = workloads.sweep_offsets(region, self.accessor.space_size(bdf), allowed)
-                if offsets:
-                    reads = [ReadSpec(str(bdf), o, 4, self._checked_read(bdf, o, 4)) for o in offsets]
-                    found.append(_spec(self.method, workloads.SWEEP, workloads.sweep_label(bdf, region, offsets), reads,
-                                       {SWEEP_REGION: region.name, **self.accessor.target_metadata(bdf)}))
-            if not found:
-                raise CfgbenchError(f"{self.method} may read no dword of {bdf}",
-                                    "add --allow-any-offset, or pick another device")
-            planned += found
-        return planned
-
-
-def _default_scan_buses() -> range:
-    """The buses of the ECAM window of domain 0 when there is one (the kernel's
-    view of the bus range), else all 256."""
-    try:
-        window = ecam_window_for(Bdf(0, 0, 0, 0), read_ecam_windows())
-    except CfgbenchError:
-        return workloads.ALL_BUSES
-    return range(window.start_bus, window.end_bus + 1)
-
-
-def build_plan(request: PlanRequest, progress: Progress, quiet: bool = False) -> Plan:
-    """Open each method, check it reads what the kernel reads, and fix the plan.
-    Warnings go to progress; with quiet, the notes of what is skipped do not."""
-    benches: list[BenchSpec] = []
-    skipped: list[str] = []
-    with reference_for(request.methods) as reference:
-        for method in request.methods:
-            with access.create(method) as accessor:
-                if accessor.raw:
-                    sanity_check(accessor)
-                checker = reference if accessor.raw else Reference(None)
-                planned = _Planner(request, accessor, checker, progress, quiet, skipped).benches()
-                if planned and (warning := accessor.run_warning()):
-                    progress(warning)
-                benches += planned
-    if not benches:
-        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
-        why = f": {skipped[0]}{more}" if skipped else ""
-        raise CfgbenchError(f"no method can reach any of the targets{why}", "see cfgbench list and cfgbench info")
-    for line in [] if quiet else skipped:
-        progress(f"skipping {line}")
-    return Plan(benches)

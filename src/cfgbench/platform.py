@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform as _py_platform
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench import limits
+from cfgbench import limits, schema
 from cfgbench._native import ffi, lib
 from cfgbench.errors import CfgbenchError
-from cfgbench.schema import (
-    CPU_MODEL,
-    DMI_PRODUCT,
-    DMI_VENDOR,
-    ENVIRONMENT,
-    HYPERVISOR,
-    KERNEL_RELEASE,
-    LAB_CMDLINE,
-    LAB_KERNEL,
-    lab_key,
-)
 
 DMI_DIR = Path("/sys/class/dmi/id")
 LOCKDOWN_PATH = Path("/sys/kernel/security/lockdown")
@@ -29,8 +19,7 @@ CPUS_ONLINE = Path("/sys/devices/system/cpu/online")
 CAP_SYS_RAWIO = 17
 HYPERVISOR_LEAF = 0x4000_0000
 
-
-# CPUID leaf 0x40000000 vendor strings, as platform.py records them, to the names people use.
+# CPUID leaf 0x40000000 vendor strings, as recorded, to the names people use.
 HYPERVISORS = {
     "KVMKVMKVM": "KVM",
     "Microsoft Hv": "Hyper-V",
@@ -123,10 +112,8 @@ def online_cpu_count(path: Path | None = None) -> int:
 
 
 def effective_capabilities() -> int:
-    for line in _read_text(Path("/proc/self/status")).splitlines():
-        if line.startswith("CapEff:"):
-            return int(line.split()[1], 16)
-    return 0
+    return next((int(line.split()[1], 16) for line in _read_text(Path("/proc/self/status")).splitlines()
+                 if line.startswith("CapEff:")), 0)
 
 
 def has_rawio() -> bool:
@@ -135,11 +122,7 @@ def has_rawio() -> bool:
 
 def lockdown_mode() -> str:
     """'none', 'integrity', 'confidentiality', or '' when the kernel does not say."""
-    text = _read_text(LOCKDOWN_PATH)
-    for word in text.split():
-        if word.startswith("["):
-            return word.strip("[]")
-    return ""
+    return next((word.strip("[]") for word in _read_text(LOCKDOWN_PATH).split() if word.startswith("[")), "")
 
 
 SUDO_FIX = 'run as root: sudo "$(command -v cfgbench)" ...'
@@ -148,8 +131,7 @@ RAWIO_FIX = "run as root with CAP_SYS_RAWIO, or use --method=kernel"
 
 
 def raw_access_blocker(what: str) -> tuple[str, str] | None:
-    """(cause, fix) when this process may not do raw hardware access (ports,
-    /dev/mem) here, else None. Only what can be known without trying."""
+    """(cause, fix) when this process may not do raw access (ports, /dev/mem) here, as far as known without trying."""
     if os.geteuid() != 0 and not has_rawio():
         return f"{what} needs root", SUDO_FIX
     mode = lockdown_mode()
@@ -177,8 +159,9 @@ class Fingerprint:
     euid: int
 
     def as_metadata(self) -> dict[str, str]:
-        keys = {ENVIRONMENT: self.environment, HYPERVISOR: self.hypervisor, DMI_VENDOR: self.dmi_vendor,
-                DMI_PRODUCT: self.dmi_product, KERNEL_RELEASE: self.kernel_release, CPU_MODEL: self.cpu_model}
+        keys = {schema.ENVIRONMENT: self.environment, schema.HYPERVISOR: self.hypervisor,
+                schema.DMI_VENDOR: self.dmi_vendor, schema.DMI_PRODUCT: self.dmi_product,
+                schema.KERNEL_RELEASE: self.kernel_release, schema.CPU_MODEL: self.cpu_model}
         return {key: value or "unknown" for key, value in keys.items()}
 
 
@@ -197,39 +180,26 @@ def fingerprint() -> Fingerprint:
     )
 
 
-# --- the lab guest ---------------------------------------------------------------
-# The lab's host passes CFGBENCH_LAB_* variables into its guest; any `cfgbench
-# run` there (the main job, or `cfgbench lab -- cfgbench run ...`) records
-# them, so every lab file names the physical host that QEMU ran on beside the
-# guest's own view: two lab runs on hosts 2.5x apart in speed are not "the
-# same environment".
+LAB_VAR = "CFGBENCH_LAB"  # the lab's record for the guest's files: JSON, keyed by schema.py's own keys
 LAB_OUT_VAR = "CFGBENCH_LAB_OUT"  # the results share, as the guest sees it
 LAB_HOST_OUT_VAR = "CFGBENCH_LAB_HOST_OUT"  # the same directory, as the host sees it
-LAB_ACCEL_VAR = "CFGBENCH_LAB_ACCEL"
-# What the host knows, recorded by the guest: variable suffix -> metadata key suffix.
-LAB_RECORDED = {"ACCEL": "accel", "QEMU": "qemu", "MACHINE": "machine", "TREE": "tree", "HOST": "host",
-                "HOST_CPU": "host_cpu", "HOST_KERNEL": "host_kernel"}
 
 
-def lab_host_variables(outdir: Path) -> dict[str, str]:
-    """Runs on the host: who runs QEMU, and where the results share is."""
-    return {"CFGBENCH_LAB_HOST": socket.gethostname(), "CFGBENCH_LAB_HOST_CPU": cpu_model(),
-            "CFGBENCH_LAB_HOST_KERNEL": os.uname().release, LAB_HOST_OUT_VAR: str(outdir.resolve())}
+def lab_host_record() -> dict[str, str]:
+    """Runs on the host: who runs QEMU (a guest is as fast as its host: two hosts are not "the same environment")."""
+    return {schema.LAB_HOST: socket.gethostname(), schema.LAB_HOST_CPU: cpu_model(), schema.LAB_HOST_KERNEL: os.uname().release}
 
 
 def in_lab_guest() -> bool:
-    return LAB_ACCEL_VAR in os.environ
+    return LAB_VAR in os.environ
 
 
 def lab_metadata() -> dict[str, str]:
-    """Runs in the guest: the lab's metadata for every result; {} outside a lab."""
+    """Runs in the guest: the lab's record and the guest kernel, for every result; {} outside a lab."""
     if not in_lab_guest():
         return {}
-    metadata = {lab_key(key): os.environ[f"CFGBENCH_LAB_{var}"]
-                for var, key in LAB_RECORDED.items() if f"CFGBENCH_LAB_{var}" in os.environ}
-    metadata[LAB_KERNEL] = os.uname().release
-    metadata[LAB_CMDLINE] = kernel_cmdline() or "unknown"
-    return metadata
+    record = {str(key): str(value) for key, value in json.loads(os.environ[LAB_VAR]).items()}
+    return {**record, schema.LAB_KERNEL: os.uname().release, schema.LAB_CMDLINE: kernel_cmdline() or "unknown"}
 
 
 def host_path(path: Path) -> Path:

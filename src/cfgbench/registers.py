@@ -1,15 +1,4 @@
-"""Config-space registers written as setpci(8) writes them, for every offset
-the CLI takes (`cfgbench read`, `cfgbench run --offset`).
-
-    <base>[+<offset>][.B|.W|.L][@<number>]
-    <base>: a hex address (40 or 0x40), a register name (COMMAND), a capability
-            name (CAP_PM, ECAP_AER) or number (CAP10, ECAP1) for its first register
-
-Everything is hex, names and suffixes are case-insensitive, and a named
-register brings its width unless one is given (pciutils' setpci.c, the
-`pci_reg_names` table and `parse_op`). `@<number>` picks the n-th capability
-with that ID, counting from 0. setpci's `=VALUE` writes; cfgbench only reads.
-"""
+"""Config-space registers as setpci(8) writes them (its `pci_reg_names` and `parse_op`), for every offset the CLI takes."""
 
 from __future__ import annotations
 
@@ -28,7 +17,7 @@ DEFAULT_WIDTH = 4  # a bare address without a width, as cfgbench has always read
 WIDTH_SUFFIXES = {"B": 1, "W": 2, "L": 4}
 SYNTAX = ("hex as setpci takes it: 40 or 0x40, a name such as COMMAND or BASE_ADDRESS_0, "
           "CAP_PM or ECAP_AER (or CAP10, ECAP1) for a capability, then +hex, .B/.W/.L for 1, 2 or 4 bytes, "
-          "@N for the N-th such capability")
+          "@N for the N-th such capability, from 0")
 HELP = f"config-space register, {SYNTAX}; a named register brings its width unless -w is given [default: 0]"
 
 # Header layouts a named register exists in: setpci's hdr_type_mask.
@@ -134,30 +123,20 @@ def parse_register(text: str) -> RegisterSpec:
     base, _, number = text.partition("@")
     base, dot, suffix = base.partition(".")
     base, plus, offset_text = base.partition("+")
-    width = None
-    if dot:
-        width = WIDTH_SUFFIXES.get(suffix.upper())
-        if width is None:
-            raise _refuse(text, f"width suffix {suffix!r} is not B, W or L")
-    instance = 0
-    if "@" in text:
-        parsed_instance = _hex(number)
-        if parsed_instance is None:
-            raise _refuse(text, f"capability number {number!r} is not hex")
-        instance = parsed_instance
-    extra = 0
-    if plus:
-        parsed_extra = _hex(offset_text)
-        if parsed_extra is None or parsed_extra >= EXTENDED_CONFIG_SIZE:
-            raise _refuse(text, f"+{offset_text} is not a hex offset below 0x1000")
-        extra = parsed_extra
+    width = WIDTH_SUFFIXES.get(suffix.upper()) if dot else None
+    if dot and width is None:
+        raise _refuse(text, f"width suffix {suffix!r} is not B, W or L")
+    instance = _hex(number) if "@" in text else 0
+    if instance is None:
+        raise _refuse(text, f"capability number {number!r} is not hex")
+    extra = _hex(offset_text) if plus else 0
+    if extra is None or extra >= EXTENDED_CONFIG_SIZE:
+        raise _refuse(text, f"+{offset_text} is not a hex offset below 0x1000")
     spec = _base(text, base, width, instance)
     label = spec.name + (f"+{offset_text}" if plus and spec.name else "")
     spec = dataclasses.replace(spec, address=spec.address + extra, name=label)
     if spec.capability is None and spec.address >= EXTENDED_CONFIG_SIZE:
-        raise CfgbenchError(
-            f"register {spec.address:#x} is outside the 4096-byte config space", "use an offset from 0 to 0xfff"
-        )
+        raise CfgbenchError(f"register {spec.address:#x} is outside the 4096-byte config space", "use an offset from 0 to 0xfff")
     if "@" in text and spec.capability is None:
         raise _refuse(text, "@N picks among capabilities of one ID; this is not a capability")
     return spec
@@ -183,9 +162,7 @@ def _base(text: str, base: str, width: int | None, instance: int) -> RegisterSpe
 
 def resolve(spec: RegisterSpec, width_option: int | None, bdf: Bdf, read: ReadFn | None = None,
             space_size: int = EXTENDED_CONFIG_SIZE) -> Register:
-    """The offset and width to read: a capability's position comes from walking
-    bdf's capability lists (capabilities.py) through `read`; the width from the
-    suffix, else -w, else the register's own, else 4."""
+    """The offset (a capability's found through `read`) and width: the suffix's, else -w, else the register's, else 4."""
     if spec.width and width_option and spec.width != width_option:
         raise CfgbenchError(f"{spec.text!r} asks for {spec.width} bytes but -w says {width_option}", "give the width once")
     width = spec.width or width_option or spec.named_width or DEFAULT_WIDTH
@@ -214,10 +191,8 @@ def _capability_offset(spec: RegisterSpec, read: ReadFn, bdf: Bdf, space_size: i
     kind = "extended capability" if extended else "capability"
     have = f"it has {len(matching)}" if matching else "it has none"
     reach = "" if extended or space_size > 0x40 else " in the 64 bytes a normal user may read"
-    raise CfgbenchError(
-        f"{bdf} has no {kind} {cap_id:#x} number {spec.instance} ({spec.name}){reach}: {have}",
-        "list its capabilities with lspci -vv",
-    )
+    raise CfgbenchError(f"{bdf} has no {kind} {cap_id:#x} number {spec.instance} ({spec.name}){reach}: {have}",
+                        "list its capabilities with lspci -vv")
 
 
 class DeviceReader(Protocol):
@@ -230,9 +205,7 @@ class DeviceReader(Protocol):
 
 def resolve_all(bdfs: Sequence[Bdf], texts: Sequence[str], width_option: int | None,
                 open_reader: Callable[[], AbstractContextManager[DeviceReader]]) -> list[tuple[Bdf, Register]]:
-    """Every register at every device, for `cfgbench run`: all text is parsed
-    before any device is read, and a reader is opened only for names that
-    need a device read."""
+    """Every register at every device: all text parsed before any device is read, and a reader opened only if needed."""
     specs = [parse_register(text) for text in texts]
     if not any(spec.needs_device for spec in specs):
         return [(bdf, resolve(spec, width_option, bdf)) for bdf in bdfs for spec in specs]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pyperf
 
-from cfgbench import access, distribution, runs
+from cfgbench import access, runs
+from cfgbench.histogram import TAIL_FACTOR, Distribution
 from cfgbench.schema import READS_PER_PASS, display_name, method_of
-from cfgbench.units import format_time
+from cfgbench.document import format_time
 
 
 def bench_lines(bench: pyperf.Benchmark, label: str = "") -> list[str]:
@@ -32,7 +33,7 @@ def bench_lines(bench: pyperf.Benchmark, label: str = "") -> list[str]:
     return lines
 
 
-def distribution_lines(dist: distribution.Distribution) -> list[str]:
+def distribution_lines(dist: Distribution) -> list[str]:
     def row(name: str, values: dict[float, float]) -> str:
         cells = "  ".join(f"p{q:g} {format_time(v * 1e-9)}" for q, v in values.items())
         return f"    {name:9} {cells}"
@@ -41,12 +42,9 @@ def distribution_lines(dist: distribution.Distribution) -> list[str]:
         f"    per read ({dist.samples} timed one by one, timestamp pair {format_time(dist.timestamp_ns * 1e-9)}):",
         row("raw", dist.raw_ns),
         row("corrected", dist.corrected_ns),
-        f"    max {format_time(dist.max_ns * 1e-9)}; {dist.over_tail} reads over {distribution.TAIL_FACTOR}x the median",
+        f"    max {format_time(dist.max_ns * 1e-9)}; {dist.over_tail} reads over {TAIL_FACTOR}x the median",
     ]
 
 
 def suite_lines(suite: pyperf.BenchmarkSuite, label: str = "") -> list[str]:
-    lines: list[str] = []
-    for bench in suite.get_benchmarks():
-        lines += bench_lines(bench, label or method_of(bench))
-    return lines
+    return [line for bench in suite.get_benchmarks() for line in bench_lines(bench, label or method_of(bench))]

@@ -1,6 +1,4 @@
-"""Result files: pyperf JSON with cfgbench metadata. Written atomically, never
-over a user's file: a new file is linked into place only if the name is free;
---append re-reads, merges and renames under a lock."""
+"""Result files: pyperf JSON with cfgbench metadata, written atomically and never over a user's file."""
 
 from __future__ import annotations
 
@@ -9,8 +7,7 @@ import json
 import os
 import tempfile
 import uuid
-from collections.abc import Callable
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,8 +45,7 @@ def load_suite(path: Path | str) -> pyperf.BenchmarkSuite:
 
 @contextmanager
 def _locked(directory: Path) -> Iterator[None]:
-    """Serialises writers in one directory (two runs appending to a file at
-    once); locking the directory itself leaves no lock file behind."""
+    """Serialises writers in one directory; locking the directory itself leaves no lock file behind."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -59,10 +55,7 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def write_new(path: Path, write: Callable[[Path], object], replace: bool = False) -> None:
-    """Write through a temporary file beside path (`write(temp)`), then put it
-    in place at once: linked, so an existing file is never clobbered
-    (FileExistsError, even when a writer races us), or replacing it when
-    asked. Files are created as open() creates them (the umask decides)."""
+    """Write a temporary file beside path (`write(temp)`), then link it into place (or replace path, when asked)."""
     temp = path.parent / f".cfgbench-{uuid.uuid4().hex}{path.suffix}.tmp"
     try:
         write(temp)
@@ -83,12 +76,12 @@ def _dump_synced(suite: pyperf.BenchmarkSuite) -> Callable[[Path], None]:
     return dump
 
 
-def make_output_dir(directory: Path) -> Path:
+def make_output_dir(directory: Path, fix: str = "choose another --out path") -> Path:
     """Create a results directory (and parents), with one clear error if that fails."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CfgbenchError(f"cannot create directory {directory} ({exc.strerror or exc})", "choose another --out path") from None
+        raise CfgbenchError(f"cannot create directory {directory} ({exc.strerror or exc})", fix) from None
     return directory
 
 
@@ -109,8 +102,7 @@ def check_writable(path: Path, append: bool) -> None:
 
 
 def _probe_directory(directory: Path) -> None:
-    """Create and remove a file there: access(2) says yes to root in /proc and
-    on read-only mounts, where the save would fail after the whole run."""
+    """Create and remove a file there: access(2) says yes to root on read-only mounts, where a save would fail."""
     try:
         fd, name = tempfile.mkstemp(prefix=".cfgbench-probe-", dir=directory)
     except OSError as exc:
@@ -121,23 +113,17 @@ def _probe_directory(directory: Path) -> None:
 
 def _check_same_method(old: pyperf.Benchmark, name: str, method: str, path: Path | str) -> None:
     if method_of(old) != method:
-        raise CfgbenchError(
-            f"{path} already has {name!r} measured with {method_of(old)}, and this run uses {method}",
-            "save each method in its own file, then cfgbench compare them",
-        )
+        raise CfgbenchError(f"{path} already has {name!r} measured with {method_of(old)}, and this run uses {method}",
+                            "save each method in its own file, then cfgbench compare them")
 
 
 def _environment_conflict(name: str, path: Path | str, exc: ValueError) -> CfgbenchError:
-    return CfgbenchError(
-        f"{path} holds runs of {name!r} from another environment ({exc})",
-        "save this run to a new file, then cfgbench compare the two",
-    )
+    return CfgbenchError(f"{path} holds runs of {name!r} from another environment ({exc})",
+                         "save this run to a new file, then cfgbench compare the two")
 
 
 def check_can_append(existing: pyperf.BenchmarkSuite, name: str, method: str, path: Path | str = "the file") -> None:
-    """Before timing: a benchmark name gathers runs of one method, from one
-    environment (pyperf refuses runs whose hostname, CPU, Python, ... differ),
-    so ask pyperf now with a run carrying this process's metadata."""
+    """Before timing: does pyperf take a run of this process into the file's benchmark (one method, one environment)?"""
     for old in existing.get_benchmarks():
         if old.get_name() != name:
             continue

@@ -9,19 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyperf
 
-from cfgbench.distribution import Distribution, histograms_from_metadata, summarize
-from cfgbench.histogram import LogHistogram
-from cfgbench.schema import (
-    CPU_MODEL,
-    ENVIRONMENT_FIELDS,
-    MISMATCHES,
-    NULL_LOOP_NS,
-    PYPERF_CPU_MODEL,
-    READS,
-    ROUNDS,
-    SESSION,
-    TSC_HZ,
-)
+from cfgbench import schema
+from cfgbench.errors import CfgbenchError
+from cfgbench.histogram import Distribution, LogHistogram, distribution_of, histograms_from_metadata
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,19 +42,24 @@ def run_records(bench: pyperf.Benchmark) -> list[RunRecord]:
         if not run.values:
             continue  # pyperf's calibration runs
         md = run.get_metadata()
-        rounds = _ints(md[ROUNDS]) if ROUNDS in md else None
+        rounds = _ints(md[schema.ROUNDS]) if schema.ROUNDS in md else None
         if rounds is not None and len(rounds) != len(run.values):
             rounds = None  # a hand-edited file: do not pair what cannot be matched
-        records.append(RunRecord(str(md.get(SESSION, LEGACY_SESSION)), tuple(run.values), rounds, md))
+        records.append(RunRecord(str(md.get(schema.SESSION, LEGACY_SESSION)), tuple(run.values), rounds, md))
     return records
 
 
 def is_legacy(bench: pyperf.Benchmark) -> bool:
-    return not any(SESSION in run.get_metadata() for run in bench.get_runs())
+    return not any(schema.SESSION in run.get_metadata() for run in bench.get_runs())
 
 
 def sessions(bench: pyperf.Benchmark) -> list[str]:
     return list(dict.fromkeys(record.session for record in run_records(bench)))
+
+
+def fewest_sessions(benchmarks: Iterable[pyperf.Benchmark]) -> int:
+    """The runs (sessions) a file holds for its target that has the fewest."""
+    return min((len(sessions(bench)) for bench in benchmarks), default=0)
 
 
 def by_session(bench: pyperf.Benchmark) -> dict[str, list[RunRecord]]:
@@ -93,14 +88,22 @@ def metadata_values(benchmarks: Iterable[pyperf.Benchmark], key: str) -> set[str
             if key in run.get_metadata()}
 
 
+def only_value(values: Iterable[str], what: str, where: object, fix: str) -> str:
+    """The one value the runs recorded, "" for none; several are one line."""
+    found = sorted(set(values))
+    if len(found) > 1:
+        raise CfgbenchError(f"{where} holds runs of several {what}s ({', '.join(found)})", fix)
+    return found[0] if found else ""
+
+
 def environment(benchmarks: Iterable[pyperf.Benchmark]) -> dict[str, str]:
     """Where the runs happened, by label; distinct values are joined, so a file that mixes machines says so."""
     benches = list(benchmarks)
     env: dict[str, str] = {}
-    for field_ in ENVIRONMENT_FIELDS:
+    for field_ in schema.ENVIRONMENT_FIELDS:
         values = metadata_values(benches, field_.key)
-        if field_.key == CPU_MODEL and not values:
-            values = metadata_values(benches, PYPERF_CPU_MODEL)  # files from before cfgbench recorded its own
+        if field_.key == schema.CPU_MODEL and not values:
+            values = metadata_values(benches, schema.PYPERF_CPU_MODEL)  # files from before cfgbench recorded its own
         if values:
             env[field_.label] = ", ".join(sorted(values))
     return env
@@ -112,7 +115,6 @@ class Totals:
 
     reads: int = 0
     mismatches: int = 0
-    mismatched_sessions: list[str] = field(default_factory=list)
     tsc_hz: int | None = None
     histogram: LogHistogram | None = None
     overhead: LogHistogram | None = None
@@ -132,7 +134,7 @@ class Totals:
     def distribution(self) -> Distribution | None:
         if self.histogram is None or self.overhead is None or not self.tsc_hz:
             return None
-        return summarize(self.histogram, self.overhead, self.tsc_hz)
+        return distribution_of(self.histogram, self.overhead, self.tsc_hz)
 
     def read_ecdf(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(seconds, fractions) of single reads over every run."""
@@ -159,16 +161,12 @@ def totals(bench: pyperf.Benchmark) -> Totals:
     tsc_rates = []
     for run in bench.get_runs():  # calibration runs counted too: they read as well
         md = run.get_metadata()
-        result.reads += _number(md, READS)
-        mismatches = _number(md, MISMATCHES)
-        result.mismatches += mismatches
-        session = str(md.get(SESSION, LEGACY_SESSION))
-        if mismatches and session not in result.mismatched_sessions:
-            result.mismatched_sessions.append(session)
-        if isinstance(md.get(TSC_HZ), int) and md[TSC_HZ] > 0:
-            tsc_rates.append(md[TSC_HZ])
-        if run.values and isinstance(md.get(NULL_LOOP_NS), (int, float)):
-            result.null_loops_ns.append(float(md[NULL_LOOP_NS]))
+        result.reads += _number(md, schema.READS)
+        result.mismatches += _number(md, schema.MISMATCHES)
+        if isinstance(md.get(schema.TSC_HZ), int) and md[schema.TSC_HZ] > 0:
+            tsc_rates.append(md[schema.TSC_HZ])
+        if run.values and isinstance(md.get(schema.NULL_LOOP_NS), (int, float)):
+            result.null_loops_ns.append(float(md[schema.NULL_LOOP_NS]))
         result.add_histograms(histograms_from_metadata(md))
     if tsc_rates:
         result.tsc_hz = round(statistics.median(tsc_rates))
@@ -177,12 +175,10 @@ def totals(bench: pyperf.Benchmark) -> Totals:
 
 def _legacy_totals(bench: pyperf.Benchmark) -> Totals:
     md = bench.get_metadata()
-    result = Totals(reads=_number(md, READS), mismatches=_number(md, MISMATCHES), sessions=[LEGACY_SESSION])
-    if result.mismatches:
-        result.mismatched_sessions.append(LEGACY_SESSION)
-    if isinstance(md.get(TSC_HZ), int):
-        result.tsc_hz = md[TSC_HZ]
-    if isinstance(md.get(NULL_LOOP_NS), (int, float)):
-        result.null_loops_ns.append(float(md[NULL_LOOP_NS]))
+    result = Totals(reads=_number(md, schema.READS), mismatches=_number(md, schema.MISMATCHES), sessions=[LEGACY_SESSION])
+    if isinstance(md.get(schema.TSC_HZ), int):
+        result.tsc_hz = md[schema.TSC_HZ]
+    if isinstance(md.get(schema.NULL_LOOP_NS), (int, float)):
+        result.null_loops_ns.append(float(md[schema.NULL_LOOP_NS]))
     result.add_histograms(histograms_from_metadata(md))
     return result

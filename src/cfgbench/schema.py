@@ -1,12 +1,4 @@
-"""The result file format: every cfgbench metadata key, the environment's
-labels, and the format version. The one place a `cfgbench_*` key is spelled.
-
-A result file is pyperf JSON (pyperf writes and reads it); cfgbench adds its
-metadata to each benchmark and run under the names below (docs/design.md has
-the table with types and meanings). pyperf keeps at benchmark level only what
-every run shares, so what one run saw (counts, histograms, rounds) is stored
-on the run and added up by runs.py.
-"""
+"""The result file format: every `cfgbench_*` key (spelled here only), the environment's labels, the format version."""
 
 from __future__ import annotations
 
@@ -55,7 +47,7 @@ DMI_VENDOR = "cfgbench_dmi_vendor"
 DMI_PRODUCT = "cfgbench_dmi_product"
 KERNEL_RELEASE = "cfgbench_kernel_release"
 CPU_MODEL = "cfgbench_cpu_model"
-# In the lab guest (lab/environment.py): the lab and the physical host QEMU ran on.
+# In the lab guest (platform.lab_metadata, from the record lab/guest.py passes): the lab and the host QEMU ran on.
 LAB_ACCEL = "cfgbench_lab_accel"
 LAB_QEMU = "cfgbench_lab_qemu"
 LAB_MACHINE = "cfgbench_lab_machine"
@@ -125,13 +117,6 @@ PYPERF_HOSTNAME = "hostname"
 PYPERF_DATE = "date"
 
 
-def lab_key(suffix: str) -> str:
-    """`accel` -> the lab's metadata key for it (lab/environment.py's variables)."""
-    return f"cfgbench_lab_{suffix}"
-
-
-# --- reading a benchmark's own keys --------------------------------------------
-
 def method_of(bench: pyperf.Benchmark) -> str:
     return str(bench.get_metadata().get(METHOD, "unknown"))
 
@@ -165,8 +150,7 @@ def split_info(bench: pyperf.Benchmark) -> SplitInfo | None:
 
 
 def display_name(bench: pyperf.Benchmark) -> str:
-    """The benchmark's name with a split access named as readers name it:
-    `split 0000:00:00.0+0x000/4 address write (0xCF8)`."""
+    """The name with a split access as readers say it: `split 0000:00:00.0+0x000/4 address write (0xCF8)`."""
     info = split_info(bench)
     name = bench.get_name()
     if info is None or not info.label:

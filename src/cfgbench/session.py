@@ -1,9 +1,4 @@
-"""`cfgbench run` as a library call: one session, from the request to the files.
-
-It only orchestrates, as hyperfine's main does over its scheduler: check
-where the files go, plan (plan.py), time (engine.py), save (results.py) and
-summarise (report.py, compare/). One session is one `cfgbench run` (or one lab
-boot): its files share a session id, and their values pair by round."""
+"""`cfgbench run` as a library call: one session (docs/design.md, "The path of one `cfgbench run`")."""
 
 from __future__ import annotations
 
@@ -11,7 +6,7 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,13 +14,13 @@ from typing import Any
 import pyperf
 
 from cfgbench import access, engine, report, results, workloads
-from cfgbench.errors import CfgbenchError, RunInterrupted
-from cfgbench.platform import host_path, lab_metadata
-from cfgbench.plan import Plan, PlanRequest, build_plan
+from cfgbench.errors import CfgbenchError, Progress, RunInterrupted
+from cfgbench.platform import describe_where, fingerprint, host_path, lab_metadata
+from cfgbench.plan import Plan, PlanRequest
+from cfgbench.planner import build_plan
 from cfgbench.schema import LAB_ACCEL, SESSION
 from cfgbench.settings import Settings
 
-Progress = Callable[[str], None]
 METHOD_PLACEHOLDER = "{method}"
 
 
@@ -64,10 +59,8 @@ def output_paths(methods: Sequence[str], output: Path | None) -> dict[str, Path 
     if output is None:
         return {m: None for m in methods}
     if len(methods) > 1 and METHOD_PLACEHOLDER not in str(output):
-        raise CfgbenchError(
-            f"{len(methods)} methods cannot share one output file {output}",
-            f"put {METHOD_PLACEHOLDER} in the -o name, e.g. -o 'run-{METHOD_PLACEHOLDER}.json'",
-        )
+        raise CfgbenchError(f"{len(methods)} methods cannot share one output file {output}",
+                            f"put {METHOD_PLACEHOLDER} in the -o name, e.g. -o 'run-{METHOD_PLACEHOLDER}.json'")
     return {m: Path(str(output).replace(METHOD_PLACEHOLDER, m)) for m in methods}
 
 
@@ -90,16 +83,12 @@ def split_by_method(suite: pyperf.BenchmarkSuite, plan: Plan) -> dict[str, pyper
     return by_method
 
 
-def _names_in(path: Path) -> set[str]:
-    return {bench.get_name() for bench in results.load_suite(path).get_benchmarks()}
-
-
 def _drop_measured(plan: Plan, paths: dict[str, Path | None], progress: Progress) -> Plan:
     """--resume: keep only the benchmarks the output files lack."""
     kept = []
     for spec in plan.benches:
         path = paths.get(spec.method)
-        if path is not None and path.exists() and spec.bench_name in _names_in(path):
+        if path is not None and path.exists() and spec.bench_name in results.load_suite(path).get_benchmark_names():
             progress(f"{path} already has {spec.bench_name}: not measured again")
             continue
         kept.append(spec)
@@ -142,8 +131,7 @@ def _salvage(workdir: Path) -> pyperf.BenchmarkSuite | None:
 
 def _interrupted(plan: Plan, paths: dict[str, Path | None], append: bool,
                  partial: pyperf.BenchmarkSuite | None) -> RunInterrupted:
-    """Save the values that were timed (whole processes, and the rounds the
-    interrupted one finished); say where, and how to complete the run."""
+    """Save what was timed (whole processes, the interrupted one's finished rounds); say where, and how to go on."""
     saved = _save(partial, plan, paths, append) if partial is not None else []
     names = ", ".join(str(s.path) for s in saved if s.path is not None)
     if not names:
@@ -171,7 +159,7 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
             results.check_writable(path, append)
     plan = build_plan(what, progress, settings.quiet)
     # Parts of a read (a split, the kernel's floor) pair with it by round, as methods pair with each other.
-    settings = settings.resolved(len(methods) > 1, any(spec.workload in workloads.PAIRED for spec in plan.benches))
+    settings = settings.resolved(len(methods) > 1, any(spec.workload in workloads.PAIRED_WORKLOADS for spec in plan.benches))
     if request.resume:
         plan = _drop_measured(plan, paths, progress)
     _check_appends(plan, paths, append)
@@ -191,15 +179,12 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
 
 def machine_words() -> str:
     """This machine in words (bare metal, or a guest of which hypervisor, and the CPU), for the kernel's verdict."""
-    from cfgbench.platform import describe_where, fingerprint
-
     fp = fingerprint()
     return describe_where(fp.environment, fp.hypervisor, fp.cpu_model)
 
 
 def summary_lines(saved: Sequence[SavedRun], figure: Path | None = None) -> list[str]:
-    """The answers first; then per method and benchmark, where each file went, the figure and the caveats;
-    with split benchmarks, where the time goes."""
+    """The answers first; then per benchmark, where each file went, the figure, the caveats, where the time goes."""
     from cfgbench.compare.headline import HeadlineContext, end_of_run
     from cfgbench.compare.model import report_of
 

@@ -1,10 +1,4 @@
-"""How a run times: one settings object, built once (from the CLI's options, a
-named preset, or the lab's job), checked up front, and handed as JSON to
-worker processes and to the lab guest. Every form of a setting is this one.
-
-The meanings and defaults are pyperf's: 20 worker processes of 3 values after
-1 warmup, loops calibrated to 0.1 s; `fast` and `rigorous` are pyperf's
---fast and --rigorous."""
+"""How a run times: the one settings object, with pyperf's meanings and defaults, and its named presets."""
 
 from __future__ import annotations
 
@@ -69,8 +63,7 @@ class Settings:
         return replace(self, **given)
 
     def resolved(self, several_methods: bool, split: bool) -> Settings:
-        """`auto` decided: interleave whenever methods are compared or a read is
-        split into its accesses (they pair with the whole read by round)."""
+        """`auto` decided: interleaved whenever methods are compared or a read is split (its parts pair with it by round)."""
         if self.schedule != AUTO:
             return self
         return replace(self, schedule=INTERLEAVED if several_methods or split else SEQUENTIAL)
@@ -96,28 +89,15 @@ class Settings:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
-# Named settings: what the CI job's root step may choose by name (sudoers can
-# allow a name, not free arguments), what --fast and --rigorous mean, and the
-# lab's job.
+# Named, because the CI job's root step may choose only a name (sudoers allows a name, not free arguments).
 PRESETS: dict[str, Settings] = {
     "default": Settings(),
-    # pyperf's --fast: half the processes (at least 3), two thirds of the values (at least 2).
-    "fast": Settings(processes=10, values=2),
+    "fast": Settings(processes=10, values=2),  # pyperf's --fast: half the processes, two thirds of the values
     "rigorous": Settings(processes=40),
-    # A smoke test: one process, 12 rounds of ~4 ms values. Seconds on bare metal,
-    # well under a minute in an emulated guest.
-    "quick": Settings(in_process=True, processes=1, values=12, min_time=0.004, quiet=True),
-    # The lab guest: one process (Python starts slowly under TCG with a 9p root),
-    # many short rounds. A value of ~3 ms averages over timer interrupts; 32
-    # rounds of 3 ms against 24 of 4 ms and 48 of 2 ms: results/README.md.
+    "quick": Settings(in_process=True, processes=1, values=12, min_time=0.004, quiet=True),  # a smoke test
+    # The lab guest: one process (Python starts slowly under TCG), many short rounds (design.md says why).
     "lab": Settings(in_process=True, processes=1, values=32, min_time=0.003, schedule=INTERLEAVED, quiet=True),
 }
-
-
-def preset(name: str) -> Settings:
-    if name not in PRESETS:
-        raise CfgbenchError(f"no settings named {name!r}", f"choose one of {', '.join(PRESETS)}")
-    return PRESETS[name]
 
 
 def check_cpus_online(affinity: str) -> set[int]:

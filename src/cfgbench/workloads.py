@@ -1,10 +1,4 @@
-"""Which reads each workload makes: one register (read), the kernel's
-enumeration of a bus range (scan), every dword of a function (sweep), one
-register and each of its accesses alone (split), a new function's vendor ID at
-every read (probe, and peer-probe, x86's probe of the buses up to the last one),
-the targets in the order given (sequence: a census's reads of one rescan, say),
-each beside one register read over and over (its hot partner). Nothing here checks
-a value against the kernel: plan.py does, once for every workload."""
+"""Which reads each workload makes (docs/design.md, "Result files", names each); checks.py checks their values."""
 
 from __future__ import annotations
 
@@ -14,24 +8,16 @@ from dataclasses import dataclass
 from cfgbench.address import Bdf
 from cfgbench.capabilities import ReadFn
 from cfgbench.errors import CfgbenchError
-from cfgbench.pci_regs import (
-    ALL_ONES,
-    EXTENDED_CONFIG_SIZE,
-    HEADER_DWORD,
-    HEADER_END,
-    HEADER_MULTI_FUNCTION,
-    LEGACY_CONFIG_SIZE,
-    VENDOR_ID,
-)
+from cfgbench.pci_regs import (ALL_ONES, EXTENDED_CONFIG_SIZE, HEADER_DWORD, HEADER_END, HEADER_MULTI_FUNCTION,
+                               LEGACY_CONFIG_SIZE, VENDOR_ID)
 from cfgbench.schema import READ_WORKLOAD, SPLIT_WORKLOAD
 
 SCAN, SWEEP, PROBE, PEER_PROBE, SEQUENCE, HOT = "scan", "sweep", "probe", "peer-probe", "sequence", "hot"
 WORKLOADS = (READ_WORKLOAD, SCAN, SWEEP, SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
 # devfn steps: every function; arch/x86/pci/legacy.c pcibios_scan_specific_bus() probes every 8th.
 PROBE_STRIDES = {PROBE: 1, PEER_PROBE: 8}
-# Workloads whose benchmarks pair by round with a partner (a split with its read, a pass with its hot
-# register): `auto` interleaves them.
-PAIRED = (SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
+# Paired by round with a partner (a split with its read, a pass with its hot register): `auto` interleaves them.
+PAIRED_WORKLOADS = (SPLIT_WORKLOAD, PROBE, PEER_PROBE, SEQUENCE)
 ABSENT = ALL_ONES[4]
 ALL_BUSES = range(0x100)
 
@@ -70,10 +56,7 @@ def scan_label(domain: int, buses: range) -> str:
 
 
 def scan_reads(read: ReadFn, domain: int, buses: Iterable[int]) -> Iterator[tuple[Bdf, int, int]]:
-    """The reads of the kernel's pci_scan_slot over each bus, as (function,
-    offset, value): the vendor/device dword of function 0 of every device;
-    for a present device the header type, and the other seven functions when
-    it is multi-function."""
+    """pci_scan_slot's reads of each bus as (function, offset, value): vendor, header type, the other functions."""
     for bus in buses:
         for device in range(32):
             bdf = Bdf(domain, bus, device, 0)
@@ -90,8 +73,7 @@ def scan_reads(read: ReadFn, domain: int, buses: Iterable[int]) -> Iterator[tupl
 
 
 def probe_functions(domain: int, buses: Iterable[int], stride: int) -> Iterator[Bdf]:
-    """Every stride-th devfn of each bus: each function is its own 4 KiB of ECAM, so every read
-    lands on a page the pass has not touched since its previous pass."""
+    """Every stride-th devfn of each bus: each function is its own 4 KiB of ECAM, a page untouched since the last pass."""
     for bus in buses:
         for devfn in range(0, 256, stride):
             yield Bdf(domain, bus, devfn >> 3, devfn & 7)

@@ -25,14 +25,30 @@ REFERENCE_READER = "kernel"  # the safe reader: raw methods are checked against 
 
 def canonical_method(name: str) -> str:
     name = ALIASES.get(name.lower(), name.lower())
-    if name not in METHODS or not METHODS[name].offered():
-        offered = ", ".join(user_methods())
-        raise CfgbenchError(f"unknown method {name!r}", f"use one of: {offered}")
+    if name not in METHODS:
+        raise CfgbenchError(f"unknown method {name!r}", f"use one of: {', '.join(offered_methods())}")
+    if not METHODS[name].offered():
+        detection = METHODS[name]().detect()
+        raise CfgbenchError(f"the {name} method is not enabled ({detection.reason})", detection.fix)
     return name
 
 
 def user_methods() -> list[str]:
+    """The methods a run, the lab or the CI job times by default."""
     return [name for name, cls in METHODS.items() if not cls.hidden]
+
+
+def offered_methods() -> list[str]:
+    """The methods that may be named here: the users', and a hidden one that is enabled (the fake, with its dump)."""
+    return [name for name, cls in METHODS.items() if cls.offered()]
+
+
+def methods_help() -> str:
+    """The users' methods for a help text, each with its aliases and its one-line help."""
+    names = {name: [name] for name in user_methods()}
+    for alias, name in ALIASES.items():
+        names[name].append(alias)
+    return "; ".join(f"{' or '.join(names[name])}: {METHODS[name].help}" for name in names)
 
 
 def create(name: str) -> ConfigAccessor:
@@ -71,4 +87,5 @@ def register(cls: type[ConfigAccessor]) -> None:
 
 
 __all__ = ["ALIASES", "MECHANISMS", "METHODS", "REFERENCE_READER", "ConfigAccessor", "Detection", "canonical_method",
-           "color_of", "create", "mismatch_note", "ordered", "rank", "reader_method", "register", "user_methods"]
+           "color_of", "create", "methods_help", "mismatch_note", "offered_methods", "ordered", "rank", "reader_method",
+           "register", "user_methods"]

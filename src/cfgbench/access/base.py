@@ -96,10 +96,8 @@ class ConfigAccessor(ABC):
 
     def open(self) -> None:
         if self.raw and raw_forbidden_reason():
-            raise CfgbenchError(
-                f"raw method {self.name} is forbidden in this environment ({FORBID_RAW_ENV} is set)",
-                "run raw methods only inside the lab guest (cfgbench lab) or on a machine you own",
-            )
+            raise CfgbenchError(f"raw method {self.name} is forbidden in this environment ({FORBID_RAW_ENV} is set)",
+                                "run raw methods only inside the lab guest (cfgbench lab) or on a machine you own")
         self._open()
         self._opened = True
 
@@ -119,10 +117,7 @@ class ConfigAccessor(ABC):
         err = lib.cfg_read_once(target, value)
         if err:
             what = "read" if access == READ else f"{access} access"
-            raise CfgbenchError(
-                f"{self.name} {what} of {bdf} at {offset:#x} failed: {os.strerror(err)}",
-                self.read_failure_fix(),
-            )
+            raise CfgbenchError(f"{self.name} {what} of {bdf} at {offset:#x} failed: {os.strerror(err)}", self.read_failure_fix())
         return int(value[0])
 
     def target(self, bdf: Bdf, offset: int, width: int, expected: int, access: str = READ) -> Any:

@@ -103,9 +103,7 @@ class EcamAccessor(ConfigAccessor):
 
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
         if bdf.in_vmd_domain:
-            raise CfgbenchError(
-                f"{bdf} is in VMD domain {bdf.domain:x}, whose ECAM is not in the MCFG table", VMD_FIX
-            )
+            raise CfgbenchError(f"{bdf} is in VMD domain {bdf.domain:x}, whose ECAM is not in the MCFG table", VMD_FIX)
         super().check_reach(bdf, offset, width)
         self.window_for(bdf)
 

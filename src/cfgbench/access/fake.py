@@ -1,14 +1,4 @@
-"""fake: config space served from an `lspci -xxxx` hex dump, for hardware-free tests.
-
-Its timed loop is the native memory loop over a buffer: the same C code as
-`mmio`, without a device behind it. Hidden from users; enabled by
-CFGBENCH_FAKE_DUMP=path/to/dump.
-
-For the split workload it mimics every method's accesses over memory, so that
-the workload, `show`, `compare` and `plot` are tested without hardware: type
-1's address write (the null access: nothing read), data read and address read
-(the address, from a buffer), ECAM's load, and the kernel's floor (nothing
-read)."""
+"""fake: config space from an `lspci -xxxx` hex dump, for hardware-free tests (docs/design.md, "Accessor protocol")."""
 
 from __future__ import annotations
 
@@ -20,11 +10,13 @@ from typing import Any
 from cfgbench._native import ffi, lib
 from cfgbench.access import ecam, pio, sysfs
 from cfgbench.access.base import ConfigAccessor, Detection, SplitPart
-from cfgbench.address import LEGACY_CONFIG_SIZE, Bdf, parse_bdf, type1_address
+from cfgbench.address import Bdf, parse_bdf, type1_address
 from cfgbench.errors import CfgbenchError
 from cfgbench.limits import read_file
+from cfgbench.pci_regs import LEGACY_CONFIG_SIZE
 
 FAKE_DUMP_ENV = "CFGBENCH_FAKE_DUMP"
+ENABLE_FIX = f"to enable it, set {FAKE_DUMP_ENV} to the path of an `lspci -xxxx` dump"
 # Domains have four hex digits, or more behind an Intel VMD device (10000:e0:00.0).
 _HEADER = re.compile(r"^(?P<bdf>(?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s")
 _ROW = re.compile(r"^(?P<offset>[0-9a-fA-F]{2,3}):(?P<bytes>(?: [0-9a-fA-F]{2}){1,16})\s*$")
@@ -58,7 +50,7 @@ class FakeAccessor(ConfigAccessor):
     help = "config space from an lspci -xxxx dump (tests only)"
     hidden = True
     color = "tab:purple"
-    accesses = (pio.ADDRESS_WRITE, pio.DATA_READ, pio.ADDRESS_READ, ecam.LOAD, sysfs.FLOOR)
+    accesses = (pio.ADDRESS_WRITE, pio.DATA_READ, pio.ADDRESS_READ, ecam.LOAD, sysfs.FLOOR_ACCESS)
 
     def __init__(self, dump: Path | None = None) -> None:
         super().__init__()
@@ -84,13 +76,13 @@ class FakeAccessor(ConfigAccessor):
     def detect(self) -> Detection:
         path = self._dump_path()
         if path is None:
-            return Detection(False, f"{FAKE_DUMP_ENV} is not set", "the fake method is for tests")
+            return Detection(False, f"{FAKE_DUMP_ENV} is not set", ENABLE_FIX)
         return Detection(path.is_file(), str(path))
 
     def _open(self) -> None:
         path = self._dump_path()
         if path is None:
-            raise CfgbenchError(f"the fake method needs {FAKE_DUMP_ENV}", "it is for tests only")
+            raise CfgbenchError(f"the fake method needs {FAKE_DUMP_ENV}", ENABLE_FIX)
         dump = read_file(path, f"set {FAKE_DUMP_ENV} to an lspci -xxxx dump", limit=2**20)  # 256 functions' 4 KiB, in hex
         self.spaces = parse_lspci_dump(dump.decode(errors="replace"))
 
@@ -112,7 +104,7 @@ class FakeAccessor(ConfigAccessor):
         return [*type1, ecam.load_part(offset, width, value), sysfs.floor_part()]
 
     def _fill_access(self, target: Any, bdf: Bdf, offset: int, width: int, access: str) -> None:
-        if access in (pio.ADDRESS_WRITE, sysfs.FLOOR):
+        if access in (pio.ADDRESS_WRITE, sysfs.FLOOR_ACCESS):
             target.kind = lib.CFG_KIND_NULL
         elif access == pio.ADDRESS_READ:
             latched = self.keep(ffi.new("uint32_t *", type1_address(bdf, offset)))

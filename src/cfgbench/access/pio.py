@@ -9,12 +9,7 @@ from typing import Any
 
 from cfgbench._native import lib
 from cfgbench.access.base import NOTHING_READ, ConfigAccessor, Detection, SplitPart
-from cfgbench.address import (
-    TYPE1_ADDRESS_PORT,
-    Bdf,
-    type1_address,
-    type1_data_port,
-)
+from cfgbench.address import TYPE1_ADDRESS_PORT, Bdf, type1_address, type1_data_port
 from cfgbench.errors import CfgbenchError
 from cfgbench.pci_regs import LEGACY_CONFIG_SIZE
 from cfgbench.platform import RAWIO_FIX, is_x86, online_cpu_count, raw_access_blocker
@@ -29,6 +24,8 @@ LABELS = {ADDRESS_WRITE: "address write (0xCF8)", DATA_READ: "data read (0xCFC)"
 MECHANISM = "type 1"
 NO_READBACK = ("this host does not read the type 1 address back from 0xCF8 (Linux's pci_check_type1 would not "
                "take it for type 1 either): the address read is not timed")
+
+
 def pio_hazard_warning(cpus_online: Path | None = None) -> str | None:
     """One line where type 1 timing can corrupt the kernel's config accesses (docs/safety.md); None on one CPU."""
     count = online_cpu_count(cpus_online)
@@ -41,8 +38,7 @@ def pio_hazard_warning(cpus_online: Path | None = None) -> str | None:
 
 
 def _acquire_ports() -> str:
-    """Which was granted: ioperm (0xCF8-0xCFF only), or iopl(3) where ioperm is unavailable, as pciutils does.
-    Both are per thread (iopl is not inherited across exec since Linux 3.7): each process acquires its own."""
+    """ioperm (0xCF8-0xCFF only), else iopl(3), as pciutils does; per thread, so each process acquires its own."""
     import portio  # imported late: its C extension exists only on x86
 
     err, how = portio.ioperm(TYPE1_ADDRESS_PORT, PORT_COUNT, 1), "ioperm"
@@ -50,10 +46,8 @@ def _acquire_ports() -> str:
         err, how = portio.iopl(3), "iopl"
     if err:
         blocker = raw_access_blocker(PORT_IO)
-        raise CfgbenchError(
-            f"the kernel refused access to ports 0xCF8-0xCFF ({os.strerror(err)})",
-            blocker[1] if blocker else RAWIO_FIX,
-        )
+        raise CfgbenchError(f"the kernel refused access to ports 0xCF8-0xCFF ({os.strerror(err)})",
+                            blocker[1] if blocker else RAWIO_FIX)
     return how
 
 
@@ -116,10 +110,8 @@ class PioAccessor(ConfigAccessor):
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
         type1_address(bdf, 0)  # domain 0 only
         if offset >= LEGACY_CONFIG_SIZE:
-            raise CfgbenchError(
-                f"type 1 reaches only the first 256 bytes of config space, not offset {offset:#x}",
-                "use --method=mmio or --method=kernel for extended config space",
-            )
+            raise CfgbenchError(f"type 1 reaches only the first 256 bytes of config space, not offset {offset:#x}",
+                                "use --method=mmio or --method=kernel for extended config space")
         super().check_reach(bdf, offset, width)
 
     def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:

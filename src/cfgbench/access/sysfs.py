@@ -111,10 +111,8 @@ class SysfsAccessor(ConfigAccessor):
     def check_reach(self, bdf: Bdf, offset: int, width: int) -> None:
         check_access(offset, width, self._file_size(bdf))
         if offset + width > UNPRIVILEGED_BYTES and os.geteuid() != 0:
-            raise CfgbenchError(
-                f"the kernel shows normal users only the first {UNPRIVILEGED_BYTES} bytes of config space",
-                SUDO_FIX,
-            )
+            raise CfgbenchError(f"the kernel shows normal users only the first {UNPRIVILEGED_BYTES} bytes of config space",
+                                SUDO_FIX)
 
     def _fill_target(self, target: Any, bdf: Bdf, offset: int, width: int) -> None:
         target.kind = lib.CFG_KIND_PREAD

@@ -51,13 +51,6 @@ class CiGate:
         return [m for m in self.methods if m.outcome in outcomes]
 
 
-def baseline_runs(report: Report) -> int:
-    """Runs in the reference file, for the target that has the fewest."""
-    reference = report.files[0]
-    counts = [len(runs.sessions(bench)) for bench in reference.benchmarks.values()]
-    return min(counts) if counts else 0
-
-
 def _gate_method(result: Path, baseline: Path, rules: Sequence[str], allow_other_environment: bool) -> MethodGate:
     method = method_of_path(result)
     if not baseline.exists():
@@ -67,7 +60,8 @@ def _gate_method(result: Path, baseline: Path, rules: Sequence[str], allow_other
     except CfgbenchError as exc:
         return MethodGate(method, result, baseline, ERROR, error=exc.one_line())
     outcome = report.gate_outcome or NO_REGRESSION
-    return MethodGate(method, result, baseline, outcome, report, baseline_runs=baseline_runs(report))
+    return MethodGate(method, result, baseline, outcome, report,
+                      baseline_runs=runs.fewest_sessions(report.files[0].benchmarks.values()))
 
 
 def _orphan_gate(baseline: Path, results_dir: Path) -> MethodGate:

@@ -91,11 +91,6 @@ def _plan(sources: Sequence[Path], baseline_dir: Path) -> list[_Plan]:
     return plans
 
 
-def _runs_in(path: Path) -> int:
-    counts = [len(runs.sessions(bench)) for bench in load_suite(path).get_benchmarks()]
-    return min(counts) if counts else 0
-
-
 def promote(results_dirs: Sequence[Path | str], baseline_dir: Path | str) -> list[Promoted]:
     baseline_dir = Path(baseline_dir)
     if not results_dirs:
@@ -107,8 +102,9 @@ def promote(results_dirs: Sequence[Path | str], baseline_dir: Path | str) -> lis
             raise CfgbenchError(f"no result files in {directory}", "give the directory of one CI run's {method}.json files")
         sources += found
     plans = _plan(sources, baseline_dir)
-    make_output_dir(baseline_dir)
+    make_output_dir(baseline_dir, "choose another --baseline")
     for plan in plans:
         if not plan.already_there:
             save_suite(load_suite(plan.source), plan.baseline, append=True)
-    return [Promoted(p.source, p.baseline, p.already_there, _runs_in(p.baseline)) for p in plans]
+    return [Promoted(p.source, p.baseline, p.already_there, runs.fewest_sessions(load_suite(p.baseline).get_benchmarks()))
+            for p in plans]

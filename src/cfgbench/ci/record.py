@@ -9,11 +9,10 @@ from cfgbench.history import fleet
 from cfgbench.ci.layout import result_files
 from cfgbench.errors import CfgbenchError
 from cfgbench.history.store import Added, add_to_history
-from cfgbench.history.trend import HistoryReport, history_report
+from cfgbench.history.trend import DEFAULT_LAST, HistoryReport, history_report
 from cfgbench.history.trend import render_markdown as render_trend
 
 ARTIFACT_PREFIX = "cfgbench-"
-DEFAULT_LAST = 20
 
 
 @dataclass(frozen=True)

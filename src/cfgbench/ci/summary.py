@@ -11,8 +11,7 @@ from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.compare.threshold import ERROR, INCONCLUSIVE, NO_BASELINE, NO_REGRESSION, REGRESSION
 from cfgbench.history.trend import HistoryReport
 from cfgbench.history.trend import render_markdown as render_trend
-from cfgbench.document import Table, to_markdown
-from cfgbench.units import format_time
+from cfgbench.document import Table, format_time, to_markdown
 
 
 @dataclass(frozen=True)
@@ -67,9 +66,7 @@ def _rows(method: MethodGate) -> list[list[str]]:
 
 
 def _table(gate: CiGate) -> list[str]:
-    statistic = "median"  # the default rule's; the column says which
-    if gate.rules:
-        statistic = gate.rules[0].split(":")[0]
+    statistic = gate.rules[0].split(":")[0] if gate.rules else "median"  # the default rule's; the column says which
     header = ["method", "target", f"baseline {statistic}", f"this run {statistic}", "time ratio", "gate"]
     return to_markdown([Table(header, [row for method in gate.methods for row in _rows(method)])]).rstrip("\n").splitlines()
 
@@ -159,9 +156,8 @@ def github_annotations(gate: CiGate, where: Provenance = Provenance()) -> list[s
     for method in gate.having(ERROR):
         lines.append(workflow_command("error", f"cfgbench: gate error{on}", f"{method.method}: {method.error}"))
     for kind, outcome in (("error", REGRESSION), ("warning", INCONCLUSIVE)):
-        for method in gate.having(outcome):
-            for line in _verdict_lines(method):
-                lines.append(workflow_command(kind, f"cfgbench: {outcome}{on}", line))
+        lines += [workflow_command(kind, f"cfgbench: {outcome}{on}", line) for method in gate.having(outcome)
+                  for line in _verdict_lines(method)]
     return lines
 
 

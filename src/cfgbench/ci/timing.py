@@ -13,10 +13,10 @@ from cfgbench.pci import config_size
 from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE, EXTENDED_START
 from cfgbench.plan import PlanRequest, Target
 from cfgbench.session import RunRequest
-from cfgbench.settings import preset
+from cfgbench.settings import PRESETS
 
 HOST_BRIDGE = parse_bdf("0000:00:00.0")
-SETTINGS = ("default", "quick")  # the presets the root step may name
+SETTINGS = ("default", "quick")  # the presets the root step may name (settings.PRESETS)
 DEFAULT_SETTINGS = "default"
 
 
@@ -40,7 +40,7 @@ def run_request(results_dir: Path, settings: str = DEFAULT_SETTINGS, size: int |
     if size is None:
         size = host_bridge_config_size()
     targets = [Target(HOST_BRIDGE, offset, 4) for offset in offsets_for(size)]
-    chosen = preset(settings).with_options(quiet=True)
+    chosen = PRESETS[settings].with_options(quiet=True)
     return RunRequest(PlanRequest(access.ordered(methods or access.user_methods()), targets), chosen,
                       output=results_dir / RESULT_PATTERN)
 

@@ -54,9 +54,8 @@ def bounded_rules(ctx: click.Context, param: click.Parameter, rules: tuple[str, 
     return rules
 
 
-# Which module (each exporting COMMANDS) holds each command. A module is imported
-# only when one of its commands runs or is listed: `cfgbench run` in an emulated
-# guest then skips the plotting, CI, history and lab code (about a second under TCG).
+# Which module (each exporting COMMANDS) holds each command; only that one is imported, so that `cfgbench run` in
+# an emulated guest skips the plotting, CI, history and lab code.
 COMMAND_MODULES = {
     "run": "measure_cmds", "info": "measure_cmds", "read": "measure_cmds", "list": "measure_cmds",
     "show": "measure_cmds", "lab": "lab_cmds", "compare": "compare_cmds", "plot": "compare_cmds",
@@ -65,8 +64,7 @@ COMMAND_MODULES = {
 
 
 class CfgbenchGroup(click.Group):
-    """Every failure is one line on stderr: CfgbenchError and click's own usage
-    errors exit 2, an interruption 130. Commands load lazily (COMMAND_MODULES)."""
+    """Every failure is one line on stderr (exit 2, 130 on an interruption); commands load lazily (COMMAND_MODULES)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMAND_MODULES)
@@ -92,6 +90,12 @@ class CfgbenchGroup(click.Group):
             _fail("interrupted", EXIT_INTERRUPTED)
         sys.exit(result if isinstance(result, int) else 0)
 
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from cfgbench import access  # here, not above: a command other than --help may not need it
+
+        formatter.write_paragraph()
+        formatter.write_text(f"Time PCI configuration-space reads through each access method. {access.methods_help()}.")
+
     def invoke(self, ctx: click.Context) -> Any:
         # SIGTERM ends a run like Ctrl-C does: cleanly, keeping what finished.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -110,5 +114,5 @@ class CfgbenchGroup(click.Group):
 @click.group(cls=CfgbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cfgbench")
 def main() -> None:
-    """Time PCI configuration-space reads: type 1 port I/O (pio), ECAM (mmio), the kernel's sysfs path."""
+    pass  # the help text is CfgbenchGroup's, from the registry
 

@@ -1,9 +1,4 @@
-"""`cfgbench ci run|gate|promote|fleet`: the bare-metal CI job's steps (docs/ci-runner.md).
-
-Only parsing and printing here; cfgbench.ci decides. Nothing here imports numpy
-or scipy (the modules that use them import them inside the functions that
-do): `ci run` runs as root and must start as fast as `cfgbench run`.
-"""
+"""`cfgbench ci run|gate|promote|fleet`: the bare-metal CI job's steps (docs/ci-runner.md); `ci run` imports no numpy."""
 
 from __future__ import annotations
 
@@ -13,18 +8,26 @@ from pathlib import Path
 
 import click
 
-from cfgbench import access
+from cfgbench import access, session
+from cfgbench.ci import gate as gating
+from cfgbench.ci import record as recording
+from cfgbench.ci import summary as summarising
 from cfgbench.ci.gate import DEFAULT_RULE
-from cfgbench.ci.recent import DEFAULT_LAST
-from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS
+from cfgbench.ci.promote import promote
+from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS, describe, run_request
 from cfgbench.cli import BOUNDED, bounded_rules, say
 from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.errors import CfgbenchError
+from cfgbench.history.trend import DEFAULT_LAST, trend_with_run
 
 DIR = click.Path(file_okay=False, path_type=Path)
 
 
-def _append(path: Path, text: str) -> None:
+def _to_summary(path: Path | None, text: str) -> None:
+    """The job summary: appended to --summary, or on stdout."""
+    if path is None:
+        click.echo(text, nl=False)
+        return
     try:
         # Non-blocking: a FIFO nobody reads is refused (ENXIO) instead of waiting; a non-UTF-8 name goes out as given.
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
@@ -39,25 +42,17 @@ def ci() -> None:
     """The bare-metal CI job's steps: time (as root), gate, promote, fleet."""
 
 
-@ci.command("run")
+@ci.command("run", help=f"""Time {', '.join(access.user_methods())} on the host bridge, as the CI job does (run it as root).
+
+The job's one command as root, so that sudoers can allow it byte for byte: `cfgbench run` with each method,
+--device 0000:00:00.0, --offset 0 (and 0x100 when the host bridge has 4096 bytes), --quiet, -o RESULTS/{{method}}.json
+and the named settings.""")
 @click.option("--results", required=True, type=DIR, help="directory for {method}.json (it must exist)")
 @click.option("--settings", type=click.Choice(SETTINGS), default=DEFAULT_SETTINGS, show_default=True,
               help="default: pyperf's own (20 processes); quick: one process, 12 rounds, a smoke test")
 @click.option("--method", "-m", "methods", type=click.Choice(access.user_methods()), multiple=True,
               help="time only these methods, e.g. -m kernel on a fleet where raw access is not allowed [default: every one]")
 def ci_run(results: Path, settings: str, methods: tuple[str, ...]) -> None:
-    """Time pio, mmio and kernel on the host bridge, as the CI job does (run it as root).
-
-    \b
-    The job's one command as root, so sudoers can allow it byte for byte:
-    the same as `cfgbench run --method pio --method mmio --method kernel
-    --device 0000:00:00.0 --offset 0 [--offset 0x100] --quiet
-    --output RESULTS/{method}.json`, with 0x100 only when the host bridge has
-    4096 bytes of config space (a q35 guest's has 256), and the named settings.
-    """
-    from cfgbench import session
-    from cfgbench.ci.timing import describe, run_request
-
     request = run_request(results, settings, methods=methods)
     say(f"ci run: {describe(request)}")
     for line in session.summary_lines(session.run(request, say)):
@@ -88,28 +83,10 @@ def ci_run(results: Path, settings: str, methods: tuple[str, ...]) -> None:
 def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Path | None, runner: str | None,
             history_dir: Path | None, last: int, artifact: str | None, run_id: str | None, repository: str | None,
             commit: str | None, allow_other_environment: bool) -> None:
-    """Gate this run against the runner's baseline and write the job summary.
+    """Gate this run against the runner's baseline (per method, as compare --fail-if) and write the job summary.
 
-    \b
-    Per method, RESULTS/{method}.json against BASELINE/{method}.json with
-    `cfgbench compare --fail-if`; the summary (markdown) says the outcome,
-    each target's ratio and interval, this run's methods against each other,
-    the trend (with --history), and the exact commands that promote this run
-    to the baseline. On stdout: GitHub annotations (::notice, ::warning,
-    ::error) and one line per method.
-
-    \b
-    Exit codes (the worst method decides):
-      0  no regression; also when there is no baseline yet (reported, not gated)
-      1  regression: a target's interval lies wholly above the limit
-      2  error: a baseline from another environment, a corrupt file, a method
-         the baseline has and this run lacks, bad usage
-      3  inconclusive: an interval straddles the limit or there is none (a
-         baseline needs 3 runs against this one: promote more)
-    """
-    from cfgbench.ci import gate as gating
-    from cfgbench.ci import recent, summary as summarising
-
+    Exit 0: no regression, or no baseline yet; 1: regression; 2: error; 3: inconclusive (the worst method decides;
+    docs/ci-runner.md)."""
     if history_dir is not None and runner is None:
         raise CfgbenchError("--history needs --runner", "name the runner's machine in the history, e.g. --runner bare-metal-1")
     report = gating.gate_run(results, baseline, fail_if, allow_other_environment)
@@ -117,17 +94,14 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
     trend, note = None, ""
     if history_dir is not None and runner is not None:
         this_run = [m.result for m in report.methods if m.result.exists()]
-        trend = recent.trend_with_run(history_dir, runner, this_run, commit, last)
+        trend = trend_with_run(history_dir, runner, this_run, commit, last)
         note = "" if trend else f"No history in `{history_dir}` yet."
     markdown = summarising.render_markdown(report, where, trend, note)
     for line in summarising.github_annotations(report, where):
         click.echo(line)
     for line in summarising.outcome_lines(report):
         click.echo(line)
-    if summary is None:
-        click.echo(markdown, nl=False)
-    else:
-        _append(summary, markdown)
+    _to_summary(summary, markdown)
     say(f"ci gate: {report.outcome} (exit {report.exit_code})")
     sys.exit(report.exit_code)
 
@@ -137,16 +111,7 @@ def ci_gate(results: Path, baseline: Path, fail_if: tuple[str, ...], summary: Pa
               help="a run's directory ({method}.json), e.g. a downloaded artifact (repeatable)")
 @click.option("--baseline", required=True, type=DIR, help="the runner's baseline directory (created if missing)")
 def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
-    """Append runs to a runner's baseline (never replaces or drops a run).
-
-    Each RESULTS/{method}.json is appended to BASELINE/{method}.json. Refused,
-    with nothing written: a run from another environment than the baseline
-    (CPU, bare metal or guest, hypervisor, kernel, method), other targets, a
-    run pyperf cannot merge. A run already in the baseline is skipped. The gate
-    needs 3 runs in the baseline to give a verdict on one.
-    """
-    from cfgbench.ci.promote import promote
-
+    """Append each RESULTS/{method}.json to BASELINE/{method}.json; a run from another environment is refused."""
     done = promote(results_dirs, baseline)
     for promoted in done:
         verb = "already in the baseline" if promoted.already_there else "promoted"
@@ -171,14 +136,7 @@ def ci_promote(results_dirs: tuple[Path, ...], baseline: Path) -> None:
               help="runs of each series to show")
 def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | None, trend_png: Path | None,
              last: int) -> None:
-    """The final job: the fleet table, every runner's run added to the history, the trend.
-
-    RUNS/cfgbench-<runner>/ holds one runner's files (the artifact of that
-    name); each is added to HISTORY/<runner>/ (cfgbench history add: never
-    overwrites; files already there are skipped). Exit 0, or 2 on an error.
-    """
-    from cfgbench.ci import record as recording
-
+    """The final job: the fleet table, each RUNS/cfgbench-<runner>/ added to HISTORY/<runner>/, the trend."""
     # Refused before anything is added to the history: a summary that cannot be appended to, two outputs in one place.
     if summary is not None and (summary.is_dir() or not summary.parent.is_dir()):
         raise CfgbenchError(f"cannot append to {summary} (a directory, or in none)", "check --summary")
@@ -195,10 +153,7 @@ def ci_fleet(runs_dir: Path, history_dir: Path, commit: str, summary: Path | Non
     for added in recorded.added:
         click.echo(f"{'already in the history' if added.already_there else 'added'}: {added.path} ({added.source})")
     markdown = recording.render_markdown(recorded)
-    if summary is None:
-        click.echo(markdown, nl=False)
-    else:
-        _append(summary, markdown)
+    _to_summary(summary, markdown)
     if trend_png is not None:
         click.echo(f"wrote {plotting.plot_history(history_dir, trend_png)}")
 

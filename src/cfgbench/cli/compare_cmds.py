@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
 from cfgbench.cli import BOUNDED, bounded_rules, say
+from cfgbench.compare.model import compare_paths
 from cfgbench.compare.render import RENDERERS
 from cfgbench.plot import ANSWER, CHOICES
 
@@ -22,28 +24,11 @@ from cfgbench.plot import ANSWER, CHOICES
                    "(refused by default: the gate would measure the machines, not the change)")
 def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...],
             allow_other_environment: bool) -> None:
-    """Compare result files per target against the first one (the reference).
+    """Compare result files per target against the first one (the reference): each time ratio with its 95% interval,
+    paired by round within a run, and a verdict (docs/design.md, "Comparing").
 
-    \b
-    Per target: mean ± std dev, median, range, number of values, the time ratio
-    to the reference with its 95% confidence interval, and a verdict:
-      - files of one interleaved run pair their values by round (geometric mean
-        of per-round ratios, t interval, Wilcoxon signed-rank test);
-      - files of different runs are compared run by run (Welch t on run
-        medians): one run a side has no interval and no verdict, because
-        values within a run are not independent of that run's conditions.
-
-    \b
-    Exit codes with --fail-if (the gate; the interval decides, per target):
-      0  no regression: every interval is within the limit
-      1  regression: an interval lies wholly above the limit
-      2  error (bad input, or a reference from another environment)
-      3  inconclusive: an interval straddles the limit, or there is none (one
-         run a side, fewer than 6 paired rounds); add runs to the reference
-         with --append (3 or more runs against one)
-    """
-    from cfgbench.compare.model import compare_paths
-
+    With --fail-if, the exit code (the interval decides, per target): 0 no regression, 1 regression (wholly above the
+    limit), 2 error, 3 inconclusive (an interval straddles the limit or there is none: add runs with --append)."""
     report = compare_paths(files, fail_if, allow_other_environment)
     click.echo(RENDERERS[output_format](report), nl=False)
     if report.gate_outcome is not None:
@@ -61,20 +46,14 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
               help=f"image size in pixels (default: 1600x1200 for {ANSWER}, else 540x420 per panel, in a grid)")
 @click.option("--dpi", default=100, show_default=True, type=BOUNDED)
 @click.option("--panel", "panels", multiple=True, type=click.Choice(CHOICES),
-              help=f"{ANSWER}: one figure of each target's ratios with their 95% intervals, where the time goes and "
-                   "the tail of single reads (the default for files of several methods); or, per target "
-                   "(repeatable): distribution (of the values; the default for one method's files), ecdf (of the "
-                   "values), reads (the ECDF of single reads), breakdown (where the time goes: --workload split)")
+              help=f"{ANSWER}: the answer figure (the default for several methods' files); or, per target (repeatable): "
+                   "distribution (the default for one method's files), ecdf, reads (single reads' ECDF), breakdown")
 @click.option("--history", "history_dir", default=None, type=click.Path(file_okay=False), metavar="DIR",
               help="instead of files: a history's trend (median per CI run, one line per method and machine, "
                    "change points dashed)")
 def plot(files: tuple[str, ...], output: str, force: bool, size: str | None, dpi: int,
          panels: tuple[str, ...], history_dir: str | None) -> None:
-    """Plot result files (the answer figure for the files of a run of several
-    methods, else each target's values), or a history's trend. A part with
-    nothing to draw is left out, and stderr says which and why."""
-    from cfgbench import plot as plotting  # matplotlib itself is imported only when drawing
-
+    """Plot result files (the answer figure for several methods, else each target's values), or a history's trend."""
     if (history_dir is None) == (not files):
         raise click.UsageError("give result files or --history DIR, not both" if files else
                                "give result files, or --history DIR")

@@ -1,8 +1,4 @@
-"""`cfgbench history add|show` and `cfgbench fleet`: CI runs over time and across runners.
-
-Only parsing and printing here; cfgbench.history does the work (numpy,
-scipy and Otava only inside the functions that need them).
-"""
+"""`cfgbench history add|show` and `cfgbench fleet`: CI runs over time and across runners."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ import click
 from cfgbench.cli import BOUNDED
 from cfgbench.history import fleet as fleets
 from cfgbench.history import trend
-from cfgbench.history.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE
+from cfgbench.history.store import add_to_history
 
 FORMATS = sorted(trend.RENDERERS)
 
@@ -29,14 +25,7 @@ def history() -> None:
 @click.option("--machine", default=None, metavar="NAME",
               help="machine directory (default: the files' hostname); name the runner where hosts are ephemeral VMs")
 def history_add(files: tuple[str, ...], directory: str, commit: str, machine: str | None) -> None:
-    """Add result files to a history (never overwrites).
-
-    Each file becomes DIR/<machine>/<date>-<commit>-<method>.json. A file
-    already in the history (a re-run job) is reported and skipped; another
-    file under the same name is an error.
-    """
-    from cfgbench.history.store import add_to_history
-
+    """Add result files to a history as DIR/<machine>/<date>-<commit>-<method>.json, never overwriting."""
     for added in add_to_history(directory, files, commit, machine):
         verb = "already in the history" if added.already_there else "added"
         click.echo(f"{verb}: {added.path} ({added.source})")
@@ -50,18 +39,13 @@ def history_add(files: tuple[str, ...], directory: str, commit: str, machine: st
 @click.option("--method", "methods", multiple=True, metavar="METHOD", help="only this method (repeatable)")
 @click.option("--last", type=BOUNDED, default=None, metavar="N",
               help="show the last N runs of each series (change points are found in all of them)")
-@click.option("--max-pvalue", type=BOUNDED, default=DEFAULT_MAX_PVALUE,
+@click.option("--max-pvalue", type=BOUNDED, default=trend.DEFAULT_MAX_PVALUE,
               show_default=True, help="a change point's t-test must be below this")
-@click.option("--min-change", type=BOUNDED, default=DEFAULT_MIN_CHANGE * 100, show_default=True,
+@click.option("--min-change", type=BOUNDED, default=trend.DEFAULT_MIN_CHANGE * 100, show_default=True,
               metavar="PERCENT", help="ignore change points smaller than this many percent")
 def history_show(directory: str, output_format: str, machines: tuple[str, ...], methods: tuple[str, ...],
                  last: int | None, max_pvalue: float, min_change: float) -> None:
-    """Trend of each target, method and machine, with change points marked.
-
-    Per run: date, commit, median, change against the run before.
-    Change points come from Apache Otava's E-divisive detector (the one behind
-    Hunter and MongoDB's performance CI) over the medians, in time order.
-    """
+    """Trend of each target, method and machine, with change points (Apache Otava) marked."""
     report = trend.history_report(directory, max_pvalue, min_change / 100, machines, methods, last)
     click.echo(trend.RENDERERS[output_format](report), nl=False)
 
@@ -73,12 +57,7 @@ def history_show(directory: str, output_format: str, machines: tuple[str, ...], 
 @click.option("--reference", default=None, metavar="NAME",
               help="the bare-metal environment guests are divided by (default: the first bare-metal one given)")
 def fleet(directories: tuple[str, ...], output_format: str, reference: str | None) -> None:
-    """Compare the runs of several runners, one directory each (pio.json, mmio.json, kernel.json).
-
-    Per target and environment: each method's median, pio/mmio (the cost of the
-    mechanism) and each method's guest/bare-metal factor (the cost of
-    virtualisation).
-    """
+    """Compare the runs of several runners, one directory each: medians, mechanism ratios, guest/bare-metal factors."""
     click.echo(fleets.RENDERERS[output_format](fleets.fleet_report(directories, reference)), nl=False)
 
 

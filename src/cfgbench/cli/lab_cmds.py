@@ -49,18 +49,16 @@ def _stream(text: str) -> None:
 @click.option("--verbose", "-v", is_flag=True,
               help="also print each figure's caveats and where the time goes (cfgbench compare prints them too)")
 @click.option("--figure/--no-figure", default=True, show_default=True,
-              help="write the answer figure (each target's ratios with their intervals, where the time goes, the "
-                   "tail of single reads) as lab.png into --out; needs matplotlib (the plot extra)")
+              help="write the answer figure as lab.png into --out; needs matplotlib (the plot extra)")
 @click.option("--tree", type=click.Choice(list(TREES)), default="default", show_default=True,
               help="the PCI functions the guest has: default (a root port with an e1000e), medium (29 functions: a "
                    "switch, multi-function devices), large (91 functions over 12 buses)")
 @click.option("--enumeration/--no-enumeration", default=True, show_default=True,
               help="also time the guest kernel's own enumeration, type 1 first against ECAM only (paired rescans of "
-                   "the tree's port), and count every config access in a census boot (about 10 s more here)")
+                   "the tree's port), and count every config access in a census boot")
 @click.option("--in-situ", is_flag=True,
-              help="with the enumeration: also time the cold pattern (a new ECAM page every read) and the kernel's "
-                   "accessors in traced rescans, which the rescan projection's read and write prices rest on "
-                   "(about 10 s more here; without it reads are priced hot and writes as reads)")
+              help="with the enumeration: also time the cold pattern and the kernel's accessors in traced rescans, which "
+                   "the projection's prices rest on (without them reads are priced hot and writes as reads)")
 @click.option("--vcpus", type=BOUNDED, default=GuestConfig.smp, show_default=True,
               help="the guest's vCPUs (the census boot always has one)")
 @click.option("--schedule", type=click.Choice((INTERLEAVED, SEQUENTIAL)), default=INTERLEAVED, show_default=True,
@@ -71,10 +69,7 @@ def _stream(text: str) -> None:
 def lab(ctx: click.Context, accel: str, kernel: Path | None, timeout: float, outdir: Path | None, boots: int,
         values: int, loops: int | None, min_time: float, quiet: bool, verbose: bool, figure: bool, tree: str,
         enumeration: bool, in_situ: bool, vcpus: int, schedule: str, command: tuple[str, ...]) -> None:
-    """Boot a q35 guest that shares this machine's root read-only and measure PIO
-    against ECAM there, interleaved in rounds; with a COMMAND, run that in the
-    guest instead and exit with its status (raw port I/O and /dev/mem are
-    allowed there)."""
+    """Boot a q35 guest on this machine's root (read-only) and measure there; or run COMMAND there, with its status."""
     cfg = GuestConfig(accel=accel, kernel=kernel, timeout_s=timeout, tree=tree, smp=vcpus)
     given = [name for name in MAIN_JOB_ONLY if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if command and given:

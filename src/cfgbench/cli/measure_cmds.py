@@ -11,11 +11,13 @@ import click
 from cfgbench import access, kernelpath, registers, report, results, workloads
 from cfgbench.access.base import raw_forbidden_reason
 from cfgbench.address import parse_bdf
+from cfgbench.checks import read_once
 from cfgbench.cli import BOUNDED, say
 from cfgbench.errors import CfgbenchError
 from cfgbench.mcfg import read_ecam_windows
-from cfgbench.address import EXTENDED_CONFIG_SIZE
 from cfgbench.pci import config_size, list_functions, listing_lines, no_paths_note
+from cfgbench.pci_regs import EXTENDED_CONFIG_SIZE
+from cfgbench.plan import PlanRequest, Target
 from cfgbench.platform import fingerprint
 from cfgbench.settings import PRESETS, SCHEDULES, Settings
 
@@ -47,24 +49,21 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 
 @click.command()
 @click.option("--method", "-m", "methods", type=METHOD_CHOICE, multiple=True, required=True,
-              help="pio (type 1 ports), mmio or ecam (ECAM via /dev/mem), kernel (sysfs); repeat to time several")
+              help=f"{access.methods_help()}; repeat to time several")
 @click.option("--device", "-d", "devices", multiple=True, help="PCI function, e.g. 0000:00:00.0 or 00:1f.3 [default: 0000:00:00.0]; repeatable")
 @click.option("--offset", "offsets", multiple=True, metavar="REGISTER", help=f"{registers.HELP}; repeatable")
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="bytes per read")
 @click.option("--workload", "workload_names", type=click.Choice(workloads.WORKLOADS), multiple=True,
-              help="read: one register [default]; scan: the kernel's enumeration of a bus range; "
-                   "sweep: every dword of the function that may be read, by region; "
-                   "split: each read, and each of its accesses alone (type 1's address write, data read and "
-                   "address read, ECAM's load, the kernel floor: docs/breakdown.md); repeatable")
+              help="read: one register [default]; scan: the kernel's enumeration; sweep: every dword that may be read; split: "
+                   "each read and its accesses alone; probe, peer-probe, sequence: a pass and its hot register; repeatable")
 @click.option("--buses", help="scan: bus range, e.g. 00-ff [default: the ECAM window's, else 00-ff]")
 @click.option("--samples", type=BOUNDED, default=Settings.samples, show_default=True,
               help="read: per-read timestamps per worker process for the latency distribution (0: none)")
 @click.option("--allow-any-offset", is_flag=True,
               help="also read outside the standard header and the capabilities the device advertises (reads can have side effects: docs/safety.md)")
 @click.option("--schedule", type=click.Choice(SCHEDULES), default=Settings.schedule, show_default=True,
-              help="interleaved: every method and target times one value per round, in a random order each round, "
-                   "so values pair by round; sequential: each benchmark's values back to back (pyperf's order); "
-                   "auto: interleaved when several methods run or a read is split")
+              help="interleaved: one value of every benchmark per round, in a random order, so that values pair by round; "
+                   "sequential: each benchmark's values back to back; auto: interleaved when anything pairs")
 @click.option("--fast", is_flag=True, help="as pyperf --fast: half the processes, 2 values each")
 @click.option("--rigorous", is_flag=True, help="as pyperf --rigorous: twice the processes")
 @click.option("--loops", type=BOUNDED, help="reads per value [default: calibrated to --min-time]")
@@ -82,21 +81,16 @@ def _parse_metadata(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--metadata", "metadata_items", multiple=True, metavar="KEY=VALUE", help="extra metadata to record; repeatable")
 @click.option("--seed", type=int, help="the rounds' random order [default: a fresh one, recorded in the files]")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="also write the answer figure of the run (each target's ratios with their 95% intervals, where the "
-                   "time goes, the tail of single reads) to FILE (.png, .svg, .pdf); needs matplotlib")
+              help="also write the run's answer figure to FILE (.png, .svg, .pdf); needs matplotlib")
 def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, ...], width: str,
         workload_names: tuple[str, ...], buses: str | None, samples: int, allow_any_offset: bool, schedule: str,
         fast: bool, rigorous: bool, loops: int | None, processes: int | None, values: int | None,
         warmups: int | None, min_time: float | None, affinity: str, in_process: bool, quiet: bool,
         output: Path | None, append: bool, resume: bool, metadata_items: tuple[str, ...], seed: int | None,
         plot_path: Path | None) -> None:
-    """Time config-space reads of each device and offset through each method.
-
-    The settings used are recorded in the files. Values are timed by
-    cfgbench's own engine and saved with pyperf's API, so `python -m pyperf
-    stats|show|compare_to` read the files."""
+    """Time config-space reads of each device and offset through each method; the files are pyperf's, with the settings
+    recorded in them."""
     from cfgbench import session
-    from cfgbench.plan import PlanRequest, Target
 
     if (append or resume) and output is None:
         raise CfgbenchError(f"{'--resume' if resume else '--append'} needs -o FILE", "name the result file to add to")
@@ -138,8 +132,7 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
 
 
 def _answer_figure(saved: Sequence[SavedRun], path: Path) -> Path:
-    """The answer figure of what the run saved (with --append, every run in
-    the files), or of what it timed when it saved nothing."""
+    """The figure of what the run saved (with --append, every run in the files), else of what it timed."""
     from cfgbench import plot
 
     files = [str(s.path) for s in saved if s.path is not None]
@@ -177,7 +170,7 @@ def info() -> None:
     if forbidden:
         click.echo(f"raw access:  {forbidden}")
     click.echo("methods:")
-    for name in access.user_methods():
+    for name in access.offered_methods():
         accessor = access.create(name)
         detection = accessor.detect()
         if forbidden and accessor.raw:
@@ -194,14 +187,13 @@ def info() -> None:
 
 REGISTER is {registers.SYNTAX}. stdout holds the value alone; stderr names
 the register read and the method.""")
-@click.option("--method", "-m", type=METHOD_CHOICE, default=access.REFERENCE_READER, show_default=True)
+@click.option("--method", "-m", type=METHOD_CHOICE, default=access.REFERENCE_READER, show_default=True,
+              help=access.methods_help())
 @click.option("--width", "-w", type=click.Choice(["1", "2", "4"]), help="bytes [default: the named register's width, else 4]")
 @click.option("--allow-any-offset", is_flag=True, help="also read outside the header and advertised capabilities")
 @click.argument("device")
 @click.argument("register")
 def read(method: str, width: str | None, allow_any_offset: bool, device: str, register: str) -> None:
-    from cfgbench.plan import Target, read_once
-
     bdf = parse_bdf(device)
     [(_, target)] = registers.resolve_all([bdf], [register], int(width) if width else None,
                                           lambda: access.create(access.reader_method([method])))
@@ -223,8 +215,7 @@ def list_() -> None:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def show(files: tuple[Path, ...]) -> None:
-    """Print a saved result: mean, spread and per-read percentiles; with split
-    benchmarks, where the time goes (the read against its accesses)."""
+    """Print a saved result: mean, spread, per-read percentiles and, with split benchmarks, where the time goes."""
     from cfgbench.compare.model import report_of
     from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, breakdown_lines
 

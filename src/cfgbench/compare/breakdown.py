@@ -10,19 +10,8 @@ import pyperf
 
 from cfgbench import runs
 from cfgbench.compare.stats import Estimate, Interval, grouped_median_interval, paired
-from cfgbench.schema import (
-    EXTRA,
-    FLOOR,
-    KERNEL_PATH,
-    PART,
-    READ_WORKLOAD,
-    SplitInfo,
-    is_split,
-    split_info,
-    target_of,
-    workload_of,
-)
-
+from cfgbench.schema import (EXTRA, FLOOR, KERNEL_PATH, PART, READ_WORKLOAD, SplitInfo, is_split, split_info, target_of,
+                             workload_of)
 
 PATH_WORDS = {"type1": "type 1", "ecam": "ECAM"}
 

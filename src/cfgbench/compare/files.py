@@ -18,19 +18,6 @@ DISTINGUISHING_ENV = ("lab accel", "kernel order", "environment", "hypervisor", 
                       "lab kernel", "machine", "CPU", "cfgbench version")
 
 
-def _load_cfgbench_suite(path: str) -> pyperf.BenchmarkSuite:
-    """load_suite, refusing pyperf files that cfgbench did not write."""
-    suite = load_suite(path)
-    for bench in suite.get_benchmarks():
-        if not is_cfgbench(bench):
-            raise CfgbenchError(
-                f"{path} is a pyperf file but not a cfgbench result "
-                f"(benchmark {bench.get_name()!r} has no {METHOD} metadata)",
-                "give files written by cfgbench run; compare other pyperf files with python -m pyperf compare_to",
-            )
-    return suite
-
-
 @dataclass(frozen=True)
 class ResultFile:
     path: str
@@ -40,8 +27,13 @@ class ResultFile:
 
 
 def load_result_file(path: str) -> ResultFile:
-    suite = _load_cfgbench_suite(path)
-    benchmarks = {bench.get_name(): bench for bench in suite.get_benchmarks()}
+    """A result file; a pyperf file that cfgbench did not write is refused."""
+    benchmarks = {bench.get_name(): bench for bench in load_suite(path).get_benchmarks()}
+    for name, bench in benchmarks.items():
+        if not is_cfgbench(bench):
+            raise CfgbenchError(f"{path} is a pyperf file but not a cfgbench result (benchmark {name!r} has no {METHOD} "
+                                "metadata)",
+                                "give files written by cfgbench run; compare other pyperf files with python -m pyperf compare_to")
     return ResultFile(path=path, benchmarks=benchmarks, env=runs.environment(benchmarks.values()))
 
 

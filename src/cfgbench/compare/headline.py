@@ -5,22 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cfgbench.compare.model import (
-    CLUSTERS,
-    KERNEL_PATHS,
-    MECHANISM,
-    MISMATCH,
-    OTHER,
-    PAIRED,
-    PER_READ,
-    UNSTABLE,
-    UNSTABLE_RELATIVE_STDEV,
-    Finding,
-    Report,
-    short_target,
-)
-from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines
-from cfgbench.units import format_time
+from cfgbench.compare.model import (CLUSTERS, KERNEL_PATHS, MECHANISM, MISMATCH, OTHER, PAIRED, PER_READ, UNSTABLE,
+                                    UNSTABLE_RELATIVE_STDEV, Finding, Report, short_target)
+from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines, pattern_lines
+from cfgbench.document import format_time
 
 # Past this many figures a caveat is one line: forty lines saying the machine changes speed would bury the answer.
 MAX_LISTED = 3
@@ -129,10 +117,7 @@ def summarize(report: Report, context: HeadlineContext) -> Headline:
 
 def end_of_run(report: Report, context: HeadlineContext, where: Sequence[str] = (), after: Sequence[str] = (),
                verbose: bool = False, breakdown: bool = False) -> list[str]:
-    """The answers, `after` them (the lab's enumeration, a run's figures), `where` (the figure), the caveats; with
-    verbose, the details; with verbose or breakdown, where the time goes."""
-    from cfgbench.compare.pattern import lines as pattern_lines
-
+    """The answers, `after` (the lab's enumeration), `where` (the figure), the caveats; the details with verbose."""
     found = summarize(report, context)
     lines = [*found.answers, *pattern_lines(report.patterns), *after, *where, *found.caveats,
              *(found.details if verbose else ())]

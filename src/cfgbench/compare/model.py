@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyperf
@@ -11,20 +11,12 @@ from cfgbench import access, runs
 from cfgbench.compare import threshold as gate
 from cfgbench.compare.breakdown import Breakdown, KernelPaths, breakdowns, kernel_paths
 from cfgbench.compare.files import ResultFile, load_result_files
-from cfgbench.compare.pattern import ColdHot, cold_hot
-from cfgbench.compare.stats import (
-    MIN_PAIRS,
-    PAIRED,
-    UNPAIRED,
-    Clusters,
-    Estimate,
-    Sample,
-    Statistic,
-    estimate,
-    two_clusters,
-)
+from cfgbench.compare.stats import (MIN_PAIRS, PAIRED, UNPAIRED, Clusters, Estimate, Sample, Statistic, estimate, paired,
+                                    two_clusters)
 from cfgbench.errors import CfgbenchError
-from cfgbench.schema import ENVIRONMENT_FIELDS, KERNEL_ORDER, READ_WORKLOAD, display_name, is_split, workload_of
+from cfgbench.schema import (ENVIRONMENT_FIELDS, HOT_PARTNER, KERNEL_ORDER, READ_WORKLOAD, READS_PER_PASS, SCAN_FUNCTIONS,
+                             display_name, is_split, workload_of)
+from cfgbench.document import format_time
 
 # What an answer row answers (docs/design.md, "Comparing"); any other pair is a comparison, not an answer.
 MECHANISM, KERNEL_PATHS, RESCAN, OTHER = "mechanism", "kernel paths", "rescan", "other"
@@ -96,8 +88,6 @@ class Finding:
     note: str = ""
 
     def text(self, advice: str = "stop other work on the machine and record more values") -> str:
-        from cfgbench.units import format_time
-
         if self.sample is not None:
             return (f"{self.where}: std dev is {self.sample.std / self.sample.mean:.0%} of the mean over "
                     f"{self.sample.n} values; the figures are unstable: {advice}")
@@ -106,6 +96,16 @@ class Finding:
             return (f"{self.where}: values{self.note} fall into two clusters, {format_time(c.low)} ({c.n_low} values) "
                     f"and {format_time(c.high)} ({c.n_high}): the machine switched state during the run")
         return f"{self.where}: {self.note}"
+
+
+@dataclass(frozen=True)
+class ColdHot:
+    """A pass (a new function at every read, or the targets in turn) against its hot partner, one of its registers."""
+
+    method: str
+    cold: pyperf.Benchmark
+    hot: pyperf.Benchmark
+    estimate: Estimate | None  # cold over hot, per read; None when they were not timed in rounds
 
 
 @dataclass
@@ -152,6 +152,19 @@ class Report:
         return shared, differing
 
 
+def cold_hot(suites: Mapping[str, pyperf.BenchmarkSuite]) -> list[ColdHot]:
+    """Every pass with its hot partner, per read and paired by round, method by method (the suites' order)."""
+    found = []
+    for method, suite in suites.items():
+        names = set(suite.get_benchmark_names())
+        for bench in suite.get_benchmarks():
+            if (hot := bench.get_metadata().get(HOT_PARTNER)) in names:
+                partner = suite.get_benchmark(str(hot))
+                found.append(ColdHot(method, bench, partner, paired(runs.values_by_round(partner),
+                                                                    runs.values_by_round(bench))))
+    return found
+
+
 def _kind(ref: ResultFile, other: ResultFile, bench: pyperf.Benchmark) -> str:
     if workload_of(bench) == RESCAN_WORKLOAD:
         return RESCAN
@@ -173,9 +186,6 @@ def _row(files: Sequence[ResultFile], target: TargetReport, comparison: Comparis
 
 def _pass_words(files: Sequence[ResultFile], target: TargetReport) -> str:
     """A scan's pass as the kernel's enumeration pays it, through each method."""
-    from cfgbench.schema import READS_PER_PASS, SCAN_FUNCTIONS
-    from cfgbench.units import format_time
-
     benches = [(files[i].label, files[i].benchmarks[target.name]) for i in target.samples]
     metadata = benches[0][1].get_metadata()
     reads, functions = int(metadata.get(READS_PER_PASS, 0)), int(metadata.get(SCAN_FUNCTIONS, 0))
@@ -187,8 +197,6 @@ def _pass_words(files: Sequence[ResultFile], target: TargetReport) -> str:
 
 
 def _paths_row(index: int, paths: KernelPaths) -> Answer:
-    from cfgbench.units import format_time
-
     def offset(target: str) -> str:
         return "+" + target.partition("+")[2].removesuffix("/4")
 
@@ -232,8 +240,6 @@ def is_unstable(sample: Sample) -> bool:
 
 
 def _per_read_disagreement(bench: pyperf.Benchmark) -> str | None:
-    from cfgbench.units import format_time
-
     dist = runs.totals(bench).distribution()
     if dist is None or len(bench.get_values()) < 2:
         return None

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields, is_dataclass
 from typing import Any
 
 from cfgbench import document as doc
 from cfgbench.compare import threshold
 from cfgbench.compare.breakdown import Breakdown
-from cfgbench.compare.model import (
-    ANSWER_KINDS,
-    KERNEL_PATHS,
-    Answer,
-    Report,
-    TargetReport,
-    short_target,
-)
+from cfgbench.compare.model import ANSWER_KINDS, KERNEL_PATHS, Answer, ColdHot, Report, TargetReport, short_target
 from cfgbench.compare.stats import ALPHA, CONFIDENCE, Estimate, Interval, Sample
-from cfgbench.units import format_time
+from cfgbench.document import format_time
+from cfgbench.pci_regs import ALL_ONES
+from cfgbench.schema import VALUE
 
 BREAKDOWN_TITLE = "where the time goes"
 BREAKDOWN_HOW = "medians per read; sum/full and net per paired round, with 95% intervals"
@@ -103,6 +98,21 @@ def _gate_lines(report: Report) -> list[str]:
     return [head] + [threshold.describe(v, report.files) for v in report.verdicts]
 
 
+def pattern_lines(rows: Sequence[ColdHot]) -> list[str]:
+    """One line per pass: each method's time per read cold and hot, and the paired ratio."""
+    by_pass: dict[str, list[str]] = {}
+    for row in rows:
+        e, hot = row.estimate, row.hot.get_name().removeprefix("hot 0000:")
+        kind = "absent" if row.hot.get_metadata().get(VALUE) == f"{ALL_ONES[4]:#010x}" else "present"
+        ratio = "" if e is None else f" = {e.ratio:.2f}x"
+        interval = f", {CONFIDENCE:.0%} CI {e.low:.2f}-{e.high:.2f}" if e is not None and e.low and e.high else ""
+        by_pass.setdefault(row.cold.get_name().replace(" 0000:", " "), []).append(
+            f"{row.method} {format_time(row.cold.median())} against {format_time(row.hot.median())} "
+            f"({kind} {hot}){ratio}{interval}")
+    return [f"{name}, per read, against one of its registers read over and over: " + "; ".join(parts)
+            for name, parts in by_pass.items()]
+
+
 def breakdown_lines(report: Report) -> list[str]:
     return [f"{report.files[i].label} {breakdown_line(b)}" for i, found in report.breakdowns for b in found]
 
@@ -129,8 +139,6 @@ def document(report: Report) -> list[doc.Block]:
         blocks += [doc.Heading(target.display, 3, code=True), doc.Table(_TABLE_HEADERS, _target_rows(report, target)),
                    doc.Bullets(sentences)]
     if report.patterns:
-        from cfgbench.compare.pattern import lines as pattern_lines
-
         blocks += [doc.Heading("Cold against hot (a new function at every read against one register):", 3),
                    doc.Bullets(pattern_lines(report.patterns))]
     if report.breakdowns:
@@ -183,10 +191,6 @@ def render_json(report: Report) -> str:
 RENDERERS: dict[str, Callable[[Report], str]] = {"text": render_text, "markdown": render_markdown, "json": render_json}
 
 
-def _short(target: str) -> str:
-    return target.removeprefix("0000:").removesuffix("/4")
-
-
 def _rests_on(interval: Interval | None) -> str:
     return f"{interval.units} {interval.unit_name}" if interval is not None else "not paired by round"
 
@@ -200,7 +204,7 @@ def _bounds(interval: Interval | None, form: Callable[[float], str], joint: str)
 
 def breakdown_line(b: Breakdown) -> str:
     """`00:00.0+0x000: type 1 = address write (0xCF8) 210 ns + ... (sum ..., full read ...; sum/full ...)`, or gross - floor = net."""
-    where = f"{_short(b.target)}: {b.mechanism} = "
+    where = f"{b.target.removeprefix('0000:').removesuffix('/4')}: {b.mechanism} = "
     if b.floor is not None:
         text = (f"{where}{format_time(b.full_s)} gross - {format_time(b.floor.seconds)} floor = {format_time(b.net_s)} "
                 f"net ({_bounds(b.net, format_time, ' to ')}{_rests_on(b.net)}; the floor is "

@@ -11,7 +11,7 @@ from cfgbench.compare.files import ResultFile
 from cfgbench.compare.stats import CONFIDENCE, Estimate, Statistic
 from cfgbench.errors import CfgbenchError
 from cfgbench.schema import SAME_MACHINE_LABELS
-from cfgbench.units import UNIT_SCALE, format_time
+from cfgbench.document import UNIT_SCALE, format_time
 
 REGRESSION = "regression"
 NO_REGRESSION = "no regression"
@@ -47,10 +47,8 @@ def parse_threshold(text: str) -> Threshold:
     """`mean:5%`, `median:5%`, `median:+200ns`, `mean:1.5us`."""
     match = _THRESHOLD_RE.match(text.replace(" ", ""))
     if not match:
-        raise CfgbenchError(
-            f"--fail-if {text!r} is not a threshold",
-            "write STAT:LIMIT with STAT mean or median and LIMIT like 5% or +200ns (units ns, us, ms, s)",
-        )
+        raise CfgbenchError(f"--fail-if {text!r} is not a threshold",
+                            "write STAT:LIMIT with STAT mean or median and LIMIT like 5% or +200ns (units ns, us, ms, s)")
     name, number, unit = match.groups()
     statistic = cast("Statistic", name)  # the regex admits only mean and median
     if unit == "%":
@@ -107,12 +105,8 @@ def describe(verdict: GateVerdict, files: Sequence[ResultFile]) -> str:
 
 
 def environment_differences(reference: ResultFile, other: ResultFile) -> list[str]:
-    diffs = []
-    for label in SAME_MACHINE_LABELS:
-        ref_value, value = reference.env.get(label), other.env.get(label)
-        if ref_value != value:
-            diffs.append(f"{label} {ref_value or '-'} vs {value or '-'}")
-    return diffs
+    return [f"{label} {reference.env.get(label) or '-'} vs {other.env.get(label) or '-'}"
+            for label in SAME_MACHINE_LABELS if reference.env.get(label) != other.env.get(label)]
 
 
 def check_same_environment(files: Sequence[ResultFile]) -> None:
@@ -121,8 +115,7 @@ def check_same_environment(files: Sequence[ResultFile]) -> None:
     for other in files[1:]:
         diffs = environment_differences(reference, other)
         if diffs:
-            raise CfgbenchError(
-                f"the baseline {reference.path} comes from another environment than {other.path} "
-                f"({'; '.join(diffs)}), so a gate between them measures the machines, not the change",
-                f"gate against a baseline from the same machine, or add {OTHER_ENVIRONMENT_FLAG} if that is what you mean",
-            )
+            raise CfgbenchError(f"the baseline {reference.path} comes from another environment than {other.path} "
+                                f"({'; '.join(diffs)}), so a gate between them measures the machines, not the change",
+                                f"gate against a baseline from the same machine, or add {OTHER_ENVIRONMENT_FLAG} if that "
+                                "is what you mean")

@@ -14,8 +14,7 @@ from cfgbench.platform import describe_where
 from cfgbench.results import load_suite
 from cfgbench.schema import CPU_MODEL, ENVIRONMENT, HYPERVISOR, PYPERF_HOSTNAME, method_of
 from cfgbench import document as doc
-from cfgbench.document import LEFT, RIGHT
-from cfgbench.units import format_time
+from cfgbench.document import LEFT, RIGHT, format_time
 
 
 @dataclass(frozen=True)
@@ -42,13 +41,6 @@ class Environment:
         return describe_where(self.kind, self.hypervisor, self.cpu)
 
 
-def _only(values: set[str], what: str, directory: Path) -> str:
-    if len(values) > 1:
-        raise CfgbenchError(f"{directory} mixes results of several {what}s ({', '.join(sorted(values))})",
-                            "give one directory per runner, holding the files of one run")
-    return next(iter(values), "")
-
-
 def load_environment(directory: Path | str) -> Environment:
     directory = Path(directory)
     if not directory.is_dir():
@@ -68,7 +60,8 @@ def load_environment(directory: Path | str) -> Environment:
             benches.append(bench)
 
     def only(key: str, what: str) -> str:
-        return _only(runs.metadata_values(benches, key), what, directory)
+        return runs.only_value(runs.metadata_values(benches, key), what, directory,
+                               "give one directory per runner, holding the files of one run")
 
     return Environment(only(PYPERF_HOSTNAME, "hostname") or directory.name, directory,
                        only(ENVIRONMENT, "environment") or "unknown", only(HYPERVISOR, "hypervisor"),

@@ -1,25 +1,11 @@
-"""A history of CI runs: result files kept per machine, named by date, commit and method.
-
-Layout (docs/ci-history.md):
-
-    <history>/<machine>/<YYYYmmddTHHMMSS>-<commit>-<method>.json
-
-A machine directory holds the runs of one runner, so a fleet of runners can
-share one history. Files are never overwritten. Each file is the result file as
-`cfgbench run` wrote it, with the commit added to every run's metadata
-(`cfgbench_commit`), so it describes itself wherever it is copied.
-
-Reading gives one point per (target, method, machine) and session: a file whose
-runs carry `cfgbench_session` (one per `cfgbench run`) gives a point per
-session; an older file without it gives one point.
-"""
+"""A history of CI runs: result files kept per machine, named by date, commit and method (docs/ci-history.md)."""
 
 from __future__ import annotations
 
 import io
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +16,7 @@ import pyperf
 from cfgbench import access, runs
 from cfgbench.errors import CfgbenchError
 from cfgbench.limits import read_file
-from cfgbench.results import load_suite, write_new
+from cfgbench.results import load_suite, make_output_dir, write_new
 from cfgbench.schema import COMMIT, ENVIRONMENT_FIELDS, METHOD, PYPERF_DATE, PYPERF_HOSTNAME, method_of
 
 DATE_FORMAT = "%Y%m%dT%H%M%S"
@@ -83,8 +69,6 @@ class Added:
     already_there: bool  # the same content was in the history already: nothing written
 
 
-# --- names -------------------------------------------------------------------
-
 def check_commit(commit: str) -> str:
     if not COMMIT_ID.match(commit):
         raise CfgbenchError(f"--commit {commit!r} is not a git commit id",
@@ -117,15 +101,6 @@ def _parse_date(text: Any) -> datetime | None:
     return date.astimezone(timezone.utc).replace(tzinfo=None) if date.tzinfo else date
 
 
-# --- adding ------------------------------------------------------------------
-
-def _single(values: Iterable[str], what: str, path: Path, fix: str) -> str | None:
-    found = sorted(set(values))
-    if len(found) > 1:
-        raise CfgbenchError(f"{path} holds runs of several {what}s ({', '.join(found)})", fix)
-    return found[0] if found else None
-
-
 def _first_date(suite: pyperf.BenchmarkSuite) -> datetime | None:
     dates = [d for d in map(_parse_date, runs.metadata_values(suite.get_benchmarks(), PYPERF_DATE)) if d is not None]
     return min(dates) if dates else None
@@ -140,18 +115,18 @@ class _Prepared:
 
 def _prepare(source: Path, directory: Path, commit: str, machine: str | None) -> _Prepared:
     suite = load_suite(source)
-    method = _single((str(b.get_metadata().get(METHOD, "")) for b in suite.get_benchmarks()), "method", source,
-                     "add one file per method, as cfgbench run -o '{method}.json' writes them")
+    method = runs.only_value((str(b.get_metadata().get(METHOD, "")) for b in suite.get_benchmarks()), "method", source,
+                             "add one file per method, as cfgbench run -o '{method}.json' writes them")
     if not method or not re.fullmatch(r"[A-Za-z0-9_]+", method):
         raise CfgbenchError(f"{source} names no cfgbench method", "add files written by cfgbench run")
-    recorded = _single(runs.metadata_values(suite.get_benchmarks(), COMMIT), "commit", source,
-                       "add each commit's file separately")
-    if recorded is not None and recorded != commit:
+    recorded = runs.only_value(runs.metadata_values(suite.get_benchmarks(), COMMIT), "commit", source,
+                               "add each commit's file separately")
+    if recorded and recorded != commit:
         raise CfgbenchError(f"{source} was recorded for commit {recorded}, not {commit}", "check --commit")
     if machine is None:
-        hostname = _single(runs.metadata_values(suite.get_benchmarks(), PYPERF_HOSTNAME), "hostname", source,
-                           "give --machine")
-        if hostname is None:
+        hostname = runs.only_value(runs.metadata_values(suite.get_benchmarks(), PYPERF_HOSTNAME), "hostname", source,
+                                   "give --machine")
+        if not hostname:
             raise CfgbenchError(f"{source} records no hostname", "name the machine with --machine")
         machine = machine_from_hostname(hostname)
     for bench in suite.get_benchmarks():
@@ -163,18 +138,10 @@ def _prepare(source: Path, directory: Path, commit: str, machine: str | None) ->
     return _Prepared(source, directory / machine / file_name(date, commit, method), out.getvalue().encode())
 
 
-def _make_dir(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CfgbenchError(f"cannot create directory {directory} ({exc.strerror or exc})",
-                            "choose another --dir") from None
-
-
 def _write_new(prepared: _Prepared) -> bool:
     """Link the content into place; False if that very content is there already. Never replaces."""
     target = prepared.path
-    _make_dir(target.parent)
+    make_output_dir(target.parent, "choose another --dir")
     try:
         write_new(target, lambda temp: temp.write_bytes(prepared.content))
         return True
@@ -189,12 +156,7 @@ def _write_new(prepared: _Prepared) -> bool:
 
 def add_to_history(directory: Path | str, sources: Sequence[Path | str], commit: str,
                    machine: str | None = None) -> list[Added]:
-    """Copy result files into the history, each under its machine, date, commit and method.
-
-    Every file is read and named before anything is written, so a bad file
-    leaves the history as it was. Adding a file that is already there (a
-    re-run job) is not an error and writes nothing.
-    """
+    """Copy result files into the history, all read and named before any is written (a bad one changes nothing)."""
     directory = Path(directory)
     commit = check_commit(commit)
     if machine is not None:
@@ -225,8 +187,6 @@ def _refuse_same_run(prepared: _Prepared) -> None:
             raise CfgbenchError(f"{prepared.source} is already in the history as {other} (same method and start time)",
                                 "nothing was added; check --commit")
 
-
-# --- reading -----------------------------------------------------------------
 
 def points_of_file(path: Path, machine: str) -> list[Point]:
     """The points one history file holds: one per benchmark and session."""

@@ -1,22 +1,68 @@
-"""`cfgbench history show`: each series' medians over CI runs, with change points and what changed between runs."""
+"""Each series' medians over CI runs, with change points (Apache Otava) and what changed between runs."""
 
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cfgbench.history.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE, ChangePoint, find_change_points
 from cfgbench.errors import CfgbenchError
-from cfgbench.history.store import STEP_EXPLAINERS, Point, Series, load_history
+from cfgbench.history.store import STEP_EXPLAINERS, Point, Series, load_history, points_of_file, series_order
 from cfgbench.platform import describe_where
 from cfgbench.schema import CPU_MODEL, ENVIRONMENT, HYPERVISOR
 from cfgbench import document as doc
-from cfgbench.document import LEFT, RIGHT
-from cfgbench.units import format_time
+from cfgbench.document import LEFT, RIGHT, format_time
+
+# Otava's own defaults.
+DEFAULT_MAX_PVALUE = 0.001
+DEFAULT_WINDOW = 50
+DEFAULT_MIN_CHANGE = 0.05  # smaller changes are merged away however significant: the gate's median:5%
+MIN_POINTS = 3  # a change needs a point on each side
+DEFAULT_LAST = 20  # runs of each series a CI job shows
+THIS_RUN = "this run"
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    """The series changes level between point index - 1 and point index."""
+
+    index: int
+    before: float  # mean of the segment before, in the series' unit
+    after: float  # mean of the segment after
+    pvalue: float  # t-test of the two segments
+
+    @property
+    def change(self) -> float:
+        """+0.15 is 15% slower."""
+        return self.after / self.before - 1.0
+
+
+def _otava_detector() -> Callable[..., Any]:
+    try:
+        from otava.analysis import compute_change_points
+    except ImportError:
+        raise CfgbenchError("finding change points needs apache-otava, which is not installed",
+                            "pip install 'cfgbench[history]'") from None
+    return compute_change_points
+
+
+def find_change_points(values: Sequence[float], max_pvalue: float = DEFAULT_MAX_PVALUE,
+                       min_change: float = DEFAULT_MIN_CHANGE, window: int = DEFAULT_WINDOW) -> list[ChangePoint]:
+    """Of a series in time order (one median per CI run); `min_change` is Otava's min_magnitude."""
+    if len(values) < MIN_POINTS:
+        return []
+    detect = _otava_detector()
+    # Scaled to about 1: nothing should hinge on seconds per read being ~1e-7.
+    scale = statistics.median(values) or 1.0
+    found, _weak = detect([v / scale for v in values], window_len=window, max_pvalue=max_pvalue,
+                          min_magnitude=min_change)
+    return [ChangePoint(int(cp.index), float(cp.stats.mean_1) * scale, float(cp.stats.mean_2) * scale,
+                        float(cp.stats.pvalue))
+            for cp in found]
 
 
 @dataclass(frozen=True)
@@ -185,3 +231,25 @@ def render_json(report: HistoryReport) -> str:
 
 RENDERERS: dict[str, Callable[[HistoryReport], str]] = {"json": render_json, "markdown": render_markdown,
                                                          "text": render_text}
+
+
+def has_history(directory: Path) -> bool:
+    return directory.is_dir() and any(p for p in directory.glob("*/*.json") if not p.name.startswith("."))
+
+
+def trend_with_run(directory: Path | str, machine: str, result_paths: Sequence[Path], commit: str | None = None,
+                   last: int | None = DEFAULT_LAST) -> HistoryReport | None:
+    """The machine's series with this run appended; None when the history holds nothing yet."""
+    directory = Path(directory)
+    if not has_history(directory):
+        return None
+    grouped: dict[tuple[str, str, str], list[Point]] = {
+        (s.target, s.method, s.machine): list(s.points) for s in load_history(directory) if s.machine == machine}
+    for point in (replace(p, commit=commit or THIS_RUN) for path in result_paths for p in points_of_file(path, machine)):
+        points = grouped.setdefault((point.target, point.method, point.machine), [])
+        if point.session is None or all(p.session != point.session for p in points):
+            points.append(point)  # a run already added to the history is not counted twice
+    series = [Series(target, method, name, tuple(points))
+              for (target, method, name), points in sorted(grouped.items(), key=lambda item: series_order(*item[0]))]
+    trends = tuple(Trend(s, tuple(find_change_points(s.medians))) for s in series)
+    return HistoryReport(str(directory), trends, DEFAULT_MAX_PVALUE, DEFAULT_MIN_CHANGE, last)

@@ -1,17 +1,18 @@
-"""ftrace call graphs of the kernel method's reads and floors in the lab guest, and the check that the floor is the
-read's own path without the access; root opens trace_marker on descriptor 3, so that nobody can mark too."""
+"""ftrace call graphs of the kernel method's reads and floors in the lab guest: the floor is the read without the access."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import re
+import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 TRACEFS = "/sys/kernel/tracing"
-MARKER_FD = 3
+MARKER_FD = 3  # root opens trace_marker on it, so that the unprivileged reads can mark too
 # Switching on function_graph patches kernel text across CPUs, which soft-locked a TCG guest with two vCPUs.
 GUEST_VCPUS = 1
 READ_CONFIG = "pci_read_config"  # the floor keeps its capability check; beyond it is the access
@@ -46,8 +47,6 @@ echo nop > $T/current_tracer
 
 def guest_script(python: str = sys.executable) -> str:
     """The shell script the lab guest runs with the host's Python."""
-    import shlex
-
     return GUEST_SCRIPT.format(tracefs=TRACEFS, marker_fd=MARKER_FD, python=shlex.quote(python))
 
 
@@ -152,8 +151,6 @@ def access_calls(read: Call) -> list[Call]:
 
 def floor_difference(read: Call, floor: Call) -> list[str]:
     """What the read does beyond its floor other than the access, as unified diff lines: empty when there is nothing."""
-    import difflib
-
     def lines(call: Call, without_access: bool) -> list[str]:
         return [f"{'  ' * d}{name}" for d, name in flatten(call, without_access)]
 

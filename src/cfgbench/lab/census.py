@@ -1,58 +1,17 @@
-"""The census: every config access the lab guest makes, counted by QEMU, by mechanism, function and phase.
-
-How an access is recognised (QEMU 7.2, hw/pci/pci_host.c, hw/pci/pcie_host.c, softmmu/memory.c):
-
-- The accesses themselves come from the `memory_region_ops_read`/`_write` trace events of three
-  regions: `pci-conf-idx` (0xCF8, type 1's address port), `pci-conf-data` (0xCFC-0xCFF, its
-  data port) and `pcie-mmcfg-mmio` (the ECAM window). The mechanism is the region. A type 1
-  access is a data-port access while the latched address has its enable bit (31) set; its
-  function is that latched address (the last dword written to 0xCF8), its register the latch's
-  low byte plus the port's offset. An ECAM access's function is in its address (bus in bits
-  20-27, device and function in 12-19; the window is 256 MiB aligned, so the low 28 bits are
-  its offset).
-- QEMU's own `pci_cfg_read`/`pci_cfg_write` events are not enough alone: QEMU emits them only
-  for accesses that reach a device (`pci_host_config_read_common`). A probe of an absent
-  function (how enumeration finds out a slot is empty), an access beyond a function's config
-  size or one to a hidden function answers all-ones with no event: in our guests that is 95% of
-  the kernel's boot-time accesses (it probes every bus the MCFG covers). So they are counted beside the accesses, as `answered`: each region
-  read is preceded by its pci_cfg_read (the device's read runs inside the region's read, which
-  is traced after it), each region write is followed by its pci_cfg_write (traced before the
-  device's write); both orders as QEMU 7.2's trace shows them. All config regions run under QEMU's big lock, so no other config access
-  comes between the pair, whatever the vCPU count.
-- Other accesses to the address port (reads of 0xCF8, Linux's `outb(0x01, 0xCFB)` probe in
-  `pci_check_type1()`) and data-port accesses with the enable bit clear reach no function:
-  counted as `other`.
-
-How phases are told apart:
-
-- firmware: from QEMU's start up to the last `fw_cfg_select` before the command starts. Firmware
-  (SeaBIOS, then the option ROM that loads the kernel given with -kernel) reads the kernel,
-  initrd and command line through fw_cfg as its last act; the guest kernel never touches fw_cfg
-  (the qemu_fw_cfg driver is a module the lab does not load). The last key selected is kept
-  (`firmware_end`, "kernel_entry" in our guests) so that a change of firmware shows.
-- boot: from there to the command's start marker (kernel boot and the lab's init).
-- command: between the command's start and end markers; shutdown: after the end marker.
-- windows: numbered marked stretches inside the command (e.g. one rescan).
-
-A marker is a dword the guest writes to 0xCF8 with the enable bit clear: `MARK_MAGIC | kind |
-index`. QEMU latches it (no function is addressed by it) and traces the write; nothing of the
-firmware's or the kernel's ever has this form (type 1 accesses set bit 31; Linux's boot-time
-probe writes 0x80000000 and puts back what it read). It is harmless where nothing can come
-between a kernel access's address write and its data access: the kernel makes that pair with
-interrupts off under pci_config_lock, so on ONE online CPU a marker cannot fall inside it.
-lab/markers.py (the guest side) refuses on more than one online CPU, and a census guest has one vCPU.
-"""
+"""The census: every config access of a lab boot, counted from QEMU's trace, and the markers the guest writes for it."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cfgbench.lab.errors import LabError
+from cfgbench.errors import LabError
 
 TRACE_EVENTS = ("pci_cfg_read", "pci_cfg_write", "memory_region_ops_read", "memory_region_ops_write",
                 "fw_cfg_select")
@@ -136,9 +95,7 @@ class Tally:
                    int(data["address_writes"]), int(data["other"]))  # type: ignore[call-overload]
 
     def disagreement(self, kernel: dict[str, int]) -> dict[str, tuple[int, int]]:
-        """Where the guest kernel's own count of its config accessor calls (KEYS -> calls) differs
-        from this one: key -> (emulator, kernel). Each pci_conf1_* call is one data-port access and
-        each pci_mmcfg_* call one ECAM access, absent functions included, so they must agree."""
+        """Where the guest kernel's own count of its accessor calls (KEYS -> calls) differs: key -> (emulator, kernel)."""
         return {key: (self.accesses[key], kernel.get(key, 0)) for key in KEYS
                 if self.accesses[key] != kernel.get(key, 0)}
 
@@ -222,8 +179,7 @@ class _Record:
 
 
 class _Parser:
-    """One pass over the trace: the config regions' accesses as records, with the positions
-    of markers and of firmware's last fw_cfg selection among them."""
+    """One pass over the trace: the accesses as records, with the positions of markers and of firmware's end."""
 
     def __init__(self) -> None:
         self.records: list[_Record] = []
@@ -324,3 +280,68 @@ def parse_file(trace_file: Path, labels_file: Path | None = None) -> Census:
         labels = [str(label) for label in json.loads(labels_file.read_text())]
     with trace_file.open(errors="replace") as lines:
         return parse(lines, labels)
+
+
+class Marker:
+    """In the lab guest only; one Marker per boot, since window indices count per Marker and its labels share a file."""
+
+    def __init__(self) -> None:
+        from cfgbench.platform import in_lab_guest, online_cpu_count  # here: the parser needs neither
+
+        if not in_lab_guest():
+            raise LabError("census markers write the type 1 address port: they run only in the lab guest",
+                           "run this inside `cfgbench lab` or run_in_guest")
+        if (cpus := online_cpu_count()) != 1:
+            raise LabError(f"census markers need exactly one online CPU ({cpus} are): with more, a marker could "
+                           "fall between a kernel config access's address write and its data access",
+                           "boot the census guest with one vCPU (GuestConfig(smp=1))")
+        import portio
+
+        if portio.ioperm(ADDRESS_PORT, 4, 1):
+            raise LabError("ioperm for 0xCF8 refused in the guest", "run the census as root in the lab guest")
+        self._outl = portio.outl
+        self.labels: list[str] = []
+
+    def mark(self, kind: int, index: int = 0) -> None:
+        self._outl(MARK_MAGIC | kind | index, ADDRESS_PORT)
+
+    def open_window(self, label: str) -> int:
+        """Its index, for close_window."""
+        index = len(self.labels)
+        if index >= MAX_WINDOWS:
+            raise LabError(f"more than {MAX_WINDOWS} census windows in one boot", "mark fewer windows")
+        self.labels.append(label)
+        self.mark(WINDOW_OPEN, index)
+        return index
+
+    def close_window(self, index: int) -> None:
+        self.mark(WINDOW_CLOSE, index)
+
+    def save_labels(self, outdir: Path) -> None:
+        (outdir / WINDOW_LABELS).write_text(json.dumps(self.labels))
+
+
+def run_marked(argv: Sequence[str]) -> int:
+    """The command between its start and end markers; its exit status."""
+    marker = Marker()
+    marker.mark(COMMAND_BEGIN)
+    try:
+        return subprocess.call(list(argv))
+    finally:
+        marker.mark(COMMAND_END)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) < 2 or args[0] != "run" or args[1] != "--":
+        print("usage: python -m cfgbench.lab.census run -- COMMAND...", file=sys.stderr)
+        return 2
+    try:
+        return run_marked(args[2:])
+    except LabError as exc:
+        print(f"cfgbench: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

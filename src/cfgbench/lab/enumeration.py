@@ -1,20 +1,4 @@
-"""The guest kernel's own enumeration, type 1 first against ECAM only: guest side.
-
-A `Rescan` times the kernel re-enumerating the functions below one port: the port's children
-are removed through sysfs (untimed), then its secondary bus is rescanned
-(`/sys/bus/pci/devices/<port>/pci_bus/<bus>/rescan`, i.e. `pci_rescan_bus_bridge_resize()`:
-scan, resource assignment, device_add and built-in drivers' probes, as at boot), timed with
-perf_counter_ns around the write; the same functions must come back. (A port's own
-`.../rescan` attribute would rescan the bus the port sits on, bus 0 and everything below it.)
-Its order, set through the lab's config-order module before the rescans, is `type1-first` (the
-kernel's own: type 1 below 0x100) or `ecam-only`.
-
-A Rescan is one of the engine's timed things (engine.Timed): `time_ab` times both orders in
-interleaved, paired rounds, as the per-read benchmarks are, and writes one pyperf file per
-order (`lab-rescan-<order>.json`, benchmark `rescan <port>`), so `cfgbench compare` pairs them.
-`python -m cfgbench.lab.enumeration ab|census` runs it alone; `census` marks one rescan per
-order for the census and counts the kernel's own config accessor calls with ftrace beside it.
-"""
+"""The guest kernel's own enumeration, type 1 first against ECAM only, timed and counted in the lab guest."""
 
 from __future__ import annotations
 
@@ -30,36 +14,27 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cfgbench import access
-from cfgbench.errors import CfgbenchError
-from cfgbench.lab.errors import LabError
+import pyperf
+
+from cfgbench import access, results
+from cfgbench.errors import CfgbenchError, LabError
+from cfgbench.lab.census import Marker
 from cfgbench.pci import SYSFS_DEVICES
-from cfgbench.schema import (
-    KERNEL_ORDER,
-    KERNEL_READ,
-    METHOD,
-    RESCAN_BUS,
-    RESCAN_FUNCTIONS,
-    SESSION,
-    TARGET,
-    WORKLOAD,
-)
+from cfgbench.plan import PlanRequest
+from cfgbench.platform import in_lab_guest, lab_metadata
+from cfgbench.schema import KERNEL_ORDER, KERNEL_READ, METHOD, RESCAN_BUS, RESCAN_FUNCTIONS, SESSION, TARGET, WORKLOAD
 from cfgbench.settings import PRESETS, Settings
-
-if TYPE_CHECKING:
-    import pyperf
+from cfgbench.workloads import PEER_PROBE
 
 WORKLOAD_NAME = "rescan"
 RESULT_NAME = "lab-rescan-{order}.json"
 AA_NAME = "lab-rescan-aa-{order}.json"
 COLD_NAME = "lab-cold-{method}.json"  # time_cold: the cold pattern that prices the projection's reads
-# The A/B's settings: paired rounds of rescans, each value at least 40 ms of rescans (4 of the
-# default tree's ~11 ms, one of the larger trees'), no per-read samples.
+# The A/B's settings: paired rounds, each value at least 40 ms of whole rescans, no per-read samples.
 AB_SETTINGS = replace(PRESETS["lab"], values=16, min_time=0.04, samples=0)
 MODULE_PARAMETERS = Path("/sys/module/cfgbench_pci_order/parameters")
-# Our name for each order -> the module's value for it.
 ORDERS = {"type1-first": "native", "ecam-only": "ecam"}  # ours -> the module's words
 REFERENCE, CANDIDATE = "type1-first", "ecam-only"  # the ratio is reference / candidate
 TRACEFS = Path("/sys/kernel/tracing")
@@ -73,21 +48,18 @@ ACCESSOR_TIMES = "accessor-times.json"  # time_accessors: the rescans' accessor 
 
 
 def _require_lab_guest() -> None:
-    from cfgbench.platform import in_lab_guest
-
     if not in_lab_guest():
         raise LabError("rescans and the config-order switch run only in the lab guest",
                        "run this inside `cfgbench lab` or run_in_guest")
 
 
 def _write(path: Path, text: str) -> None:
-    """Write a sysfs or tracefs file, without truncating (set_ftrace_filter would forget its list) and
-    to the end: tracefs takes one word per write(2) and returns a short count."""
+    """Write a sysfs or tracefs file to the end, without truncating it (set_ftrace_filter would forget its list)."""
     data = text.encode()
     fd = os.open(path, os.O_WRONLY)
     try:
         while True:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data):]  # tracefs takes one word per write(2)
             if not data:
                 break
     finally:
@@ -106,11 +78,6 @@ def set_order(order: str) -> None:
     _write(parameter, ORDERS[order])
     if (now := parameter.read_text().strip()) != ORDERS[order]:
         raise LabError(f"the config order did not switch to {order} (the module says {now})", "check the guest's dmesg")
-
-
-def current_order() -> str:
-    value = (MODULE_PARAMETERS / "order").read_text().strip()
-    return next(name for name, module_value in ORDERS.items() if module_value == value)
 
 
 def kernel_read_function() -> str:
@@ -198,14 +165,8 @@ class Rescan:
         return total / 1e9
 
 
-# --- the kernel's own count and timing: ftrace on the four accessors ---------------------
-
-
 class AccessorCount:
-    """The calls of the kernel's config accessors (ACCESSORS), in order, by ftrace: counted with the
-    function tracer (this kernel has no function profiler), or timed with function_graph. A traced
-    call costs more than an untraced one, and pci_mmcfg_* keep interrupts on, so an interrupt taken
-    inside one counts in its time. Lost events would undercount: they are an error."""
+    """The calls of the kernel's config accessors (ACCESSORS), in order, by ftrace: counted, or timed (function_graph)."""
 
     def __init__(self, timed: bool = False) -> None:
         _require_lab_guest()
@@ -250,9 +211,7 @@ class AccessorCount:
 
 
 def time_accessors(port: str, rescans: int, outdir: Path) -> list[dict[str, object]]:
-    """`rescans` rescans per order, the two in a random order each time, each timed whole and its
-    accessor calls by function_graph: per rescan, its order, ns, per KEYS [calls, seconds], and every
-    call in order, [key, seconds] (ACCESSOR_TIMES)."""
+    """`rescans` rescans per order, each timed whole and its accessor calls in situ; the rows of ACCESSOR_TIMES."""
     tracer = AccessorCount(timed=True)
     rows: list[dict[str, object]] = []
     try:
@@ -277,10 +236,7 @@ def time_accessors(port: str, rescans: int, outdir: Path) -> list[dict[str, obje
 
 
 def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[str, object]]:
-    """One marked rescan per order, each counted by ftrace too; writes kernel-counts.json and the
-    window labels to outdir. The window covers exactly the rescan's write."""
-    from cfgbench.lab.markers import Marker
-
+    """One marked rescan per order (the window covers exactly its write), each counted by ftrace too."""
     marker = Marker()
     counter = AccessorCount()
     rows: list[dict[str, object]] = []
@@ -303,15 +259,9 @@ def census_rescans(port: str, orders: Sequence[str], outdir: Path) -> list[dict[
     return rows
 
 
-# --- the A/B, timed by the project's engine ---------------------------------------------
-
-
 def time_arms(arms: Sequence[Rescan], settings: Settings) -> pyperf.BenchmarkSuite:
-    """The arms in interleaved, paired rounds (engine.time_here), every value of every arm the same
-    number of rescans (the most any arm's calibration asked for), so that a cost per value weighs
-    alike in each. The kernel's own order is left in place afterwards."""
+    """The arms in paired rounds, every value of each the same number of rescans (the most any arm's calibration asked)."""
     from cfgbench import engine
-    from cfgbench.platform import lab_metadata
     from cfgbench.session import new_session_id
 
     try:
@@ -325,10 +275,7 @@ def time_arms(arms: Sequence[Rescan], settings: Settings) -> pyperf.BenchmarkSui
 
 
 def time_ab(port: str, outdir: Path, settings: Settings = AB_SETTINGS) -> list[Path]:
-    """Both orders; one file per order, the benchmark named `rescan <port>` in each, so their values
-    pair by round across the files."""
-    from cfgbench import results
-
+    """Both orders; one file per order, the benchmark named `rescan <port>` in each, so that they pair by round."""
     benches = [Rescan(port, REFERENCE), Rescan(port, CANDIDATE)]
     suite = time_arms(benches, settings)
     written = []
@@ -341,11 +288,7 @@ def time_ab(port: str, outdir: Path, settings: Settings = AB_SETTINGS) -> list[P
 
 
 def time_aa(port: str, order: str, outdir: Path, settings: Settings = AB_SETTINGS) -> Path:
-    """The A/B's design with one order in both arms, each value after a real switch (to the other
-    order and back, as the module is asked in the A/B): one file, benchmarks `rescan <port> A` and
-    `... A again`, which pair by round."""
-    from cfgbench import results
-
+    """The A/B with one order in both arms, each value after a real switch: benchmarks `rescan <port> A` and `A again`."""
     other = CANDIDATE if order == REFERENCE else REFERENCE
     arms = [Rescan(port, order, via=other), Rescan(port, order, via=other)]
     arms[1].name += " again"
@@ -358,11 +301,8 @@ def time_aa(port: str, order: str, outdir: Path, settings: Settings = AB_SETTING
 
 
 def time_cold(outdir: Path, settings: Settings) -> None:
-    """The projection's price of a read: x86's peer-bridge probe (a new function at every read) and
-    its hot partner, by type 1 and ECAM, in a session of its own (COLD_NAME)."""
-    from cfgbench.plan import PlanRequest
+    """The projection's price of a read: x86's peer-bridge probe and its hot partner, by each mechanism (COLD_NAME)."""
     from cfgbench.session import RunRequest, run
-    from cfgbench.workloads import PEER_PROBE
 
     what = PlanRequest(methods=list(access.MECHANISMS), targets=[], workloads=[PEER_PROBE])
     # No per-read samples: the projection needs the medians only (samples cost seconds in the lab).

@@ -1,13 +1,4 @@
-"""The lab job's part for the kernel's own enumeration, host side: the census boot, and the
-answer lines that put the census, the rescan A/B and the per-read costs together.
-
-The census boot (one vCPU, QEMU tracing every config access, lab/census.py) marks one rescan
-of the tree's port per order; the timing boots time the A/B after the per-read benchmarks
-(lab/enumeration.py, guest side). The projection says what the A/B should find if a rescan
-differed only by its config accesses: the type 1 reads of one rescan (the census) at the
-difference between an ECAM and a type 1 read in the cold pattern (peer-probe, timed in the
-same boots), and its type 1 writes at the difference the rescans' own writes showed in situ
-(ftrace, accessor-times.json), over the ECAM-only rescan time."""
+"""The kernel's enumeration, host side: the census boot, and the lines that put census, A/B and read costs together."""
 
 from __future__ import annotations
 
@@ -24,12 +15,14 @@ import pyperf
 from cfgbench import access
 from cfgbench.lab.census import Census, Window
 from cfgbench.lab.enumeration import ACCESSOR_TIMES, CANDIDATE, COLD_NAME, REFERENCE
-from cfgbench.lab.errors import LabError
-from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
+from cfgbench.errors import LabError, Progress
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
 from cfgbench.lab.qemu import find_tree
+from cfgbench.results import load_suite
 from cfgbench.compare.model import RESCAN, Report
 from cfgbench.schema import RESCAN_FUNCTIONS, TARGET
+from cfgbench.document import format_time
 
 CENSUS_NAME = "census.json"
 KERNEL_COUNTS = "kernel-counts.json"
@@ -40,8 +33,7 @@ HOT_READ = "read 0000:01:00.0+0x000/4"  # what labs before the cold pattern pric
 
 def census_boot(cfg: GuestConfig, outdir: Path, progress: Progress,
                 output: Callable[[str], object] | None = None) -> Census:
-    """Boot a census guest of cfg's tree, mark one rescan per order (type 1 first, ECAM only,
-    type 1 first again), and keep the census with the guest kernel's own counts in outdir."""
+    """Boot a census guest of cfg's tree, mark one rescan per order, and keep the census with the kernel's counts."""
     port = find_tree(cfg.tree).rescan_port
     census_cfg = GuestConfig(accel=cfg.accel, kernel=cfg.kernel, timeout_s=cfg.timeout_s, tree=cfg.tree, smp=1,
                              pci_order_module=True, census=True)
@@ -92,10 +84,7 @@ class RescanAnswer:
 
 
 def write_extra(rows: list[dict[str, Any]]) -> tuple[float, int] | None:
-    """From accessor-times.json rows: what one rescan's writes cost more with ECAM only, each write
-    against the same write (position) of type 1 first by their medians over the rescans (robust to
-    an interrupt taken inside an ECAM call, which keeps interrupts on, and to host stalls), and the
-    rescans per order behind it; None without both orders, or with rows of differing calls."""
+    """What one rescan's writes cost more ECAM only, write against write by medians, and the rescans behind it."""
     calls = {order: [row["calls"] for row in rows if row["order"] == order and "calls" in row]
              for order in (REFERENCE, CANDIDATE)}
     if not all(calls.values()) or len({len(c) for found in calls.values() for c in found}) != 1:
@@ -119,8 +108,7 @@ def _agree(census: Census, outdir: Path) -> bool:
 
 def rescan_answer(outdir: Path, report: Report, census: Census, suites: dict[str, pyperf.BenchmarkSuite]
                   ) -> RescanAnswer | None:
-    """The A/B (the report's rescan row) and its projection (the in-situ times of every boot below
-    outdir); None without them."""
+    """The A/B (the report's rescan row) and its projection (the in-situ times of every boot); None without them."""
     rows = report.rows(RESCAN)
     cold = _cold_suites(outdir) or suites  # older labs had no cold pattern: one register's reads, hot
     if not rows or not set(access.MECHANISMS) <= set(cold):
@@ -139,16 +127,12 @@ def rescan_answer(outdir: Path, report: Report, census: Census, suites: dict[str
 
 
 def _cold_suites(outdir: Path) -> dict[str, pyperf.BenchmarkSuite]:
-    from cfgbench.results import load_suite
-
     paths = {m: outdir / COLD_NAME.format(method=m) for m in access.MECHANISMS}
     return {m: load_suite(path) for m, path in paths.items()} if all(p.exists() for p in paths.values()) else {}
 
 
 def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str]:
     """The lab's lines on the kernel's enumeration, after the per-read answer."""
-    from cfgbench.units import format_time
-
     lines = []
     if answer is not None:
         interval = (f"95% CI {answer.low:.3f}-{answer.high:.3f}, {answer.rests_on}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import selectors
@@ -20,20 +21,12 @@ from pathlib import Path
 
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import RELAXED_IOMEM
-from cfgbench.lab import census as census_trace
-from cfgbench.lab.census import Census
-from cfgbench.lab.errors import LabError
-from cfgbench.platform import LAB_ACCEL_VAR, LAB_OUT_VAR, lab_host_variables
+from cfgbench.errors import LabError, Progress
+from cfgbench.lab.census import WINDOW_LABELS, Census, parse_file, qemu_options
+from cfgbench.platform import LAB_HOST_OUT_VAR, LAB_OUT_VAR, LAB_VAR, lab_host_record
 from cfgbench.results import make_output_dir
-from cfgbench.lab.initramfs import (
-    GUEST_OUT,
-    GUEST_SCRATCH,
-    OUT_TAG,
-    ROOT_TAG,
-    build_initramfs,
-    command_script,
-    marker_prefix,
-)
+from cfgbench.schema import LAB_ACCEL, LAB_MACHINE, LAB_QEMU, LAB_TREE
+from cfgbench.lab.initramfs import GUEST_OUT, GUEST_SCRATCH, OUT_TAG, ROOT_TAG, build_initramfs, command_script, marker_prefix
 from cfgbench.lab.kernel import find_kernel, module_load_order, pci_order_module
 from cfgbench.lab.qemu import MACHINE, NinePShare, choose_accel, find_qemu, find_tree, qemu_command, qemu_version
 
@@ -42,8 +35,6 @@ BASE_CMDLINE = ("console=ttyS0", "quiet", "loglevel=3", "panic=-1")
 
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV", "PYTHONPATH")
 POWEROFF_GRACE_S = 5.0  # after the exit report, how long the guest may take to power off
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -131,6 +122,14 @@ def guest_environment(extra: Mapping[str, str] | None, lab_variables: Mapping[st
     return env
 
 
+def lab_record(cfg: GuestConfig, accel: str, qemu_version: str) -> dict[str, str]:
+    """What every file the guest writes records about its lab, by schema.py's keys (the guest adds its kernel's)."""
+    record = {LAB_ACCEL: accel, LAB_QEMU: qemu_version, LAB_MACHINE: MACHINE, **lab_host_record()}
+    if cfg.pcie_target:
+        record[LAB_TREE] = cfg.tree
+    return record
+
+
 PR_SET_PDEATHSIG = 1
 _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork: the child only calls it
 
@@ -143,10 +142,8 @@ def _die_with_parent() -> None:
 @contextlib.contextmanager
 def _qemu(argv: list[str]) -> Iterator[subprocess.Popen[bytes]]:
     """QEMU in its own session (Ctrl-C reaches us, not it); always killed and reaped on the way out."""
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True, preexec_fn=_die_with_parent,
-    )
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, preexec_fn=_die_with_parent)
     try:
         yield proc
     finally:
@@ -161,10 +158,8 @@ def _qemu(argv: list[str]) -> Iterator[subprocess.Popen[bytes]]:
 
 def _qemu_failure(stderr: str) -> str | None:
     # KVM emulation failures pause the VM instead of exiting: treat them as fatal at once.
-    for line in stderr.splitlines():
-        if "internal error" in line.lower() or "emulation failure" in line.lower():
-            return line.strip()
-    return None
+    return next((line.strip() for line in stderr.splitlines()
+                 if "internal error" in line.lower() or "emulation failure" in line.lower()), None)
 
 
 class _Watch:
@@ -237,19 +232,10 @@ class _Watch:
         return LabError(cause, fix, self._console.text())
 
 
-def run_in_guest(
-    argv: Sequence[str],
-    cfg: GuestConfig = GuestConfig(),
-    *,
-    outdir: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    progress: Progress | None = None,
-    output: Callable[[str], object] | None = None,
-    cwd: str | None = None,
-    purpose: str = "",
-) -> GuestResult:
-    """Run argv in a fresh q35 guest chrooted into the host root (read-only); outdir is shared read-write at
-    $CFGBENCH_LAB_OUT, env adds to a small base environment without CFGBENCH_FORBID_RAW."""
+def run_in_guest(argv: Sequence[str], cfg: GuestConfig = GuestConfig(), *, outdir: Path | None = None,
+                 env: Mapping[str, str] | None = None, progress: Progress | None = None,
+                 output: Callable[[str], object] | None = None, cwd: str | None = None, purpose: str = "") -> GuestResult:
+    """Run argv in a fresh q35 guest chrooted into the host root (read-only), outdir shared at $CFGBENCH_LAB_OUT."""
     if not argv:
         raise LabError("no command given to run in the guest", "pass a command after --")
     say = progress or (lambda _line: None)
@@ -265,28 +251,23 @@ def run_in_guest(
     version = qemu_version(qemu)
     relaxed = (RELAXED_IOMEM,) if cfg.relaxed_iomem else ()
     cmdline = " ".join((*BASE_CMDLINE, *relaxed, *cfg.extra_cmdline))
-    lab_variables = {LAB_OUT_VAR: GUEST_OUT, LAB_ACCEL_VAR: accel,
-                     "CFGBENCH_LAB_QEMU": version, "CFGBENCH_LAB_MACHINE": MACHINE}
     workdir = Path(tempfile.mkdtemp(prefix="cfgbench-lab-"))
     try:
         out = Path(outdir) if outdir is not None else workdir / "out"
         make_output_dir(out)
-        lab_variables.update(lab_host_variables(out))
+        lab_variables = {LAB_VAR: json.dumps(lab_record(cfg, accel, version)), LAB_OUT_VAR: GUEST_OUT,
+                         LAB_HOST_OUT_VAR: str(out.resolve())}
         nonce = secrets.token_hex(8)
         initrd = workdir / "initramfs.cpio"
         trace = workdir / "census.trace"
         if cfg.census:
-            argv = [sys.executable, "-m", "cfgbench.lab.markers", "run", "--", *argv]
-        build_initramfs(
-            initrd, nonce=nonce, modules=modules,
-            command=command_script(argv, guest_environment(env, lab_variables), cwd or os.getcwd()),
-        )
+            argv = [sys.executable, "-m", "cfgbench.lab.census", "run", "--", *argv]
+        build_initramfs(initrd, nonce=nonce, modules=modules,
+                        command=command_script(argv, guest_environment(env, lab_variables), cwd or os.getcwd()))
         shares = [NinePShare(ROOT_TAG, Path("/"), readonly=True), NinePShare(OUT_TAG, out.resolve(), readonly=False)]
-        command = qemu_command(
-            qemu, accel=accel, kernel=kernel.image, initrd=initrd, cmdline=cmdline,
-            memory_mb=cfg.memory_mb, smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target, tree=cfg.tree,
-            extra=census_trace.qemu_options(trace) if cfg.census else (),
-        )
+        command = qemu_command(qemu, accel=accel, kernel=kernel.image, initrd=initrd, cmdline=cmdline, memory_mb=cfg.memory_mb,
+                               smp=cfg.smp, shares=shares, pcie_target=cfg.pcie_target, tree=cfg.tree,
+                               extra=qemu_options(trace) if cfg.census else ())
         vcpus = f"{cfg.smp} vCPU{'s' * (cfg.smp != 1)}"
         say(f"booting {MACHINE} guest{purpose and f' {purpose}'} ({accel}, {vcpus}, kernel "
             f"{kernel.release or kernel.image.name})...")
@@ -302,7 +283,7 @@ def run_in_guest(
                     "cmdline": console.reports.get("cmdline", cmdline)}
         if cfg.pcie_target:
             metadata["tree"] = cfg.tree
-        census = census_trace.parse_file(trace, out / census_trace.WINDOW_LABELS) if cfg.census else None
+        census = parse_file(trace, out / WINDOW_LABELS) if cfg.census else None
         return GuestResult(returncode, "".join(console.output), metadata, boot_seconds, wall_seconds, census)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from cfgbench.lab.errors import SETUP_FIX, LabError
+from cfgbench.errors import SETUP_FIX, LabError
 from cfgbench.lab.kernel import module_name, read_module
 
 BUSYBOX_CANDIDATES = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
@@ -61,16 +61,9 @@ def marker_prefix(nonce: str) -> str:
 
 
 def init_script(nonce: str, modules: Sequence[str]) -> str:
-    return _INIT.format(
-        marker=marker_prefix(nonce).rstrip(":"),
-        modules=" ".join(modules),
-        root_options=ROOT_MOUNT_OPTIONS,
-        root_tag=ROOT_TAG,
-        out_options=OUT_MOUNT_OPTIONS,
-        out_tag=OUT_TAG,
-        guest_out=GUEST_OUT,
-        guest_scratch=GUEST_SCRATCH,
-    )
+    return _INIT.format(marker=marker_prefix(nonce).rstrip(":"), modules=" ".join(modules), root_options=ROOT_MOUNT_OPTIONS,
+                        root_tag=ROOT_TAG, out_options=OUT_MOUNT_OPTIONS, out_tag=OUT_TAG, guest_out=GUEST_OUT,
+                        guest_scratch=GUEST_SCRATCH)
 
 
 def command_script(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> str:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench.lab.errors import SETUP_FIX, LabError
+from cfgbench.errors import SETUP_FIX, LabError
 
 # What the guest loads to mount the host over 9p; modules.dep adds the rest, and built-in ones have no .ko.
 NINEP_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
@@ -43,10 +43,8 @@ def _modules_dir_for(image: Path, release: str) -> Path | None:
     if not release:
         return None
     # An unpacked package tree (<root>/boot/vmlinux-R, <root>/lib/modules/R), else the host's.
-    for candidate in (image.parent.parent / "lib/modules" / release, Path("/lib/modules") / release):
-        if (candidate / "modules.dep").is_file():
-            return candidate
-    return None
+    return next((candidate for candidate in (image.parent.parent / "lib/modules" / release, Path("/lib/modules") / release)
+                 if (candidate / "modules.dep").is_file()), None)
 
 
 def kernel_from_path(image: Path) -> GuestKernel:

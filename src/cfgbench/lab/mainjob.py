@@ -1,16 +1,4 @@
-"""The lab's main job: every method on the lab's targets in the guest, interleaved, compared on the host.
-
-Host side: `main_job()` boots a census guest (the kernel's enumeration,
-counted by QEMU: lab/enumeration_job.py), then the timing guest (`--boots N`
-times, one after another), hands each one the job as data (session.RunRequest
-as JSON, and the port whose rescans it times), prints one line per target and
-one on the kernel's enumeration, then the caveats, and writes the answer
-figure (lab.png) beside the files. Guest side: `python -m cfgbench.lab.mainjob
-JOB_JSON` runs that request in this very process (Python starts slowly under
-TCG), writes lab-<method>.json to the share, then times the rescan A/B
-(lab-rescan-<order>.json). Every boot is its own run (session) in those
-files; the headline's interval spans the boots when there are several.
-"""
+"""The lab's main job: every method on the lab's targets in the guest, interleaved, compared on the host."""
 
 from __future__ import annotations
 
@@ -21,40 +9,33 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cfgbench import access
 from cfgbench.address import parse_bdf
-from cfgbench.errors import CfgbenchError
-from cfgbench.lab.enumeration import CANDIDATE, COLD_NAME, REFERENCE
+from cfgbench.errors import CfgbenchError, Progress
+from cfgbench.compare.headline import HeadlineContext, end_of_run
+from cfgbench.compare.model import Report, report_of
+from cfgbench.lab.enumeration import CANDIDATE, COLD_NAME, REFERENCE, time_ab, time_accessors, time_cold
 from cfgbench.lab.enumeration import RESULT_NAME as RESCAN_NAME
-from cfgbench.lab.enumeration_job import CENSUS_NAME
-from cfgbench.lab.guest import GuestConfig, Progress, run_in_guest
+from cfgbench.lab.enumeration_job import CENSUS_NAME, answer_lines, census_boot, rescan_answer
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.qemu import PCIE_TARGET_BDF, find_tree
 from cfgbench.plan import PlanRequest, Target
-from cfgbench.results import make_output_dir
+from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
+from cfgbench.results import load_suite, make_output_dir, save_suite
+from cfgbench.session import RunRequest, run
 from cfgbench.settings import PRESETS, Settings
 
-if TYPE_CHECKING:
-
-    from cfgbench.compare.headline import HeadlineContext  # the guest imports only what it needs
-    from cfgbench.compare.model import Report
-
-# The host bridge (type 1 and ECAM both reach it), and the PCIe function below
-# the root port at offset 0 and at 0x100, which only ECAM reaches (the kernel
-# uses ECAM there too).
+# The host bridge, and the PCIe function below the root port at 0 and at 0x100 (which only ECAM reaches).
 TARGETS = (("0000:00:00.0", 0x000), (PCIE_TARGET_BDF, 0x000), (PCIE_TARGET_BDF, 0x100))
 WIDTH = 4
-# split: each read target's accesses alone, paired with the read by round.
 WORKLOADS = ("read", "scan", "sweep", "split")
 TRACED_RESCANS = 8  # per order, after the A/B: their config accessors timed in situ (the projection's writes)
-# The kernel's enumeration in this guest: bus 0 and the root port's secondary
-# bus 1 (the whole window's 256 buses take ~25 s here).
+# The kernel's enumeration in this guest: bus 0 and the root port's secondary bus (not the window's 256 buses).
 SCAN_BUSES = range(0x00, 0x02)
 RESULT_NAME = "lab-{method}.json"
 FIGURE_NAME = "lab.png"  # the answer figure, beside the files, when matplotlib is installed
-# What results/README.md measured across boots (lab-interleaved/, lab-boots/),
-# for a one-boot headline to say.
+# For a one-boot headline: what results/README.md measured across boots (lab-interleaved/, lab-boots/).
 BETWEEN_BOOTS_NOTE = ("boots differed by more than that when measured (14 boots: one register's ratio "
                       "spread 12-19%, results/README.md): `cfgbench lab --boots 3` puts the boot-to-boot "
                       "spread in the interval")
@@ -75,15 +56,11 @@ class LabJob:
         return find_tree(self.tree).rescan_port if self.enumeration else None
 
     def request(self) -> str:
-        """What each timing guest does, as the data it is handed: the run (its
-        output relative to the results share, which the guest sees at its own
-        path), then the rescans of the port, if any."""
-        from cfgbench.session import RunRequest
-
+        """What each timing guest does, as JSON: the run (its output relative to the share), the port to rescan."""
         targets = [Target(parse_bdf(bdf), offset, WIDTH) for bdf, offset in TARGETS]
         what = PlanRequest(methods=access.user_methods(), targets=targets, workloads=list(WORKLOADS), buses=SCAN_BUSES)
-        run = RunRequest(what, self.settings, output=Path(RESULT_NAME)).to_json()
-        return json.dumps({"run": json.loads(run), "rescan_port": self.rescan_port, "in_situ": self.in_situ})
+        request = RunRequest(what, self.settings, output=Path(RESULT_NAME)).to_json()
+        return json.dumps({"run": json.loads(request), "rescan_port": self.rescan_port, "in_situ": self.in_situ})
 
     def describe(self) -> str:
         traced = f", the cold pattern, {TRACED_RESCANS} traced rescans per order" if self.in_situ else ""
@@ -106,10 +83,6 @@ def enumeration_paths(outdir: Path) -> list[Path]:
 
 def guest_main(argv: Sequence[str] | None = None) -> int:
     """Runs in the guest: `python -m cfgbench.lab.mainjob JOB_JSON`."""
-    from cfgbench.lab.enumeration import time_ab, time_accessors, time_cold
-    from cfgbench.platform import LAB_OUT_VAR, in_lab_guest
-    from cfgbench.session import RunRequest, run
-
     args = list(sys.argv[1:] if argv is None else argv)
     if not in_lab_guest() or len(args) != 1:
         print("cfgbench: error: this is the lab guest's job: run `cfgbench lab` instead", file=sys.stderr)
@@ -156,25 +129,20 @@ def _refuse_existing(outdir: Path, boots: int) -> None:
 
 def merge_boots(outdir: Path, boots: int) -> None:
     """lab-<method>.json over all boots: each boot's runs are a session of their own."""
-    from cfgbench import results
-
     for name in (p.name for p in [*result_paths(outdir), *enumeration_paths(outdir)]):
         for directory in _boot_dirs(outdir, boots):
             if (directory / name).exists():
-                results.save_suite(results.load_suite(directory / name), outdir / name, append=True)
+                save_suite(load_suite(directory / name), outdir / name, append=True)
 
 
 def headline_context(accel: str) -> HeadlineContext:
-    from cfgbench.compare.headline import HeadlineContext
-
     return HeadlineContext(unit="boot", accel=accel, between_units_note=BETWEEN_BOOTS_NOTE,
                            values_advice="record more rounds (cfgbench lab --values N) or boots (--boots N)",
                            details_hint="`cfgbench lab -v` lists each, as does cfgbench compare")
 
 
 def _figure_line(report: Report, path: Path) -> str:
-    """Draw the answer figure; the line that says where it is, or why there is none.
-    The files are what matters: a figure that cannot be drawn does not fail the lab."""
+    """Draw the answer figure, and say where it is or why there is none (that does not fail the lab)."""
     from cfgbench import plot
 
     if not plot.matplotlib_available():
@@ -189,13 +157,7 @@ def _figure_line(report: Report, path: Path) -> str:
 def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
              output: Callable[[str], object] = sys.stderr.write, job: LabJob = LabJob(),
              say: Callable[[str], object] = print, verbose: bool = True, figure: bool = True) -> int:
-    """Boot the guest(s), time the methods there, print the headline (every
-    line with verbose, the CLI's -v) and write the answer figure; the exit code."""
-    from cfgbench.compare.headline import end_of_run
-    from cfgbench.compare.model import report_of
-    from cfgbench.lab.enumeration_job import answer_lines, census_boot, rescan_answer
-    from cfgbench.results import load_suite
-
+    """Boot the guest(s), time the methods there, print the end of the run and write the answer figure; the exit code."""
     outdir = outdir or default_outdir()
     make_output_dir(outdir)
     _refuse_existing(outdir, job.boots)

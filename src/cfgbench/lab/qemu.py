@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cfgbench.lab.errors import SETUP_FIX, LabError
+from cfgbench.errors import SETUP_FIX, LabError
 
 QEMU_BINARY = "qemu-system-x86_64"
 MACHINE = "q35"  # type 1 at 0xCF8/0xCFC plus an MCFG/ECAM window: the two paths we compare
@@ -144,20 +144,8 @@ def find_tree(name: str) -> Tree:
     return TREES[name]
 
 
-def qemu_command(
-    qemu: Path,
-    *,
-    accel: str,
-    kernel: Path,
-    initrd: Path,
-    cmdline: str,
-    memory_mb: int,
-    smp: int,
-    shares: list[NinePShare],
-    pcie_target: bool,
-    tree: str = "default",
-    extra: Sequence[str] = (),
-) -> list[str]:
+def qemu_command(qemu: Path, *, accel: str, kernel: Path, initrd: Path, cmdline: str, memory_mb: int, smp: int,
+                 shares: list[NinePShare], pcie_target: bool, tree: str = "default", extra: Sequence[str] = ()) -> list[str]:
     argv = [
         str(qemu),
         "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",

@@ -6,24 +6,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cfgbench import access
+from cfgbench.compare.breakdown import kernel_paths
 from cfgbench.compare.files import ResultFile, load_result_files
 from cfgbench.compare.model import Report, build_report
 from cfgbench.errors import CfgbenchError
 from cfgbench.plot.answer import ANSWER, ANSWER_GID, TAIL_GID, answer_rows, draw_answer
 from cfgbench.plot.bars import BREAKDOWN_GID
 from cfgbench.plot.history import CHANGE_POINT_GID, build_history_figure, plot_history
-from cfgbench.plot.output import (
-    PLOT_EXTRA,
-    Drawing,
-    Written,
-    check_output,
-    matplotlib_available,
-    parse_size,
-    refuse_existing,
-    require_matplotlib,
-    save_drawing,
-    save_figure,
-)
+from cfgbench.plot.output import (PLOT_EXTRA, Drawing, Written, check_output, matplotlib_available, parse_size, refuse_existing,
+                                  require_matplotlib, save_drawing, save_figure)
 from cfgbench.plot.panels import PANELS, build_figure, draw_files
 
 CHOICES = (ANSWER, *PANELS)
@@ -31,8 +22,6 @@ CHOICES = (ANSWER, *PANELS)
 
 def default_panels(files: Sequence[ResultFile]) -> tuple[str, ...]:
     """The answer figure for a run's files (several methods, or the kernel's two paths); else the distribution."""
-    from cfgbench.compare.breakdown import kernel_paths
-
     several = len({f.env.get("method") for f in files}) > 1
     return (ANSWER,) if several or any(kernel_paths(f.benchmarks.values()) for f in files) else ("distribution",)
 

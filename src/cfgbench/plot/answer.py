@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
-
 
 from cfgbench import access
 from cfgbench.compare.files import ResultFile
@@ -16,8 +16,7 @@ from cfgbench.errors import CfgbenchError
 from cfgbench.plot.bars import BREAKDOWN_GID, AccessColors, Group, draw_groups, groups_of
 from cfgbench.plot.output import Drawing, new_figure
 from cfgbench.plot.panels import step_ecdf
-from cfgbench.plot.series import file_breakdowns, read_ecdf, series_for, target_names
-from cfgbench.plot.style import file_color, suptitle, time_axis
+from cfgbench.plot.style import file_breakdowns, file_color, read_ecdf, series_for, suptitle, target_names, time_axis
 from cfgbench.schema import READ_WORKLOAD, workload_of
 
 if TYPE_CHECKING:
@@ -51,13 +50,10 @@ def _color(r: Answer) -> str:
     return access.color_of(access.MECHANISMS[1] if r.kind == "rescan" else r.method)
 
 
-def _workload_rank(workload: str) -> int:
-    return WORKLOAD_ORDER.index(workload) if workload in WORKLOAD_ORDER else len(WORKLOAD_ORDER)
-
-
 def answer_rows(report: Report) -> list[Answer]:
     """The report's answer rows, grouped by workload in WORKLOAD_ORDER."""
-    return sorted(report.answer_rows(), key=lambda r: _workload_rank(r.workload))
+    order = {workload: rank for rank, workload in enumerate(WORKLOAD_ORDER)}
+    return sorted(report.answer_rows(), key=lambda r: order.get(r.workload, len(order)))
 
 
 def _target_label(r: Answer) -> str:
@@ -75,8 +71,6 @@ MIN_TICK_GAP = 0.09
 
 def factor_ticks(low: float, high: float) -> list[float]:
     """Ticks at factors either side of 1 (1.5x faster is 1/1.5) over [low, high]."""
-    import math
-
     factors = [m * 10 ** k for k in range(8) for m in TICK_MANTISSAS if m * 10 ** k > 1]
     ticks, gap = [1.0], MIN_TICK_GAP * math.log(high / low)
     for side, limit in ((1, high), (-1, 1 / low)):

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cfgbench.plot.series import TargetValues
-from cfgbench.plot.style import LOG_SCALE_SPAN, time_axis
-from cfgbench.units import format_time
+from cfgbench.plot.style import LOG_SCALE_SPAN, TargetValues, time_axis
+from cfgbench.document import format_time
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,8 +52,7 @@ class Group:
 
 def groups_of(series: Sequence[TargetValues], gid: str = BREAKDOWN_GID, extras: bool = True,
               label: str | None = None) -> list[Group]:
-    """Per file and mechanism: the parts beside the full read, the floor and net stacked to it, the extras apart;
-    `label` names the groups instead of the file."""
+    """Per file and mechanism: the parts beside the full read, floor and net stacked, the extras apart."""
     groups = []
     for index, s in enumerate(series):
         for b in s.breakdowns:
@@ -95,8 +93,7 @@ def scale_clusters(groups: Sequence[Group]) -> list[list[Group]]:
 
 def draw_bars(ax: Axes, groups: Sequence[Group], colors: AccessColors, legend: set[str], fontsize: int = 8,
               narrow: bool = False) -> None:
-    """Stacked on a linear axis, or beyond LOG_SCALE_SPAN each segment a bar of its own on a log axis (stacks on a
-    log axis mislead); narrow bars get their figures upright inside them."""
+    """Stacked on a linear axis, or beyond LOG_SCALE_SPAN a bar a segment on a log axis (a log stack misleads)."""
     log = _span(groups) > LOG_SCALE_SPAN
     top = max(bar.height for g in groups for bar in g.bars)
     x, ticks, labels = 0.0, [], []

@@ -20,18 +20,14 @@ WIDTH_PX = 1200
 HEIGHT_PER_TARGET_PX = 450
 
 
-def _history_x(trend: Trend, dated: bool) -> list[Any]:
-    points = trend.series.points
-    return [p.date for p in points] if dated else list(range(len(points)))
-
-
 def draw_history(ax: Axes, trends: Sequence[Trend], colors: dict[tuple[str, str], str], dated: bool) -> None:
     """A line of medians per (method, machine), a dashed line at each change point's first run."""
     import numpy as np
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
     for trend in trends:
-        s, x = trend.series, _history_x(trend, dated)
+        s = trend.series
+        x: list[Any] = [p.date for p in s.points] if dated else list(range(len(s.points)))
         color = colors[(s.method, s.machine)]
         ax.plot(x, s.medians, marker="o", markersize=4, color=color, label=f"{s.method} · {s.machine}")
         for cp in trend.change_points:

@@ -1,5 +1,4 @@
-"""Sizes, and writing an image: never over a user's file unless asked, one
-line for every reason it cannot be written."""
+"""Sizes, and writing an image: never over a user's file unless asked, one line for every reason it cannot be."""
 
 from __future__ import annotations
 
@@ -89,8 +88,7 @@ def refuse_existing(output: Path, force: bool, option: str = "-o") -> None:
 
 
 def check_output(output: Path | str, force: bool = False, option: str = "-o") -> str:
-    """The image format, after refusing what cannot or must not be written;
-    callable before any drawing (or timing: `run --plot`)."""
+    """The image format, after refusing what cannot or must not be written; callable before drawing (or timing)."""
     from matplotlib.backend_bases import FigureCanvasBase
 
     output = Path(output)

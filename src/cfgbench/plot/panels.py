@@ -11,9 +11,9 @@ from cfgbench.compare.files import ResultFile
 from cfgbench.errors import CfgbenchError
 from cfgbench.plot.bars import AccessColors, draw_groups, groups_of
 from cfgbench.plot.output import Drawing, new_figure
-from cfgbench.plot.series import FileBreakdowns, TargetValues, file_breakdowns, series_for, target_names
-from cfgbench.plot.style import LOG_SCALE_SPAN, one_line, suptitle, time_axis
-from cfgbench.units import format_time
+from cfgbench.plot.style import (LOG_SCALE_SPAN, FileBreakdowns, TargetValues, file_breakdowns, one_line, series_for,
+                                 suptitle, target_names, time_axis)
+from cfgbench.document import format_time
 
 if TYPE_CHECKING:
     import numpy as np
