@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cfgbench.compare.breakdown import breakdowns
-from cfgbench.compare.render import breakdown_json, breakdown_line
+from cfgbench.compare.render import as_data, breakdown_line
 from cfgbench.lab import GuestConfig, run_in_guest
 from cfgbench.lab.mainjob import LabJob, result_paths
 from cfgbench.results import load_suite
@@ -41,7 +41,7 @@ def one_lab(index: int, outdir: Path, job: LabJob) -> dict:
     rows = []
     for path in result_paths(labdir):
         for b in breakdowns(load_suite(path).get_benchmarks()):
-            rows.append({"method": path.stem.removeprefix("lab-"), "line": breakdown_line(b), **breakdown_json(b)})
+            rows.append({"method": path.stem.removeprefix("lab-"), "line": breakdown_line(b), **as_data(b), "sum_s": b.sum_s, "sum_over_full": b.sum_ratio, "net_s": b.net_s})
     return {"lab": index, "wall_s": time.monotonic() - started, "boot_s": result.boot_seconds, "rows": rows}
 
 

@@ -29,10 +29,11 @@ from typing import Any
 
 from cfgbench import results
 from cfgbench.compare.model import report_of
+from cfgbench.compare.render import pattern_lines
 from cfgbench.compare.stats import estimate
 from cfgbench.lab import GuestConfig, LabError, run_in_guest
 from cfgbench.lab.enumeration import AA_NAME, ACCESSOR_TIMES, CANDIDATE, COLD_NAME, ORDERS, REFERENCE, RESULT_NAME
-from cfgbench.lab.enumeration_job import CENSUS_NAME, answer_lines, census_boot, cold_lines, rescan_answer, write_extra
+from cfgbench.lab.enumeration_job import CENSUS_NAME, answer_lines, census_boot, rescan_answer, write_extra
 from cfgbench.lab.census import Census
 from cfgbench.lab.qemu import find_tree
 
@@ -181,9 +182,10 @@ def main() -> int:
         eight = [w[0] for rows in rows_by_boot if "calls" in rows[0] and (w := write_extra(first_of_each(rows, 8)))]
         lines.append(f"the same from each boot's first 8 traced rescans per order (the lab's): standard deviation over "
                      f"{len(eight)} boots {statistics.stdev(eight) * 1e6:.0f} us per rescan")
-    report = report_of({}, more=[str(args.out / RESULT_NAME.format(order=o)) for o in ORDERS])
+    cold = [str(p) for p in (args.out / COLD_NAME.format(method=m) for m in ("pio", "mmio")) if p.exists()]
+    report = report_of({}, more=[*(str(args.out / RESULT_NAME.format(order=o)) for o in ORDERS), *cold])
     answer = rescan_answer(args.out, report, census, {})
-    lines += cold_lines(args.out) + answer_lines(answer, census)
+    lines += pattern_lines(report.patterns) + answer_lines(answer, census)
     (args.out / "summary.txt").write_text("\n".join(lines) + "\n")
     summary = {"tree": args.tree, "vcpus": args.vcpus, "boots": len(dirs), "rounds": args.rounds,
                "ab": {"ratio": pooled.ratio, "ci95": [pooled.low, pooled.high], "per_boot": pooled.per_run},
