@@ -99,7 +99,7 @@ def test_the_suites_audit_hook_refuses_a_device_by_its_numbers(tmp_path: Path) -
 def test_a_worker_process_refuses_a_raw_method_because_the_guard_reached_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], fake_dump: Path) -> None:
     """The engine's workers (`python -m cfgbench.engine`, started by
-    processes.py) inherit CFGBENCH_FORBID_RAW: one asked to time a raw method
+    the engine itself) inherit CFGBENCH_FORBID_RAW: one asked to time a raw method
     refuses to open it, and says so. The method is a double over the fake
     dump that keeps the guard (tests/rawdouble.py), made known to the worker
     by a sitecustomize on PYTHONPATH; without the variable the same worker
