@@ -24,7 +24,7 @@ from cfgbench.errors import CfgbenchError
 from cfgbench.plot import answer, panels
 from cfgbench.results import load_suite
 from cfgbench.schema import FORMAT, SCHEDULE, method_of, workload_of
-from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT, read_histograms, write_result
+from resultfiles import BARE_METAL, HOST_BRIDGE, HOST_BRIDGE_EXT, LAB_KVM, read_histograms, write_result
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 LAB_MAIN = RESULTS / "lab-main"
@@ -290,3 +290,12 @@ def test_an_emulated_answer_says_so_on_its_face(tmp_path: Path) -> None:
     pio = write_result(tmp_path / "pio.json", "pio", {HOST_BRIDGE: 300e-9}, env=BARE_METAL, session="s")
     mmio = write_result(tmp_path / "mmio.json", "mmio", {HOST_BRIDGE: 160e-9}, env=BARE_METAL, session="s")
     assert "EMULATED" not in plot.draw(load_result_files([str(pio), str(mmio)])).figure.get_suptitle()
+
+
+def test_the_figure_names_the_hypervisor_as_people_do(tmp_path: Path) -> None:
+    """A guest's figure says `guest · KVM`, not CPUID's `KVMKVMKVM`, as the run's headline does."""
+    guest = {key: value for key, value in LAB_KVM.items() if not key.startswith("cfgbench_lab_")}
+    pio = write_result(tmp_path / "pio.json", "pio", {HOST_BRIDGE: 300e-9}, env=guest, session="s")
+    mmio = write_result(tmp_path / "mmio.json", "mmio", {HOST_BRIDGE: 160e-9}, env=guest, session="s")
+    title = plot.draw(load_result_files([str(pio), str(mmio)])).figure.get_suptitle()
+    assert "guest · KVM;" in title and "KVMKVMKVM" not in title

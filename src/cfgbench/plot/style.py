@@ -11,6 +11,7 @@ import pyperf
 from cfgbench import access, runs
 from cfgbench.compare.breakdown import Breakdown, breakdowns
 from cfgbench.compare.files import ResultFile
+from cfgbench.platform import HYPERVISORS
 from cfgbench.schema import is_split, target_of
 
 if TYPE_CHECKING:
@@ -31,7 +32,8 @@ def file_color(files: Sequence[ResultFile], index: int) -> str:
 
 def env_caption(result: ResultFile) -> str:
     env = result.env
-    how = env.get("lab accel") or env.get("hypervisor")
+    vendor = env.get("hypervisor")
+    how = env.get("lab accel") or HYPERVISORS.get((vendor or "").strip(), vendor)
     parts = [env.get("environment"), how if how != "none" else None]
     return " · ".join(p for p in parts if p)
 
