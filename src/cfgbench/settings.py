@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -40,7 +41,7 @@ class Settings:
         if (planned := self.timing_s()) > limits.MAX_TIMING_S:
             per_value = f"--loops {self.loops} at {limits.READ_S:g} s a read" if self.loops else f"--min-time {self.min_time:g}"
             raise CfgbenchError(f"--processes {self.processes} x (--warmups {self.warmups} + --values {self.values}) values "
-                                f"of {per_value} plan {planned / 3600:.3g} h of timing per benchmark, over the limit of "
+                                f"of {per_value} plan {f'{planned / 3600:.3g}' if math.isfinite(planned) else 'unbounded'} h of timing per benchmark, over the limit of "
                                 f"{limits.MAX_TIMING_S / 3600:g} h", "give fewer processes or values, or shorter values")
         if self.schedule not in SCHEDULES:
             raise CfgbenchError(f"unknown schedule {self.schedule!r}", f"choose one of {', '.join(SCHEDULES)}")
