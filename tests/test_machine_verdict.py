@@ -4,9 +4,12 @@ net of the floor): `run -m kernel` prints it first, and one file compares, plots
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from cfgbench import plot
 from cfgbench.compare import load_result_files
@@ -37,6 +40,20 @@ def test_the_kernel_alone_answers_with_its_two_paths_and_one_file_compares_and_p
     figure = plot.draw(load_result_files([str(out)])).figure
     gids = {c.get_gid() for ax in figure.axes for c in ax.collections}
     assert f"{plot.ANSWER_GID}|{HOST_BRIDGE}|ECAM (+0x100)|ratio" in gids  # the answer row, as type 1 against ECAM
+    assert not words_on_words(plot.draw(load_result_files([str(out)]), size=(800, 600)).figure)  # a small figure reads
+
+
+def words_on_words(figure: Figure) -> list[tuple[str, str]]:
+    """Titles and x tick labels that overlap once drawn (a layout that fails only warns)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FigureCanvasAgg(figure).draw()
+    texts = [ax._left_title for ax in figure.axes]  # the titles, and the x tick labels inside the axis's limits
+    texts += [t for ax in figure.axes for t in ax.get_xticklabels()
+              if min(ax.get_xlim()) <= t.get_position()[0] <= max(ax.get_xlim())]
+    texts = [t for t in texts if t.get_visible() and t.get_text()]
+    boxes = [(t.get_text(), t.get_window_extent()) for t in texts]
+    return [(a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1:] if box.overlaps(other)]
 
 
 def stand_in_sysfs(tmp_path: Path) -> Path:

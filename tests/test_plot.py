@@ -57,6 +57,7 @@ def test_one_methods_files_get_each_targets_distribution(tmp_path: Path, lab_fil
     assert image_shape(out) == (panels.CELL_HEIGHT_PX, 2 * panels.CELL_WIDTH_PX, 4)  # two targets, side by side
 
 
+@pytest.mark.filterwarnings("error")  # a figure too small for its words collapses its layout with only a warning
 def test_size_and_panels(tmp_path: Path, lab_files: list[Path]) -> None:
     sized = tmp_path / "sized.png"
     assert run_cli("plot", *map(str, lab_files), "-o", str(sized), "--size", "800x600")[0] == 0

@@ -111,13 +111,9 @@ def online_cpu_count(path: Path | None = None) -> int:
     return len(online) if online is not None else (os.cpu_count() or 1)
 
 
-def effective_capabilities() -> int:
-    return next((int(line.split()[1], 16) for line in _read_text(Path("/proc/self/status")).splitlines()
-                 if line.startswith("CapEff:")), 0)
-
-
 def has_rawio() -> bool:
-    return bool(effective_capabilities() >> CAP_SYS_RAWIO & 1)
+    return bool(next((int(line.split()[1], 16) for line in _read_text(Path("/proc/self/status")).splitlines()
+                      if line.startswith("CapEff:")), 0) >> CAP_SYS_RAWIO & 1)
 
 
 def lockdown_mode() -> str:

@@ -40,8 +40,9 @@ class Settings:
                 limits.check(f"--{name.replace('_', '-')}", value)
         if (planned := self.timing_s()) > limits.MAX_TIMING_S:
             per_value = f"--loops {self.loops} at {limits.READ_S:g} s a read" if self.loops else f"--min-time {self.min_time:g}"
+            hours = f"{planned / 3600:.3g}" if math.isfinite(planned) else "unbounded"
             raise CfgbenchError(f"--processes {self.processes} x (--warmups {self.warmups} + --values {self.values}) values "
-                                f"of {per_value} plan {f'{planned / 3600:.3g}' if math.isfinite(planned) else 'unbounded'} h of timing per benchmark, over the limit of "
+                                f"of {per_value} plan {hours} h of timing per benchmark, over the limit of "
                                 f"{limits.MAX_TIMING_S / 3600:g} h", "give fewer processes or values, or shorter values")
         if self.schedule not in SCHEDULES:
             raise CfgbenchError(f"unknown schedule {self.schedule!r}", f"choose one of {', '.join(SCHEDULES)}")

@@ -48,7 +48,7 @@ def interval_words(e: Estimate, rests_on: bool = True) -> str:
     """'95% CI 1.80-1.90, 48 paired rounds', or why there is no interval."""
     value, _, low, high = factor(e)
     if low is None or high is None:
-        return f"no interval: {e.note}"
+        return f"no interval: {e.note}" if rests_on else "no interval"
     digits = _digits(value)
     return f"{CONFIDENCE:.0%} CI {low:.{digits}f}-{high:.{digits}f}" + (f", {e.rests_on()}" if rests_on else "")
 

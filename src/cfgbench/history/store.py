@@ -228,18 +228,14 @@ def _history_files(directory: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def _time_order(point: Point) -> tuple[datetime, str]:
-    # Undated points (hand-built files) by the name, which carries the date they were added.
-    return (point.date or datetime.min, point.path.name)
-
-
 def load_history(directory: Path | str) -> list[Series]:
     """Every series in the history, sorted by target, method and machine; points oldest first."""
     grouped: dict[tuple[str, str, str], list[Point]] = {}
     for machine, path in _history_files(Path(directory)):
         for point in points_of_file(path, machine):
             grouped.setdefault((point.target, point.method, point.machine), []).append(point)
-    return [Series(target, method, machine, tuple(sorted(points, key=_time_order)))
+    # Undated points (hand-built files) by the name, which carries the date they were added.
+    return [Series(target, method, machine, tuple(sorted(points, key=lambda p: (p.date or datetime.min, p.path.name))))
             for (target, method, machine), points in sorted(grouped.items(), key=lambda item: series_order(*item[0]))]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
@@ -64,15 +65,15 @@ def _target_label(r: Answer) -> str:
     return f"{head}\n{tail}" if len(target) > 20 and head else target
 
 
-# Walking out from 1, a tick is kept MIN_TICK_GAP of the axis from the last (a label is as wide as a word).
+# Walking out from 1, a tick is kept MIN_TICK_GAP of the axis (of a figure FULL_WIDTH_IN wide) from the last.
 TICK_MANTISSAS = (1.0, 1.05, 1.1, 1.2, 1.3, 1.5, 2.0, 3.0, 5.0, 7.0)
-MIN_TICK_GAP = 0.09
+MIN_TICK_GAP, FULL_WIDTH_IN = 0.09, 16.0
 
 
-def factor_ticks(low: float, high: float) -> list[float]:
-    """Ticks at factors either side of 1 (1.5x faster is 1/1.5) over [low, high]."""
+def factor_ticks(low: float, high: float, width_in: float = FULL_WIDTH_IN) -> list[float]:
+    """Ticks at factors either side of 1 (1.5x faster is 1/1.5) over [low, high], on a figure width_in wide."""
     factors = [m * 10 ** k for k in range(8) for m in TICK_MANTISSAS if m * 10 ** k > 1]
-    ticks, gap = [1.0], MIN_TICK_GAP * math.log(high / low)
+    ticks, gap = [1.0], MIN_TICK_GAP * max(1.0, FULL_WIDTH_IN / width_in) * math.log(high / low)
     for side, limit in ((1, high), (-1, 1 / low)):
         last = 1.0
         for f in (f for f in factors if f <= limit):
@@ -141,11 +142,13 @@ def draw_forest(ax: Axes, rows: Sequence[Answer]) -> None:
         ax.get_yticklabels()[index].set_fontweight("bold")
     ax.tick_params(axis="y", length=0)
     right = ax.secondary_yaxis("right")
-    right.set_yticks([row for row, _ in words], [answer_words(r, short=True) for _, r in words], fontsize=10)
+    width_in = ax.figure.bbox.width / ax.figure.dpi  # wrapped: a line wider than the figure collapses the layout
+    chars = max(24, int(width_in * 4.8))
+    right.set_yticks([y for y, _ in words], [textwrap.fill(answer_words(r, short=True), chars) for _, r in words], fontsize=10)
     right.tick_params(axis="y", length=0)
     for label, (_, r) in zip(right.get_yticklabels(), words, strict=True):
         label.set_color(_color(r))
-    ax.xaxis.set_major_locator(FixedLocator(factor_ticks(low, high)))
+    ax.xaxis.set_major_locator(FixedLocator(factor_ticks(low, high, width_in)))
     ax.xaxis.set_major_formatter(FuncFormatter(factor_label))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.grid(True, axis="x", alpha=0.3)
@@ -153,7 +156,13 @@ def draw_forest(ax: Axes, rows: Sequence[Answer]) -> None:
                                 ("slower than the reference \u2192", 8, "left")):
         ax.annotate(text, (1.0, 0.0), xycoords=("data", "axes fraction"), xytext=(offset, -34),
                     textcoords="offset points", ha=align, va="top", fontsize=10, fontweight="bold")
-    ax.set_title(f"The answer: {_forest_subtitle(rows)}", fontsize=11, loc="left")
+    _title(ax, f"The answer: {_forest_subtitle(rows)}", to_the_edge=True)
+
+
+def _title(ax: Axes, text: str, to_the_edge: bool = False) -> None:
+    """A panel's title, wrapped to its width or to the figure's edge, as placed before the layout widens it."""
+    pixels = ax.figure.bbox.width * 0.75 if to_the_edge else ax.bbox.width  # the labels on the left take a fifth or so
+    ax.set_title(textwrap.fill(text, max(30, int(pixels / ax.figure.dpi * 14))), fontsize=11, loc="left")
 
 
 def _draw_ratio(ax: Axes, r: Answer, y: float) -> None:
@@ -180,14 +189,7 @@ def _split_read_groups(files: Sequence[ResultFile]) -> list[Group]:
 
 def draw_where_the_time_goes(ax: Axes, groups: Sequence[Group]) -> None:
     axes = draw_groups(ax, groups, AccessColors(), fontsize=8, narrow=True)
-    axes[0].set_title("Where the time goes: medians per read; each access timed alone beside its full read",
-                      fontsize=11, loc="left")
-
-
-def _tail_targets(files: Sequence[ResultFile]) -> list[str]:
-    return [name for name in target_names(files)
-            if any(name in f.benchmarks and workload_of(f.benchmarks[name]) == READ_WORKLOAD
-                   and read_ecdf(f.benchmarks[name]) is not None for f in files)]
+    _title(axes[0], "Where the time goes: medians per read; each access timed alone beside its full read")
 
 
 def draw_tail(ax: Axes, files: Sequence[ResultFile], names: Sequence[str]) -> None:
@@ -217,7 +219,7 @@ def draw_tail(ax: Axes, files: Sequence[ResultFile], names: Sequence[str]) -> No
     styles = [Line2D([], [], color="black", linestyle=TAIL_STYLES[k], label=short_target(name))
               for k, name in enumerate(names)]
     ax.legend(handles=styles, fontsize=9, loc="upper left")
-    ax.set_title("The tail: every single read (ECDF; the timestamp pair included)", fontsize=11, loc="left")
+    _title(ax, "The tail: every single read (ECDF; the timestamp pair included)")
 
 
 def _size(rows: int) -> tuple[int, int]:
@@ -229,7 +231,8 @@ def draw_answer(report: Report, size: tuple[int, int] | None = None, dpi: int = 
     """The figure, and what it leaves out and why."""
     files, rows = report.files, answer_rows(report)
     groups = _split_read_groups(files)
-    tail = _tail_targets(files)
+    tail = [name for name in target_names(files) if any(name in f.benchmarks and workload_of(f.benchmarks[name]) == READ_WORKLOAD
+                                                        and read_ecdf(f.benchmarks[name]) is not None for f in files)]
     left_out = []
     if not rows:
         left_out.append("the answer (neither pio and mmio on one target nor the kernel's two paths with its floor: "
