@@ -1,11 +1,12 @@
 """Before (0e4f507, this round's start) against after: each lab's mmio/pio ratio per target with its 95% CI,
-and every before/after pair of intervals checked for overlap. Run from the repository: python results/round-2026-12-06/summarize.py"""
+and every before/after pair of intervals checked for overlap. Run from the repository: python results/round-2026-12-06/summarize.py [DIR] (DIR: final/, the same at the round's end)"""
+import sys
 from pathlib import Path
 
 from cfgbench.compare.model import MECHANISM, report_of
 from cfgbench.results import load_suite
 
-HERE = Path(__file__).parent
+HERE = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
 rows: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
 for side in ("before", "after"):
     for lab in sorted((HERE / side).glob("lab-?")):
