@@ -6,6 +6,7 @@ figure and the tables are, then the caveats; the rest is behind -v."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -84,6 +85,7 @@ def test_the_default_output_is_the_answer_first_and_at_most_25_lines(lab: Callab
     assert all(" mmio " in line and " than pio " in line and "kernel" not in line for line in ours[:6])
     assert ours[6].startswith("01:00.0 through the kernel: ECAM (+0x100) ") and " than type 1 (+0x000) " in ours[6]
     assert ours[7].startswith("rescan of 00:03.0 (1 function below it): type 1 first took ") and "inside" in ours[7]
+    assert re.search(r"paired rounds; medians [\d.]+ ms against [\d.]+ ms\)", ours[7])  # the times are medians, the ratio paired
     assert ours[8].startswith("census (QEMU): the kernel's boot made 25,899 config reads") and "agrees" in ours[8]
     assert ours[9] == f"figure: {tmp_path / 'lab.png'}"
     assert ours[10].startswith("the full tables, each figure's caveats and where the time goes: cfgbench compare ")

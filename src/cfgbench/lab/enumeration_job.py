@@ -144,7 +144,7 @@ def answer_lines(answer: RescanAnswer | None, census: Census | None) -> list[str
         lines.append(
             f"rescan of {answer.port.removeprefix('0000:')} ({answer.functions} function"
             f"{'s' * (answer.functions != 1)} below it): type 1 first took "
-            f"{answer.ratio:.3f}x ECAM only ({interval}; {format_time(answer.type1_first_s)} against "
+            f"{answer.ratio:.3f}x ECAM only ({interval}; medians {format_time(answer.type1_first_s)} against "
             f"{format_time(answer.ecam_only_s)}); projected {answer.projection:.4f}x, {where} the interval, from "
             f"{answer.type1_reads:,} type 1 reads at {format_time(answer.read_extra_s, signed=True)} each (ECAM less "
             f"type 1, {'cold' if answer.read_source.startswith(COLD_WORKLOAD) else 'hot'}: {answer.read_source}) and {answer.type1_writes:,} type 1 writes at "
