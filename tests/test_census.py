@@ -12,6 +12,8 @@ The phase figures below were counted from the file with an independent gawk scri
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,9 @@ def test_qemu_is_asked_for_the_events_and_a_file(tmp_path: Path) -> None:
 def test_a_missing_trace_is_a_lab_error(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="no census trace"):
         parse_file(tmp_path / "absent.trace")
+
+
+def test_the_census_entry_point_is_not_imported_before_it_runs() -> None:
+    """The census guest runs `python -m cfgbench.lab.census`; imported first (through cfgbench.lab), it warns on every lab."""
+    done = subprocess.run([sys.executable, "-m", "cfgbench.lab.census"], capture_output=True, text=True, check=False)
+    assert done.stderr == "usage: python -m cfgbench.lab.census run -- COMMAND...\n"

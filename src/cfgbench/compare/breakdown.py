@@ -53,11 +53,6 @@ def _device(target: str) -> str:
     return target.partition("+")[0]
 
 
-def _covers(part_target: str, read_target: str) -> bool:
-    """A part of this read: the same target, or the read's function (per device)."""
-    return part_target == read_target or ("+" not in part_target and _device(read_target) == part_target)
-
-
 def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
     benches = list(benchmarks)
     reads = {target_of(b): b for b in benches if not is_split(b) and workload_of(b) == READ_WORKLOAD}
@@ -66,7 +61,7 @@ def breakdowns(benchmarks: Iterable[pyperf.Benchmark]) -> list[Breakdown]:
     for target, read in reads.items():
         by_mechanism: dict[str, list[tuple[SplitInfo, pyperf.Benchmark]]] = {}
         for info, bench in splits:
-            if _covers(info.target, target):
+            if info.target == target or ("+" not in info.target and _device(target) == info.target):  # or per device
                 by_mechanism.setdefault(info.mechanism, []).append((info, bench))
         for mechanism, members in by_mechanism.items():
             # A floor is the kernel's: the label says which of its two paths the read took.

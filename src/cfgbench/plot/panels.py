@@ -102,11 +102,6 @@ def draw_read_ecdf(ax: Axes, series: Sequence[TargetValues], style: CellStyle) -
     time_axis(ax, "x", log=True, label="time of one read, timed one by one")  # tails span decades
 
 
-def draw_breakdown(ax: Axes, series: Sequence[TargetValues], style: CellStyle) -> Axes:
-    """Where the time goes, per file; returns the axes to title."""
-    return draw_groups(ax, groups_of(series), style.access_colors)[0]
-
-
 @dataclass(frozen=True)
 class Panel:
     draw: Callable[[Axes, Sequence[TargetValues], CellStyle], Axes | None]
@@ -119,7 +114,8 @@ PANELS: dict[str, Panel] = {
     "ecdf": Panel(draw_ecdf, lambda series: bool(series), "no values"),
     "reads": Panel(draw_read_ecdf, has_reads,
                    "no per-read histograms (cfgbench run records them for the read workload, unless --samples 0)"),
-    "breakdown": Panel(draw_breakdown, lambda series: any(s.breakdowns for s in series),
+    "breakdown": Panel(lambda ax, series, style: draw_groups(ax, groups_of(series), style.access_colors)[0],
+                       lambda series: any(s.breakdowns for s in series),
                        "no split benchmarks (cfgbench run --workload split splits the read workload's targets)"),
 }
 
