@@ -76,6 +76,11 @@ def test_a_function_without_extended_space_says_so_and_names_one_that_has(tmp_pa
         "all of it through type 1; a function that has: 0000:00:1c.0 (cfgbench run -m kernel -d 0000:00:1c.0)")
 
 
+def test_run_says_what_the_kernel_alone_times_by_default() -> None:
+    help_text = " ".join(cfgbench("run", "--help").stdout.split())
+    assert "[default: 0; -m kernel alone: 0 and 0x100, its type 1 and ECAM paths]" in help_text
+
+
 @needs_both_paths
 def test_ci_run_times_only_the_methods_named_with_raw_access_forbidden(tmp_path: Path) -> None:
     result = cfgbench("ci", "run", "--method", "kernel", "--results", str(tmp_path), "--settings", "quick",

@@ -18,7 +18,8 @@ WIDTH_SUFFIXES = {"B": 1, "W": 2, "L": 4}
 SYNTAX = ("hex as setpci takes it: 40 or 0x40, a name such as COMMAND or BASE_ADDRESS_0, "
           "CAP_PM or ECAP_AER (or CAP10, ECAP1) for a capability, then +hex, .B/.W/.L for 1, 2 or 4 bytes, "
           "@N for the N-th such capability, from 0")
-HELP = f"config-space register, {SYNTAX}; a named register brings its width unless -w is given [default: 0]"
+HELP = (f"config-space register, {SYNTAX}; a named register brings its width unless -w is given "
+        "[default: 0; -m kernel alone: 0 and 0x100, its type 1 and ECAM paths]")
 
 # Header layouts a named register exists in: setpci's hdr_type_mask.
 ALL: frozenset[int] = frozenset()
