@@ -36,7 +36,8 @@ def _stream(text: str) -> None:
 @click.option("--timeout", type=BOUNDED, default=GuestConfig.timeout_s, show_default=True,
               help="seconds for boot plus command; then QEMU is killed")
 @click.option("--out", "outdir", type=click.Path(file_okay=False, path_type=Path),
-              help="host directory shared read-write with the guest as $CFGBENCH_LAB_OUT")
+              help="host directory shared read-write with the guest as $CFGBENCH_LAB_OUT "
+                   "[default: the main job's cfgbench-lab-YYYYMMDD-HHMMSS here]")
 @click.option("--boots", type=BOUNDED, default=1, show_default=True,
               help="guests to boot one after another: each is a run of its own, and the headline's interval "
                    "spans them (each boot lands in its own emulator state)")
