@@ -44,10 +44,11 @@ def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...]
 @click.option("--force", is_flag=True, help="replace the output if it exists")
 @click.option("--size", default=None, metavar="WxH",
               help=f"image size in pixels (default: 1600x1200 for {ANSWER}, else 540x420 per panel, in a grid)")
-@click.option("--dpi", default=100, show_default=True, type=BOUNDED)
+@click.option("--dpi", default=100, show_default=True, type=BOUNDED, help="dots per inch (text grows with it)")
 @click.option("--panel", "panels", multiple=True, type=click.Choice(CHOICES),
-              help=f"{ANSWER}: the answer figure (the default for several methods' files); or, per target (repeatable): "
-                   "distribution (the default for one method's files), ecdf, reads (single reads' ECDF), breakdown")
+              help=f"{ANSWER}: the answer figure (the default for several methods' files, or the kernel's two paths); "
+                   "or, per target (repeatable): distribution (the default for one method's files), ecdf, reads (single "
+                   "reads' ECDF), breakdown")
 @click.option("--history", "history_dir", default=None, type=click.Path(file_okay=False), metavar="DIR",
               help="instead of files: a history's trend (median per CI run, one line per method and machine, "
                    "change points dashed)")
