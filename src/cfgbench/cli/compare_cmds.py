@@ -14,7 +14,7 @@ from cfgbench.plot import ANSWER, CHOICES
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, metavar="REFERENCE.json OTHER.json...")
+@click.argument("files", nargs=-1, required=True, metavar="REFERENCE.json [OTHER.json...]")
 @click.option("--format", "output_format", type=click.Choice(sorted(RENDERERS)), default="text",
               show_default=True, help="markdown is what a CI job summary shows")
 @click.option("--fail-if", "fail_if", multiple=True, metavar="STAT:LIMIT", callback=bounded_rules,
@@ -25,7 +25,8 @@ from cfgbench.plot import ANSWER, CHOICES
 def compare(files: tuple[str, ...], output_format: str, fail_if: tuple[str, ...],
             allow_other_environment: bool) -> None:
     """Compare result files per target against the first one (the reference): each time ratio with its 95% interval,
-    paired by round within a run, and a verdict (docs/design.md, "Comparing").
+    paired by round within a run, and a verdict (docs/design.md, "Comparing"). One file: what it holds (the kernel's
+    two paths, the split parts).
 
     With --fail-if, the exit code (the interval decides, per target): 0 no regression, 1 regression (wholly above the
     limit), 2 error, 3 inconclusive (an interval straddles the limit or there is none: add runs with --append)."""
