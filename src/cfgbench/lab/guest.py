@@ -18,20 +18,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cfgbench.access.base import FORBID_RAW_ENV
 from cfgbench.access.ecam import RELAXED_IOMEM
 from cfgbench.errors import LabError, Progress
+from cfgbench.lab.census import WINDOW_LABELS, Census, parse_file, qemu_options
 from cfgbench.platform import LAB_HOST_OUT_VAR, LAB_OUT_VAR, LAB_VAR, lab_host_record
 from cfgbench.results import make_output_dir
 from cfgbench.schema import LAB_ACCEL, LAB_MACHINE, LAB_QEMU, LAB_TREE
 from cfgbench.lab.initramfs import GUEST_OUT, GUEST_SCRATCH, OUT_TAG, ROOT_TAG, build_initramfs, command_script, marker_prefix
 from cfgbench.lab.kernel import find_kernel, module_load_order, pci_order_module
 from cfgbench.lab.qemu import MACHINE, NinePShare, choose_accel, find_qemu, find_tree, qemu_command, qemu_version
-
-if TYPE_CHECKING:
-    from cfgbench.lab.census import Census
 
 # quiet and loglevel keep kernel chatter off the command's console; panic=-1 with -no-reboot exits on a panic.
 BASE_CMDLINE = ("console=ttyS0", "quiet", "loglevel=3", "panic=-1")
@@ -239,8 +236,6 @@ def run_in_guest(argv: Sequence[str], cfg: GuestConfig = GuestConfig(), *, outdi
                  env: Mapping[str, str] | None = None, progress: Progress | None = None,
                  output: Callable[[str], object] | None = None, cwd: str | None = None, purpose: str = "") -> GuestResult:
     """Run argv in a fresh q35 guest chrooted into the host root (read-only), outdir shared at $CFGBENCH_LAB_OUT."""
-    # Imported here: the census guest runs `python -m cfgbench.lab.census`, which must not be imported before it runs.
-    from cfgbench.lab.census import WINDOW_LABELS, parse_file, qemu_options
     if not argv:
         raise LabError("no command given to run in the guest", "pass a command after --")
     say = progress or (lambda _line: None)
