@@ -10,7 +10,7 @@ import pyperf
 from cfgbench import access, runs
 from cfgbench.compare import threshold as gate
 from cfgbench.compare.breakdown import Breakdown, KernelPaths, breakdowns, kernel_paths
-from cfgbench.compare.files import ResultFile, load_result_files
+from cfgbench.compare.files import ResultFile, files_of, load_result_files
 from cfgbench.compare.stats import (MIN_PAIRS, PAIRED, UNPAIRED, Clusters, Estimate, Sample, Statistic, estimate, paired,
                                     two_clusters)
 from cfgbench.errors import CfgbenchError
@@ -218,9 +218,9 @@ def _findings(files: Sequence[ResultFile], targets: Sequence[TargetReport]) -> l
                 if (clusters := two_clusters(values)) is not None:
                     found.append(Finding(CLUSTERS, where, clusters=clusters,
                                          note=f" in run {session}" if len(by_session) > 1 else ""))
-            if (note := _per_read_disagreement(bench)) is not None:
-                found.append(Finding(PER_READ, where, note=note))
             totals = runs.totals(bench)
+            if (note := _per_read_disagreement(bench, totals)) is not None:
+                found.append(Finding(PER_READ, where, note=note))
             if totals.mismatches:
                 found.append(Finding(MISMATCH, where, note=access.mismatch_note(result.env.get("method", ""),
                                                                                  totals.mismatches, totals.reads)))
@@ -239,8 +239,8 @@ def is_unstable(sample: Sample) -> bool:
     return sample.n > 1 and sample.std > UNSTABLE_RELATIVE_STDEV * sample.mean
 
 
-def _per_read_disagreement(bench: pyperf.Benchmark) -> str | None:
-    dist = runs.totals(bench).distribution()
+def _per_read_disagreement(bench: pyperf.Benchmark, totals: runs.Totals) -> str | None:
+    dist = totals.distribution()
     if dist is None or len(bench.get_values()) < 2:
         return None
     loop_mean, per_read = bench.mean(), dist.corrected_ns[50.0] * 1e-9
@@ -300,15 +300,14 @@ def build_report(files: Sequence[ResultFile], thresholds: Sequence[gate.Threshol
     paths = [(i, k) for i, f in enumerate(files) if (k := kernel_paths(f.benchmarks.values()))]
     answers = [_row(files, t, c) for t in targets for c in t.comparisons if not is_split(files[c.file_index].benchmarks[t.name])]
     answers += [_paths_row(i, k) for i, found in paths for k in found]
-    report = Report(list(files), targets, answers, _findings(files, targets),
-                    [(i, b) for i, f in enumerate(files) if (b := breakdowns(f.benchmarks.values()))], paths,
-                    cold_hot({f.label: pyperf.BenchmarkSuite(list(f.benchmarks.values())) for f in files if f.benchmarks}),
-                    list(thresholds))
-    report.verdicts = [_verdict(report, t, target, c) for t in thresholds for target in targets for c in target.comparisons]
-    return report
+    verdicts = [_verdict(t, target, c) for t in thresholds for target in targets for c in target.comparisons]
+    return Report(list(files), targets, answers, _findings(files, targets),
+                  [(i, b) for i, f in enumerate(files) if (b := breakdowns(f.benchmarks.values()))], paths,
+                  cold_hot({f.label: pyperf.BenchmarkSuite(list(f.benchmarks.values())) for f in files if f.benchmarks}),
+                  list(thresholds), verdicts)
 
 
-def _verdict(report: Report, threshold: gate.Threshold, target: TargetReport, c: Comparison) -> gate.GateVerdict:
+def _verdict(threshold: gate.Threshold, target: TargetReport, c: Comparison) -> gate.GateVerdict:
     ref_value = target.samples[target.reference].statistic(threshold.statistic)
     e = c.estimates[threshold.statistic]  # runs reduced to the rule's own statistic (the table uses medians)
     outcome, reason = gate.judge(threshold, e, ref_value)
@@ -325,6 +324,4 @@ def compare_paths(paths: Sequence[str], fail_if: Sequence[str] = (), allow_other
 
 def report_of(suites: dict[str, pyperf.BenchmarkSuite], more: Sequence[str] = ()) -> Report:
     """The report of a run's suites in the registry's order, plus files (`more`: the lab's rescans)."""
-    from cfgbench.compare.files import files_of, label_files, load_result_file
-
-    return build_report([*files_of(suites), *label_files([load_result_file(p) for p in more])], overlap=False)
+    return build_report([*files_of(suites), *load_result_files(more)], overlap=False)
