@@ -32,12 +32,17 @@ HYPERVISORS = {
 }
 
 
+def hypervisor_name(vendor: str | None) -> str | None:
+    """The name people use for a recorded CPUID vendor string (`KVMKVMKVM` -> `KVM`), else the string as recorded."""
+    return HYPERVISORS.get((vendor or "").strip(), vendor)
+
+
 def describe_where(environment: str | None, hypervisor: str | None, cpu: str | None) -> str:
     """`bare metal · Intel Xeon ...`, `guest (KVM) · AMD EPYC ...` from cfgbench's metadata values."""
     if environment == "bare-metal":
         where = "bare metal"
     elif environment == "guest":
-        name = HYPERVISORS.get((hypervisor or "").strip(), hypervisor)
+        name = hypervisor_name(hypervisor)
         where = f"guest ({name})" if name and name not in ("unknown", "none") else "guest"
     else:
         where = "environment unknown"

@@ -75,9 +75,13 @@ def answer_words(a: Answer, verdict: bool = False, short: bool = False) -> str:
     return f"{a.label} {verb} ({'; '.join(p for p in parts if p)})"
 
 
+def answer_where(a: Answer) -> str:
+    """What a row is about: '00:00.0+0x000', 'scan 00-01', '00:00.0 through the kernel'."""
+    return f"{a.target.removeprefix('0000:')} through the kernel" if a.kind == KERNEL_PATHS else short_target(a.target)
+
+
 def answer_line(a: Answer) -> str:
-    where = f"{short_target(a.target)}" if a.kind != "kernel paths" else f"{a.target.removeprefix('0000:')} through the kernel"
-    return f"{where}: {answer_words(a)}"
+    return f"{answer_where(a)}: {answer_words(a)}"
 
 
 def _target_rows(report: Report, target: TargetReport) -> list[list[str]]:

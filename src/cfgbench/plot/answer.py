@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from cfgbench import access
 from cfgbench.compare.files import ResultFile
-from cfgbench.compare.model import Answer, Report, short_target
-from cfgbench.compare.render import answer_words
+from cfgbench.compare.model import RESCAN, Answer, Report, short_target
+from cfgbench.compare.render import answer_where, answer_words
 from cfgbench.compare.stats import CONFIDENCE
 from cfgbench.errors import CfgbenchError
 from cfgbench.plot.bars import BREAKDOWN_GID, AccessColors, Group, draw_groups, groups_of
@@ -48,7 +48,7 @@ def _gid(r: Answer) -> str:
 
 
 def _color(r: Answer) -> str:
-    return access.color_of(access.MECHANISMS[1] if r.kind == "rescan" else r.method)
+    return access.color_of(access.MECHANISMS[1] if r.kind == RESCAN else r.method)
 
 
 def answer_rows(report: Report) -> list[Answer]:
@@ -59,8 +59,7 @@ def answer_rows(report: Report) -> list[Answer]:
 
 def _target_label(r: Answer) -> str:
     """The target without its workload (the heading says it); a long one on two lines."""
-    target = short_target(r.target).removeprefix(f"{r.workload} ") if r.kind != "kernel paths" else \
-        f"{r.target.removeprefix('0000:')} through the kernel"
+    target = answer_where(r).removeprefix(f"{r.workload} ")
     head, _, tail = target.rpartition(" ")
     return f"{head}\n{tail}" if len(target) > 20 and head else target
 

@@ -11,7 +11,7 @@ import pyperf
 from cfgbench import access, runs
 from cfgbench.compare.breakdown import Breakdown, breakdowns
 from cfgbench.compare.files import ResultFile
-from cfgbench.platform import HYPERVISORS
+from cfgbench.platform import hypervisor_name
 from cfgbench.schema import is_split, target_of
 
 if TYPE_CHECKING:
@@ -32,8 +32,7 @@ def file_color(files: Sequence[ResultFile], index: int) -> str:
 
 def env_caption(result: ResultFile) -> str:
     env = result.env
-    vendor = env.get("hypervisor")
-    how = env.get("lab accel") or HYPERVISORS.get((vendor or "").strip(), vendor)
+    how = env.get("lab accel") or hypervisor_name(env.get("hypervisor"))
     parts = [env.get("environment"), how if how != "none" else None]
     return " · ".join(p for p in parts if p)
 
