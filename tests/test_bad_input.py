@@ -141,6 +141,8 @@ CASES = [
     Bad("plot-size-huge", ("plot", "good.json", "-o", "x.png", "--size", "100000x100000"), ("--size", "25000000")),
     Bad("plot-dpi-huge", ("plot", "good.json", "-o", "x.png", "--dpi", "1000000"), ("--dpi", "600")),
     Bad("history-max-pvalue-nan", ("history", "show", "a-dir", "--max-pvalue", "nan"), ("--max-pvalue", "nan")),
+    Bad("history-max-pvalue-one", ("history", "show", "a-dir", "--max-pvalue", "1"), ("--max-pvalue 1", "(both excluded)")),
+    Bad("history-max-pvalue-zero", ("history", "show", "a-dir", "--max-pvalue", "0"), ("--max-pvalue 0", "(both excluded)")),
     Bad("lab-timeout-infinite", ("lab", "--timeout", "inf"), ("--timeout", "inf")),
     Bad("lab-boots-with-a-command", ("lab", "--boots", "2", "--", "true"), ("--boots", "main job")),
     # --- files that are not regular files: one line, and a FIFO never blocks

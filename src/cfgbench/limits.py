@@ -16,13 +16,15 @@ class Bound:
     low: int | float
     high: int | float | None  # None: any finite value the code can take (nothing is sized from it)
     why: str = ""  # what the upper limit keeps: a native width, memory, a wall time
+    open_ends: bool = False  # both limits themselves refused
 
     @property
     def integer(self) -> bool:
         return isinstance(self.low, int) and isinstance(self.high, int | None)
 
     def span(self) -> str:
-        return f"from {shown(self.low)} to {shown(self.high)}" if self.high is not None else f"{shown(self.low)} or more"
+        ends = " (both excluded)" if self.open_ends else ""
+        return f"from {shown(self.low)} to {shown(self.high)}{ends}" if self.high is not None else f"{shown(self.low)} or more"
 
 
 # Every numeric option of every command (but --seed: any integer), by its name on the command line. The times
@@ -42,7 +44,7 @@ BOUNDS: dict[str, Bound] = {
     "--size": Bound(100, None),  # pixels a side; MAX_PIXELS in all
     "--affinity": Bound(0, 8191, "CPU numbers: NR_CPUS is at most 8192"),
     "--last": Bound(1, None),
-    "--max-pvalue": Bound(0.0, 1.0, "a probability"),
+    "--max-pvalue": Bound(0.0, 1.0, "a probability", open_ends=True),
     "--min-change": Bound(0.0, None),
 }
 READ_S = 1e-6
@@ -59,7 +61,9 @@ def check(option: str, value: int | float, typed: str = "") -> int | float:
     """The value, or one line naming the option, the value (as typed) and its limits; NaN and infinity are refused."""
     bound = BOUNDS[option]
     finite = isinstance(value, int) or math.isfinite(value)  # a huge int does not fit a float
-    if not (finite and bound.low <= value and (bound.high is None or value <= bound.high)):
+    inside = bound.low <= value and (bound.high is None or value <= bound.high)
+    inside = inside and not (bound.open_ends and value in (bound.low, bound.high))
+    if not (finite and inside):
         why = f" ({bound.why})" if bound.why else ""
         raise CfgbenchError(f"{option} {typed or shown(value)} is out of range{why}", f"give {option} {bound.span()}")
     return value
