@@ -102,5 +102,3 @@ def to_markdown(blocks: Sequence[Block], level: int = 0) -> str:
         lines.append("")
     return "\n".join(lines)
 
-
-RENDERERS = {"text": to_text, "markdown": to_markdown}

@@ -11,7 +11,6 @@ EXTENDED_START = LEGACY_CONFIG_SIZE  # the first extended capability's header (z
 ALL_ONES = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFF_FFFF}  # what a read returns where no function answers
 
 VENDOR_ID = 0x00  # the vendor/device dword starts here
-COMMAND = 0x04
 STATUS = 0x06
 STATUS_CAP_LIST = 1 << 4
 CLASS_DEVICE = 0x0A  # base class and subclass
