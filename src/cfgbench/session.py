@@ -83,12 +83,13 @@ def split_by_method(suite: pyperf.BenchmarkSuite, plan: Plan) -> dict[str, pyper
     return by_method
 
 
-def _drop_measured(plan: Plan, paths: dict[str, Path | None], progress: Progress) -> Plan:
+def _drop_measured(plan: Plan, paths: dict[str, Path | None], existing: dict[Path, pyperf.BenchmarkSuite],
+                   progress: Progress) -> Plan:
     """--resume: keep only the benchmarks the output files lack."""
     kept = []
     for spec in plan.benches:
         path = paths.get(spec.method)
-        if path is not None and path.exists() and spec.bench_name in results.load_suite(path).get_benchmark_names():
+        if path in existing and spec.bench_name in existing[path].get_benchmark_names():
             progress(f"{path} already has {spec.bench_name}: not measured again")
             continue
         kept.append(spec)
@@ -97,12 +98,11 @@ def _drop_measured(plan: Plan, paths: dict[str, Path | None], progress: Progress
     return Plan(kept, plan.metadata)
 
 
-def _check_appends(plan: Plan, paths: dict[str, Path | None], append: bool) -> None:
+def _check_appends(plan: Plan, paths: dict[str, Path | None], existing: dict[Path, pyperf.BenchmarkSuite]) -> None:
     """Refuse before timing, not after, a run its file could not take."""
     for spec in plan.benches:
-        path = paths.get(spec.method)
-        if append and path is not None and path.exists():
-            results.check_can_append(results.load_suite(path), spec.bench_name, spec.method, path=path)
+        if (path := paths.get(spec.method)) in existing:
+            results.check_can_append(existing[path], spec.bench_name, spec.method, path=path)
 
 
 def _save(suite: pyperf.BenchmarkSuite, plan: Plan, paths: dict[str, Path | None], append: bool) -> list[SavedRun]:
@@ -160,9 +160,11 @@ def run(request: RunRequest, progress: Progress) -> list[SavedRun]:
     plan = build_plan(what, progress, settings.quiet)
     # Parts of a read (a split, the kernel's floor) pair with it by round, as methods pair with each other.
     settings = settings.resolved(len(methods) > 1, any(spec.workload in workloads.PAIRED_WORKLOADS for spec in plan.benches))
+    # Each file appended to, read once (check_writable read it back already).
+    existing = {p: results.load_suite(p) for p in set(paths.values()) if append and p is not None and p.exists()}
     if request.resume:
-        plan = _drop_measured(plan, paths, progress)
-    _check_appends(plan, paths, append)
+        plan = _drop_measured(plan, paths, existing, progress)
+    _check_appends(plan, paths, existing)
     # In the lab guest every run records the lab and its physical host.
     plan.metadata = {**lab_metadata(), **request.metadata, SESSION: new_session_id()}
     if request.output is None:
