@@ -217,14 +217,12 @@ def list_() -> None:
 def show(files: tuple[Path, ...]) -> None:
     """Print a saved result: mean, spread, per-read percentiles and, with split benchmarks, where the time goes."""
     from cfgbench.compare.model import report_of
-    from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, breakdown_lines
+    from cfgbench.compare.render import breakdown_section
 
     for path in files:
         suite = results.load_suite(path)
         click.echo(f"{path}:")
-        found = breakdown_lines(report_of({"": suite}))
-        for line in report.suite_lines(suite) + ([f"{BREAKDOWN_TITLE} ({BREAKDOWN_HOW}):"] if found else []) + \
-                [f"  {line}" for line in found]:
+        for line in report.suite_lines(suite) + breakdown_section(report_of({"": suite})):
             click.echo(f"  {line}")
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cfgbench.compare.model import (CLUSTERS, KERNEL_PATHS, MECHANISM, MISMATCH, OTHER, PAIRED, PER_READ, UNSTABLE,
                                     UNSTABLE_RELATIVE_STDEV, Finding, Report, short_target)
-from cfgbench.compare.render import BREAKDOWN_HOW, BREAKDOWN_TITLE, answer_line, answer_words, breakdown_lines, pattern_lines
+from cfgbench.compare.render import answer_line, answer_words, breakdown_section, pattern_lines
 from cfgbench.document import format_time
 
 # Past this many figures a caveat is one line: forty lines saying the machine changes speed would bury the answer.
@@ -121,6 +121,4 @@ def end_of_run(report: Report, context: HeadlineContext, where: Sequence[str] = 
     found = summarize(report, context)
     lines = [*found.answers, *pattern_lines(report.patterns), *after, *where, *found.caveats,
              *(found.details if verbose else ())]
-    if (verbose or breakdown) and report.breakdowns:
-        lines += [f"{BREAKDOWN_TITLE} ({BREAKDOWN_HOW}):", *(f"  {line}" for line in breakdown_lines(report))]
-    return lines
+    return lines + (breakdown_section(report) if verbose or breakdown else [])

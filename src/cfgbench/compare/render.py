@@ -121,6 +121,12 @@ def breakdown_lines(report: Report) -> list[str]:
     return [f"{report.files[i].label} {breakdown_line(b)}" for i, found in report.breakdowns for b in found]
 
 
+def breakdown_section(report: Report) -> list[str]:
+    """Where the time goes as plain lines: a title, then a line per target and mechanism; nothing without any."""
+    lines = breakdown_lines(report)
+    return [f"{BREAKDOWN_TITLE} ({BREAKDOWN_HOW}):", *(f"  {line}" for line in lines)] if lines else []
+
+
 def document(report: Report) -> list[doc.Block]:
     """Files, environment, answers, each target's table, where the time goes, warnings, gate."""
     blocks: list[doc.Block] = [doc.Heading("Files:", 3), doc.Bullets(
