@@ -176,8 +176,9 @@ def _draw_ratio(ax: Axes, r: Answer, y: float) -> None:
                    linewidths=1.2, zorder=3, gid=f"{_gid(r)}|runs")
 
 
-def _split_read_groups(files: Sequence[ResultFile]) -> list[Group]:
-    per_file = [file_breakdowns(f) for f in files]
+def _split_read_groups(report: Report) -> list[Group]:
+    files, found = report.files, dict(report.breakdowns)
+    per_file = [file_breakdowns(f, found.get(i, [])) for i, f in enumerate(files)]
     groups = []
     for name in target_names(files):
         series = series_for(files, name, per_file)
@@ -229,7 +230,7 @@ def _size(rows: int) -> tuple[int, int]:
 def draw_answer(report: Report, size: tuple[int, int] | None = None, dpi: int = 100) -> Drawing:
     """The figure, and what it leaves out and why."""
     files, rows = report.files, answer_rows(report)
-    groups = _split_read_groups(files)
+    groups = _split_read_groups(report)
     tail = [name for name in target_names(files) if any(name in f.benchmarks and workload_of(f.benchmarks[name]) == READ_WORKLOAD
                                                         and read_ecdf(f.benchmarks[name]) is not None for f in files)]
     left_out = []

@@ -105,9 +105,9 @@ def read_ecdf(bench: pyperf.Benchmark) -> tuple[np.ndarray, np.ndarray] | None:
 FileBreakdowns = dict[str, tuple[Breakdown, ...]]  # read benchmark name -> its breakdowns
 
 
-def file_breakdowns(result: ResultFile) -> FileBreakdowns:
-    """Each read benchmark's breakdowns, computed once for the file."""
-    found = breakdowns(result.benchmarks.values())
+def file_breakdowns(result: ResultFile, found: Sequence[Breakdown] | None = None) -> FileBreakdowns:
+    """Each read benchmark's breakdowns, computed once for the file (or given: a report's)."""
+    found = breakdowns(result.benchmarks.values()) if found is None else found
     by_name = {}
     for name, bench in result.benchmarks.items():
         if not is_split(bench):
