@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyperf
 
@@ -20,6 +20,9 @@ from cfgbench.plan import Plan, PlanRequest
 from cfgbench.planner import build_plan
 from cfgbench.schema import LAB_ACCEL, SESSION
 from cfgbench.settings import Settings
+
+if TYPE_CHECKING:
+    from cfgbench.compare.model import Report
 
 METHOD_PLACEHOLDER = "{method}"
 
@@ -185,7 +188,7 @@ def machine_words() -> str:
     return describe_where(fp.environment, fp.hypervisor, fp.cpu_model)
 
 
-def summary_lines(saved: Sequence[SavedRun], figure: Path | None = None) -> list[str]:
+def summary_lines(saved: Sequence[SavedRun], timed: Report | None = None, figure: Path | None = None) -> list[str]:
     """The answers first; then per benchmark, where each file went, the figure, the caveats, where the time goes."""
     from cfgbench.compare.headline import HeadlineContext, end_of_run
     from cfgbench.compare.model import report_of
@@ -200,4 +203,5 @@ def summary_lines(saved: Sequence[SavedRun], figure: Path | None = None) -> list
     accel = lab_metadata().get(LAB_ACCEL)
     context = HeadlineContext(accel=accel, details_hint=hint, where="" if accel else machine_words())
     where = [f"figure: {host_path(figure)}"] if figure is not None else []
-    return end_of_run(report_of({r.method: r.suite for r in saved}), context, where, lines, breakdown=True)
+    timed = timed or report_of({r.method: r.suite for r in saved})
+    return end_of_run(timed, context, where, lines, breakdown=True)

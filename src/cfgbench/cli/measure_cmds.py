@@ -22,6 +22,7 @@ from cfgbench.platform import fingerprint
 from cfgbench.settings import PRESETS, SCHEDULES, Settings
 
 if TYPE_CHECKING:
+    from cfgbench.compare.model import Report
     from cfgbench.session import SavedRun
 
 
@@ -126,12 +127,15 @@ def run(methods: tuple[str, ...], devices: tuple[str, ...], offsets: tuple[str, 
     request = session.RunRequest(what, settings, output=output, append=append, resume=resume,
                                  metadata=_parse_metadata(metadata_items))
     saved = session.run(request, say)
-    figure = _answer_figure(saved, plot_path) if plot_path is not None else None
-    for line in notes + session.summary_lines(saved, figure=figure):
+    from cfgbench.compare.model import report_of
+
+    timed = report_of({s.method: s.suite for s in saved})  # what this run timed: its summary, and its figure if unsaved
+    figure = _answer_figure(saved, plot_path, timed) if plot_path is not None else None
+    for line in notes + session.summary_lines(saved, timed, figure=figure):
         click.echo(line)
 
 
-def _answer_figure(saved: Sequence[SavedRun], path: Path) -> Path:
+def _answer_figure(saved: Sequence[SavedRun], path: Path, timed: Report) -> Path:
     """The figure of what the run saved (with --append, every run in the files), else of what it timed."""
     from cfgbench import plot
 
@@ -140,9 +144,7 @@ def _answer_figure(saved: Sequence[SavedRun], path: Path) -> Path:
         if len(files) == len(saved):
             written = plot.plot_paths(files, path, panels=(plot.ANSWER,))
         else:
-            from cfgbench.compare.model import report_of
-
-            written = plot.save_answer(report_of({s.method: s.suite for s in saved}), path)
+            written = plot.save_answer(timed, path)
     except CfgbenchError as exc:
         kept = f"; the results are saved: cfgbench plot {' '.join(files)} -o OTHER.png" if files else ""
         raise CfgbenchError(f"no figure: {exc.cause}{kept}", exc.fix) from None
