@@ -30,15 +30,16 @@ from typing import Any
 from cfgbench import results
 from cfgbench.compare.model import report_of
 from cfgbench.compare.render import pattern_lines
-from cfgbench.compare.stats import estimate
+from cfgbench.compare.stats import estimate, mean_interval
 from cfgbench.lab import GuestConfig, LabError, run_in_guest
-from cfgbench.lab.enumeration import AA_NAME, ACCESSOR_TIMES, CANDIDATE, COLD_NAME, ORDERS, REFERENCE, RESULT_NAME
+from cfgbench.lab.enumeration import AA_NAME, ACCESSOR_TIMES, CANDIDATE, ORDERS, REFERENCE, RESULT_NAME, cold_paths
 from cfgbench.lab.enumeration_job import CENSUS_NAME, answer_lines, census_boot, rescan_answer, write_extra
 from cfgbench.lab.census import Census
+from cfgbench.lab.mainjob import TRACED_RESCANS
 from cfgbench.lab.qemu import find_tree
 
 MERGED = [RESULT_NAME.format(order=o) for o in ORDERS] + [AA_NAME.format(order=o) for o in ORDERS] + \
-    [COLD_NAME.format(method=m) for m in ("pio", "mmio")]
+    [p.name for p in cold_paths(Path())]
 
 
 def boot(k: int, args: argparse.Namespace, port: str) -> Path | None:
@@ -70,12 +71,6 @@ def loops_of(path: Path) -> list[int]:
 
 def first_of_each(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     return [r for o in ORDERS for r in [r for r in rows if r["order"] == o][:n]]
-
-
-def stats_t(dof: int) -> float:
-    from scipy import stats as scipy_stats
-
-    return float(scipy_stats.t.ppf(0.975, dof))
 
 
 def interval(e: object) -> str:
@@ -167,22 +162,22 @@ def main() -> int:
                             / statistics.median(r["ns"] for r in rows if r["order"] == CANDIDATE))
                    for rows in rows_by_boot if "calls" in rows[0]]
     if len(traced_logs) > 2:
-        m, h = statistics.fmean(traced_logs), stats_t(len(traced_logs) - 1) * statistics.stdev(traced_logs) / math.sqrt(
-            len(traced_logs))
+        m, low, high = mean_interval(traced_logs)
         lines.append(f"the traced rescans' own A/B, type 1 first / ECAM only (medians per boot, t over "
-                     f"{len(traced_logs)} boots): {math.exp(m):.4f} (95% CI {math.exp(m - h):.4f}-{math.exp(m + h):.4f})")
+                     f"{len(traced_logs)} boots): {math.exp(m):.4f} (95% CI {math.exp(low):.4f}-{math.exp(high):.4f})")
     # the projection's write term boot by boot (each boot's own position medians), for its interval
     per_boot_writes = [w[0] for rows in rows_by_boot if (w := write_extra(rows)) is not None]
     if len(per_boot_writes) > 2:
-        mean_w = statistics.fmean(per_boot_writes)
-        half = stats_t(len(per_boot_writes) - 1) * statistics.stdev(per_boot_writes) / math.sqrt(len(per_boot_writes))
+        mean_w, low, high = mean_interval(per_boot_writes)
         lines.append(f"the writes' term boot by boot (position medians): mean {mean_w * 1e6:+.0f} us per rescan, 95% CI "
-                     f"{(mean_w - half) * 1e6:+.0f} to {(mean_w + half) * 1e6:+.0f} us over {len(per_boot_writes)} boots")
-        # what the lab's own projection rests on: one boot's first 8 traced rescans per order (mainjob.TRACED_RESCANS)
-        eight = [w[0] for rows in rows_by_boot if "calls" in rows[0] and (w := write_extra(first_of_each(rows, 8)))]
-        lines.append(f"the same from each boot's first 8 traced rescans per order (the lab's): standard deviation over "
+                     f"{low * 1e6:+.0f} to {high * 1e6:+.0f} us over {len(per_boot_writes)} boots")
+        # what the lab's own projection rests on: one boot's first TRACED_RESCANS traced rescans per order
+        eight = [w[0] for rows in rows_by_boot if "calls" in rows[0]
+                 and (w := write_extra(first_of_each(rows, TRACED_RESCANS)))]
+        lines.append(f"the same from each boot's first {TRACED_RESCANS} traced rescans per order (the lab's): "
+                     "standard deviation over "
                      f"{len(eight)} boots {statistics.stdev(eight) * 1e6:.0f} us per rescan")
-    cold = [str(p) for p in (args.out / COLD_NAME.format(method=m) for m in ("pio", "mmio")) if p.exists()]
+    cold = [str(p) for p in cold_paths(args.out) if p.exists()]
     report = report_of({}, more=[*(str(args.out / RESULT_NAME.format(order=o)) for o in ORDERS), *cold])
     answer = rescan_answer(args.out, report, census, {})
     lines += pattern_lines(report.patterns) + answer_lines(answer, census)

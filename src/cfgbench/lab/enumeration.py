@@ -47,6 +47,11 @@ _GRAPH_DURATION = re.compile(r"([\d.]+) us +\|")  # function_graph: "  1.302 us 
 ACCESSOR_TIMES = "accessor-times.json"  # time_accessors: the rescans' accessor calls, timed in situ
 
 
+def cold_paths(outdir: Path) -> list[Path]:
+    """time_cold's files, one per mechanism."""
+    return [outdir / COLD_NAME.format(method=m) for m in access.MECHANISMS]
+
+
 def _require_lab_guest() -> None:
     if not in_lab_guest():
         raise LabError("rescans and the config-order switch run only in the lab guest",

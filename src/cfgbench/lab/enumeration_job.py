@@ -14,7 +14,7 @@ import pyperf
 
 from cfgbench import access
 from cfgbench.lab.census import Census, Window
-from cfgbench.lab.enumeration import ACCESSOR_TIMES, CANDIDATE, COLD_NAME, REFERENCE
+from cfgbench.lab.enumeration import ACCESSOR_TIMES, CANDIDATE, REFERENCE, cold_paths
 from cfgbench.errors import LabError, Progress
 from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
@@ -127,7 +127,7 @@ def rescan_answer(outdir: Path, report: Report, census: Census, suites: dict[str
 
 
 def _cold_suites(outdir: Path) -> dict[str, pyperf.BenchmarkSuite]:
-    paths = {m: outdir / COLD_NAME.format(method=m) for m in access.MECHANISMS}
+    paths = dict(zip(access.MECHANISMS, cold_paths(outdir), strict=True))
     return {m: load_suite(path) for m, path in paths.items()} if all(p.exists() for p in paths.values()) else {}
 
 

@@ -15,7 +15,7 @@ from cfgbench.address import parse_bdf
 from cfgbench.errors import CfgbenchError, Progress
 from cfgbench.compare.headline import HeadlineContext, end_of_run
 from cfgbench.compare.model import Report, report_of
-from cfgbench.lab.enumeration import CANDIDATE, COLD_NAME, REFERENCE, time_ab, time_accessors, time_cold
+from cfgbench.lab.enumeration import CANDIDATE, REFERENCE, cold_paths, time_ab, time_accessors, time_cold
 from cfgbench.lab.enumeration import RESULT_NAME as RESCAN_NAME
 from cfgbench.lab.enumeration_job import CENSUS_NAME, answer_lines, census_boot, rescan_answer
 from cfgbench.lab.guest import GuestConfig, run_in_guest
@@ -78,7 +78,7 @@ def rescan_paths(outdir: Path) -> list[Path]:
 
 def enumeration_paths(outdir: Path) -> list[Path]:
     """The rescans' files and the cold pattern's: merged over boots as the methods' are."""
-    return [*rescan_paths(outdir), *(outdir / COLD_NAME.format(method=method) for method in access.MECHANISMS)]
+    return [*rescan_paths(outdir), *cold_paths(outdir)]
 
 
 def guest_main(argv: Sequence[str] | None = None) -> int:
@@ -181,7 +181,7 @@ def main_job(cfg: GuestConfig, progress: Progress, outdir: Path | None = None,
     lab = result.lab_metadata
     files = " ".join(str(p) for p in paths)
     rescans = [str(p) for p in rescan_paths(outdir) if p.exists()] if job.enumeration else []
-    cold = [str(p) for p in enumeration_paths(outdir)[2:] if p.exists()]  # the cold pattern, with --in-situ
+    cold = [str(p) for p in cold_paths(outdir) if p.exists()]  # the cold pattern, with --in-situ
     report = report_of(suites, more=[*(rescans if len(rescans) == 2 else ()), *cold])
     where = [_figure_line(report, outdir / FIGURE_NAME)] if figure else []
     where.append(f"the full tables, each figure's caveats and where the time goes: cfgbench compare {files}")
