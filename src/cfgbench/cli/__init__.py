@@ -43,17 +43,6 @@ class Bounded(click.ParamType):
 BOUNDED = Bounded()
 
 
-def bounded_rules(ctx: click.Context, param: click.Parameter, rules: tuple[str, ...]) -> tuple[str, ...]:
-    """--fail-if rules whose limits are within their bound (the gate parses them again)."""
-    from cfgbench.compare.threshold import parse_threshold
-
-    for rule in rules:
-        threshold = parse_threshold(rule)
-        limit = threshold.relative * 100 if threshold.relative is not None else (threshold.absolute or 0.0) * 1e6
-        limits.check("--fail-if", limit, rule)
-    return rules
-
-
 # Which module (each exporting COMMANDS) holds each command; only that one is imported, so that `cfgbench run` in
 # an emulated guest skips the plotting, CI, history and lab code.
 COMMAND_MODULES = {

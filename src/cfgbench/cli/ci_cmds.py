@@ -15,7 +15,7 @@ from cfgbench.ci import summary as summarising
 from cfgbench.ci.gate import DEFAULT_RULE
 from cfgbench.ci.promote import promote
 from cfgbench.ci.timing import DEFAULT_SETTINGS, SETTINGS, describe, run_request
-from cfgbench.cli import BOUNDED, bounded_rules, say
+from cfgbench.cli import BOUNDED, say
 from cfgbench.compare.stats import MIN_BASELINE_RUNS
 from cfgbench.errors import CfgbenchError
 from cfgbench.history.trend import DEFAULT_LAST, trend_with_run
@@ -64,7 +64,6 @@ def ci_run(results: Path, settings: str, methods: tuple[str, ...]) -> None:
 @click.option("--baseline", required=True, type=DIR,
               help="the runner's baseline directory ({method}.json); missing: report only, exit 0")
 @click.option("--fail-if", "fail_if", multiple=True, default=(DEFAULT_RULE,), show_default=True, metavar="STAT:LIMIT",
-              callback=bounded_rules,
               help="the rule, as for cfgbench compare (repeatable)")
 @click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), envvar="GITHUB_STEP_SUMMARY",
               show_envvar=True, help="append the markdown report here [default: stdout]")

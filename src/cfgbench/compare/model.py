@@ -315,7 +315,8 @@ def _verdict(threshold: gate.Threshold, target: TargetReport, c: Comparison) -> 
 
 
 def compare_paths(paths: Sequence[str], fail_if: Sequence[str] = (), allow_other_environment: bool = False) -> Report:
-    report = build_report(load_result_files(paths), [gate.parse_threshold(t) for t in fail_if], allow_other_environment)
+    thresholds = [gate.parse_threshold(t) for t in fail_if]  # a bad rule is a usage error, before any file is read
+    report = build_report(load_result_files(paths), thresholds, allow_other_environment)
     if not report.targets and not report.answers and not report.breakdowns:
         raise CfgbenchError(f"{paths[0]} holds nothing to compare within it (no split accesses, not both of the kernel's "
                             "paths)", "give a second file, or time -m kernel with --offset 0 --offset 0x100 --workload split")

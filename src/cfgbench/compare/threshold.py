@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
+from cfgbench import limits
 from cfgbench.compare.files import ResultFile
 from cfgbench.compare.stats import CONFIDENCE, Estimate, Statistic
 from cfgbench.errors import CfgbenchError
@@ -52,8 +53,12 @@ def parse_threshold(text: str) -> Threshold:
     name, number, unit = match.groups()
     statistic = cast("Statistic", name)  # the regex admits only mean and median
     if unit == "%":
-        return Threshold(text, statistic, relative=float(number) / 100)
-    return Threshold(text, statistic, absolute=float(number) * UNIT_SCALE[unit])
+        threshold = Threshold(text, statistic, relative=float(number) / 100)
+    else:
+        threshold = Threshold(text, statistic, absolute=float(number) * UNIT_SCALE[unit])
+    limit = threshold.relative * 100 if threshold.relative is not None else (threshold.absolute or 0.0) * 1e6
+    limits.check("--fail-if", limit, text)  # percent, or microseconds a read
+    return threshold
 
 
 @dataclass(frozen=True)
