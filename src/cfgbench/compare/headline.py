@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cfgbench.compare.model import (CLUSTERS, KERNEL_PATHS, MECHANISM, MISMATCH, OTHER, PAIRED, PER_READ, UNSTABLE,
+from cfgbench.compare.model import (ANSWER_KINDS, CLUSTERS, KERNEL_PATHS, MECHANISM, MISMATCH, OTHER, PAIRED, PER_READ, UNSTABLE,
                                     UNSTABLE_RELATIVE_STDEV, Finding, Report, short_target)
 from cfgbench.compare.render import answer_line, answer_words, breakdown_section, pattern_lines
 from cfgbench.document import format_time
@@ -111,7 +111,7 @@ def summarize(report: Report, context: HeadlineContext) -> Headline:
         details += more_details
     # The other pairs (the kernel's gross time against pio): named by their figure, as the caveats are.
     details += [f"{a.label} {short_target(a.target)}: {answer_words(a).removeprefix(a.label + ' ')}"
-                for a in report.rows(OTHER) if a not in report.answer_rows()]
+                for a in (report.rows(OTHER) if report.rows(*ANSWER_KINDS) else [])]  # else they are the answers
     return Headline(answers, caveats, details)
 
 
