@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lab_vs_c import HERE, build_reference, c_ratio  # noqa: E402

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from cfgbench.compare.breakdown import breakdowns
 from cfgbench.compare.render import as_data, breakdown_line
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.mainjob import LabJob, result_paths
 from cfgbench.results import load_suite
 from cfgbench.settings import PRESETS

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.qemu import find_tree
 
 GUEST = """

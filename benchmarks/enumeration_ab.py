@@ -27,7 +27,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.census import Census
 from cfgbench.compare import stats
 from cfgbench.lab.enumeration import CANDIDATE, REFERENCE, RESULT_NAME

@@ -30,7 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cfgbench.lab import GuestConfig, LabError, run_in_guest
+from cfgbench.errors import LabError
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 
 SAVE = ('dmesg > "$CFGBENCH_LAB_OUT/dmesg.txt"; ls /sys/bus/pci/devices > "$CFGBENCH_LAB_OUT/devices.txt"; '
         'cat /proc/iomem > "$CFGBENCH_LAB_OUT/iomem.txt"')

@@ -52,7 +52,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.guest:
         return guest()
-    from cfgbench.lab import GuestConfig, run_in_guest
+    from cfgbench.lab.guest import GuestConfig, run_in_guest
 
     result = run_in_guest([sys.executable, str(Path(__file__).resolve()), "--guest"],
                           GuestConfig(accel="tcg", smp=1, memory_mb=2048, tree=args.tree, timeout_s=300,

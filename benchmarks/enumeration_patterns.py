@@ -27,7 +27,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.enumeration_job import census_boot
 
 GUEST_SEQUENCE = """

@@ -31,7 +31,8 @@ from cfgbench import results
 from cfgbench.compare.model import report_of
 from cfgbench.compare.render import pattern_lines
 from cfgbench.compare.stats import estimate, mean_interval
-from cfgbench.lab import GuestConfig, LabError, run_in_guest
+from cfgbench.errors import LabError
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.enumeration import AA_NAME, ACCESSOR_TIMES, CANDIDATE, ORDERS, REFERENCE, RESULT_NAME, cold_paths
 from cfgbench.lab.enumeration_job import CENSUS_NAME, answer_lines, census_boot, rescan_answer, write_extra
 from cfgbench.lab.census import Census

@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab import calltrace
 
 

@@ -17,7 +17,8 @@ import subprocess
 import sys
 import time
 
-from cfgbench.lab import GuestConfig, LabError, run_in_guest
+from cfgbench.errors import LabError
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.qemu import kvm_problem
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from cfgbench.compare import stats
 from cfgbench.compare.render import factor_words, interval_words
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.mainjob import LabJob
 from cfgbench.results import load_suite
 from cfgbench.settings import PRESETS

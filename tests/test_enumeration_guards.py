@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cfgbench.lab import GuestConfig, LabError, guest, run_in_guest
+from cfgbench.errors import LabError
+from cfgbench.lab import guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.kernel import GuestKernel, pci_order_module
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cfgbench"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cfgbench.lab import SETUP_FIX, GuestConfig, LabError, run_in_guest
+from cfgbench.errors import LabError, SETUP_FIX
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab import guest, qemu
 from cfgbench import platform
 from cfgbench.lab.initramfs import command_script

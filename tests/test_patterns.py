@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from cfgbench import planner, results
 from cfgbench.compare.model import cold_hot, report_of
 from cfgbench.compare.render import pattern_lines
-from cfgbench.lab import GuestConfig, enumeration, enumeration_job, mainjob
+from cfgbench.lab import enumeration, enumeration_job, mainjob
+from cfgbench.lab.guest import GuestConfig
 from cfgbench.address import parse_bdf
 from cfgbench.lab.census import Census, parse_file
 from cfgbench.pci import SYSFS_DEVICES_ENV

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cfgbench.lab import LabError
+from cfgbench.errors import LabError
 from cfgbench.lab.initramfs import find_busybox
 from cfgbench.lab.kernel import find_kernel
 from cfgbench.lab.qemu import find_qemu

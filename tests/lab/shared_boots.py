@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cfgbench.errors import CfgbenchError
-from cfgbench.lab import GuestConfig, GuestResult, run_in_guest
+from cfgbench.lab.guest import GuestConfig, GuestResult, run_in_guest
 from cfgbench.lab.mainjob import LabJob, main_job
 from cfgbench.settings import PRESETS
 

@@ -17,7 +17,8 @@ import pytest
 
 from cfgbench import runs
 from cfgbench.compare import stats
-from cfgbench.lab import GuestConfig, GuestResult, LabError, run_in_guest
+from cfgbench.errors import LabError
+from cfgbench.lab.guest import GuestConfig, GuestResult, run_in_guest
 from cfgbench.lab.census import KEYS
 from cfgbench.lab.qemu import TREES
 from cfgbench.results import load_suite

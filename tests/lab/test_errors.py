@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cfgbench.lab import GuestConfig, LabError, run_in_guest
+from cfgbench.errors import LabError
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.kernel import find_kernel
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 
 from .shared_boots import HOSTILE, READ, Case, DefaultBoot, cases_script
 

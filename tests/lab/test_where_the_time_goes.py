@@ -17,7 +17,7 @@ from cfgbench.compare.breakdown import breakdowns
 from cfgbench.compare.render import breakdown_line
 from cfgbench.schema import KERNEL_FLOOR_RETURNS_IN
 from cfgbench.address import Bdf, type1_address
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab import calltrace
 from cfgbench.results import load_suite
 

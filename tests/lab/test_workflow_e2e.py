@@ -54,7 +54,7 @@ import pyperf
 import pytest
 from ruamel.yaml import YAML
 
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.lab.initramfs import GUEST_OUT
 
 pytestmark = pytest.mark.lab

@@ -1,6 +1,7 @@
 import sys, shlex
 from pathlib import Path
-from cfgbench.lab import GuestConfig, LabError, run_in_guest
+from cfgbench.errors import LabError
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 out = Path(sys.argv[1]); n = int(sys.argv[2])
 py = shlex.quote(sys.executable)
 for k in range(n):

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from cfgbench.cli import BOUNDED, say
-from cfgbench.lab import GuestConfig, run_in_guest
+from cfgbench.lab.guest import GuestConfig, run_in_guest
 from cfgbench.errors import CfgbenchError
 from cfgbench.lab.qemu import ACCELS, TREES
 from cfgbench.schema import INTERLEAVED, SEQUENTIAL
